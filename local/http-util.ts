@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Raised by {@link readBody} when a request body passes the server's cap. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Reads a whole request body, keeping at most `limit` bytes so a runaway client cannot make a test process
+ * buffer without bound. An oversized body is still read to its end (and dropped) so the client gets a proper
+ * error response rather than a reset connection.
+ */
+export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      if (size > limit) reject(new BodyTooLargeError(limit));
+      else resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    });
+  });
+}
+
+/** Outcome of looking at a request's `Authorization` header. */
+export type AuthCheck = { ok: true } | { ok: false; reason: 'missing' | 'incomplete' };
+
+/**
+ * Checks that a request carries something shaped like a SigV4 `Authorization` header. The signature itself
+ * is not verified (tests use dummy credentials); the point is that an unsigned client fails here as it would
+ * against AWS.
+ */
+export function checkSigV4Header(req: http.IncomingMessage): AuthCheck {
+  const header = req.headers.authorization;
+  if (header === undefined || header.trim() === '') return { ok: false, reason: 'missing' };
+  const trimmed = header.trim();
+  if (!trimmed.startsWith('AWS4-HMAC-SHA256 ')) return { ok: false, reason: 'missing' };
+  const hasAll = ['Credential=', 'SignedHeaders=', 'Signature='].every((part) => trimmed.includes(part));
+  const hasDate = req.headers['x-amz-date'] !== undefined || req.headers.date !== undefined;
+  return hasAll && hasDate ? { ok: true } : { ok: false, reason: 'incomplete' };
+}
+
+/** A fresh request id in the form AWS services use. */
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/** Escapes text for use inside an XML element or attribute. */
+export function xmlEscape(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+/** Writes a complete response with an explicit length so keep-alive clients never wait on chunking. */
+export function send(
+  res: http.ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body, 'utf8'),
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** Counts down injected failures; shared by the stand-ins so `failNext` behaves the same everywhere. */
+export class FaultCounter {
+  private remaining = 0;
+
+  /** Makes the next `count` requests fail. */
+  failNext(count = 1): void {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`failNext count must be >= 0, got ${count}`);
+    this.remaining = count;
+  }
+
+  /** True (and consumes one) if this request should fail. */
+  take(): boolean {
+    if (this.remaining <= 0) return false;
+    this.remaining -= 1;
+    return true;
+  }
+}
+
+/** A started loopback server and the URL clients should use for it. */
+export interface StartedServer {
+  server: http.Server;
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `handler` on 127.0.0.1 with a port the OS picks. Handler rejections become a plain 500 so a bug in a
+ * stand-in shows as a failed request, not an unhandled rejection that kills the test run.
+ */
+export async function listenOnLoopback(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+): Promise<StartedServer> {
+  const server = http.createServer((req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        send(
+          res,
+          500,
+          'text/plain',
+          `local stand-in failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => closeServer(server),
+  };
+}
+
+/**
+ * Closes a server, dropping kept-alive SDK connections so `close()` does not wait for their idle timeout.
+ */
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,53 @@
+import { PolicyGateError, PolicyParseError } from '../errors';
+import { isCloudTrailShaped, normaliseEvent } from './cloudtrail';
+
+/** Where in an input the checked policy document came from. */
+export interface LocatedDocument {
+  /** The document as found: object, JSON text or URL-encoded JSON text. */
+  readonly document: unknown;
+  /** Human description of the origin, e.g. `PutRolePolicy event (role Dev, policy s3-admin)`. */
+  readonly origin: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Finds the policy document inside what a user hands the checker: a policy document itself, an
+ * EventBridge CloudTrail event or bare CloudTrail record, or the output of
+ * `aws iam get-policy-version` / `get-role-policy` (and the user/group forms).
+ * Throws a {@link PolicyGateError} explaining why an input holds no document to check.
+ */
+export function locatePolicyDocument(input: unknown): LocatedDocument {
+  if (typeof input === 'string') return { document: input, origin: 'policy document' };
+  if (!isRecord(input))
+    throw new PolicyParseError('', 'expected a policy document, CloudTrail event or record');
+  if (Array.isArray(input.Records)) {
+    throw new PolicyGateError(
+      'this is a CloudTrail log file with several records; check one record per file',
+    );
+  }
+  if (isCloudTrailShaped(input)) {
+    const normalised = normaliseEvent(input, { ownRoleArns: [] });
+    if (normalised.kind === 'ignored') {
+      throw new PolicyGateError(`the event changes no policy document (${normalised.detail})`);
+    }
+    const { change } = normalised;
+    if (change.document === undefined) {
+      const target =
+        change.target.kind === 'inline-policy' ? change.target.policyName : change.target.policyArn;
+      throw new PolicyGateError(
+        `${change.eventName} carries no policy document (it concerns ${target}); check that policy's document instead`,
+      );
+    }
+    return { document: change.document, origin: `${change.eventName} event ${change.eventId}` };
+  }
+  if (isRecord(input.PolicyVersion) && input.PolicyVersion.Document !== undefined) {
+    return { document: input.PolicyVersion.Document, origin: 'GetPolicyVersion output' };
+  }
+  if (input.PolicyDocument !== undefined && input.Statement === undefined) {
+    return { document: input.PolicyDocument, origin: 'inline policy output' };
+  }
+  return { document: input, origin: 'policy document' };
+}

@@ -1,0 +1,82 @@
+/**
+ * Every error PolicyGate raises on purpose derives from {@link PolicyGateError}, so the edge modules
+ * (CLI, Lambda handlers, Slack listeners) can tell an expected, explainable failure from a bug.
+ */
+export class PolicyGateError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGateError';
+  }
+}
+
+/** A policy document that is not valid JSON or not a valid IAM policy; `path` says where. */
+export class PolicyParseError extends PolicyGateError {
+  readonly path: string;
+  constructor(path: string, problem: string, options?: { cause?: unknown }) {
+    super(path ? `${path}: ${problem}` : problem, options);
+    this.name = 'PolicyParseError';
+    this.path = path;
+  }
+}
+
+/** A restricted-actions entry that is malformed or matches nothing. */
+export class RestrictedActionError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RestrictedActionError';
+  }
+}
+
+/** A CloudTrail record or EventBridge event that cannot be understood. */
+export class EventNormalisationError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventNormalisationError';
+  }
+}
+
+/** Missing or invalid configuration (environment variables, data files). */
+export class ConfigError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A failure worth retrying (throttling, a 5xx, a network error). Its name is the error Step Functions
+ * sees, matched by the state machine's `Retry` on `PolicyGate.TransientError`.
+ */
+export class TransientError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGate.TransientError';
+  }
+}
+
+/** An AWS call that failed for a reason retrying will not fix (access denied, malformed input, ...). */
+export class AwsOperationError extends PolicyGateError {
+  /** The AWS error code, e.g. `AccessDenied`, `LimitExceeded`. */
+  readonly code: string;
+  constructor(operation: string, code: string, message: string, options?: { cause?: unknown }) {
+    super(`${operation} failed: ${code}: ${message}`, options);
+    this.name = 'PolicyGate.AwsOperationError';
+    this.code = code;
+  }
+}
+
+/** A target that is gone (deleted policy, principal, version). */
+export class NotFoundError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGate.NotFoundError';
+  }
+}
+
+/** An approval that cannot move as asked (already decided, expired, unknown). */
+export class ApprovalStateError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGate.ApprovalStateError';
+  }
+}

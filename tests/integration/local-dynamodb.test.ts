@@ -1,0 +1,159 @@
+import {
+  ConditionalCheckFailedException,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
+
+const TABLE = 'policy-gate-approvals-test';
+const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' };
+
+/** Sets environment variables for the duration of `fn`, restoring the previous values afterwards. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+describe('dynalite harness', () => {
+  let dynamo: LocalDynamoDb;
+  let client: DynamoDBClient;
+  let doc: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+    doc = DynamoDBDocumentClient.from(client);
+    await createApprovalsTable(client, TABLE);
+  });
+
+  afterAll(async () => {
+    doc.destroy();
+    await dynamo.close();
+  });
+
+  it('listens on loopback only', () => {
+    // Assess
+    expect(new URL(dynamo.endpoint).hostname).toBe('127.0.0.1');
+  });
+
+  it('creates the approvals table ACTIVE, keyed by approvalId, on demand', async () => {
+    // Act
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: TABLE }));
+
+    // Assess
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(Table?.KeySchema).toEqual([{ AttributeName: 'approvalId', KeyType: 'HASH' }]);
+    expect(Table?.AttributeDefinitions).toEqual([{ AttributeName: 'approvalId', AttributeType: 'S' }]);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('refuses to create the approvals table twice', async () => {
+    // Act / Assess
+    await expect(createApprovalsTable(client, TABLE)).rejects.toBeInstanceOf(ResourceInUseException);
+  });
+
+  it('accepts a conditional put once and rejects the second with ConditionalCheckFailedException', async () => {
+    // Prepare
+    const put = (decision: string) =>
+      doc.send(
+        new PutCommand({
+          TableName: TABLE,
+          Item: { approvalId: 'appr-0001', decision, ttl: 1_900_000_000 },
+          ConditionExpression: 'attribute_not_exists(approvalId)',
+        }),
+      );
+
+    // Act
+    await put('approve');
+    const second = await put('deny').catch((err: unknown) => err);
+    const stored = await doc.send(new GetCommand({ TableName: TABLE, Key: { approvalId: 'appr-0001' } }));
+
+    // Assess
+    expect(second).toBeInstanceOf(ConditionalCheckFailedException);
+    expect(second).toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(stored.Item).toEqual({ approvalId: 'appr-0001', decision: 'approve', ttl: 1_900_000_000 });
+  });
+
+  it('refuses an unsigned request', async () => {
+    // Act
+    const response = await fetch(dynamo.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.ListTables',
+      },
+      body: '{}',
+    });
+    const body = (await response.json()) as { __type?: string; TableNames?: string[] };
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(body.__type).toMatch(/MissingAuthenticationTokenException$/);
+    expect(body.TableNames).toBeUndefined();
+  });
+
+  it('is reached by a client configured only through AWS_ENDPOINT_URL_DYNAMODB', async () => {
+    // Prepare / Act
+    const output = await withEnv(
+      { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: undefined },
+      async () => {
+        const fromEnv = new DynamoDBClient({ region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
+        try {
+          return await fromEnv.send(new ListTablesCommand({}));
+        } finally {
+          fromEnv.destroy();
+        }
+      },
+    );
+
+    // Assess
+    expect(output.TableNames).toEqual([TABLE]);
+  });
+});
+
+describe('startDynalite', () => {
+  it('gives each instance its own in-memory store', async () => {
+    // Prepare
+    const first = await startDynalite();
+    const second = await startDynalite();
+    const firstClient = new DynamoDBClient({
+      endpoint: first.endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+    });
+    const secondClient = new DynamoDBClient({
+      endpoint: second.endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+    });
+
+    try {
+      // Act
+      await createApprovalsTable(firstClient, 'only-in-first');
+      const inSecond = await secondClient.send(new ListTablesCommand({}));
+
+      // Assess
+      expect(first.endpoint).not.toBe(second.endpoint);
+      expect(inSecond.TableNames).toEqual([]);
+    } finally {
+      firstClient.destroy();
+      secondClient.destroy();
+      await first.close();
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,76 @@
+import { analysePolicy, type Finding } from '../../src/domain/analyse-policy';
+import { loadGeneratedCatalogue } from '../../src/domain/catalogue-data';
+import { parsePolicyDocument } from '../../src/domain/policy-document';
+import { defaultRestrictedEntries, resolveRestrictedActions } from '../../src/domain/restricted-actions';
+import { loadCorpus } from '../support/corpus';
+
+const corpus = loadCorpus();
+const restricted = resolveRestrictedActions(defaultRestrictedEntries(), loadGeneratedCatalogue());
+const allRestricted = restricted.actions.map((a) => a.action);
+
+function check(name: string): Finding[] {
+  const policy = corpus[name];
+  if (!policy) throw new Error(`${name} is not in the corpus`);
+  return analysePolicy(parsePolicyDocument(policy.document), restricted);
+}
+const actions = (findings: Finding[]) => findings.map((f) => f.action);
+
+describe('the AWS managed policy corpus', () => {
+  test('holds the 1,523 policies the facts below are about', () => {
+    expect(Object.keys(corpus)).toHaveLength(1523);
+  });
+
+  test('no policy makes the engine throw', () => {
+    // Act
+    const failures: string[] = [];
+    for (const [name, policy] of Object.entries(corpus)) {
+      try {
+        analysePolicy(parsePolicyDocument(policy.document), restricted);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
+      }
+    }
+    // Assess
+    expect(failures).toEqual([]);
+  });
+
+  test('AdministratorAccess grants every default restricted action, unconditionally', () => {
+    const findings = check('AdministratorAccess');
+    expect(actions(findings)).toEqual(allRestricted);
+    expect(findings.every((f) => !f.conditional && f.statements[0]?.matchedBy === '*')).toBe(true);
+  });
+
+  test('ReadOnlyAccess grants none', () => {
+    expect(check('ReadOnlyAccess')).toEqual([]);
+  });
+
+  test('PowerUserAccess grants s3:DeleteBucket through NotAction but not iam:PassRole', () => {
+    // Act
+    const findings = check('PowerUserAccess');
+    // Assess
+    const deleteBucket = findings.find((f) => f.action === 's3:DeleteBucket');
+    expect(deleteBucket?.statements[0]?.matchedBy).toMatch(/^NotAction/);
+    expect(actions(findings)).not.toContain('iam:PassRole');
+    expect(actions(findings).some((a) => a.startsWith('iam:'))).toBe(false);
+  });
+
+  test.each([
+    ['IAMFullAccess', 'iam:PassRole'],
+    ['AmazonS3FullAccess', 's3:DeleteBucket'],
+    ['AmazonS3FullAccess', 's3:PutBucketPolicy'],
+  ])('%s grants %s', (name, action) => {
+    expect(actions(check(name))).toContain(action);
+  });
+
+  test.each(['AmazonS3ReadOnlyAccess', 'IAMReadOnlyAccess', 'SecurityAudit', 'ViewOnlyAccess'])(
+    '%s grants no restricted action',
+    (name) => {
+      expect(check(name)).toEqual([]);
+    },
+  );
+
+  test('AmazonS3FullAccess grants no restricted action outside S3 and S3-adjacent services', () => {
+    const services = new Set(actions(check('AmazonS3FullAccess')).map((a) => a.split(':')[0]));
+    expect([...services].every((s) => s?.startsWith('s3'))).toBe(true);
+  });
+});
