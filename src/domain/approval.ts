@@ -105,6 +105,11 @@ export interface ApprovalRecord {
   readonly executionId: string;
   readonly change: PolicyChange;
   readonly findings: readonly Finding[];
+  /**
+   * Set when the policy in force could not be analysed (e.g. a grammar PolicyGate does not know yet):
+   * the change is then treated as risky, never as harmless.
+   */
+  readonly analysisError?: string;
   readonly original: OriginalState;
   readonly quarantine?: QuarantineState;
   /** Step Functions task token; stored, never logged, never sent to a client. */

@@ -1,0 +1,510 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  ALLOWED_TRANSITIONS,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type DecisionOutput,
+  type DeletedVersion,
+  type Outcome,
+  type QuarantineState,
+  statusesLeadingTo,
+} from '../domain/approval';
+import { ApprovalStateError, AwsOperationError, TransientError } from '../errors';
+
+/** What {@link ApprovalStore.transition} records alongside the new status. */
+export interface TransitionChanges {
+  readonly decision?: DecisionOutput;
+  readonly outcome?: Outcome;
+  readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
+}
+
+export type CreateResult = { created: true } | { created: false; existing: ApprovalRecord };
+
+export type TransitionResult =
+  | { ok: true; record: ApprovalRecord }
+  | { ok: false; current: ApprovalRecord | undefined };
+
+/**
+ * The approvals store. Every write is conditional, so a retried Lambda, a duplicate event or two people
+ * clicking at once can never overwrite a decision or move an approval along a path the lifecycle in
+ * `domain/approval.ts` does not allow.
+ */
+export interface ApprovalStore {
+  /** Writes a new PENDING approval once; a duplicate gets the stored record back, unchanged. */
+  create(record: ApprovalRecord): Promise<CreateResult>;
+  /** Strongly consistent read; `undefined` for an unknown id. */
+  get(approvalId: string): Promise<ApprovalRecord | undefined>;
+  /** Saves a managed-policy version before it is deleted; idempotent by `versionId`. */
+  addDeletedVersion(approvalId: string, version: DeletedVersion): Promise<void>;
+  /** Records the quarantine of a PENDING approval, keeping the deleted versions already saved. */
+  setQuarantine(approvalId: string, quarantine: QuarantineState): Promise<ApprovalRecord>;
+  /** Stores the task token of a PENDING approval; refused (ApprovalStateError) once decided. */
+  setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord>;
+  /** Moves the status along ALLOWED_TRANSITIONS, exactly once; `{ ok: false, current }` when refused. */
+  transition(
+    approvalId: string,
+    to: ApprovalStatus,
+    changes: TransitionChanges,
+    options?: { readonly from?: readonly ApprovalStatus[] },
+  ): Promise<TransitionResult>;
+  /** Records the final outcome of a decided approval without changing its status. */
+  setOutcome(approvalId: string, outcome: Outcome): Promise<ApprovalRecord>;
+}
+
+export interface DynamoApprovalStoreOptions {
+  /** Clock for `updatedAt` and the deleted-versions timestamp; tests pin it. */
+  readonly now?: () => Date;
+}
+
+/*
+ * Item layout. The record is stored as is, except for the deleted managed-policy versions: they are saved
+ * one at a time *before* the quarantine is recorded, when the `quarantine` map may not exist yet, and a
+ * nested path under a missing map cannot be written. So they live in top-level attributes and `get`
+ * folds them back into `record.quarantine.deletedVersions`:
+ *   deletedVersions         list of DeletedVersion, in the order they were saved
+ *   deletedVersionIds       string set of their version ids; what makes the append idempotent
+ *   deletedVersionsSavedAt  when the first one was saved (the quarantine started then)
+ */
+const INTERNAL = {
+  versions: 'deletedVersions',
+  versionIds: 'deletedVersionIds',
+  savedAt: 'deletedVersionsSavedAt',
+} as const;
+
+// Several record attributes (status, ttl, ...) are DynamoDB reserved words, so every expression names
+// attributes through these placeholders rather than spelling them.
+const NAMES = {
+  '#approvalId': 'approvalId',
+  '#status': 'status',
+  '#updatedAt': 'updatedAt',
+  '#quarantine': 'quarantine',
+  '#taskToken': 'taskToken',
+  '#decision': 'decision',
+  '#outcome': 'outcome',
+  '#failure': 'failure',
+  '#versions': INTERNAL.versions,
+  '#versionIds': INTERNAL.versionIds,
+  '#savedAt': INTERNAL.savedAt,
+} as const;
+
+type Name = keyof typeof NAMES;
+
+/** Only the placeholders an expression uses: DynamoDB rejects unused ExpressionAttributeNames. */
+function namesFor(...expressions: string[]): Record<string, string> {
+  const text = expressions.join(' ');
+  const names: Record<string, string> = {};
+  for (const [placeholder, name] of Object.entries(NAMES) as [Name, string][]) {
+    if (new RegExp(`${placeholder}\\b`).test(text)) names[placeholder] = name;
+  }
+  return names;
+}
+
+const STATUSES = Object.keys(ALLOWED_TRANSITIONS) as ApprovalStatus[];
+
+/**
+ * {@link ApprovalStore} over one DynamoDB table keyed by `approvalId` (S), with `ttl` (epoch seconds) as
+ * its TTL attribute.
+ *
+ * Build the client with undefined values dropped, since optional record fields may be present but
+ * undefined:
+ *
+ * ```ts
+ * const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+ *   marshallOptions: { removeUndefinedValues: true },
+ * });
+ * const store = new DynamoApprovalStore(client, config.approvalsTable);
+ * ```
+ *
+ * Errors: throttling, 5xx and network failures become {@link TransientError} (the workflow retries them),
+ * a refused state change becomes {@link ApprovalStateError} or a `{ ok: false }` result as each method
+ * says, and any other AWS failure becomes {@link AwsOperationError}. Nothing is logged here, and the task
+ * token never appears in an error message.
+ */
+export class DynamoApprovalStore implements ApprovalStore {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DynamoApprovalStoreOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Writes a new approval, which must be PENDING (every later status is reached only by
+   * {@link transition}). Never overwrites: if the id is already stored (a duplicate event delivery or a
+   * retried Lambda), the stored record is returned unchanged as `existing`.
+   */
+  async create(record: ApprovalRecord): Promise<CreateResult> {
+    if (record.status !== 'PENDING') {
+      throw new Error(`approval ${record.approvalId} must be created PENDING, not ${record.status}`);
+    }
+    const condition = 'attribute_not_exists(#approvalId)';
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(record),
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(condition),
+        }),
+      );
+      return { created: true };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('PutItem', err);
+    }
+    // `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'` would save this read on AWS, but dynalite ignores it
+    // and lib-dynamodb does not unmarshall the item on the error, so one code path it is.
+    const existing = await this.get(record.approvalId);
+    if (!existing) {
+      // Only possible if the record was deleted in between (TTL); the caller's retry will create it.
+      throw new TransientError(`approval ${record.approvalId} vanished between a conditional put and a read`);
+    }
+    return { created: false, existing };
+  }
+
+  /** Reads an approval with a strongly consistent read, or `undefined` if there is none. */
+  async get(approvalId: string): Promise<ApprovalRecord | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { approvalId }, ConsistentRead: true }),
+      );
+      return Item ? fromItem(Item) : undefined;
+    } catch (err) {
+      throw mapError('GetItem', err);
+    }
+  }
+
+  /**
+   * Saves a managed-policy version PolicyGate is about to delete to make room for the quarantine version.
+   * Call it before `DeletePolicyVersion`, so the document is never lost. Idempotent by `versionId`: a retry
+   * saves nothing twice. It needs only that the approval exists (not that it is PENDING), so recording a
+   * deletion never blocks a quarantine. {@link get} returns the saved versions in
+   * `record.quarantine.deletedVersions`, also before {@link setQuarantine} has run.
+   *
+   * @throws ApprovalStateError if the approval does not exist, or a different document is already saved
+   *   under the same version id.
+   */
+  async addDeletedVersion(approvalId: string, version: DeletedVersion): Promise<void> {
+    const update =
+      'SET #versions = list_append(if_not_exists(#versions, :empty), :versions), ' +
+      '#savedAt = if_not_exists(#savedAt, :now), #updatedAt = :now ADD #versionIds :versionIds';
+    const condition = 'attribute_exists(#approvalId) AND NOT contains(#versionIds, :versionId)';
+    const updated = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: {
+        ':empty': [],
+        ':versions': [cleanDeletedVersion(version)],
+        ':versionIds': new Set([version.versionId]),
+        ':versionId': version.versionId,
+        ':now': this.now().toISOString(),
+      },
+    });
+    if (updated) return;
+    const current = await this.get(approvalId);
+    if (!current) throw new ApprovalStateError(`approval ${approvalId} not found`);
+    const saved = current.quarantine?.deletedVersions?.find((v) => v.versionId === version.versionId);
+    if (saved && saved.document !== version.document) {
+      throw new ApprovalStateError(
+        `approval ${approvalId} already holds a different document for deleted version ${version.versionId}`,
+      );
+    }
+    // Same version already saved: this was a retry.
+  }
+
+  /**
+   * Records what the quarantine did. Versions saved by {@link addDeletedVersion} are kept; any in
+   * `quarantine.deletedVersions` that are not saved yet are saved first.
+   *
+   * @throws ApprovalStateError if the approval does not exist or is no longer PENDING.
+   */
+  async setQuarantine(approvalId: string, quarantine: QuarantineState): Promise<ApprovalRecord> {
+    const { deletedVersions = [], ...rest } = quarantine;
+    for (const version of deletedVersions) await this.addDeletedVersion(approvalId, version);
+    return this.updatePending(approvalId, 'SET #quarantine = :quarantine', { ':quarantine': rest }, 'record');
+  }
+
+  /**
+   * Stores the Step Functions task token of the approval request and returns the updated record. Only a
+   * PENDING approval takes a token (a retried request step may replace it); a decided one is refused.
+   *
+   * @throws ApprovalStateError if the approval does not exist or is no longer PENDING.
+   */
+  async setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord> {
+    return this.updatePending(
+      approvalId,
+      'SET #taskToken = :taskToken',
+      { ':taskToken': taskToken },
+      'token',
+      [taskToken],
+    );
+  }
+
+  /**
+   * Moves an approval to `to`, only from a status that may lead there (`statusesLeadingTo(to)`, narrowed
+   * by `options.from`), setting `updatedAt` and the given `changes` in the same conditional write. This is
+   * what makes a decision exactly-once: of two concurrent PENDING → APPROVED and PENDING → DENIED, one
+   * wins and the other gets `{ ok: false }` with the winner's record in `current` (`undefined` if there
+   * is no such approval).
+   *
+   * @throws Error (a bug in the caller) if `options.from` names a status that cannot lead to `to`, or a
+   *   `decision` contradicts `to` or belongs to another approval.
+   */
+  async transition(
+    approvalId: string,
+    to: ApprovalStatus,
+    changes: TransitionChanges,
+    options: { readonly from?: readonly ApprovalStatus[] } = {},
+  ): Promise<TransitionResult> {
+    const from = allowedPredecessors(to, options.from);
+    checkDecision(approvalId, to, changes.decision);
+    if (from.length === 0) return { ok: false, current: await this.get(approvalId) };
+
+    const values: Record<string, unknown> = { ':to': to, ':now': this.now().toISOString() };
+    const sets = ['#status = :to', '#updatedAt = :now'];
+    for (const field of ['decision', 'outcome', 'failure'] as const) {
+      if (changes[field] === undefined) continue;
+      sets.push(`#${field} = :${field}`);
+      values[`:${field}`] = changes[field];
+    }
+    from.forEach((status, i) => {
+      values[`:from${i}`] = status;
+    });
+    const update = `SET ${sets.join(', ')}`;
+    const condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+    const result = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: values,
+    });
+    if (result) return { ok: true, record: result };
+    return { ok: false, current: await this.get(approvalId) };
+  }
+
+  /**
+   * Records the final outcome of a decided approval without changing its status (e.g. RESTORED after
+   * APPROVED), replacing any outcome recorded before, and returns the updated record.
+   *
+   * @throws ApprovalStateError if the approval does not exist or is still PENDING (a PENDING approval
+   *   has no final outcome: end it with {@link transition}, which takes an outcome too).
+   */
+  async setOutcome(approvalId: string, outcome: Outcome): Promise<ApprovalRecord> {
+    const update = 'SET #outcome = :outcome, #updatedAt = :now';
+    const condition = 'attribute_exists(#approvalId) AND #status <> :pending';
+    const record = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: {
+        ':outcome': outcome,
+        ':pending': 'PENDING' satisfies ApprovalStatus,
+        ':now': this.now().toISOString(),
+      },
+    });
+    if (record) return record;
+    throw await this.stateError(approvalId, 'an outcome', 'is still PENDING');
+  }
+
+  /** A SET (plus `updatedAt`) on a record that must exist and be PENDING; returns the updated record. */
+  private async updatePending(
+    approvalId: string,
+    set: string,
+    values: Record<string, unknown>,
+    what: string,
+    secrets: readonly string[] = [],
+  ): Promise<ApprovalRecord> {
+    const update = `${set}, #updatedAt = :now`;
+    const condition = '#status = :pending';
+    const record = await this.conditionalUpdate(
+      {
+        TableName: this.tableName,
+        Key: { approvalId },
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: namesFor(update, condition),
+        ExpressionAttributeValues: {
+          ...values,
+          ':pending': 'PENDING' satisfies ApprovalStatus,
+          ':now': this.now().toISOString(),
+        },
+      },
+      secrets,
+    );
+    if (record) return record;
+    throw await this.stateError(approvalId, `a ${what}`, 'is not PENDING');
+  }
+
+  /**
+   * Sends a conditional update and returns the updated record, or `undefined` when the condition failed.
+   * Always asks for ALL_NEW: the records are small, and every caller either returns the record or only
+   * needs to know the write happened.
+   */
+  private async conditionalUpdate(
+    input: Omit<UpdateCommandInput, 'ReturnValues'>,
+    secrets: readonly string[] = [],
+  ): Promise<ApprovalRecord | undefined> {
+    try {
+      const { Attributes } = await this.client.send(new UpdateCommand({ ...input, ReturnValues: 'ALL_NEW' }));
+      if (!Attributes) throw new Error('UpdateItem with ReturnValues ALL_NEW returned no attributes');
+      return fromItem(Attributes);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      throw mapError('UpdateItem', err, secrets);
+    }
+  }
+
+  /** Why a conditional write on a PENDING-only (or decided-only) field was refused. */
+  private async stateError(approvalId: string, what: string, problem: string): Promise<ApprovalStateError> {
+    const current = await this.get(approvalId);
+    if (!current) return new ApprovalStateError(`approval ${approvalId} not found; cannot record ${what}`);
+    return new ApprovalStateError(
+      `approval ${approvalId} ${problem} (status ${current.status}); cannot record ${what}`,
+    );
+  }
+}
+
+/** The statuses a transition to `to` may start from: all allowed ones, or the caller's subset of them. */
+function allowedPredecessors(to: ApprovalStatus, requested?: readonly ApprovalStatus[]): ApprovalStatus[] {
+  if (!STATUSES.includes(to)) throw new Error(`unknown approval status ${JSON.stringify(to)}`);
+  const allowed = statusesLeadingTo(to);
+  if (requested === undefined) return allowed;
+  const disallowed = requested.filter((status) => !allowed.includes(status));
+  if (disallowed.length > 0) {
+    throw new Error(
+      `cannot transition to ${to} from ${disallowed.join(', ')}; allowed: ${allowed.join(', ')}`,
+    );
+  }
+  return allowed.filter((status) => requested.includes(status));
+}
+
+/** A decision must agree with the status it moves to and name the approval it decides. */
+function checkDecision(approvalId: string, to: ApprovalStatus, decision: DecisionOutput | undefined): void {
+  if (!decision) return;
+  if (decision.approvalId !== approvalId) {
+    throw new Error(`decision for approval ${decision.approvalId} passed for approval ${approvalId}`);
+  }
+  if ((to === 'APPROVED' || to === 'DENIED') && decision.decision !== to) {
+    throw new Error(`decision ${decision.decision} cannot move approval ${approvalId} to ${to}`);
+  }
+}
+
+/** Only the DeletedVersion fields, so nothing the caller attached by accident is stored. */
+function cleanDeletedVersion(version: DeletedVersion): DeletedVersion {
+  return version.createDate === undefined
+    ? { versionId: version.versionId, document: version.document }
+    : { versionId: version.versionId, document: version.document, createDate: version.createDate };
+}
+
+/** The item for a record: its deleted versions move to the top-level attributes described above. */
+function toItem(record: ApprovalRecord): Record<string, unknown> {
+  const { quarantine, ...rest } = record;
+  const item: Record<string, unknown> = { ...rest };
+  if (!quarantine) return item;
+  const { deletedVersions = [], ...state } = quarantine;
+  item.quarantine = state;
+  const unique = new Map(deletedVersions.map((v) => [v.versionId, cleanDeletedVersion(v)]));
+  if (unique.size > 0) {
+    item[INTERNAL.versions] = [...unique.values()];
+    // An empty string set is not storable, hence only when there is something in it.
+    item[INTERNAL.versionIds] = new Set(unique.keys());
+    item[INTERNAL.savedAt] = quarantine.appliedAt;
+  }
+  return item;
+}
+
+/** The record for an item: deleted versions folded back into `quarantine.deletedVersions`. */
+function fromItem(item: Record<string, unknown>): ApprovalRecord {
+  const {
+    [INTERNAL.versions]: versions,
+    [INTERNAL.versionIds]: _ids,
+    [INTERNAL.savedAt]: savedAt,
+    ...rest
+  } = item;
+  const record = rest as unknown as ApprovalRecord;
+  const deletedVersions = Array.isArray(versions) ? (versions as DeletedVersion[]) : [];
+  if (deletedVersions.length === 0) return record;
+  // Until setQuarantine records the finished quarantine, `appliedAt` is when it started (the first
+  // version was saved) and `quarantineVersionId` is absent.
+  const quarantine: QuarantineState = record.quarantine
+    ? { ...record.quarantine, deletedVersions }
+    : { appliedAt: String(savedAt), deletedVersions };
+  return { ...record, quarantine };
+}
+
+function isConditionalCheckFailed(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
+const SERVER_SIDE = new Set(['InternalServerError', 'InternalFailure', 'ServiceUnavailable']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+
+/**
+ * The one place DynamoDB failures are translated. `secrets` (the task token) are cut out of the message,
+ * and an error whose message held one is not kept as the cause, so it cannot reach a log.
+ */
+function mapError(operation: string, err: unknown, secrets: readonly string[] = []): Error {
+  const e = (err ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
+  const name = typeof e.name === 'string' && e.name !== '' && e.name !== 'Error' ? e.name : undefined;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const raw = typeof e.message === 'string' ? e.message : String(err);
+  const message = secrets.reduce(
+    (text, secret) => (secret ? text.split(secret).join('[redacted]') : text),
+    raw,
+  );
+  const options = message === raw ? { cause: err } : {};
+  const status = e.$metadata?.httpStatusCode;
+  // An SDK error (it has $metadata) without an HTTP status means no response arrived: a network failure.
+  // This also covers socket errors the SDK re-wraps without their `code` (it does so when they come from
+  // another realm, as under Jest).
+  const noResponse = e.$metadata !== undefined && status === undefined && name !== 'CredentialsProviderError';
+  const transient =
+    noResponse ||
+    (name !== undefined && (THROTTLING.has(name) || SERVER_SIDE.has(name) || NETWORK_NAMES.has(name))) ||
+    (code !== undefined && (NETWORK_CODES.has(code) || THROTTLING.has(code))) ||
+    (typeof status === 'number' && status >= 500) ||
+    e.$retryable !== undefined;
+  if (transient) {
+    return new TransientError(`${operation} failed: ${name ?? code ?? 'Error'}: ${message}`, options);
+  }
+  return new AwsOperationError(operation, name ?? code ?? 'UnknownError', message, options);
+}

@@ -1,0 +1,634 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
+import { DynamoApprovalStore } from '../../src/adapters/approval-store';
+import {
+  ALLOWED_TRANSITIONS,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  canTransition,
+  type DecisionOutput,
+  type DeletedVersion,
+} from '../../src/domain/approval';
+import { ApprovalStateError, AwsOperationError, TransientError } from '../../src/errors';
+import fixture from '../fixtures/approvals/record.json';
+
+const TABLE = 'policy-gate-approvals-store-test';
+const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' };
+const STATUSES = Object.keys(ALLOWED_TRANSITIONS) as ApprovalStatus[];
+
+const FULL = fixture as ApprovalRecord;
+
+let sequence = 0;
+/** A fresh approval id per test, so tests share one table without seeing each other's records. */
+function newId(label: string): string {
+  sequence += 1;
+  return `appr-test-${label}-${sequence}`;
+}
+
+/** The fixture as a freshly created approval: PENDING, nothing quarantined or requested yet. */
+function pendingRecord(approvalId: string): ApprovalRecord {
+  const { quarantine: _q, taskToken: _t, ...rest } = FULL;
+  return { ...rest, approvalId, status: 'PENDING' };
+}
+
+function decisionFor(approvalId: string, decision: 'APPROVED' | 'DENIED', who = 'U012ABC'): DecisionOutput {
+  return {
+    decision,
+    decidedBy: { id: who, name: `user ${who}`, channel: 'slack' },
+    decidedAt: '2025-03-11T10:05:00.000Z',
+    approvalId,
+  };
+}
+
+/** The shortest chain of allowed transitions from PENDING to each status, found from ALLOWED_TRANSITIONS. */
+function pathsFromPending(): Record<ApprovalStatus, ApprovalStatus[]> {
+  const paths = { PENDING: [] } as unknown as Record<ApprovalStatus, ApprovalStatus[]>;
+  const queue: ApprovalStatus[] = ['PENDING'];
+  for (let status = queue.shift(); status !== undefined; status = queue.shift()) {
+    for (const next of ALLOWED_TRANSITIONS[status]) {
+      if (paths[next]) continue;
+      paths[next] = [...paths[status], next];
+      queue.push(next);
+    }
+  }
+  return paths;
+}
+
+const VERSION_V1: DeletedVersion = {
+  versionId: 'v1',
+  document:
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}',
+  createDate: '2024-06-02T14:11:09Z',
+};
+const VERSION_V2: DeletedVersion = {
+  versionId: 'v2',
+  document: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:List*","Resource":"*"}]}',
+};
+const VERSION_V3: DeletedVersion = {
+  versionId: 'v3',
+  document: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:List*","Resource":"*"}]}',
+  createDate: '2024-11-20T08:00:00Z',
+};
+
+describe('DynamoApprovalStore on dynalite', () => {
+  let dynamo: LocalDynamoDb;
+  let raw: DynamoDBClient;
+  let client: DynamoDBDocumentClient;
+  let store: DynamoApprovalStore;
+  let clock: Date;
+
+  /** Moves a new approval along the allowed chain to `status` through the store itself. */
+  async function recordIn(status: ApprovalStatus, approvalId: string): Promise<ApprovalRecord> {
+    await store.create(pendingRecord(approvalId));
+    let record = (await store.get(approvalId)) as ApprovalRecord;
+    for (const next of pathsFromPending()[status]) {
+      const decision = next === 'APPROVED' || next === 'DENIED' ? decisionFor(approvalId, next) : undefined;
+      const result = await store.transition(approvalId, next, { decision });
+      if (!result.ok) throw new Error(`could not prepare ${approvalId} in ${status} (stuck at ${next})`);
+      record = result.record;
+    }
+    return record;
+  }
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    raw = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+    client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+    await createApprovalsTable(raw, TABLE);
+  });
+
+  beforeEach(() => {
+    clock = new Date('2025-03-11T09:50:00.000Z');
+    store = new DynamoApprovalStore(client, TABLE, { now: () => clock });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await dynamo.close();
+  });
+
+  describe('create', () => {
+    it('writes once; a duplicate delivery gets the stored record back and changes nothing', async () => {
+      // Prepare
+      const approvalId = newId('create');
+      const first = pendingRecord(approvalId);
+      const duplicate: ApprovalRecord = { ...first, executionId: 'arn:aws:states:::execution:other:retry' };
+
+      // Act
+      const created = await store.create(first);
+      const again = await store.create(duplicate);
+      const stored = await store.get(approvalId);
+
+      // Assess
+      expect(created).toEqual({ created: true });
+      expect(again).toEqual({ created: false, existing: first });
+      expect(stored).toEqual(first);
+    });
+
+    it('does not overwrite a record that has moved on', async () => {
+      // Prepare
+      const approvalId = newId('create-decided');
+      const decided = await recordIn('APPROVED', approvalId);
+
+      // Act
+      const again = await store.create(pendingRecord(approvalId));
+
+      // Assess
+      expect(again).toEqual({ created: false, existing: decided });
+      expect((await store.get(approvalId))?.status).toBe('APPROVED');
+    });
+
+    it('refuses to create a record in any status but PENDING', async () => {
+      // Prepare
+      const approvalId = newId('create-approved');
+
+      // Act
+      const attempt = store.create({ ...pendingRecord(approvalId), status: 'APPROVED' });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(/must be created PENDING/);
+      expect(await store.get(approvalId)).toBeUndefined();
+    });
+  });
+
+  describe('get', () => {
+    it('round-trips a full record, deleted versions included, with ttl still a number', async () => {
+      // Prepare
+      const approvalId = newId('roundtrip');
+      const record: ApprovalRecord = { ...FULL, approvalId };
+
+      // Act
+      await store.create(record);
+      const read = await store.get(approvalId);
+
+      // Assess
+      expect(read).toEqual(record);
+      expect(typeof read?.ttl).toBe('number');
+    });
+
+    it('returns undefined for an unknown id', async () => {
+      // Act
+      const read = await store.get(newId('unknown'));
+
+      // Assess
+      expect(read).toBeUndefined();
+    });
+
+    it('keeps the bookkeeping attributes out of the record', async () => {
+      // Prepare
+      const approvalId = newId('internal');
+      await store.create(pendingRecord(approvalId));
+      await store.addDeletedVersion(approvalId, VERSION_V1);
+
+      // Act
+      const read = (await store.get(approvalId)) as unknown as Record<string, unknown>;
+
+      // Assess
+      expect(Object.keys(read).sort()).toEqual(
+        [...Object.keys(pendingRecord(approvalId)), 'quarantine'].sort(),
+      );
+    });
+  });
+
+  describe('deleted versions and quarantine', () => {
+    it('saves deleted versions before the quarantine is recorded, and keeps them when it is', async () => {
+      // Prepare
+      const approvalId = newId('deleted');
+      await store.create(pendingRecord(approvalId));
+      const quarantineStarted = clock.toISOString();
+
+      // Act
+      await store.addDeletedVersion(approvalId, VERSION_V1);
+      clock = new Date('2025-03-11T09:50:01.000Z');
+      await store.addDeletedVersion(approvalId, VERSION_V2);
+      const midway = await store.get(approvalId);
+      clock = new Date('2025-03-11T09:50:02.000Z');
+      const quarantined = await store.setQuarantine(approvalId, {
+        appliedAt: clock.toISOString(),
+        quarantineVersionId: 'v6',
+      });
+      const stored = await store.get(approvalId);
+
+      // Assess
+      expect(midway?.quarantine).toEqual({
+        appliedAt: quarantineStarted,
+        deletedVersions: [VERSION_V1, VERSION_V2],
+      });
+      expect(quarantined.quarantine).toEqual({
+        appliedAt: '2025-03-11T09:50:02.000Z',
+        quarantineVersionId: 'v6',
+        deletedVersions: [VERSION_V1, VERSION_V2],
+      });
+      expect(stored).toEqual(quarantined);
+      expect(stored?.updatedAt).toBe('2025-03-11T09:50:02.000Z');
+    });
+
+    it('saves a version once however often the save is retried', async () => {
+      // Prepare
+      const approvalId = newId('deleted-retry');
+      await store.create(pendingRecord(approvalId));
+
+      // Act
+      await store.addDeletedVersion(approvalId, VERSION_V1);
+      await store.addDeletedVersion(approvalId, VERSION_V2);
+      await store.addDeletedVersion(approvalId, VERSION_V1);
+      await Promise.all([1, 2, 3].map(() => store.addDeletedVersion(approvalId, VERSION_V3)));
+      const stored = await store.get(approvalId);
+
+      // Assess
+      expect(stored?.quarantine?.deletedVersions).toEqual([VERSION_V1, VERSION_V2, VERSION_V3]);
+    });
+
+    it('refuses a different document under a version id already saved', async () => {
+      // Prepare
+      const approvalId = newId('deleted-conflict');
+      await store.create(pendingRecord(approvalId));
+      await store.addDeletedVersion(approvalId, VERSION_V1);
+
+      // Act
+      const attempt = store.addDeletedVersion(approvalId, { ...VERSION_V1, document: VERSION_V2.document });
+
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(ApprovalStateError);
+      expect((await store.get(approvalId))?.quarantine?.deletedVersions).toEqual([VERSION_V1]);
+    });
+
+    it('refuses to save a deleted version for an unknown approval, creating nothing', async () => {
+      // Prepare
+      const approvalId = newId('deleted-unknown');
+
+      // Act
+      const attempt = store.addDeletedVersion(approvalId, VERSION_V1);
+
+      // Assess
+      await expect(attempt).rejects.toThrow(ApprovalStateError);
+      await expect(attempt).rejects.toThrow(/not found/);
+      const item = await client.send(new GetCommand({ TableName: TABLE, Key: { approvalId } }));
+      expect(item.Item).toBeUndefined();
+    });
+
+    it('saves the deleted versions passed to setQuarantine that were not saved yet, without duplicates', async () => {
+      // Prepare
+      const approvalId = newId('quarantine-merge');
+      await store.create(pendingRecord(approvalId));
+      await store.addDeletedVersion(approvalId, VERSION_V1);
+
+      // Act
+      const record = await store.setQuarantine(approvalId, {
+        appliedAt: clock.toISOString(),
+        quarantineVersionId: 'v6',
+        deletedVersions: [VERSION_V1, VERSION_V3],
+      });
+
+      // Assess
+      expect(record.quarantine?.deletedVersions).toEqual([VERSION_V1, VERSION_V3]);
+      expect(await store.get(approvalId)).toEqual(record);
+    });
+
+    it('records an inline-policy quarantine (no versions) as given', async () => {
+      // Prepare
+      const approvalId = newId('quarantine-inline');
+      await store.create(pendingRecord(approvalId));
+
+      // Act
+      const record = await store.setQuarantine(approvalId, { appliedAt: clock.toISOString() });
+
+      // Assess
+      expect(record.quarantine).toEqual({ appliedAt: clock.toISOString() });
+      expect(await store.get(approvalId)).toEqual(record);
+    });
+
+    it.each(['APPROVED', 'DENIED', 'FAILED'] as const)(
+      'refuses to record a quarantine when %s',
+      async (status) => {
+        // Prepare
+        const approvalId = newId(`quarantine-${status}`);
+        const before = await recordIn(status, approvalId);
+
+        // Act
+        const attempt = store.setQuarantine(approvalId, {
+          appliedAt: clock.toISOString(),
+          quarantineVersionId: 'v6',
+        });
+
+        // Assess
+        await expect(attempt).rejects.toThrow(ApprovalStateError);
+        await expect(attempt).rejects.toThrow(new RegExp(`status ${status}`));
+        expect(await store.get(approvalId)).toEqual(before);
+      },
+    );
+
+    it('refuses to record a quarantine for an unknown approval', async () => {
+      // Act
+      const attempt = store.setQuarantine(newId('quarantine-unknown'), { appliedAt: clock.toISOString() });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(ApprovalStateError);
+    });
+  });
+
+  describe('setTaskToken', () => {
+    const TOKEN = 'AAAAKgAAAAIAAAAAAAAAAZ+secret-task-token/only-for-this-test==';
+
+    it('stores the token on a PENDING approval and returns the updated record', async () => {
+      // Prepare
+      const approvalId = newId('token');
+      await store.create(pendingRecord(approvalId));
+      clock = new Date('2025-03-11T09:51:00.000Z');
+
+      // Act
+      const record = await store.setTaskToken(approvalId, TOKEN);
+
+      // Assess
+      expect(record).toEqual({
+        ...pendingRecord(approvalId),
+        taskToken: TOKEN,
+        updatedAt: clock.toISOString(),
+      });
+      expect(await store.get(approvalId)).toEqual(record);
+    });
+
+    it.each(STATUSES.filter((s) => s !== 'PENDING'))(
+      'refuses a token once the approval is %s, without revealing the token',
+      async (status) => {
+        // Prepare
+        const approvalId = newId(`token-${status}`);
+        const before = await recordIn(status, approvalId);
+
+        // Act
+        const error = await store.setTaskToken(approvalId, TOKEN).catch((err: unknown) => err);
+
+        // Assess
+        expect(error).toBeInstanceOf(ApprovalStateError);
+        expect((error as Error).message).toContain(status);
+        expect(JSON.stringify(error)).not.toContain(TOKEN);
+        expect((error as Error).message).not.toContain(TOKEN);
+        expect(await store.get(approvalId)).toEqual(before);
+      },
+    );
+
+    it('refuses a token for an unknown approval, creating nothing', async () => {
+      // Prepare
+      const approvalId = newId('token-unknown');
+
+      // Act
+      const attempt = store.setTaskToken(approvalId, TOKEN);
+
+      // Assess
+      await expect(attempt).rejects.toThrow(/not found/);
+      expect(await store.get(approvalId)).toBeUndefined();
+    });
+  });
+
+  describe('transition', () => {
+    const pairs = STATUSES.flatMap((from) => STATUSES.map((to) => [from, to] as const));
+
+    it.each(pairs)('%s -> %s succeeds exactly when ALLOWED_TRANSITIONS allows it', async (from, to) => {
+      // Prepare
+      const approvalId = newId(`t-${from}-${to}`);
+      const before = await recordIn(from, approvalId);
+      clock = new Date('2025-03-11T10:30:00.000Z');
+      const decision =
+        to === 'APPROVED' || to === 'DENIED' ? decisionFor(approvalId, to, 'U0WINNER') : undefined;
+
+      // Act
+      const result = await store.transition(approvalId, to, { decision });
+      const stored = await store.get(approvalId);
+
+      // Assess
+      const allowed = canTransition(from, to);
+      expect(result.ok).toBe(allowed);
+      expect(stored?.status).toBe(allowed ? to : from);
+      if (result.ok) {
+        expect(result.record).toEqual(stored);
+        expect(stored?.updatedAt).toBe(clock.toISOString());
+        expect(stored?.decision).toEqual(decision ?? before.decision);
+      } else {
+        expect(result.current).toEqual(before);
+        expect(stored).toEqual(before);
+      }
+    });
+
+    it('records the decision, outcome and failure given, leaving the rest of the record alone', async () => {
+      // Prepare
+      const approvalId = newId('t-changes');
+      await store.create({ ...FULL, approvalId });
+      const decision = decisionFor(approvalId, 'DENIED');
+      const outcome = { result: 'KEPT_QUARANTINED', at: '2025-03-11T10:05:01.000Z' } as const;
+
+      // Act
+      const denied = await store.transition(approvalId, 'DENIED', { decision, outcome });
+      const failed = await store.transition(approvalId, 'FAILED', {
+        failure: { error: 'States.Timeout', at: '2025-03-11T10:06:00.000Z' },
+      });
+
+      // Assess
+      expect(denied).toEqual({
+        ok: true,
+        record: { ...FULL, approvalId, status: 'DENIED', decision, outcome, updatedAt: clock.toISOString() },
+      });
+      expect(failed).toEqual({
+        ok: true,
+        record: {
+          ...FULL,
+          approvalId,
+          status: 'FAILED',
+          decision,
+          outcome,
+          failure: { error: 'States.Timeout', at: '2025-03-11T10:06:00.000Z' },
+          updatedAt: clock.toISOString(),
+        },
+      });
+    });
+
+    it('moves only from the statuses given in `from`', async () => {
+      // Prepare
+      const approvedId = newId('t-from-approved');
+      const pendingId = newId('t-from-pending');
+      await recordIn('APPROVED', approvedId);
+      await recordIn('PENDING', pendingId);
+
+      // Act
+      const fromApproved = await store.transition(approvedId, 'EXPIRED', {}, { from: ['PENDING'] });
+      const fromPending = await store.transition(pendingId, 'EXPIRED', {}, { from: ['PENDING'] });
+
+      // Assess
+      expect(fromApproved).toMatchObject({ ok: false, current: { status: 'APPROVED' } });
+      expect(fromPending).toMatchObject({ ok: true, record: { status: 'EXPIRED' } });
+      expect((await store.get(approvedId))?.status).toBe('APPROVED');
+    });
+
+    it('treats an empty `from` as "from nowhere": refused, record returned', async () => {
+      // Prepare
+      const approvalId = newId('t-from-empty');
+      const before = await recordIn('PENDING', approvalId);
+
+      // Act
+      const result = await store.transition(approvalId, 'EXPIRED', {}, { from: [] });
+
+      // Assess
+      expect(result).toEqual({ ok: false, current: before });
+    });
+
+    it('throws on a `from` naming a status that cannot lead to the target, writing nothing', async () => {
+      // Prepare
+      const approvalId = newId('t-from-bad');
+      const before = await recordIn('CONFLICT', approvalId);
+
+      // Act
+      const attempt = store.transition(approvalId, 'EXPIRED', {}, { from: ['PENDING', 'CONFLICT'] });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(/from CONFLICT/);
+      expect(await store.get(approvalId)).toEqual(before);
+    });
+
+    it('throws on a decision that contradicts the target status or names another approval', async () => {
+      // Prepare
+      const approvalId = newId('t-decision-bad');
+      const before = await recordIn('PENDING', approvalId);
+
+      // Act
+      const contradicting = store.transition(approvalId, 'APPROVED', {
+        decision: decisionFor(approvalId, 'DENIED'),
+      });
+      const foreign = store.transition(approvalId, 'APPROVED', {
+        decision: decisionFor('appr-someone-else', 'APPROVED'),
+      });
+
+      // Assess
+      await expect(contradicting).rejects.toThrow(/DENIED cannot move/);
+      await expect(foreign).rejects.toThrow(/appr-someone-else/);
+      expect(await store.get(approvalId)).toEqual(before);
+    });
+
+    it('lets exactly one of ten concurrent decisions win; every loser sees the winner', async () => {
+      // Prepare
+      const approvalId = newId('t-race');
+      await recordIn('PENDING', approvalId);
+      const attempts = [
+        ...[1, 2, 3, 4, 5].map((n) => decisionFor(approvalId, 'APPROVED', `U0APPROVER${n}`)),
+        ...[1, 2, 3, 4, 5].map((n) => decisionFor(approvalId, 'DENIED', `U0DENIER${n}`)),
+      ];
+
+      // Act
+      const results = await Promise.all(
+        attempts.map((decision) => store.transition(approvalId, decision.decision, { decision })),
+      );
+
+      // Assess
+      const winners = results.flatMap((r) => (r.ok ? [r.record] : []));
+      expect(winners).toHaveLength(1);
+      const winner = winners[0] as ApprovalRecord;
+      const stored = await store.get(approvalId);
+      expect(stored?.status).toBe(winner.decision?.decision);
+      expect(stored?.decision).toEqual(winner.decision);
+      expect(attempts).toContainEqual(winner.decision);
+      for (const result of results) {
+        if (result.ok) continue;
+        expect(result.current?.status).toBe(winner.status);
+        expect(result.current?.decision).toEqual(winner.decision);
+      }
+    });
+
+    it('refuses an unknown approval without creating it', async () => {
+      // Prepare
+      const approvalId = newId('t-unknown');
+
+      // Act
+      const result = await store.transition(approvalId, 'APPROVED', {
+        decision: decisionFor(approvalId, 'APPROVED'),
+      });
+
+      // Assess
+      expect(result).toEqual({ ok: false, current: undefined });
+      const item = await client.send(new GetCommand({ TableName: TABLE, Key: { approvalId } }));
+      expect(item.Item).toBeUndefined();
+    });
+  });
+
+  describe('setOutcome', () => {
+    it('records the outcome of a decided approval without changing its status', async () => {
+      // Prepare
+      const approvalId = newId('outcome');
+      const approved = await recordIn('APPROVED', approvalId);
+      clock = new Date('2025-03-11T10:07:00.000Z');
+      const outcome = { result: 'RESTORED', at: clock.toISOString(), detail: 'v4 is default again' } as const;
+
+      // Act
+      const record = await store.setOutcome(approvalId, outcome);
+
+      // Assess
+      expect(record).toEqual({ ...approved, outcome, updatedAt: clock.toISOString() });
+      expect(await store.get(approvalId)).toEqual(record);
+    });
+
+    it('refuses an outcome for a PENDING approval', async () => {
+      // Prepare
+      const approvalId = newId('outcome-pending');
+      const before = await recordIn('PENDING', approvalId);
+
+      // Act
+      const attempt = store.setOutcome(approvalId, { result: 'RESTORED', at: clock.toISOString() });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(ApprovalStateError);
+      expect(await store.get(approvalId)).toEqual(before);
+    });
+
+    it('refuses an outcome for an unknown approval, creating nothing', async () => {
+      // Prepare
+      const approvalId = newId('outcome-unknown');
+
+      // Act
+      const attempt = store.setOutcome(approvalId, { result: 'RESTORED', at: clock.toISOString() });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(/not found/);
+      const item = await client.send(new GetCommand({ TableName: TABLE, Key: { approvalId } }));
+      expect(item.Item).toBeUndefined();
+    });
+  });
+
+  describe('errors', () => {
+    it('maps a missing table to AwsOperationError with the AWS code', async () => {
+      // Prepare
+      const missing = new DynamoApprovalStore(client, 'no-such-table');
+
+      // Act
+      const error = await missing.get('appr-x').catch((err: unknown) => err);
+
+      // Assess
+      expect(error).toBeInstanceOf(AwsOperationError);
+      expect(error).toMatchObject({ code: 'ResourceNotFoundException' });
+    });
+
+    it('maps an unreachable endpoint to TransientError', async () => {
+      // Prepare
+      const gone = await startDynalite();
+      await gone.close();
+      const unreachable = DynamoDBDocumentClient.from(
+        new DynamoDBClient({
+          endpoint: gone.endpoint,
+          region: 'us-east-1',
+          credentials: CREDENTIALS,
+          maxAttempts: 1,
+        }),
+      );
+
+      try {
+        // Act
+        const error = await new DynamoApprovalStore(unreachable, TABLE)
+          .get('appr-x')
+          .catch((err: unknown) => err);
+
+        // Assess
+        expect(error).toBeInstanceOf(TransientError);
+        expect((error as Error).name).toBe('PolicyGate.TransientError');
+      } finally {
+        unreachable.destroy();
+      }
+    });
+  });
+});
