@@ -738,7 +738,10 @@ export class LocalStepFunctions {
     record.interpreterAbort = run.abort;
     this.log(`execution ${name} started`);
 
-    const eventsDrained = this.collectEvents(record, run.eventLogs);
+    // The event log only feeds the history; losing it must not turn `done` into a rejection.
+    const eventsDrained = this.collectEvents(record, run.eventLogs).catch((error: unknown) => {
+      this.log(`execution ${name}: event log failed: ${describeError(error).message}`);
+    });
     const outcome = run.result.then(
       (output) => ({ status: 'SUCCEEDED' as const, output }),
       (error: unknown) => this.classifyFailure(record, error),
@@ -808,6 +811,9 @@ export class LocalStepFunctions {
   sendTaskSuccess(taskToken: unknown, output: unknown): void {
     this.callback('SendTaskSuccess', taskToken, (entry) => {
       validateLength(output, 'output', MAX_OUTPUT_LENGTH, true);
+      if (Buffer.byteLength(output as string, 'utf8') > MAX_OUTPUT_LENGTH) {
+        throw new StepFunctionsApiError('ValidationException', 'The output exceeds 262144 bytes in UTF-8');
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(output as string);
