@@ -50,6 +50,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { type CloudTrailEvent, type IamServer, type Identity, startIamServer } from '../../local/iam';
 import { normaliseEvent } from '../../src/domain/cloudtrail';
+import { withEnv } from '../support/env';
 
 const ACCOUNT = '123456789012';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' };
@@ -107,23 +108,6 @@ async function failure(call: Promise<unknown>): Promise<IAMServiceException> {
   );
   if (!(error instanceof IAMServiceException)) throw new Error(`expected an IAM error, got ${String(error)}`);
   return error;
-}
-
-/** Sets environment variables for the duration of `fn`, restoring the previous values afterwards. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
 }
 
 describe('local IAM stand-in through @aws-sdk/client-iam', () => {

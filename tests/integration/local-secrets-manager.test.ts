@@ -8,6 +8,7 @@ import {
   type LocalSecretsManagerServer,
   startSecretsManagerServer,
 } from '../../local/secrets-manager/server';
+import { withEnv } from '../support/env';
 
 const SLACK_SECRET = 'policy-gate/slack';
 const SLACK_VALUE = JSON.stringify({ botToken: 'xoxb-local-test', signingSecret: 'local-signing-secret' });
@@ -24,23 +25,6 @@ function smClient(
     maxAttempts: 1,
     ...extra,
   });
-}
-
-/** Sets environment variables for the duration of `fn`, restoring the previous values afterwards. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
 }
 
 describe('local Secrets Manager stand-in through @aws-sdk/client-secrets-manager', () => {

@@ -9,6 +9,7 @@ import {
 // Transitive dependency of every SDK v3 client; used only to drive the stand-in's JSON protocol path.
 import { AwsJson1_0Protocol } from '@aws-sdk/core/protocols';
 import { type LocalSnsServer, MAX_MESSAGE_BYTES, startSnsServer } from '../../local/sns/server';
+import { withEnv } from '../support/env';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:policy-gate-notifications';
 const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' };
@@ -20,23 +21,6 @@ function snsClient(server: LocalSnsServer, extra: Partial<SNSClientConfig> = {})
     credentials: CREDENTIALS,
     ...extra,
   });
-}
-
-/** Sets environment variables for the duration of `fn`, restoring the previous values afterwards. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
 }
 
 describe('local SNS stand-in through @aws-sdk/client-sns', () => {
