@@ -1,3 +1,5 @@
+import { xmlEscape } from '../http-util';
+
 /** The XML namespace every IAM Query API response carries. */
 export const IAM_XMLNS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 
@@ -10,16 +12,6 @@ export interface XmlObject {
   readonly [key: string]: XmlValue;
 }
 
-/** Escapes text for use in XML element content. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
 /** IAM's timestamp format: ISO 8601 in UTC, whole seconds (`2024-05-01T12:00:00Z`). */
 export function formatIamDate(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
@@ -27,7 +19,7 @@ export function formatIamDate(date: Date): string {
 
 function renderBody(value: Exclude<XmlValue, undefined>): string {
   if (value instanceof Date) return formatIamDate(value);
-  if (typeof value === 'string') return escapeXml(value);
+  if (typeof value === 'string') return xmlEscape(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (isXmlList(value)) {
     return value
@@ -60,7 +52,7 @@ export function successXml(action: string, result: XmlObject | undefined, reques
   const resultXml = result === undefined ? '' : renderElement(`${action}Result`, result);
   return (
     `<${action}Response xmlns="${IAM_XMLNS}">${resultXml}` +
-    `<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>` +
+    `<ResponseMetadata><RequestId>${xmlEscape(requestId)}</RequestId></ResponseMetadata>` +
     `</${action}Response>`
   );
 }
@@ -68,9 +60,9 @@ export function successXml(action: string, result: XmlObject | undefined, reques
 /** IAM's `<ErrorResponse>` envelope. */
 export function errorXml(type: string, code: string, message: string, requestId: string): string {
   return (
-    `<ErrorResponse xmlns="${IAM_XMLNS}"><Error><Type>${escapeXml(type)}</Type>` +
-    `<Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error>` +
-    `<RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`
+    `<ErrorResponse xmlns="${IAM_XMLNS}"><Error><Type>${xmlEscape(type)}</Type>` +
+    `<Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error>` +
+    `<RequestId>${xmlEscape(requestId)}</RequestId></ErrorResponse>`
   );
 }
 
