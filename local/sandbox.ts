@@ -1,7 +1,8 @@
 /**
- * The whole PolicyGate backend on 127.0.0.1: the local IAM, DynamoDB (dynalite), SNS and Step Functions
- * stand-ins, running the real state machine definition with the real Lambda handlers. The handlers
- * reach the stand-ins only through the SDK's standard `AWS_ENDPOINT_URL_*` variables, set here.
+ * The whole PolicyGate backend on 127.0.0.1: the local IAM, DynamoDB (dynalite), SNS, Secrets Manager,
+ * Step Functions and Slack stand-ins, running the real state machine definition with the real Lambda
+ * handlers, and the Slack interactivity handler behind a local Function URL. The handlers reach the
+ * stand-ins only through the SDK's standard `AWS_ENDPOINT_URL_*` variables and `SLACK_API_URL`, set here.
  * Every IAM write emits its CloudTrail event, which starts an execution as the EventBridge rule would.
  */
 import { join } from 'node:path';
@@ -18,8 +19,13 @@ import { handler as notifyChange } from '../src/handlers/notify-change';
 import { handler as recordOutcome } from '../src/handlers/record-outcome';
 import { handler as requestApproval } from '../src/handlers/request-approval';
 import { handler as restoreChange } from '../src/handlers/restore-change';
+import { handler as slackInteractivity } from '../src/handlers/slack-interactivity';
+import { DECISION_BLOCK_ID } from '../src/slack/messages/approval-message';
 import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type IamServer, startIamServer } from './iam';
+import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
+import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
+import { type DeliveryResult, type LocalSlackServer, type SlackUserSpec, startSlackServer } from './slack';
 import { type LocalSnsServer, startSnsServer } from './sns/server';
 import {
   type ExecutionResult,
@@ -34,23 +40,62 @@ export const POLICY_GATE_KEY = 'AKIDPOLICYGATE';
 export const POLICY_GATE_ROLE = `arn:aws:iam::${ACCOUNT}:role/policy-gate-local-workflow`;
 export const DEVELOPER_KEY = 'AKIDDEVELOPER';
 const TABLE = 'policy-gate-local-approvals';
+export const SLACK_CHANNEL = 'C0POLICYGATE';
+export const SLACK_BOT_TOKEN = 'xoxb-local-policy-gate-bot-token';
+export const SLACK_SIGNING_SECRET = 'local-signing-secret-0123456789abcdef';
+const SLACK_SECRET_NAME = 'policy-gate/local/slack';
+export const APPROVER_GROUP = 'S0SECOPS';
+
+/**
+ * The workspace: Ana approves by user id, Sam and Alice through the security user group, Mallory is in the
+ * channel but no approver. Alice is also the developer whose IAM user (`alice`) makes the changes.
+ */
+export const SLACK_USERS = {
+  ana: { id: 'U0ANA', name: 'ana', realName: 'Ana Approver', email: 'ana@example.com' },
+  sam: { id: 'U0SAM', name: 'sam', realName: 'Sam Secops', email: 'sam@example.com' },
+  alice: { id: 'U0ALICE', name: 'alice', realName: 'Alice Developer', email: 'alice@example.com' },
+  mallory: { id: 'U0MALLORY', name: 'mallory', realName: 'Mallory', email: 'mallory@example.com' },
+} as const satisfies Record<string, SlackUserSpec>;
 
 export interface SandboxOptions {
   /** Scales every duration in the definition (retry intervals, timeouts); default 0.001. */
   timeScale?: number;
   /** Milliseconds the approval task waits before States.Timeout (overrides the scaled deadline). */
   approvalTimeoutMs?: number;
+  /** The approval deadline the records get (APPROVAL_TIMEOUT_SECONDS); default one day. */
+  approvalTimeoutSeconds?: number;
+  /** RESTRICTED_ACTIONS; default the shipped list. */
+  restrictedActions?: string;
 }
 
 export interface Sandbox {
   iam: IamServer;
   sns: LocalSnsServer;
   sfn: LocalStepFunctionsHandle;
+  slack: LocalSlackServer;
+  secrets: LocalSecretsManagerServer;
+  /** The Slack interactivity handler behind a local Function URL (the app's Request URL). */
+  interactivity: LambdaUrlServer;
   store: DynamoApprovalStore;
   /** An IAM client acting as a developer (an IAM user), whose changes PolicyGate gates. */
   developer: IAMClient;
   /** Executions started by CloudTrail events, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
+  /**
+   * Clicks a button of an approval's Slack message as `userId`, delivered signed to the interactivity
+   * endpoint exactly as Slack does.
+   */
+  click(
+    userId: string,
+    actionId: string,
+    approvalId: string,
+    options?: {
+      tamper?: 'signature' | 'body' | 'timestamp';
+      timestampOffsetSeconds?: number;
+      /** Click the button even if the message no longer shows it (a Slack client lagging behind). */
+      stale?: boolean;
+    },
+  ): Promise<DeliveryResult>;
   /** Waits until every started execution has ended (new ones included) and returns their results. */
   settle(): Promise<ExecutionResult[]>;
   close(): Promise<void>;
@@ -69,6 +114,13 @@ const ENV_KEYS = [
   'OWN_ROLE_ARNS',
   'APPROVAL_TIMEOUT_SECONDS',
   'RESTRICTED_ACTIONS',
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  'SLACK_SECRET_ARN',
+  'SLACK_CHANNEL_ID',
+  'SLACK_API_URL',
+  'APPROVER_SLACK_USER_IDS',
+  'APPROVER_SLACK_USERGROUP_IDS',
+  'IAM_SLACK_IDENTITY_MAP',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -89,6 +141,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const dynamo = await startDynalite();
   const sns = await startSnsServer({ topics: [`arn:aws:sns:us-east-1:${ACCOUNT}:policy-gate-local-alerts`] });
+  const secrets = await startSecretsManagerServer({ accountId: ACCOUNT });
+  secrets.putSecret(
+    SLACK_SECRET_NAME,
+    JSON.stringify({ botToken: SLACK_BOT_TOKEN, signingSecret: SLACK_SIGNING_SECRET }),
+  );
+  const slack = await startSlackServer({
+    botToken: SLACK_BOT_TOKEN,
+    users: Object.values(SLACK_USERS),
+    usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
+    channels: [SLACK_CHANNEL],
+  });
+  const interactivity = await startLambdaUrlServer(slackInteractivity);
   const definition = await readDefinitionFile(
     join(__dirname, '..', 'stepfunctions', 'approval-workflow.asl.json'),
   );
@@ -112,7 +176,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APPROVALS_TABLE: TABLE,
     ALERT_TOPIC_ARN: [...sns.topics][0],
     OWN_ROLE_ARNS: POLICY_GATE_ROLE,
-    APPROVAL_TIMEOUT_SECONDS: '86400',
+    APPROVAL_TIMEOUT_SECONDS: String(options.approvalTimeoutSeconds ?? 86_400),
+    ...(options.restrictedActions !== undefined && { RESTRICTED_ACTIONS: options.restrictedActions }),
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    SLACK_SECRET_ARN: secrets.arnOf(SLACK_SECRET_NAME),
+    SLACK_CHANNEL_ID: SLACK_CHANNEL,
+    SLACK_API_URL: slack.url,
+    APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
+    APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
   });
   resetConfig();
   resetDependencies();
@@ -144,9 +215,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     iam,
     sns,
     sfn,
+    slack,
+    secrets,
+    interactivity,
     store,
     developer,
     executions,
+    async click(userId, actionId, approvalId, { stale, ...clickOptions } = {}) {
+      const record = await store.get(approvalId);
+      if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);
+      return slack.deliverBlockAction({
+        url: interactivity.url,
+        signingSecret: SLACK_SIGNING_SECRET,
+        user: { id: userId },
+        action: stale ? { actionId, blockId: DECISION_BLOCK_ID, value: approvalId } : { actionId },
+        message: record.slackMessage,
+        ...clickOptions,
+      });
+    },
     async settle() {
       let seen = -1;
       while (seen !== executions.length) {
@@ -158,7 +244,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     async close() {
       unsubscribe();
       await sfn.close();
-      await Promise.all([iam.close(), sns.close(), dynamo.close()]);
+      await Promise.all([
+        iam.close(),
+        sns.close(),
+        dynamo.close(),
+        secrets.close(),
+        slack.close(),
+        interactivity.close(),
+      ]);
       dynamoClient.destroy();
       developer.destroy();
       for (const key of ENV_KEYS) {

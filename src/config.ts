@@ -1,3 +1,4 @@
+import { type IdentityMap, parseIdentityMap, SLACK_USER_ID, SLACK_USERGROUP_ID } from './domain/approvers';
 import { loadGeneratedCatalogue } from './domain/catalogue-data';
 import {
   defaultRestrictedEntries,
@@ -21,6 +22,18 @@ export interface Config {
   readonly retentionDays: number;
   readonly ownRoleArns: readonly string[];
   readonly slackChannelId?: string;
+  /** Secrets Manager secret holding `{ botToken, signingSecret }`. */
+  readonly slackSecretArn?: string;
+  /** Bolt's `slackApiUrl`: Slack's own API unless set (a proxy, or the local stand-in). */
+  readonly slackApiUrl?: string;
+  /** Slack users who may decide. */
+  readonly approverSlackUserIds: readonly string[];
+  /** Slack user groups whose members may decide. */
+  readonly approverSlackUsergroupIds: readonly string[];
+  /** How long user-group membership is cached; 0 reads it on every click. */
+  readonly approverCacheSeconds: number;
+  /** IAM identity → Slack user id / e-mail, for the self-approval check. */
+  readonly identityMap: IdentityMap;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -64,6 +77,29 @@ export function loadConfig(env: Env): Config {
     if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/.test(arn))
       problems.push(`OWN_ROLE_ARNS: ${JSON.stringify(arn)} is not an IAM role ARN`);
   }
+  const idList = (name: string, pattern: RegExp, what: string): string[] => {
+    const ids = (env[name] ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
+    for (const id of ids) {
+      if (!pattern.test(id)) problems.push(`${name}: ${JSON.stringify(id)} is not a ${what}`);
+    }
+    return ids;
+  };
+  const approverSlackUserIds = idList('APPROVER_SLACK_USER_IDS', SLACK_USER_ID, 'Slack user id (U…/W…)');
+  const approverSlackUsergroupIds = idList(
+    'APPROVER_SLACK_USERGROUP_IDS',
+    SLACK_USERGROUP_ID,
+    'Slack user group id (S…)',
+  );
+  const approverCacheSeconds = integer('APPROVER_CACHE_SECONDS', 60, 0, 3600);
+  const identities = parseIdentityMap(env.IAM_SLACK_IDENTITY_MAP);
+  for (const problem of identities.problems) problems.push(`IAM_SLACK_IDENTITY_MAP ${problem}`);
+  const slackApiUrl = env.SLACK_API_URL?.trim();
+  if (slackApiUrl && !/^https?:\/\/[^/]+\/.*\/$/.test(slackApiUrl)) {
+    problems.push(`SLACK_API_URL must be an http(s) URL ending in "/", got ${JSON.stringify(slackApiUrl)}`);
+  }
   let restrictedEntries: RestrictedEntry[] = [];
   let restricted: RestrictedActionSet | undefined;
   try {
@@ -75,10 +111,16 @@ export function loadConfig(env: Env): Config {
   } catch (error) {
     problems.push((error as Error).message);
   }
+  const slackChannelId = env.SLACK_CHANNEL_ID?.trim();
+  if (slackChannelId && !/^[CG][A-Z0-9]{2,}$/.test(slackChannelId)) {
+    problems.push(
+      `SLACK_CHANNEL_ID must be a Slack channel id (C…/G…), got ${JSON.stringify(slackChannelId)}`,
+    );
+  }
+  const slackSecretArn = env.SLACK_SECRET_ARN?.trim();
   if (problems.length > 0 || !restricted) {
     throw new ConfigError(`invalid PolicyGate configuration: ${problems.join('; ')}`);
   }
-  const slackChannelId = env.SLACK_CHANNEL_ID?.trim();
   return {
     stage: env.STAGE?.trim() || 'dev',
     region,
@@ -90,6 +132,12 @@ export function loadConfig(env: Env): Config {
     retentionDays,
     ownRoleArns,
     ...(slackChannelId ? { slackChannelId } : {}),
+    ...(slackSecretArn ? { slackSecretArn } : {}),
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    approverSlackUserIds,
+    approverSlackUsergroupIds,
+    approverCacheSeconds,
+    identityMap: identities.map,
   };
 }
 

@@ -80,3 +80,14 @@ export class ApprovalStateError extends PolicyGateError {
     this.name = 'PolicyGate.ApprovalStateError';
   }
 }
+
+/** A Slack Web API call that failed (an `ok: false` answer, an HTTP error, a timeout). */
+export class SlackApiError extends PolicyGateError {
+  /** Slack's error code (`channel_not_found`, `ratelimited`, …) or the transport failure. */
+  readonly code: string;
+  constructor(method: string, code: string, options?: { cause?: unknown }) {
+    super(`Slack ${method} failed: ${code}`, options);
+    this.name = 'PolicyGate.SlackApiError';
+    this.code = code;
+  }
+}

@@ -11,6 +11,7 @@ import {
   type ApprovalStatus,
   type DecisionOutput,
   type DeletedVersion,
+  type MessageRef,
   type Outcome,
   type QuarantineState,
   statusesLeadingTo,
@@ -55,6 +56,8 @@ export interface ApprovalStore {
   ): Promise<TransitionResult>;
   /** Records the final outcome of a decided approval without changing its status. */
   setOutcome(approvalId: string, outcome: Outcome): Promise<ApprovalRecord>;
+  /** Records where the request was posted, whatever the status; the first message posted wins. */
+  setSlackMessage(approvalId: string, message: MessageRef): Promise<ApprovalRecord>;
 }
 
 export interface DynamoApprovalStoreOptions {
@@ -88,6 +91,7 @@ const NAMES = {
   '#decision': 'decision',
   '#outcome': 'outcome',
   '#failure': 'failure',
+  '#slackMessage': 'slackMessage',
   '#versions': INTERNAL.versions,
   '#versionIds': INTERNAL.versionIds,
   '#savedAt': INTERNAL.savedAt,
@@ -319,6 +323,33 @@ export class DynamoApprovalStore implements ApprovalStore {
     });
     if (record) return record;
     throw await this.stateError(approvalId, 'an outcome', 'is still PENDING');
+  }
+
+  /**
+   * Records where the request was posted. Any status takes it (a request posted late, after Slack came
+   * back, may already be decided), but only once: a second message never replaces the first, so a
+   * retried step cannot orphan the message people are clicking on. Returns the stored record.
+   *
+   * @throws ApprovalStateError if the approval does not exist.
+   */
+  async setSlackMessage(approvalId: string, message: MessageRef): Promise<ApprovalRecord> {
+    const update = 'SET #slackMessage = :message, #updatedAt = :now';
+    const condition = 'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage)';
+    const record = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: {
+        ':message': { channel: message.channel, ts: message.ts },
+        ':now': this.now().toISOString(),
+      },
+    });
+    if (record) return record;
+    const current = await this.get(approvalId);
+    if (!current) throw new ApprovalStateError(`approval ${approvalId} not found; cannot record its message`);
+    return current;
   }
 
   /** A SET (plus `updatedAt`) on a record that must exist and be PENDING; returns the updated record. */

@@ -1,26 +1,38 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { AwsIamGateway } from '../adapters/iam-gateway';
 import { SnsNotifier } from '../adapters/notifier';
+import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
+import { SecretsManagerSlackCredentials, type SlackCredentialSource } from '../adapters/slack-credentials';
+import { SlackApproverDirectory } from '../adapters/slack-directory';
 import { SfnTaskCallback } from '../adapters/task-callback';
-import { config } from '../config';
-import { createLogger } from '../logger';
+import { type Config, config } from '../config';
+import { ConfigError } from '../errors';
+import { createLogger, type Logger } from '../logger';
+import type { ApprovalChannel } from '../services/approval-channel';
 import { ApprovalWorkflow } from '../services/approval-workflow';
 import { DecisionService } from '../services/decision-service';
 import { QuarantineService } from '../services/quarantine-service';
+import { createSlackApp } from '../slack/app';
+import type { AwsHandler } from '../slack/aws-types';
+import { createSlackClient, type SlackCallProfile, type WebClient } from '../slack/client';
 
 /**
  * The composition root: SDK clients and adapters are built once per Lambda container (as Powertools
  * recommends) and reused across invocations. Endpoints come only from the SDK's standard
- * `AWS_ENDPOINT_URL_*` variables, so the same code talks to AWS or to the local stand-ins.
+ * `AWS_ENDPOINT_URL_*` variables and the configured `slackApiUrl`, so the same code talks to AWS and Slack
+ * or to the local stand-ins.
  */
 export interface Dependencies {
   readonly workflow: ApprovalWorkflow;
   readonly decisions: DecisionService;
+  /** The Slack interactivity handler; built on first use (it needs the secret). */
+  slackHandler(): Promise<AwsHandler>;
 }
 
 let cached: Dependencies | undefined;
@@ -36,6 +48,14 @@ export function dependencies(): Dependencies {
     }),
     cfg.approvalsTable,
   );
+  const credentials = cfg.slackSecretArn
+    ? new SecretsManagerSlackCredentials(new SecretsManagerClient({ region: cfg.region }), cfg.slackSecretArn)
+    : undefined;
+  const slackClient = slackClients(cfg, credentials, logger);
+  const channelFor = (profile: SlackCallProfile): ApprovalChannel | undefined =>
+    cfg.slackChannelId ? new SlackApprovalChannel(() => slackClient(profile), cfg.slackChannelId) : undefined;
+
+  const workflowChannel = channelFor('workflow');
   const workflow = new ApprovalWorkflow({
     store,
     quarantine: new QuarantineService(new AwsIamGateway(new IAMClient({ region: cfg.region }))),
@@ -43,14 +63,74 @@ export function dependencies(): Dependencies {
     restricted: cfg.restricted,
     settings: cfg,
     logger,
+    ...(workflowChannel && { channel: workflowChannel }),
   });
   const decisions = new DecisionService(
     store,
     new SfnTaskCallback(new SFNClient({ region: cfg.region })),
     logger,
+    {
+      directories: {
+        slack: new SlackApproverDirectory(() => slackClient('interactive'), {
+          userIds: cfg.approverSlackUserIds,
+          usergroupIds: cfg.approverSlackUsergroupIds,
+          cacheSeconds: cfg.approverCacheSeconds,
+        }),
+      },
+      identityMap: cfg.identityMap,
+    },
   );
-  cached = { workflow, decisions };
+
+  let slackHandler: Promise<AwsHandler> | undefined;
+  const buildSlackHandler = async (): Promise<AwsHandler> => {
+    const channel = channelFor('interactive');
+    if (!credentials || !channel) {
+      throw new ConfigError(
+        'Slack is not configured for this stage: SLACK_SECRET_ARN and SLACK_CHANNEL_ID are required',
+      );
+    }
+    const { handler } = createSlackApp({
+      credentials: await credentials.get(),
+      ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
+      logger,
+      dependencies: { decisions, channel, logger },
+    });
+    return handler;
+  };
+
+  cached = {
+    workflow,
+    decisions,
+    slackHandler() {
+      slackHandler ??= buildSlackHandler();
+      // A failed start (secret not filled yet, Secrets Manager throttled) is retried by the next request.
+      slackHandler.catch(() => {
+        slackHandler = undefined;
+      });
+      return slackHandler;
+    },
+  };
   return cached;
+}
+
+/** One Web API client per call profile, built when first needed from the (cached) bot token. */
+function slackClients(
+  cfg: Config,
+  credentials: SlackCredentialSource | undefined,
+  logger: Logger,
+): (profile: SlackCallProfile) => Promise<WebClient> {
+  const clients = new Map<SlackCallProfile, WebClient>();
+  return async (profile) => {
+    if (!credentials)
+      throw new ConfigError('Slack is not configured for this stage: SLACK_SECRET_ARN is not set');
+    const { botToken } = await credentials.get();
+    let client = clients.get(profile);
+    if (!client) {
+      client = createSlackClient(botToken, profile, logger, cfg.slackApiUrl);
+      clients.set(profile, client);
+    }
+    return client;
+  };
 }
 
 /** Forgets the built dependencies (tests that change the environment). */

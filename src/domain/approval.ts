@@ -1,4 +1,4 @@
-import type { Finding } from './analyse-policy';
+import type { Finding, GrantingStatement } from './analyse-policy';
 import { documentsEqual } from './document-equality';
 import type { PolicyChange, PrincipalType } from './policy-change';
 
@@ -92,6 +92,12 @@ export interface Outcome {
   readonly detail?: string;
 }
 
+/** Where the approval request was posted (Slack channel id and message `ts`). */
+export interface MessageRef {
+  readonly channel: string;
+  readonly ts: string;
+}
+
 /** The approvals-store record for one risky change. */
 export interface ApprovalRecord {
   readonly approvalId: string;
@@ -106,6 +112,11 @@ export interface ApprovalRecord {
   readonly change: PolicyChange;
   readonly findings: readonly Finding[];
   /**
+   * Findings left out of `findings` to keep the record within DynamoDB's 400 KB item limit (a wide
+   * restricted list against a large policy yields thousands); they are counted, never dropped silently.
+   */
+  readonly findingsOmitted?: number;
+  /**
    * Set when the policy in force could not be analysed (e.g. a grammar PolicyGate does not know yet):
    * the change is then treated as risky, never as harmless.
    */
@@ -115,8 +126,57 @@ export interface ApprovalRecord {
   /** Step Functions task token; stored, never logged, never sent to a client. */
   readonly taskToken?: string;
   readonly decision?: DecisionOutput;
+  /** The Slack message of the request, kept up to date until the approval ends. */
+  readonly slackMessage?: MessageRef;
   readonly outcome?: Outcome;
   readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
+}
+
+/** What of the findings a record keeps; see {@link storedFindings}. */
+export interface StoredFindings {
+  readonly findings: Finding[];
+  /** How many findings did not fit. */
+  readonly omitted: number;
+}
+
+const MAX_STATEMENTS_PER_FINDING = 10;
+const MAX_RESOURCES_PER_STATEMENT = 5;
+/** Findings budget in JSON characters: a quarter of DynamoDB's item limit, leaving room for documents. */
+export const FINDINGS_BUDGET = 100_000;
+
+function trimStatement(statement: GrantingStatement): GrantingStatement {
+  const { resources, notResources, ...rest } = statement;
+  return {
+    ...rest,
+    resources: resources.slice(0, MAX_RESOURCES_PER_STATEMENT),
+    ...(notResources && { notResources: notResources.slice(0, MAX_RESOURCES_PER_STATEMENT) }),
+  };
+}
+
+/**
+ * The findings an approval record keeps: every action while they fit in {@link FINDINGS_BUDGET}, each
+ * with at most 10 granting statements of at most 5 resources (the policy itself is in the record too).
+ * The first findings are the analysis' order (restricted-list order), so what is kept is stable.
+ */
+export function storedFindings(findings: readonly Finding[], budget = FINDINGS_BUDGET): StoredFindings {
+  const kept: Finding[] = [];
+  let used = 2;
+  for (const finding of findings) {
+    const trimmed: Finding = {
+      ...finding,
+      statements: finding.statements.slice(0, MAX_STATEMENTS_PER_FINDING).map(trimStatement),
+    };
+    const size = JSON.stringify(trimmed).length + 1;
+    if (used + size > budget) break;
+    kept.push(trimmed);
+    used += size;
+  }
+  return { findings: kept, omitted: findings.length - kept.length };
+}
+
+/** How many restricted actions the change grants, stored or not. */
+export function totalFindings(record: Pick<ApprovalRecord, 'findings' | 'findingsOmitted'>): number {
+  return record.findings.length + (record.findingsOmitted ?? 0);
 }
 
 /** Whether `to` may follow `from`. */

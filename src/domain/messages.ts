@@ -1,5 +1,5 @@
 import type { Finding } from './analyse-policy';
-import type { ApprovalRecord } from './approval';
+import { type ApprovalRecord, totalFindings } from './approval';
 import type { ChangeTarget, PolicyChange } from './policy-change';
 
 /**
@@ -34,33 +34,57 @@ function describeChange(change: PolicyChange): string[] {
   ];
 }
 
-function describeFindings(findings: readonly Finding[]): string[] {
-  if (findings.length === 0) return ['Restricted actions granted: none'];
+// SNS caps a message at 256 KB; a wide restricted list against a large policy can grant thousands.
+const MAX_LISTED_FINDINGS = 200;
+
+function describeFindings(findings: readonly Finding[], omitted = 0): string[] {
+  const total = findings.length + omitted;
+  if (total === 0) return ['Restricted actions granted: none'];
+  const listed = findings.slice(0, MAX_LISTED_FINDINGS);
   return [
-    `Restricted actions granted (${findings.length}):`,
-    ...findings.map((finding) => {
+    `Restricted actions granted (${total}):`,
+    ...listed.map((finding) => {
       const statements = finding.statements
         .map((s) => `statement #${s.index}${s.sid ? ` (${s.sid})` : ''} via ${s.matchedBy}`)
         .join('; ');
       return `  - ${finding.action}${finding.conditional ? ' [conditional]' : ''}: ${statements}`;
     }),
+    ...(total > listed.length
+      ? [
+          `  … and ${total - listed.length} more (run \`npx policy-gate check\` on the policy for all of them)`,
+        ]
+      : []),
   ];
 }
 
-/** Asks for a decision on a quarantined change. */
-export function approvalRequestedMessage(record: ApprovalRecord): MessageText {
+/**
+ * Asks for a decision on a quarantined change. `slackProblem` says why the Slack request could not be
+ * posted: the e-mail is then the only notice, and it must say so.
+ */
+export function approvalRequestedMessage(
+  record: ApprovalRecord,
+  options: { readonly slackProblem?: string } = {},
+): MessageText {
+  const where = options.slackProblem
+    ? [
+        `The Slack request could NOT be posted (${options.slackProblem}).`,
+        'The change stays quarantined; it is restored only after an approval, and the request expires at',
+        `${record.deadline}. Fix Slack and the outcome will be posted there when the workflow ends.`,
+      ]
+    : ['Decide in the PolicyGate Slack channel.'];
   return {
-    subject: `PolicyGate: approval needed for ${record.change.eventName} (${record.findings.length} restricted actions)`,
+    subject: `PolicyGate: approval needed for ${record.change.eventName} (${totalFindings(record)} restricted actions)${options.slackProblem ? ' [Slack unavailable]' : ''}`,
     message: [
       'A risky IAM change was quarantined and waits for a decision.',
       '',
       ...describeChange(record.change),
       '',
-      ...describeFindings(record.findings),
+      ...describeFindings(record.findings, record.findingsOmitted),
       ...(record.analysisError ? [`The policy could not be analysed: ${record.analysisError}`] : []),
       '',
       `Quarantined since ${record.quarantine?.appliedAt ?? record.createdAt}; the request expires at ${record.deadline}.`,
-      `Decide in the PolicyGate Slack channel. Approval id: ${record.approvalId}`,
+      ...where,
+      `Approval id: ${record.approvalId}`,
     ].join('\n'),
   };
 }

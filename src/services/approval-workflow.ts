@@ -1,7 +1,7 @@
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
 import { analysePolicy, type Finding } from '../domain/analyse-policy';
-import type { ApprovalRecord, DecisionOutput } from '../domain/approval';
+import { type ApprovalRecord, type DecisionOutput, storedFindings, totalFindings } from '../domain/approval';
 import { normaliseEvent } from '../domain/cloudtrail';
 import { approvalRequestedMessage, describeTarget, outcomeMessage } from '../domain/messages';
 import type { PolicyChange } from '../domain/policy-change';
@@ -9,6 +9,7 @@ import { parsePolicyDocument } from '../domain/policy-document';
 import type { RestrictedActionSet } from '../domain/restricted-actions';
 import { ApprovalStateError, PolicyGateError, PolicyParseError } from '../errors';
 import type { Logger } from '../logger';
+import type { ApprovalChannel } from './approval-channel';
 import type { QuarantineService } from './quarantine-service';
 
 /** What the first step hands the state machine; `verdict` drives its routing. */
@@ -46,6 +47,10 @@ export interface WorkflowDependencies {
   readonly restricted: RestrictedActionSet;
   readonly settings: WorkflowSettings;
   readonly logger: Logger;
+  /** Slack; absent when the stage has no channel configured (the e-mail then is the only notice). */
+  readonly channel?: ApprovalChannel;
+  /** How long the request step waits for Slack before it gives up and relies on the e-mail. */
+  readonly channelTimeoutMs?: number;
   readonly now?: () => Date;
 }
 
@@ -157,7 +162,7 @@ export class ApprovalWorkflow {
         ttl: Math.floor(deadline.getTime() / 1000) + settings.retentionDays * 86_400,
         executionId,
         change,
-        findings: analysis.findings,
+        ...storedFindingsOf(analysis.findings),
         ...(analysis.error !== undefined && { analysisError: analysis.error }),
         original,
       };
@@ -179,7 +184,7 @@ export class ApprovalWorkflow {
     logger.info('change quarantined', {
       approvalId,
       eventId: change.eventId,
-      restrictedActions: current.findings.length,
+      restrictedActions: totalFindings(current),
     });
     const remaining = Math.ceil((new Date(current.deadline).getTime() - this.now().getTime()) / 1000);
     return {
@@ -189,7 +194,7 @@ export class ApprovalWorkflow {
       deadline: current.deadline,
       eventName: change.eventName,
       target,
-      restrictedActions: current.findings.length,
+      restrictedActions: totalFindings(current),
     };
   }
 
@@ -208,17 +213,61 @@ export class ApprovalWorkflow {
         headline,
         '',
         `Event id: ${analysis.eventId}`,
-        ...analysis.findings.map((f) => `  - ${f.action}`),
+        ...analysis.findings.slice(0, 200).map((f) => `  - ${f.action}`),
+        ...(analysis.findings.length > 200 ? [`  … and ${analysis.findings.length - 200} more`] : []),
       ].join('\n'),
       severity: analysis.findings.length > 0 ? 'warning' : 'info',
     });
   }
 
-  /** The waitForTaskToken step: keep the token server-side and ask the humans. */
+  /**
+   * The waitForTaskToken step: keep the token server-side and ask the humans, in Slack and by e-mail.
+   * Slack being down never fails this step: the e-mail says so and the workflow keeps waiting (the
+   * change stays quarantined), so no request is lost. A retried step does not post a second message.
+   */
   async requestApproval(approvalId: string, taskToken: string): Promise<void> {
-    const record = await this.deps.store.setTaskToken(approvalId, taskToken);
-    await this.deps.notifier.notify({ ...approvalRequestedMessage(record), severity: 'warning' });
-    this.deps.logger.info('approval requested', { approvalId });
+    const { store, channel, notifier, logger } = this.deps;
+    let record = await store.setTaskToken(approvalId, taskToken);
+    let slackProblem: string | undefined;
+    if (!channel) {
+      slackProblem = 'no Slack channel is configured for this stage';
+    } else if (!record.slackMessage) {
+      try {
+        const ref = await withTimeout(
+          channel.postRequest(record),
+          this.deps.channelTimeoutMs ?? 20_000,
+          'Slack did not answer in time',
+        );
+        record = await store.setSlackMessage(approvalId, ref);
+      } catch (error) {
+        slackProblem = problemOf(error);
+        logger.error('approval request not posted to Slack', { approvalId, error });
+      }
+    }
+    await notifier.notify({
+      ...approvalRequestedMessage(record, slackProblem ? { slackProblem } : {}),
+      severity: slackProblem ? 'alert' : 'warning',
+    });
+    logger.info('approval requested', { approvalId, slack: slackProblem ? 'failed' : 'posted' });
+  }
+
+  /**
+   * Shows the record's state in Slack (and `event` in the thread). Never throws: Slack is where people
+   * look, but the record and the e-mail are what count, and a restore must not fail over a chat message.
+   */
+  private async showInChannel(record: ApprovalRecord, event: string): Promise<void> {
+    const { store, channel, logger } = this.deps;
+    if (!channel) return;
+    try {
+      const ref = await withTimeout(
+        channel.showState(record, event),
+        this.deps.channelTimeoutMs ?? 20_000,
+        'Slack did not answer in time',
+      );
+      if (!record.slackMessage) await store.setSlackMessage(record.approvalId, ref);
+    } catch (error) {
+      logger.warn('Slack message not updated', { approvalId: record.approvalId, error });
+    }
   }
 
   /** Approved: put the change back exactly, unless someone changed the target meanwhile. */
@@ -242,6 +291,10 @@ export class ApprovalWorkflow {
         { from: ['APPROVED'] },
       );
       logger.warn('restore conflict', { approvalId, detail: result.detail });
+      await this.showInChannel(
+        moved.ok ? moved.record : record,
+        `Approved, but NOT restored: ${result.detail}. Nothing was overwritten; check the target by hand.`,
+      );
       await notifier.notify({
         ...outcomeMessage(
           moved.ok ? moved.record : record,
@@ -253,6 +306,7 @@ export class ApprovalWorkflow {
     }
     const updated = await store.setOutcome(approvalId, { result: 'RESTORED', at });
     logger.info('change restored', { approvalId });
+    await this.showInChannel(updated, 'Restored: the change is in force again.');
     await notifier.notify({
       ...outcomeMessage(updated, 'Approved and restored: the change is in force again.'),
       severity: 'info',
@@ -284,6 +338,7 @@ export class ApprovalWorkflow {
         throw new ApprovalStateError(`approval ${approvalId} is ${record.status}; cannot record a denial`);
       }
       record = await store.setOutcome(approvalId, { result: 'KEPT_QUARANTINED', at });
+      await this.showInChannel(record, 'Denied: the change stays quarantined.');
       await notifier.notify({
         ...outcomeMessage(record, 'Denied: the change stays quarantined.'),
         severity: 'info',
@@ -298,6 +353,10 @@ export class ApprovalWorkflow {
         );
       }
       record = moved.ok ? moved.record : (moved.current as ApprovalRecord);
+      await this.showInChannel(
+        record,
+        'Expired: no decision before the deadline; the change stays quarantined. It can no longer be approved.',
+      );
       await notifier.notify({
         ...outcomeMessage(record, 'Expired: no decision before the deadline; the change stays quarantined.'),
         severity: 'warning',
@@ -334,6 +393,7 @@ export class ApprovalWorkflow {
       containment = record?.quarantine
         ? `The change is quarantined (status ${record.status}) and stays so until someone acts.`
         : 'The quarantine was NOT confirmed: the change may still be in force. Check it now.';
+      if (record) await this.showInChannel(record, `Workflow failed (${errorName}). ${containment}`);
     }
     const eventLine = change
       ? `Change: ${change.eventName} (${describeTarget(change.target)}) by ${change.actor.arn ?? change.actor.type}, event ${change.eventId}`
@@ -359,6 +419,33 @@ export class ApprovalWorkflow {
     if (!record) throw new ApprovalStateError(`no approval ${approvalId}`);
     return record;
   }
+}
+
+/** The record's findings fields: as many as fit, and how many did not. */
+function storedFindingsOf(all: readonly Finding[]): Pick<ApprovalRecord, 'findings' | 'findingsOmitted'> {
+  const { findings, omitted } = storedFindings(all);
+  return omitted > 0 ? { findings, findingsOmitted: omitted } : { findings };
+}
+
+/** Rejects with `message` when `promise` takes longer than `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A short, secret-free reason for an e-mail: PolicyGate's own errors explain themselves. */
+function problemOf(error: unknown): string {
+  if (error instanceof PolicyGateError) return error.message;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Whether an error is PolicyGate's own (expected, explainable) rather than a bug. */

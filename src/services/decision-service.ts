@@ -1,7 +1,27 @@
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { TaskCallback } from '../adapters/task-callback';
 import type { ApprovalRecord, Decider, Decision, DecisionOutput } from '../domain/approval';
+import { checkSelfApproval, type DeciderIdentity, type IdentityMap } from '../domain/approvers';
 import type { Logger } from '../logger';
+
+/** What a channel's directory says about a would-be decider. */
+export type DirectoryEntry =
+  | { readonly approver: true; readonly identity: DeciderIdentity }
+  | { readonly approver: false; readonly reason: string; readonly identity?: DeciderIdentity };
+
+/**
+ * A channel's view of its people: whether someone is a configured approver, and who they are (name and
+ * verified e-mail, for the self-approval check). Slack's reads `users.info` and `usergroups.users.list`.
+ */
+export interface ApproverDirectory {
+  lookUp(deciderId: string): Promise<DirectoryEntry>;
+}
+
+/** Who is trying to decide, as the channel received it (a Slack user id, an e-mail link's recipient). */
+export interface DecisionRequest {
+  readonly channel: Decider['channel'];
+  readonly id: string;
+}
 
 /** How a decision attempt ended; every channel (Slack, e-mail) turns this into its own reply. */
 export type DecisionResult =
@@ -9,26 +29,90 @@ export type DecisionResult =
   | { status: 'already-decided'; record: ApprovalRecord }
   | { status: 'expired'; record: ApprovalRecord }
   | { status: 'not-ready'; record: ApprovalRecord }
-  | { status: 'not-found' };
+  | { status: 'not-found' }
+  /** Stored, but the workflow could not be resumed: it keeps waiting and the change stays quarantined. */
+  | { status: 'undelivered'; record: ApprovalRecord; output: DecisionOutput; reason: string }
+  | { status: 'unauthorised'; reason: string; record: ApprovalRecord; decider?: DeciderIdentity }
+  | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
+
+export interface DecisionHooks {
+  /**
+   * Runs after the decision is stored and before the workflow is resumed, so what the channel shows
+   * ("Approved by …") always precedes what the workflow's next step shows ("Restored"). Its failure is
+   * logged and does not stop the decision.
+   */
+  readonly onRecorded?: (record: ApprovalRecord) => Promise<void>;
+}
+
+export interface DecisionServiceOptions {
+  /** One directory per channel; a channel without one cannot decide (fail closed). */
+  readonly directories: Partial<Record<Decider['channel'], ApproverDirectory>>;
+  /** The operator's IAM-to-Slack mapping for the self-approval check. */
+  readonly identityMap: IdentityMap;
+  readonly now?: () => Date;
+}
 
 /**
- * Takes a decision exactly once, for every channel: a conditional write moves PENDING → APPROVED/DENIED
- * (so of two concurrent clicks one wins and the other learns who decided first), then the waiting
- * workflow is resumed with `SendTaskSuccess`. A token the workflow no longer accepts (deadline passed)
- * marks the approval EXPIRED: an expired request can never be approved.
- * Authorising the decider is the caller's job (it knows the channel's identities).
+ * Takes a decision exactly once, for every channel:
+ * 1. the decider must be a configured approver of that channel (its {@link ApproverDirectory} says so);
+ * 2. nobody approves their own change ({@link checkSelfApproval}; denying it is allowed: it only keeps the
+ *    change quarantined);
+ * 3. a conditional write moves PENDING → APPROVED/DENIED, so of two concurrent clicks one wins and the
+ *    other learns who decided first;
+ * 4. the waiting workflow is resumed with `SendTaskSuccess`. A token the workflow no longer accepts
+ *    (deadline passed) marks the approval EXPIRED: an expired request can never be approved.
  */
 export class DecisionService {
+  private readonly now: () => Date;
+
   constructor(
     private readonly store: ApprovalStore,
     private readonly callback: TaskCallback,
     private readonly logger: Logger,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    private readonly options: DecisionServiceOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
 
-  async decide(approvalId: string, decision: Decision, decider: Decider): Promise<DecisionResult> {
+  async decide(
+    approvalId: string,
+    decision: Decision,
+    request: DecisionRequest,
+    hooks: DecisionHooks = {},
+  ): Promise<DecisionResult> {
     const record = await this.store.get(approvalId);
     if (!record) return { status: 'not-found' };
+
+    const directory = this.options.directories[request.channel];
+    const entry: DirectoryEntry = directory
+      ? await directory.lookUp(request.id)
+      : { approver: false, reason: `decisions through ${request.channel} are not enabled` };
+    if (!entry.approver) {
+      this.logger.warn('decision refused: not an approver', {
+        approvalId,
+        decider: request.id,
+        channel: request.channel,
+        reason: entry.reason,
+      });
+      return {
+        status: 'unauthorised',
+        reason: entry.reason,
+        record,
+        ...(entry.identity && { decider: entry.identity }),
+      };
+    }
+    const identity = entry.identity;
+    if (decision === 'APPROVED') {
+      const self = checkSelfApproval(record.change.actor, identity, this.options.identityMap);
+      if (self.verdict !== 'different-person') {
+        this.logger.warn('decision refused: self-approval', {
+          approvalId,
+          decider: identity.id,
+          verdict: self.verdict,
+        });
+        return { status: 'self-approval', reason: self.reason, record, decider: identity };
+      }
+    }
     if (record.status !== 'PENDING') {
       return record.status === 'EXPIRED'
         ? { status: 'expired', record }
@@ -38,6 +122,7 @@ export class DecisionService {
     if (now.getTime() >= new Date(record.deadline).getTime()) return { status: 'expired', record };
     if (!record.taskToken) return { status: 'not-ready', record };
 
+    const decider: Decider = { id: identity.id, name: identity.name, channel: request.channel };
     const output: DecisionOutput = { decision, decidedBy: decider, decidedAt: now.toISOString(), approvalId };
     const moved = await this.store.transition(
       approvalId,
@@ -51,7 +136,23 @@ export class DecisionService {
         ? { status: 'expired', record: moved.current }
         : { status: 'already-decided', record: moved.current };
     }
-    const rejection = await this.callback.sendSuccess(record.taskToken, output);
+    if (hooks.onRecorded) {
+      try {
+        await hooks.onRecorded(moved.record);
+      } catch (error) {
+        this.logger.warn('decision hook failed', { approvalId, error });
+      }
+    }
+    let rejection: Awaited<ReturnType<TaskCallback['sendSuccess']>>;
+    try {
+      rejection = await this.callback.sendSuccess(record.taskToken, output);
+    } catch (error) {
+      // The decision stands in the record, but the workflow never heard it: it keeps waiting and, at the
+      // deadline, records an expiry. The change stays quarantined meanwhile (fail closed).
+      this.logger.error('decision stored but the workflow could not be resumed', { approvalId, error });
+      const reason = error instanceof Error ? error.message : String(error);
+      return { status: 'undelivered', record: moved.record, output, reason };
+    }
     if (rejection) {
       const expired = await this.store.transition(
         approvalId,

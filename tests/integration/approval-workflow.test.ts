@@ -5,7 +5,7 @@ import {
   CreateRoleCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { ACCOUNT, decisions, type Sandbox, startSandbox } from '../../local/sandbox';
+import { ACCOUNT, decisions, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
 import { quarantineDocument } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 
@@ -21,7 +21,8 @@ const trust = {
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 };
-const approver = { id: 'U0APPROVER', name: 'Sam Security', channel: 'cli' as const };
+// A configured approver (by Slack user id) of the sandbox's Slack workspace.
+const approver = { channel: 'slack' as const, id: SLACK_USERS.ana.id };
 
 /** Waits until the approval is registered (task token stored) so a decision can be taken. */
 async function waitForPendingApproval(sandbox: Sandbox): Promise<string> {

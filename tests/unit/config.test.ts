@@ -64,3 +64,67 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, RESTRICTED_ACTIONS: 's3 DeleteBucket' })).toThrow(ConfigError);
   });
 });
+
+describe('loadConfig: Slack settings', () => {
+  test('approvers, cache time, identity map and API URL are read', () => {
+    // Act
+    const config = loadConfig({
+      ...base,
+      SLACK_CHANNEL_ID: 'C0POLICYGATE',
+      SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:policy-gate/dev/slack-AbCdEf',
+      SLACK_API_URL: 'http://127.0.0.1:3999/api/',
+      APPROVER_SLACK_USER_IDS: 'U0ALICE, W0BOB',
+      APPROVER_SLACK_USERGROUP_IDS: 'S0SECOPS',
+      APPROVER_CACHE_SECONDS: '30',
+      IAM_SLACK_IDENTITY_MAP: '{"jdoe": "U0JANE"}',
+    });
+    // Assess
+    expect(config).toMatchObject({
+      slackChannelId: 'C0POLICYGATE',
+      slackApiUrl: 'http://127.0.0.1:3999/api/',
+      approverSlackUserIds: ['U0ALICE', 'W0BOB'],
+      approverSlackUsergroupIds: ['S0SECOPS'],
+      approverCacheSeconds: 30,
+    });
+    expect(config.identityMap.get('jdoe')).toEqual(['U0JANE']);
+  });
+
+  test('no approvers configured is allowed here (every click is then refused), with a 60 s cache', () => {
+    // Act
+    const config = loadConfig(base);
+    // Assess
+    expect(config).toMatchObject({
+      approverSlackUserIds: [],
+      approverSlackUsergroupIds: [],
+      approverCacheSeconds: 60,
+    });
+  });
+
+  test('every malformed Slack setting is reported at once', () => {
+    // Act
+    const load = () =>
+      loadConfig({
+        ...base,
+        SLACK_CHANNEL_ID: '#security',
+        SLACK_API_URL: 'slack.com/api',
+        APPROVER_SLACK_USER_IDS: 'alice',
+        APPROVER_SLACK_USERGROUP_IDS: 'U0ALICE',
+        APPROVER_CACHE_SECONDS: '-1',
+        IAM_SLACK_IDENTITY_MAP: '{"jdoe": "jane"}',
+      });
+    // Assess
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(
+      new RegExp(
+        [
+          'APPROVER_SLACK_USER_IDS: "alice"',
+          'APPROVER_SLACK_USERGROUP_IDS: "U0ALICE"',
+          'APPROVER_CACHE_SECONDS',
+          'IAM_SLACK_IDENTITY_MAP',
+          'SLACK_API_URL',
+          'SLACK_CHANNEL_ID',
+        ].join('.*'),
+      ),
+    );
+  });
+});

@@ -174,7 +174,14 @@ const EXPECTED_FUNCTIONS = [
   'RecordOutcomeLambdaFunction',
   'NotifyChangeLambdaFunction',
   'HandleFailureLambdaFunction',
+  'SlackInteractivityLambdaFunction',
 ];
+/**
+ * Task tokens of waitForTaskToken tasks cannot be scoped by IAM, so resuming a workflow needs Resource "*";
+ * only the Slack interactivity role may do it.
+ */
+const SLACK_ROLE = 'SlackInteractivityRole';
+const RESUME_WORKFLOW = 'states:SendTaskSuccess';
 
 function functions(): [string, Resource][] {
   return resourcesOfType('AWS::Lambda::Function');
@@ -204,7 +211,7 @@ function eventRule(): Resource {
 // ---------------------------------------------------------------------------------------------- functions
 
 describe('generated template: functions', () => {
-  test('declares the six workflow functions', () => {
+  test('declares the six workflow functions and the Slack interactivity function', () => {
     // Act
     const ids = functions().map(([id]) => id);
     // Assess
@@ -300,11 +307,53 @@ describe('generated template: least privilege', () => {
         actionsOf(statement)
           .filter((action) => !isReadOnly(action) && !XRAY_WRITES.includes(action))
           .filter((action) => !(role === workflowRole && LOG_DELIVERY_WRITES.includes(action)))
+          .filter((action) => !(role === SLACK_ROLE && action === RESUME_WORKFLOW))
           .map((action) => `${role}: ${action}`),
       );
     // Assess
     expect(workflowRole).toBeDefined();
     expect(offending).toEqual([]);
+  });
+
+  test('only the Slack interactivity role may resume a workflow, and nothing may fail one', () => {
+    // Act
+    const resumers = roleStatements()
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('states:SendTask')))
+      .map(({ role, statement }) => ({ role, actions: actionsOf(statement) }));
+    // Assess
+    expect(resumers).toEqual([{ role: SLACK_ROLE, actions: [RESUME_WORKFLOW] }]);
+  });
+
+  test('the Slack interactivity function has a public Function URL and reads only what it needs', () => {
+    // Prepare
+    const [secret] = only('AWS::SecretsManager::Secret');
+    const [table] = only('AWS::DynamoDB::Table');
+    // Act
+    const urls = resourcesOfType('AWS::Lambda::Url').map(([, { Properties }]) => Properties);
+    const actions = roleStatements()
+      .filter(({ role }) => role === SLACK_ROLE)
+      .flatMap(({ statement }) =>
+        actionsOf(statement).map((action) => ({ action, resources: resourcesOf(statement) })),
+      );
+    // Assess
+    expect(urls).toEqual([
+      expect.objectContaining({
+        AuthType: 'NONE',
+        TargetFunctionArn: getAtt('SlackInteractivityLambdaFunction'),
+      }),
+    ]);
+    expect(template.Outputs?.SlackInteractivityLambdaFunctionUrl).toBeDefined();
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        { action: 'secretsmanager:GetSecretValue', resources: [ref(secret)] },
+        { action: 'dynamodb:GetItem', resources: [getAtt(table)] },
+        { action: 'dynamodb:UpdateItem', resources: [getAtt(table)] },
+      ]),
+    );
+    expect(actions.map(({ action }) => action).filter((a) => /^(iam|sns|dynamodb:PutItem)/.test(a))).toEqual(
+      [],
+    );
   });
 
   test('IAM writes are limited to this account’s customer managed policies and principals', () => {
@@ -344,10 +393,12 @@ describe('generated template: least privilege', () => {
   test.each([
     ['AnalyseChangeLambdaFunction', quarantine, false],
     ['RequestApprovalLambdaFunction', [], true],
-    ['RestoreChangeLambdaFunction', restore, false],
-    ['RecordOutcomeLambdaFunction', [], false],
+    // The steps that end an approval update its Slack message, so they need the bot token.
+    ['RestoreChangeLambdaFunction', restore, true],
+    ['RecordOutcomeLambdaFunction', [], true],
     ['NotifyChangeLambdaFunction', [], false],
-    ['HandleFailureLambdaFunction', [], false],
+    ['HandleFailureLambdaFunction', [], true],
+    ['SlackInteractivityLambdaFunction', [], true],
   ])('%s may write IAM %j and reads the Slack secret: %s', (functionId, iamWrites, readsSlackSecret) => {
     // Prepare
     const role = roleOfFunction(functionId);
@@ -363,7 +414,9 @@ describe('generated template: least privilege', () => {
     );
     // Assess
     expect(granted.sort()).toEqual(iamWrites);
-    expect(actions.filter((action) => action.startsWith('states:'))).toEqual([]);
+    expect(actions.filter((action) => action.startsWith('states:'))).toEqual(
+      role === SLACK_ROLE ? [RESUME_WORKFLOW] : [],
+    );
     expect(secretStatements.length > 0).toBe(readsSlackSecret);
     for (const { statement } of secretStatements) {
       expect(actionsOf(statement)).toEqual(['secretsmanager:GetSecretValue']);
@@ -404,11 +457,13 @@ describe('generated template: least privilege', () => {
         expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']).toContain(action);
       }
       expect(dynamodb.flatMap(resourcesOf)).toEqual(dynamodb.map(() => getAtt(table)));
-      expect(sns.flatMap(actionsOf)).toEqual(['sns:Publish']);
-      expect(sns.flatMap(resourcesOf)).toEqual([ref(topic)]);
-      expect(kms.flatMap(resourcesOf)).toEqual([
-        getAtt(String((topicProperties.KmsMasterKeyId as JsonObject).Ref)),
-      ]);
+      // The interactivity function only answers in Slack; alerts are the workflow's job.
+      const publishes = role !== SLACK_ROLE;
+      expect(sns.flatMap(actionsOf)).toEqual(publishes ? ['sns:Publish'] : []);
+      expect(sns.flatMap(resourcesOf)).toEqual(publishes ? [ref(topic)] : []);
+      expect(kms.flatMap(resourcesOf)).toEqual(
+        publishes ? [getAtt(String((topicProperties.KmsMasterKeyId as JsonObject).Ref))] : [],
+      );
     },
   );
 

@@ -1,0 +1,43 @@
+/**
+ * Local Slack: a Web API stand-in for `@slack/web-api`'s WebClient, a Block Kit validator, and signed
+ * delivery of interactivity payloads to an app's Request URL.
+ *
+ * ```ts
+ * const slack = await startSlackServer({ botToken: 'xoxb-local', users: [{ id: 'U0ALICE', name: 'alice' }] });
+ * const client = new WebClient('xoxb-local', { slackApiUrl: slack.url });
+ * // … the product posts an approval message; then a user clicks Approve:
+ * const res = await slack.deliverBlockAction({ url, signingSecret, user: { id: 'U0ALICE' }, action: { actionId: 'approve' } });
+ * await slack.close();
+ * ```
+ */
+export { BLOCK_KIT_LIMITS, type FoundButton, findButton, validateBlocks } from './block-kit';
+export {
+  type ActionMessage,
+  type BlockAction,
+  type BlockActionsPayload,
+  type BuildBlockActionsOptions,
+  buildBlockActionsPayload,
+  type DeliverBlockActionOptions,
+  type DeliveryResult,
+  deliverBlockAction,
+  deliverPayload,
+  SLACK_USER_AGENT,
+  signSlackRequest,
+  type Tamper,
+} from './deliver';
+export {
+  DEFAULT_SCOPES,
+  type LocalSlackServer,
+  MAX_MESSAGE_TEXT_LENGTH,
+  type ResponseUrlPost,
+  type ServerDeliverBlockActionOptions,
+  type SlackCall,
+  type SlackChannelSpec,
+  type SlackEphemeral,
+  type SlackFailure,
+  type SlackMessage,
+  type SlackMessageVersion,
+  type SlackUserSpec,
+  type StartSlackServerOptions,
+  startSlackServer,
+} from './server';

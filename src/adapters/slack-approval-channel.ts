@@ -1,0 +1,76 @@
+import type { ApprovalRecord, MessageRef } from '../domain/approval';
+import type { ApprovalChannel } from '../services/approval-channel';
+import { slackCall, type WebClient } from '../slack/client';
+import { approvalRequestMessage, auditReply, resolvedMessage } from '../slack/messages/approval-message';
+import { statusHeadline } from '../slack/messages/status-headline';
+
+/**
+ * {@link ApprovalChannel} over the Slack Web API: `chat.postMessage` for the request and its thread,
+ * `chat.update` to replace the buttons with the outcome, `chat.postEphemeral` for replies to one person.
+ * Failures throw {@link SlackApiError}; the callers decide whether that may stop them (it never stops a
+ * decision or a restore).
+ */
+export class SlackApprovalChannel implements ApprovalChannel {
+  constructor(
+    private readonly client: () => Promise<WebClient>,
+    private readonly channelId: string,
+  ) {}
+
+  async postRequest(record: ApprovalRecord): Promise<MessageRef> {
+    return this.post(approvalRequestMessage(record));
+  }
+
+  async showState(record: ApprovalRecord, event?: string): Promise<MessageRef> {
+    const message =
+      record.status === 'PENDING'
+        ? approvalRequestMessage(record)
+        : resolvedMessage(record, statusHeadline(record));
+    let ref = record.slackMessage;
+    if (ref) {
+      const { channel, ts } = ref;
+      const client = await this.client();
+      await slackCall('chat.update', () =>
+        client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }),
+      );
+    } else {
+      ref = await this.post(message);
+    }
+    if (event !== undefined) {
+      const { channel, ts } = ref;
+      const client = await this.client();
+      await slackCall('chat.postMessage', () =>
+        client.chat.postMessage({
+          channel,
+          thread_ts: ts,
+          text: auditReply(record, event),
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
+      );
+    }
+    return ref;
+  }
+
+  async tell(userId: string, text: string, record?: ApprovalRecord): Promise<void> {
+    const client = await this.client();
+    const channel = record?.slackMessage?.channel ?? this.channelId;
+    await slackCall('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user: userId, text }));
+  }
+
+  private async post(message: { text: string; blocks: unknown[] }): Promise<MessageRef> {
+    const client = await this.client();
+    const result = await slackCall('chat.postMessage', () =>
+      client.chat.postMessage({
+        channel: this.channelId,
+        text: message.text,
+        blocks: message.blocks as never,
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+    );
+    if (!result.ts || !result.channel) {
+      throw new Error('chat.postMessage answered ok without channel and ts');
+    }
+    return { channel: result.channel, ts: result.ts };
+  }
+}

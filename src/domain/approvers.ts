@@ -1,0 +1,147 @@
+import type { Actor } from './policy-change';
+
+/**
+ * Who may decide, and the no-self-approval rule, as pure logic: the channels (Slack, e-mail) look the
+ * people up and hand the facts in.
+ */
+
+/** A person trying to decide, as the channel verified them. */
+export interface DeciderIdentity {
+  /** Channel-specific id, e.g. the Slack user id. */
+  readonly id: string;
+  readonly name: string;
+  /** The e-mail address the channel vouches for (Slack: `users.info` → `profile.email`). */
+  readonly email?: string;
+}
+
+/**
+ * The operator's IAM-to-Slack mapping: an IAM identity (IAM user name, role session name or full ARN,
+ * compared without case) to the person's Slack user id or e-mail address. It makes the self-approval
+ * check exact where names and e-mail addresses do not line up (e.g. IAM user `jdoe`, Slack
+ * `jane.doe@corp.com`).
+ */
+export type IdentityMap = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Parses the IAM-to-Slack mapping (a JSON object; a value may be one id/e-mail or a list). Problems are
+ * returned, not thrown, so the config loader can report them with every other problem at once.
+ */
+export function parseIdentityMap(text: string | undefined): { map: IdentityMap; problems: string[] } {
+  const map = new Map<string, string[]>();
+  const problems: string[] = [];
+  const raw = text?.trim();
+  if (!raw) return { map, problems };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { map, problems: ['must be a JSON object such as {"jdoe": "U012ABCDEF"}'] };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { map, problems: ['must be a JSON object such as {"jdoe": "U012ABCDEF"}'] };
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    const values = Array.isArray(value) ? value : [value];
+    const iamIdentity = key.trim().toLowerCase();
+    if (!iamIdentity) problems.push('an IAM identity is empty');
+    for (const v of values) {
+      if (typeof v !== 'string' || !(SLACK_USER_ID.test(v.trim()) || EMAIL.test(v.trim()))) {
+        problems.push(
+          `${JSON.stringify(key)}: ${JSON.stringify(v)} is neither a Slack user id nor an e-mail`,
+        );
+        continue;
+      }
+      const list = map.get(iamIdentity) ?? [];
+      list.push(normalise(v));
+      map.set(iamIdentity, list);
+    }
+  }
+  return { map, problems };
+}
+
+/** A Slack user id (`U…`, or `W…` on Enterprise Grid). */
+export const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+/** A Slack user group id. */
+export const SLACK_USERGROUP_ID = /^S[A-Z0-9]{2,}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+function normalise(value: string): string {
+  const v = value.trim();
+  return SLACK_USER_ID.test(v) ? v : v.toLowerCase();
+}
+
+/** The local part of an address without `+tag`, lower-cased; the whole value when it is no address. */
+function localPart(value: string): string {
+  const lower = value.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  const local = at > 0 ? lower.slice(0, at) : lower;
+  const plus = local.indexOf('+');
+  return plus > 0 ? local.slice(0, plus) : local;
+}
+
+/**
+ * The names an IAM actor goes by that can identify a person: the IAM user name, the role session name
+ * (AWS IAM Identity Center and most SSO set it to the person's e-mail) and the federated user's name.
+ * A role's own name (the session issuer) names no person and is left out.
+ */
+export function actorIdentities(actor: Actor): string[] {
+  const names = new Set<string>();
+  if (actor.userName && actor.type === 'IAMUser') names.add(actor.userName);
+  if (actor.sessionName) names.add(actor.sessionName);
+  const federated = actor.arn?.match(/:federated-user\/(.+)$/)?.[1];
+  if (federated) names.add(federated);
+  return [...names];
+}
+
+export type SelfApprovalCheck =
+  | { readonly verdict: 'different-person' }
+  | { readonly verdict: 'same-person'; readonly reason: string }
+  | { readonly verdict: 'unknown'; readonly reason: string };
+
+/**
+ * Whether the decider is the person who made the change. Any rule that matches makes it the same person
+ * (fail closed): the identity map, an exact e-mail match, or the e-mail's local part equal to the IAM
+ * user or session name. When the decider has no e-mail and the map does not cover the actor, PolicyGate
+ * cannot tell, and says so.
+ */
+export function checkSelfApproval(
+  actor: Actor,
+  decider: DeciderIdentity,
+  map: IdentityMap,
+): SelfApprovalCheck {
+  const identities = actorIdentities(actor);
+  const keys = [...identities, ...(actor.arn ? [actor.arn] : [])];
+  const deciderKeys = new Set([decider.id, ...(decider.email ? [decider.email.toLowerCase()] : [])]);
+  let mapped = false;
+  for (const key of keys) {
+    const people = map.get(key.toLowerCase());
+    if (!people) continue;
+    mapped = true;
+    if (people.some((person) => deciderKeys.has(person))) {
+      return {
+        verdict: 'same-person',
+        reason: `the IAM identity ${key} that made this change is mapped to you`,
+      };
+    }
+  }
+  if (decider.email) {
+    const email = decider.email.toLowerCase();
+    for (const identity of identities) {
+      const lower = identity.toLowerCase();
+      if (lower === email || localPart(lower) === localPart(email)) {
+        return {
+          verdict: 'same-person',
+          reason: `the change was made by ${identity}, which matches your Slack e-mail ${decider.email}`,
+        };
+      }
+    }
+    return { verdict: 'different-person' };
+  }
+  if (mapped || identities.length === 0) return { verdict: 'different-person' };
+  return {
+    verdict: 'unknown',
+    reason:
+      'PolicyGate cannot confirm you did not make this change: your profile shows no e-mail address and ' +
+      `the IAM identity ${identities.join(' / ')} is not in the IAM-to-Slack mapping`,
+  };
+}

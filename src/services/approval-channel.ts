@@ -1,0 +1,18 @@
+import type { ApprovalRecord, MessageRef } from '../domain/approval';
+
+/**
+ * Where the humans see an approval (Slack). The workflow posts the request and keeps the message in line
+ * with the record until the end; the interactivity handler does the same after a click.
+ */
+export interface ApprovalChannel {
+  /** Posts the request with its Approve / Deny buttons and says where it went. */
+  postRequest(record: ApprovalRecord): Promise<MessageRef>;
+  /**
+   * Makes the request message show the record's state (the buttons go once it is no longer PENDING) and,
+   * when `event` is given, adds it to the message's thread, the audit trail. A request that was never
+   * posted (Slack was down) is posted now, without buttons unless still PENDING. Returns the message.
+   */
+  showState(record: ApprovalRecord, event?: string): Promise<MessageRef>;
+  /** A reply only `userId` sees, in the channel of the request. */
+  tell(userId: string, text: string, record?: ApprovalRecord): Promise<void>;
+}

@@ -1,0 +1,97 @@
+import { LogLevel, type Logger as SlackLogger, webApi } from '@slack/bolt';
+import { SlackApiError } from '../errors';
+import type { Logger } from '../logger';
+
+export type WebClient = webApi.WebClient;
+
+/**
+ * How hard a Slack call may try. `workflow` steps have time (a Lambda step of up to 30 s) and must get
+ * their message through, so they retry and honour `Retry-After`. `interactive` calls run inside Slack's
+ * 3-second acknowledgement window, so they retry once, quickly, and never sleep on a rate limit.
+ */
+export type SlackCallProfile = 'workflow' | 'interactive';
+
+const PROFILES: Record<
+  SlackCallProfile,
+  Pick<webApi.WebClientOptions, 'retryConfig' | 'timeout' | 'rejectRateLimitedCalls'>
+> = {
+  workflow: {
+    retryConfig: { retries: 4, factor: 2, minTimeout: 250, maxTimeout: 4_000 },
+    timeout: 5_000,
+    rejectRateLimitedCalls: false,
+  },
+  interactive: {
+    retryConfig: { retries: 1, factor: 1, minTimeout: 100, maxTimeout: 100 },
+    timeout: 1_200,
+    rejectRateLimitedCalls: true,
+  },
+};
+
+/**
+ * Routes the Slack SDK's own logging into PolicyGate's logger. Only warnings and errors pass: the SDK's
+ * debug output would include request bodies.
+ */
+export function slackLogger(logger: Logger): SlackLogger {
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : String(m))).join(' ');
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...msg: unknown[]) => logger.warn('slack sdk', { detail: text(msg) }),
+    error: (...msg: unknown[]) => logger.error('slack sdk', { detail: text(msg) }),
+    setLevel: () => {},
+    getLevel: () => LogLevel.WARN,
+    setName: () => {},
+  };
+}
+
+/** WebClient options for a profile; `slackApiUrl` is Slack's own API unless configured. */
+export function slackClientOptions(
+  profile: SlackCallProfile,
+  logger: Logger,
+  slackApiUrl?: string,
+): webApi.WebClientOptions {
+  return {
+    ...PROFILES[profile],
+    logger: slackLogger(logger),
+    ...(slackApiUrl && { slackApiUrl }),
+  };
+}
+
+/** Builds a Web API client for the bot token. */
+export function createSlackClient(
+  botToken: string,
+  profile: SlackCallProfile,
+  logger: Logger,
+  slackApiUrl?: string,
+): WebClient {
+  return new webApi.WebClient(botToken, slackClientOptions(profile, logger, slackApiUrl));
+}
+
+/** Turns whatever the SDK threw into a {@link SlackApiError} naming Slack's error code. */
+export function toSlackApiError(method: string, error: unknown): SlackApiError {
+  if (error instanceof SlackApiError) return error;
+  const e = error as { code?: string; data?: { error?: string }; statusCode?: number; retryAfter?: number };
+  switch (e.code) {
+    case webApi.ErrorCode.PlatformError:
+      return new SlackApiError(method, e.data?.error ?? 'unknown_error', { cause: error });
+    case webApi.ErrorCode.HTTPError:
+      return new SlackApiError(method, `http_${e.statusCode ?? 'error'}`, { cause: error });
+    case webApi.ErrorCode.RateLimitedError:
+      return new SlackApiError(method, `ratelimited (retry after ${e.retryAfter ?? '?'} s)`, {
+        cause: error,
+      });
+    case webApi.ErrorCode.RequestError:
+      return new SlackApiError(method, 'request_failed', { cause: error });
+    default:
+      return new SlackApiError(method, (error as Error)?.name ?? 'unknown_error', { cause: error });
+  }
+}
+
+/** Calls a Slack method and maps its failure to {@link SlackApiError}. */
+export async function slackCall<T>(method: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toSlackApiError(method, error);
+  }
+}

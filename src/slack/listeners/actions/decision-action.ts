@@ -1,0 +1,77 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { Decision } from '../../../domain/approval';
+import type { Logger } from '../../../logger';
+import type { ApprovalChannel } from '../../../services/approval-channel';
+import type { DecisionService } from '../../../services/decision-service';
+import { decisionHeadline } from '../../messages/approval-message';
+import { auditFor, replyFor, replyForError } from '../../replies';
+
+/** What the action listeners need; built once per Lambda container. */
+export interface ActionDependencies {
+  readonly decisions: DecisionService;
+  readonly channel: ApprovalChannel;
+  readonly logger: Logger;
+}
+
+type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
+
+// Approval ids are CloudTrail event ids; anything else in a button value was not put there by PolicyGate.
+const APPROVAL_ID = /^[A-Za-z0-9-]{1,128}$/;
+
+/**
+ * The Approve / Deny button callback. The work stays well inside Slack's 3-second window: a record read,
+ * the approver look-up (user groups cached), one conditional write, SendTaskSuccess and the message
+ * update, every Slack call with a short timeout. Bolt's Lambda receiver answers Slack once this returns.
+ */
+export function decisionAction(decision: Decision, deps: ActionDependencies) {
+  return async ({ ack, body, action }: ButtonArgs): Promise<void> => {
+    await ack();
+    const { decisions, channel, logger } = deps;
+    const userId = body.user.id;
+    const approvalId = action.value ?? '';
+    if (!APPROVAL_ID.test(approvalId)) {
+      logger.warn('button without a valid approval id', { userId, actionId: action.action_id });
+      await tellSafely(deps, userId, 'This button does not belong to a PolicyGate request. Nothing changed.');
+      return;
+    }
+    try {
+      const result = await decisions.decide(
+        approvalId,
+        decision,
+        { channel: 'slack', id: userId },
+        // The buttons go before the workflow moves on, so the message always shows the latest state.
+        {
+          onRecorded: async (record) => {
+            if (record.decision) await channel.showState(record, decisionHeadline(record.decision));
+          },
+        },
+      );
+      const reply = replyFor(result, approvalId);
+      const audit = auditFor(result, userId, decision);
+      const record = 'record' in result ? result.record : undefined;
+      if (reply) await tellSafely(deps, userId, reply, record);
+      if (record && (audit || result.status === 'expired' || result.status === 'already-decided')) {
+        // Refusals go on record; a stale message (an update that failed earlier) is brought up to date.
+        await channel.showState(record, audit).catch((error: unknown) => {
+          logger.warn('Slack message not updated', { approvalId, error });
+        });
+      }
+    } catch (error) {
+      logger.error('decision failed', { approvalId, userId, error });
+      await tellSafely(deps, userId, replyForError(error));
+    }
+  };
+}
+
+async function tellSafely(
+  deps: ActionDependencies,
+  userId: string,
+  text: string,
+  record?: Parameters<ApprovalChannel['tell']>[2],
+): Promise<void> {
+  try {
+    await deps.channel.tell(userId, text, record);
+  } catch (error) {
+    deps.logger.warn('ephemeral reply failed', { userId, error });
+  }
+}
