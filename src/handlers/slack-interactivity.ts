@@ -1,6 +1,6 @@
 import { dependencies } from '../app/dependencies';
 import { createLogger } from '../logger';
-import type { AwsEvent, AwsResponse } from '../slack/aws-types';
+import type { AwsEvent, AwsHandler, AwsResponse } from '../slack/aws-types';
 
 const logger = createLogger('policy-gate');
 
@@ -10,7 +10,7 @@ const logger = createLogger('policy-gate');
  * answers 500 and changes nothing; Slack shows the clicker an error.
  */
 export const handler = async (event: AwsEvent, context: unknown): Promise<AwsResponse> => {
-  let slack: Awaited<ReturnType<ReturnType<typeof dependencies>['slackHandler']>>;
+  let slack: AwsHandler;
   try {
     slack = await dependencies().slackHandler();
   } catch (error) {

@@ -14,6 +14,7 @@ import {
   startSandbox,
 } from '../../local/sandbox';
 import { findButton, type SlackMessage, validateBlocks } from '../../local/slack';
+import { resetDependencies } from '../../src/app/dependencies';
 import { quarantineDocument, totalFindings } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
@@ -33,7 +34,7 @@ async function createPolicy(sandbox: Sandbox, name: string, document: object = r
 /** Waits until an approval has its task token and its Slack message, and returns its id. */
 async function pendingApproval(sandbox: Sandbox, withMessage = true): Promise<string> {
   // Generous: the full suite runs in parallel on CI machines.
-  const until = Date.now() + 30_000;
+  const until = Date.now() + 20_000;
   while (Date.now() < until) {
     for (const { execution } of sandbox.executions) {
       const input = sandbox.sfn.describeExecution(execution.executionArn).input as {
@@ -117,6 +118,7 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     const [result] = await sandbox.settle();
     // Assess
     expect(click.status).toBe(200);
+    expect(click.durationMs).toBeLessThan(3_000);
     expect(sendTaskSuccessCalls(sandbox)).toBe(1);
     expect(result?.status).toBe('SUCCEEDED');
     expect(result?.history).toEqual(expect.arrayContaining(['RestoreChange', 'Restored']));
@@ -186,6 +188,21 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     expect(sandbox.slack.ephemerals).toEqual([]);
   });
 
+  test('a cold start whose Slack secret is unusable answers 500 and changes nothing', async () => {
+    // Prepare: the request went out, then the operator broke the secret and a new container starts.
+    sandbox = await startSandbox();
+    await createPolicy(sandbox, 'cleanup');
+    const approvalId = await pendingApproval(sandbox);
+    sandbox.secrets.putSecret('policy-gate/local/slack', '{"botToken": "not-a-bot-token"}');
+    resetDependencies();
+    // Act
+    const click = await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
+    // Assess
+    expect(click.status).toBe(500);
+    expect(await sandbox.store.get(approvalId)).toMatchObject({ status: 'PENDING' });
+    expect(sandbox.sfn.pendingTasks()).toHaveLength(1);
+  });
+
   test('someone who is no approver gets a private refusal; nothing changes but the audit trail', async () => {
     // Prepare
     sandbox = await startSandbox();
@@ -235,6 +252,23 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
       decision: { decidedBy: { id: SLACK_USERS.sam.id } },
     });
     expect(documentsEqual(defaultDocument(sandbox, policyArn), risky)).toBe(true);
+  });
+
+  test('the author may deny their own change: it only keeps it quarantined', async () => {
+    // Prepare
+    sandbox = await startSandbox();
+    await createPolicy(sandbox, 'cleanup');
+    const approvalId = await pendingApproval(sandbox);
+    // Act
+    const click = await sandbox.click(SLACK_USERS.alice.id, DENY_ACTION_ID, approvalId);
+    const [result] = await sandbox.settle();
+    // Assess
+    expect(click.status).toBe(200);
+    expect(result?.history).toEqual(expect.arrayContaining(['RecordDenial', 'Denied']));
+    expect(await sandbox.store.get(approvalId)).toMatchObject({
+      status: 'DENIED',
+      decision: { decidedBy: { id: SLACK_USERS.alice.id } },
+    });
   });
 
   test('two approvers clicking at once: one decision, and the other is told who decided first', async () => {
