@@ -50,8 +50,10 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
       const audit = auditFor(result, userId, decision);
       const record = 'record' in result ? result.record : undefined;
       if (reply) await tellSafely(deps, userId, reply, record);
-      if (record && (audit || result.status === 'expired' || result.status === 'already-decided')) {
-        // Refusals go on record; a stale message (an update that failed earlier) is brought up to date.
+      // Refusals go on record. A click on an expired request means the clicker still saw buttons (an
+      // update that failed or lagged): bring the message up to date. An already-decided one is left to
+      // the winner and the workflow, whose updates are newer than this click's view of the record.
+      if (record && (audit || result.status === 'expired')) {
         await channel.showState(record, audit).catch((error: unknown) => {
           logger.warn('Slack message not updated', { approvalId, error });
         });
