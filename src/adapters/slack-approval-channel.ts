@@ -1,7 +1,12 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { slackCall, type WebClient } from '../slack/client';
-import { approvalRequestMessage, auditReply, resolvedMessage } from '../slack/messages/approval-message';
+import {
+  approvalRequestMessage,
+  auditReply,
+  decisionHeadline,
+  resolvedMessage,
+} from '../slack/messages/approval-message';
 import { statusHeadline } from '../slack/messages/status-headline';
 
 /**
@@ -49,6 +54,10 @@ export class SlackApprovalChannel implements ApprovalChannel {
       );
     }
     return ref;
+  }
+
+  async showDecision(record: ApprovalRecord): Promise<MessageRef> {
+    return this.showState(record, record.decision ? decisionHeadline(record.decision) : undefined);
   }
 
   async tell(userId: string, text: string, record?: ApprovalRecord): Promise<void> {

@@ -65,6 +65,7 @@ export function dependencies(): Dependencies {
     logger,
     ...(workflowChannel && { channel: workflowChannel }),
   });
+  const interactiveChannel = channelFor('interactive');
   const decisions = new DecisionService(
     store,
     new SfnTaskCallback(new SFNClient({ region: cfg.region })),
@@ -78,12 +79,13 @@ export function dependencies(): Dependencies {
         }),
       },
       identityMap: cfg.identityMap,
+      ...(interactiveChannel && { display: interactiveChannel }),
     },
   );
 
   let slackHandler: Promise<AwsHandler> | undefined;
   const buildSlackHandler = async (): Promise<AwsHandler> => {
-    const channel = channelFor('interactive');
+    const channel = interactiveChannel;
     if (!credentials || !channel) {
       throw new ConfigError(
         'Slack is not configured for this stage: SLACK_SECRET_ARN and SLACK_CHANNEL_ID are required',

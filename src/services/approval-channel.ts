@@ -13,6 +13,8 @@ export interface ApprovalChannel {
    * posted (Slack was down) is posted now, without buttons unless still PENDING. Returns the message.
    */
   showState(record: ApprovalRecord, event?: string): Promise<MessageRef>;
+  /** Shows a just-taken decision: the buttons give way to "Approved by …", and the thread records it. */
+  showDecision(record: ApprovalRecord): Promise<MessageRef>;
   /** A reply only `userId` sees, in the channel of the request. */
   tell(userId: string, text: string, record?: ApprovalRecord): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { TaskCallback } from '../adapters/task-callback';
 import type { ApprovalRecord, Decider, Decision, DecisionOutput } from '../domain/approval';
 import { checkSelfApproval, type DeciderIdentity, type IdentityMap } from '../domain/approvers';
 import type { Logger } from '../logger';
+import type { ApprovalChannel } from './approval-channel';
 
 /** What a channel's directory says about a would-be decider. */
 export type DirectoryEntry =
@@ -35,20 +36,17 @@ export type DecisionResult =
   | { status: 'unauthorised'; reason: string; record: ApprovalRecord; decider?: DeciderIdentity }
   | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
 
-export interface DecisionHooks {
-  /**
-   * Runs after the decision is stored and before the workflow is resumed, so what the channel shows
-   * ("Approved by …") always precedes what the workflow's next step shows ("Restored"). Its failure is
-   * logged and does not stop the decision.
-   */
-  readonly onRecorded?: (record: ApprovalRecord) => Promise<void>;
-}
-
 export interface DecisionServiceOptions {
   /** One directory per channel; a channel without one cannot decide (fail closed). */
   readonly directories: Partial<Record<Decider['channel'], ApproverDirectory>>;
   /** The operator's IAM-to-Slack mapping for the self-approval check. */
   readonly identityMap: IdentityMap;
+  /**
+   * Where the request is shown (Slack), whatever channel the decision came through. The decision is
+   * shown there after it is stored and before the workflow is resumed, so "Approved by …" always
+   * precedes what the workflow's next step shows ("Restored"). Its failure never stops a decision.
+   */
+  readonly display?: ApprovalChannel;
   readonly now?: () => Date;
 }
 
@@ -74,12 +72,7 @@ export class DecisionService {
     this.now = options.now ?? (() => new Date());
   }
 
-  async decide(
-    approvalId: string,
-    decision: Decision,
-    request: DecisionRequest,
-    hooks: DecisionHooks = {},
-  ): Promise<DecisionResult> {
+  async decide(approvalId: string, decision: Decision, request: DecisionRequest): Promise<DecisionResult> {
     const record = await this.store.get(approvalId);
     if (!record) return { status: 'not-found' };
 
@@ -136,11 +129,13 @@ export class DecisionService {
         ? { status: 'expired', record: moved.current }
         : { status: 'already-decided', record: moved.current };
     }
-    if (hooks.onRecorded) {
+    if (this.options.display) {
       try {
-        await hooks.onRecorded(moved.record);
+        const shown = await this.options.display.showDecision(moved.record);
+        // A request Slack never got (it was down) now has its message: later steps update that one.
+        if (!moved.record.slackMessage) await this.store.setSlackMessage(approvalId, shown);
       } catch (error) {
-        this.logger.warn('decision hook failed', { approvalId, error });
+        this.logger.warn('decision not shown in Slack', { approvalId, error });
       }
     }
     let rejection: Awaited<ReturnType<TaskCallback['sendSuccess']>>;

@@ -8,6 +8,7 @@ import {
 import { ACCOUNT, decisions, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
 import { quarantineDocument } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
+import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 
 const risky = {
   Version: '2012-10-17',
@@ -191,7 +192,16 @@ describe('approval workflow on the real state machine, handlers and stand-ins', 
     const alert = sandbox.sns.messages.find((m) => /ALERT/.test(m.subject ?? ''));
     expect(alert?.message).toMatch(/quarantine was NOT confirmed/);
     const approvalId = eventIdOf(first);
-    expect(await sandbox.store.get(approvalId)).toMatchObject({ status: 'FAILED' });
+    const record = await sandbox.store.get(approvalId);
+    expect(record).toMatchObject({ status: 'FAILED' });
+    // No request was ever posted; the failure is, with no buttons, and its thread says why.
+    const ref = record?.slackMessage;
+    const message = ref && sandbox.slack.message(ref.channel, ref.ts);
+    expect(JSON.stringify(message?.blocks)).toMatch(/workflow failed.*NOT confirmed/i);
+    expect(JSON.stringify(message?.blocks)).not.toContain(APPROVE_ACTION_ID);
+    expect(ref && sandbox.slack.replies(ref.channel, ref.ts).map((r) => r.text)).toEqual([
+      expect.stringMatching(/Workflow failed/),
+    ]);
   });
 
   test('a malformed event: clear failure, alert, no retry loop', async () => {
@@ -229,10 +239,15 @@ describe('approval workflow on the real state machine, handlers and stand-ins', 
     expect(first?.history).toEqual(expect.arrayContaining(['RestoreChange', 'RestoreConflict']));
     const inForce = sandbox.iam.getPolicy(policyArn)?.versions.find((v) => v.isDefaultVersion);
     expect(documentsEqual(inForce?.document, harmless)).toBe(true);
-    expect(await sandbox.store.get(approvalId)).toMatchObject({
-      status: 'CONFLICT',
-      outcome: { result: 'CONFLICT' },
-    });
+    const record = await sandbox.store.get(approvalId);
+    expect(record).toMatchObject({ status: 'CONFLICT', outcome: { result: 'CONFLICT' } });
+    const ref = record?.slackMessage;
+    const message = ref && sandbox.slack.message(ref.channel, ref.ts);
+    expect(JSON.stringify(message?.blocks)).toMatch(/NOT restored/);
+    expect(ref && sandbox.slack.replies(ref.channel, ref.ts).map((r) => r.text)).toEqual([
+      expect.stringMatching(/Approved by/),
+      expect.stringMatching(/NOT restored/),
+    ]);
   });
 
   test('inline policy: quarantined by replacement, restored exactly on approve', async () => {

@@ -12,6 +12,7 @@ import type { ApprovalRecord } from '../../src/domain/approval';
 import { parseIdentityMap } from '../../src/domain/approvers';
 import { TransientError } from '../../src/errors';
 import { createLogger } from '../../src/logger';
+import type { ApprovalChannel } from '../../src/services/approval-channel';
 import {
   type ApproverDirectory,
   DecisionService,
@@ -239,7 +240,7 @@ describe('DecisionService', () => {
     expect(await store.get(approvalId)).toMatchObject({ status: 'DENIED' });
   });
 
-  test('the onRecorded hook runs after the write and before the workflow is resumed; its failure is ignored', async () => {
+  test('the decision is shown after the write and before the workflow is resumed; a display failure is ignored', async () => {
     // Prepare
     const approvalId = await pending();
     const order: string[] = [];
@@ -247,18 +248,28 @@ describe('DecisionService', () => {
       order.push('resumed');
       return undefined;
     });
-    // Act
-    const result = await service(callback).decide(
-      approvalId,
-      'APPROVED',
-      { channel: 'slack', id: 'U0ANA' },
+    const display: ApprovalChannel = {
+      postRequest: async () => ({ channel: 'C0', ts: '1' }),
+      showState: async () => ({ channel: 'C0', ts: '1' }),
+      tell: async () => {},
+      showDecision: async (record) => {
+        order.push(`shown ${record.status}`);
+        throw new Error('Slack is down');
+      },
+    };
+    const decisions = new DecisionService(
+      store,
+      callback,
+      createLogger('test', () => {}),
       {
-        onRecorded: async (record) => {
-          order.push(`shown ${record.status}`);
-          throw new Error('Slack is down');
-        },
+        directories: { slack: new ScriptedDirectory() },
+        identityMap: parseIdentityMap(undefined).map,
+        display,
+        now: () => NOW,
       },
     );
+    // Act
+    const result = await decisions.decide(approvalId, 'APPROVED', { channel: 'slack', id: 'U0ANA' });
     // Assess
     expect(result.status).toBe('recorded');
     expect(order).toEqual(['shown APPROVED', 'resumed']);

@@ -399,6 +399,10 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     expect(posted).toHaveLength(1);
     expect(JSON.stringify(posted[0]?.blocks)).toMatch(/Restored/);
     expect(findButton(posted[0]?.blocks, APPROVE_ACTION_ID)).toBeUndefined();
+    expect(posted[0] && thread(sandbox, posted[0])).toEqual([
+      expect.stringMatching(/Approved by/),
+      expect.stringMatching(/Restored/),
+    ]);
   });
 
   test('the Slack secret is read once per cold start, and no token or secret reaches the logs', async () => {

@@ -3,7 +3,6 @@ import type { Decision } from '../../../domain/approval';
 import type { Logger } from '../../../logger';
 import type { ApprovalChannel } from '../../../services/approval-channel';
 import type { DecisionService } from '../../../services/decision-service';
-import { decisionHeadline } from '../../messages/approval-message';
 import { auditFor, replyFor, replyForError } from '../../replies';
 
 /** What the action listeners need; built once per Lambda container. */
@@ -35,17 +34,7 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
       return;
     }
     try {
-      const result = await decisions.decide(
-        approvalId,
-        decision,
-        { channel: 'slack', id: userId },
-        // The buttons go before the workflow moves on, so the message always shows the latest state.
-        {
-          onRecorded: async (record) => {
-            if (record.decision) await channel.showState(record, decisionHeadline(record.decision));
-          },
-        },
-      );
+      const result = await decisions.decide(approvalId, decision, { channel: 'slack', id: userId });
       const reply = replyFor(result, approvalId);
       const audit = auditFor(result, userId, decision);
       const record = 'record' in result ? result.record : undefined;
