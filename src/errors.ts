@@ -85,8 +85,8 @@ export class ApprovalStateError extends PolicyGateError {
 export class SlackApiError extends PolicyGateError {
   /** Slack's error code (`channel_not_found`, `ratelimited`, …) or the transport failure. */
   readonly code: string;
-  constructor(method: string, code: string, options?: { cause?: unknown }) {
-    super(`Slack ${method} failed: ${code}`, options);
+  constructor(method: string, code: string, options?: { cause?: unknown; hint?: string }) {
+    super(`Slack ${method} failed: ${code}${options?.hint ? ` (${options.hint})` : ''}`, options);
     this.name = 'PolicyGate.SlackApiError';
     this.code = code;
   }

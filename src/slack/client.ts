@@ -67,13 +67,27 @@ export function createSlackClient(
   return new webApi.WebClient(botToken, slackClientOptions(profile, logger, slackApiUrl));
 }
 
+// What an operator should do about the errors a set-up mistake causes; they reach the alert e-mail.
+const HINTS: Record<string, string> = {
+  not_in_channel: 'invite the PolicyGate bot to the channel',
+  channel_not_found: 'check slackChannelId, and invite the bot if the channel is private',
+  is_archived: 'the channel is archived: set another slackChannelId',
+  not_authed: 'check botToken in the Slack secret',
+  invalid_auth: 'check botToken in the Slack secret',
+  account_inactive: 'the app was uninstalled or the token revoked: reinstall it and update the secret',
+  token_revoked: 'the app was uninstalled or the token revoked: reinstall it and update the secret',
+  missing_scope: 'reinstall the app from the manifest of `npm run slack:manifest`',
+};
+
 /** Turns whatever the SDK threw into a {@link SlackApiError} naming Slack's error code. */
 export function toSlackApiError(method: string, error: unknown): SlackApiError {
   if (error instanceof SlackApiError) return error;
   const e = error as { code?: string; data?: { error?: string }; statusCode?: number; retryAfter?: number };
   switch (e.code) {
-    case webApi.ErrorCode.PlatformError:
-      return new SlackApiError(method, e.data?.error ?? 'unknown_error', { cause: error });
+    case webApi.ErrorCode.PlatformError: {
+      const code = e.data?.error ?? 'unknown_error';
+      return new SlackApiError(method, code, { cause: error, ...(HINTS[code] && { hint: HINTS[code] }) });
+    }
     case webApi.ErrorCode.HTTPError:
       return new SlackApiError(method, `http_${e.statusCode ?? 'error'}`, { cause: error });
     case webApi.ErrorCode.RateLimitedError:

@@ -204,3 +204,27 @@ describe('SlackApproverDirectory and SlackApprovalChannel over the Slack stand-i
     expect(slack.ephemerals).toEqual([expect.objectContaining({ user: 'U0SAM', channel: ref.channel })]);
   });
 });
+
+describe('Slack set-up mistakes explain themselves', () => {
+  test.each([
+    ['the bot is not in the channel', 'C0ELSEWHERE', TOKEN, /not_in_channel \(invite the PolicyGate bot/],
+    ['the channel does not exist', 'C0NOWHERE', TOKEN, /channel_not_found \(check slackChannelId/],
+    ['the token is wrong', 'C0POLICYGATE', 'xoxb-wrong', /invalid_auth \(check botToken/],
+  ])('%s', async (_label, channelId, token, message) => {
+    // Prepare
+    const slack = await startSlackServer({ botToken: TOKEN, otherChannels: ['C0ELSEWHERE'] });
+    const channel = new SlackApprovalChannel(
+      () => Promise.resolve(createSlackClient(token, 'interactive', silent, slack.url)),
+      channelId,
+    );
+    try {
+      // Act
+      const posting = channel.postRequest(record as unknown as ApprovalRecord);
+      // Assess
+      await expect(posting).rejects.toThrow(SlackApiError);
+      await expect(posting).rejects.toThrow(message);
+    } finally {
+      await slack.close();
+    }
+  });
+});
