@@ -7,6 +7,7 @@ import {
   decisionHeadline,
   resolvedMessage,
 } from '../slack/messages/approval-message';
+import { plainText } from '../slack/messages/mrkdwn';
 import { statusHeadline } from '../slack/messages/status-headline';
 
 /**
@@ -25,7 +26,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
     return this.post(approvalRequestMessage(record));
   }
 
-  async showState(record: ApprovalRecord, event?: string): Promise<MessageRef> {
+  async showState(record: ApprovalRecord, event?: string, formatted = false): Promise<MessageRef> {
     const message =
       record.status === 'PENDING'
         ? approvalRequestMessage(record)
@@ -47,7 +48,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
         client.chat.postMessage({
           channel,
           thread_ts: ts,
-          text: auditReply(record, event),
+          text: auditReply(record, formatted ? event : plainText(event, 2_000)),
           unfurl_links: false,
           unfurl_media: false,
         }),
@@ -57,7 +58,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
   }
 
   async showDecision(record: ApprovalRecord): Promise<MessageRef> {
-    return this.showState(record, record.decision ? decisionHeadline(record.decision) : undefined);
+    return this.showState(record, record.decision ? decisionHeadline(record.decision) : undefined, true);
   }
 
   async tell(userId: string, text: string, record?: ApprovalRecord): Promise<void> {

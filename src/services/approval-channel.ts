@@ -9,10 +9,12 @@ export interface ApprovalChannel {
   postRequest(record: ApprovalRecord): Promise<MessageRef>;
   /**
    * Makes the request message show the record's state (the buttons go once it is no longer PENDING) and,
-   * when `event` is given, adds it to the message's thread, the audit trail. A request that was never
-   * posted (Slack was down) is posted now, without buttons unless still PENDING. Returns the message.
+   * when `event` is given, adds it to the message's thread, the audit trail. `event` is plain text (it
+   * may quote IAM names and error details) unless `formatted` says the channel's own code composed it
+   * with its markup already escaped. A request that was never posted (Slack was down) is posted now,
+   * without buttons unless still PENDING. Returns the message.
    */
-  showState(record: ApprovalRecord, event?: string): Promise<MessageRef>;
+  showState(record: ApprovalRecord, event?: string, formatted?: boolean): Promise<MessageRef>;
   /** Shows a just-taken decision: the buttons give way to "Approved by …", and the thread records it. */
   showDecision(record: ApprovalRecord): Promise<MessageRef>;
   /** A reply only `userId` sees, in the channel of the request. */

@@ -228,3 +228,28 @@ describe('Slack set-up mistakes explain themselves', () => {
     }
   });
 });
+
+describe('audit lines from the workflow are plain text', () => {
+  test('an IAM name with Slack markup in a workflow event is shown, not acted on', async () => {
+    // Prepare
+    const slack = await startSlackServer({ botToken: TOKEN });
+    const channel = new SlackApprovalChannel(
+      () => Promise.resolve(createSlackClient(TOKEN, 'interactive', silent, slack.url)),
+      'C0POLICYGATE',
+    );
+    try {
+      const ref = await channel.postRequest(record as unknown as ApprovalRecord);
+      // Act
+      await channel.showState(
+        { ...(record as unknown as ApprovalRecord), status: 'CONFLICT', slackMessage: ref },
+        'Approved, but NOT restored: policy <https://evil.example|click me> changed <!channel>',
+      );
+      // Assess
+      const [reply] = slack.replies(ref.channel, ref.ts);
+      expect(reply?.text).toContain('&lt;https://evil.example|click me&gt;');
+      expect(reply?.text).not.toMatch(/<https:|<!channel>/);
+    } finally {
+      await slack.close();
+    }
+  });
+});

@@ -43,7 +43,8 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
       // update that failed or lagged): bring the message up to date. An already-decided one is left to
       // the winner and the workflow, whose updates are newer than this click's view of the record.
       if (record && (audit || result.status === 'expired')) {
-        await channel.showState(record, audit).catch((error: unknown) => {
+        // The audit line is the replies module's own mrkdwn (mention included, values escaped).
+        await channel.showState(record, audit, true).catch((error: unknown) => {
           logger.warn('Slack message not updated', { approvalId, error });
         });
       }
