@@ -41,20 +41,12 @@ export class SlackApprovalChannel implements ApprovalChannel {
     } else {
       ref = await this.post(message);
     }
-    if (event !== undefined) {
-      const { channel, ts } = ref;
-      const client = await this.client();
-      await slackCall('chat.postMessage', () =>
-        client.chat.postMessage({
-          channel,
-          thread_ts: ts,
-          text: auditReply(record, formatted ? event : plainText(event, 2_000)),
-          unfurl_links: false,
-          unfurl_media: false,
-        }),
-      );
-    }
+    if (event !== undefined) await this.reply(ref, record, event, formatted);
     return ref;
+  }
+
+  async note(record: ApprovalRecord, event: string, formatted = false): Promise<void> {
+    if (record.slackMessage) await this.reply(record.slackMessage, record, event, formatted);
   }
 
   async showDecision(record: ApprovalRecord): Promise<MessageRef> {
@@ -65,6 +57,24 @@ export class SlackApprovalChannel implements ApprovalChannel {
     const client = await this.client();
     const channel = record?.slackMessage?.channel ?? this.channelId;
     await slackCall('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user: userId, text }));
+  }
+
+  private async reply(
+    ref: MessageRef,
+    record: ApprovalRecord,
+    event: string,
+    formatted: boolean,
+  ): Promise<void> {
+    const client = await this.client();
+    await slackCall('chat.postMessage', () =>
+      client.chat.postMessage({
+        channel: ref.channel,
+        thread_ts: ref.ts,
+        text: auditReply(record, formatted ? event : plainText(event, 2_000)),
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+    );
   }
 
   private async post(message: { text: string; blocks: unknown[] }): Promise<MessageRef> {

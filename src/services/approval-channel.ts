@@ -15,6 +15,11 @@ export interface ApprovalChannel {
    * without buttons unless still PENDING. Returns the message.
    */
   showState(record: ApprovalRecord, event?: string, formatted?: boolean): Promise<MessageRef>;
+  /**
+   * Adds `event` to the request's thread only, leaving the message as it is (for attempts that changed
+   * nothing; re-rendering from a record read earlier could undo a newer update). No-op without a message.
+   */
+  note(record: ApprovalRecord, event: string, formatted?: boolean): Promise<void>;
   /** Shows a just-taken decision: the buttons give way to "Approved by …", and the thread records it. */
   showDecision(record: ApprovalRecord): Promise<MessageRef>;
   /** A reply only `userId` sees, in the channel of the request. */

@@ -252,6 +252,7 @@ describe('DecisionService', () => {
       postRequest: async () => ({ channel: 'C0', ts: '1' }),
       showState: async () => ({ channel: 'C0', ts: '1' }),
       tell: async () => {},
+      note: async () => {},
       showDecision: async (record) => {
         order.push(`shown ${record.status}`);
         throw new Error('Slack is down');

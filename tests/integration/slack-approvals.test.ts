@@ -208,6 +208,7 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     sandbox = await startSandbox();
     await createPolicy(sandbox, 'cleanup');
     const approvalId = await pendingApproval(sandbox);
+    const edits = (await requestMessage(sandbox, approvalId)).edits;
     // Act
     const click = await sandbox.click(SLACK_USERS.mallory.id, APPROVE_ACTION_ID, approvalId);
     // Assess
@@ -223,6 +224,7 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     ]);
     const message = await requestMessage(sandbox, approvalId);
     expect(findButton(message.blocks, APPROVE_ACTION_ID)).toBeDefined();
+    expect(message.edits).toBe(edits);
     expect(thread(sandbox, message)).toEqual([
       expect.stringMatching(new RegExp(`<@${SLACK_USERS.mallory.id}> tried to approve: refused`)),
     ]);

@@ -39,14 +39,14 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
       const audit = auditFor(result, userId, decision);
       const record = 'record' in result ? result.record : undefined;
       if (reply) await tellSafely(deps, userId, reply, record);
-      // Refusals go on record. A click on an expired request means the clicker still saw buttons (an
-      // update that failed or lagged): bring the message up to date. An already-decided one is left to
-      // the winner and the workflow, whose updates are newer than this click's view of the record.
-      if (record && (audit || result.status === 'expired')) {
-        // The audit line is the replies module's own mrkdwn (mention included, values escaped).
-        await channel.showState(record, audit, true).catch((error: unknown) => {
-          logger.warn('Slack message not updated', { approvalId, error });
-        });
+      try {
+        // Refusals go on record, in the thread only (the line is the replies module's own mrkdwn).
+        if (record && audit) await channel.note(record, audit, true);
+        // A click on an expired request means the clicker still saw buttons (an update failed or
+        // lagged): bring the message up to date. EXPIRED is final, so this view cannot be stale.
+        if (result.status === 'expired') await channel.showState(result.record);
+      } catch (error) {
+        logger.warn('Slack message not updated', { approvalId, error });
       }
     } catch (error) {
       logger.error('decision failed', { approvalId, userId, error });
