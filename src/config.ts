@@ -69,29 +69,23 @@ export function loadConfig(env: Env): Config {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || 'us-east-1';
   const approvalTimeoutSeconds = integer('APPROVAL_TIMEOUT_SECONDS', 86_400, MIN_TIMEOUT, MAX_TIMEOUT);
   const retentionDays = integer('RETENTION_DAYS', 90, 1, 3650);
-  const ownRoleArns = (env.OWN_ROLE_ARNS ?? '')
-    .split(',')
-    .map((arn) => arn.trim())
-    .filter((arn) => arn !== '');
-  for (const arn of ownRoleArns) {
-    if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/.test(arn))
-      problems.push(`OWN_ROLE_ARNS: ${JSON.stringify(arn)} is not an IAM role ARN`);
-  }
-  const idList = (name: string, pattern: RegExp, what: string): string[] => {
-    const ids = (env[name] ?? '')
+  // A comma-separated list; every entry must match `pattern`.
+  const list = (name: string, pattern: RegExp, what: string): string[] => {
+    const entries = (env[name] ?? '')
       .split(',')
-      .map((id) => id.trim())
-      .filter((id) => id !== '');
-    for (const id of ids) {
-      if (!pattern.test(id)) problems.push(`${name}: ${JSON.stringify(id)} is not a ${what}`);
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    for (const entry of entries) {
+      if (!pattern.test(entry)) problems.push(`${name}: ${JSON.stringify(entry)} is not ${what}`);
     }
-    return ids;
+    return entries;
   };
-  const approverSlackUserIds = idList('APPROVER_SLACK_USER_IDS', SLACK_USER_ID, 'Slack user id (U…/W…)');
-  const approverSlackUsergroupIds = idList(
+  const ownRoleArns = list('OWN_ROLE_ARNS', /^arn:aws[a-z-]*:(iam|sts)::\d{12}:/, 'an IAM role ARN');
+  const approverSlackUserIds = list('APPROVER_SLACK_USER_IDS', SLACK_USER_ID, 'a Slack user id (U…/W…)');
+  const approverSlackUsergroupIds = list(
     'APPROVER_SLACK_USERGROUP_IDS',
     SLACK_USERGROUP_ID,
-    'Slack user group id (S…)',
+    'a Slack user group id (S…)',
   );
   const approverCacheSeconds = integer('APPROVER_CACHE_SECONDS', 60, 0, 3600);
   const identities = parseIdentityMap(env.IAM_SLACK_IDENTITY_MAP);

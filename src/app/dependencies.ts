@@ -18,8 +18,6 @@ import type { ApprovalChannel } from '../services/approval-channel';
 import { ApprovalWorkflow } from '../services/approval-workflow';
 import { DecisionService } from '../services/decision-service';
 import { QuarantineService } from '../services/quarantine-service';
-import { createSlackApp } from '../slack/app';
-import type { AwsHandler } from '../slack/aws-types';
 import { createSlackClient, type SlackCallProfile, type WebClient } from '../slack/client';
 
 /**
@@ -31,8 +29,16 @@ import { createSlackClient, type SlackCallProfile, type WebClient } from '../sla
 export interface Dependencies {
   readonly workflow: ApprovalWorkflow;
   readonly decisions: DecisionService;
-  /** The Slack interactivity handler; built on first use (it needs the secret). */
-  slackHandler(): Promise<AwsHandler>;
+  /** What the Slack interactivity app is built from (see `slack-app.ts`, which alone loads Bolt). */
+  readonly slack: SlackParts;
+}
+
+export interface SlackParts {
+  readonly credentials?: SlackCredentialSource;
+  /** The request messages, with the interactive call profile (short timeouts, no sleeping on 429). */
+  readonly channel?: ApprovalChannel;
+  readonly slackApiUrl?: string;
+  readonly logger: Logger;
 }
 
 let cached: Dependencies | undefined;
@@ -83,33 +89,14 @@ export function dependencies(): Dependencies {
     },
   );
 
-  let slackHandler: Promise<AwsHandler> | undefined;
-  const buildSlackHandler = async (): Promise<AwsHandler> => {
-    const channel = interactiveChannel;
-    if (!credentials || !channel) {
-      throw new ConfigError(
-        'Slack is not configured for this stage: SLACK_SECRET_ARN and SLACK_CHANNEL_ID are required',
-      );
-    }
-    const { handler } = createSlackApp({
-      credentials: await credentials.get(),
-      ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
-      logger,
-      dependencies: { decisions, channel, logger },
-    });
-    return handler;
-  };
-
   cached = {
     workflow,
     decisions,
-    slackHandler() {
-      slackHandler ??= buildSlackHandler();
-      // A failed start (secret not filled yet, Secrets Manager throttled) is retried by the next request.
-      slackHandler.catch(() => {
-        slackHandler = undefined;
-      });
-      return slackHandler;
+    slack: {
+      ...(credentials && { credentials }),
+      ...(interactiveChannel && { channel: interactiveChannel }),
+      ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
+      logger,
     },
   };
   return cached;

@@ -1,4 +1,4 @@
-import { dependencies } from '../app/dependencies';
+import { slackHandler } from '../app/slack-app';
 import { createLogger } from '../logger';
 import type { AwsEvent, AwsHandler, AwsResponse } from '../slack/aws-types';
 
@@ -12,7 +12,7 @@ const logger = createLogger('policy-gate');
 export const handler = async (event: AwsEvent, context: unknown): Promise<AwsResponse> => {
   let slack: AwsHandler;
   try {
-    slack = await dependencies().slackHandler();
+    slack = await slackHandler();
   } catch (error) {
     logger.error('Slack interactivity unavailable', { error });
     return { statusCode: 500, body: '' };

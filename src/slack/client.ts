@@ -1,8 +1,16 @@
-import { LogLevel, type Logger as SlackLogger, webApi } from '@slack/bolt';
+// The Web API client Bolt itself builds on, imported directly: the workflow functions post and update
+// messages but must not pay for loading Bolt (its receivers pull in an HTTP server framework).
+import {
+  ErrorCode,
+  LogLevel,
+  type Logger as SlackLogger,
+  WebClient,
+  type WebClientOptions,
+} from '@slack/web-api';
 import { SlackApiError } from '../errors';
 import type { Logger } from '../logger';
 
-export type WebClient = webApi.WebClient;
+export type { WebClient };
 
 /**
  * How hard a Slack call may try. `workflow` steps have time (a Lambda step of up to 30 s) and must get
@@ -13,7 +21,7 @@ export type SlackCallProfile = 'workflow' | 'interactive';
 
 const PROFILES: Record<
   SlackCallProfile,
-  Pick<webApi.WebClientOptions, 'retryConfig' | 'timeout' | 'rejectRateLimitedCalls'>
+  Pick<WebClientOptions, 'retryConfig' | 'timeout' | 'rejectRateLimitedCalls'>
 > = {
   workflow: {
     retryConfig: { retries: 4, factor: 2, minTimeout: 250, maxTimeout: 4_000 },
@@ -49,7 +57,7 @@ export function slackClientOptions(
   profile: SlackCallProfile,
   logger: Logger,
   slackApiUrl?: string,
-): webApi.WebClientOptions {
+): WebClientOptions {
   return {
     ...PROFILES[profile],
     logger: slackLogger(logger),
@@ -64,7 +72,7 @@ export function createSlackClient(
   logger: Logger,
   slackApiUrl?: string,
 ): WebClient {
-  return new webApi.WebClient(botToken, slackClientOptions(profile, logger, slackApiUrl));
+  return new WebClient(botToken, slackClientOptions(profile, logger, slackApiUrl));
 }
 
 // What an operator should do about the errors a set-up mistake causes; they reach the alert e-mail.
@@ -84,17 +92,17 @@ export function toSlackApiError(method: string, error: unknown): SlackApiError {
   if (error instanceof SlackApiError) return error;
   const e = error as { code?: string; data?: { error?: string }; statusCode?: number; retryAfter?: number };
   switch (e.code) {
-    case webApi.ErrorCode.PlatformError: {
+    case ErrorCode.PlatformError: {
       const code = e.data?.error ?? 'unknown_error';
       return new SlackApiError(method, code, { cause: error, ...(HINTS[code] && { hint: HINTS[code] }) });
     }
-    case webApi.ErrorCode.HTTPError:
+    case ErrorCode.HTTPError:
       return new SlackApiError(method, `http_${e.statusCode ?? 'error'}`, { cause: error });
-    case webApi.ErrorCode.RateLimitedError:
+    case ErrorCode.RateLimitedError:
       return new SlackApiError(method, `ratelimited (retry after ${e.retryAfter ?? '?'} s)`, {
         cause: error,
       });
-    case webApi.ErrorCode.RequestError:
+    case ErrorCode.RequestError:
       return new SlackApiError(method, 'request_failed', { cause: error });
     default:
       return new SlackApiError(method, (error as Error)?.name ?? 'unknown_error', { cause: error });
