@@ -56,6 +56,34 @@ export function checkSigV4Header(req: http.IncomingMessage): AuthCheck {
   return hasAll && hasDate ? { ok: true } : { ok: false, reason: 'incomplete' };
 }
 
+/** Why a SigV4-signed request was refused before its operation ran. */
+export type SignedRequestProblem = 'too-large' | 'missing-auth' | 'incomplete-auth';
+
+/** The wording AWS services share for an Authorization header that lacks a part. */
+export const INCOMPLETE_SIGNATURE_MESSAGE =
+  'Request signature is incomplete (Credential, SignedHeaders, Signature and X-Amz-Date are required)';
+
+/**
+ * Reads the body of a request that must be SigV4-signed, as every AWS stand-in does first. `refuse` turns
+ * a problem into the service's own fault, which is thrown: each service names these errors its own way.
+ */
+export async function readSignedRequest(
+  req: http.IncomingMessage,
+  limit: number,
+  refuse: (problem: SignedRequestProblem) => Error | object,
+): Promise<Buffer> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw refuse('too-large');
+    throw err;
+  }
+  const auth = checkSigV4Header(req);
+  if (!auth.ok) throw refuse(auth.reason === 'missing' ? 'missing-auth' : 'incomplete-auth');
+  return body;
+}
+
 /** A fresh request id in the form AWS services use. */
 export function newRequestId(): string {
   return randomUUID();

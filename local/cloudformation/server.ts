@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import {
-  BodyTooLargeError,
-  checkSigV4Header,
   FaultCounter,
+  INCOMPLETE_SIGNATURE_MESSAGE,
   listenOnLoopback,
   newRequestId,
-  readBody,
+  readSignedRequest,
   send,
   xmlEscape,
 } from '../http-util';
@@ -112,29 +111,20 @@ export async function startCloudFormationServer(
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const requestId = newRequestId();
     try {
-      let body: Buffer;
-      try {
-        body = await readBody(req, MAX_REQUEST_BYTES);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) {
-          throw new CloudFormationFault(413, 'RequestEntityTooLarge', 'Request body too large');
-        }
-        throw err;
-      }
-      const auth = checkSigV4Header(req);
-      if (!auth.ok) {
-        throw auth.reason === 'missing'
-          ? new CloudFormationFault(
+      const body = await readSignedRequest(req, MAX_REQUEST_BYTES, (problem) => {
+        switch (problem) {
+          case 'too-large':
+            return new CloudFormationFault(413, 'RequestEntityTooLarge', 'Request body too large');
+          case 'missing-auth':
+            return new CloudFormationFault(
               403,
               'MissingAuthenticationToken',
               'Request is missing Authentication Token',
-            )
-          : new CloudFormationFault(
-              400,
-              'IncompleteSignature',
-              'Request signature is incomplete (Credential, SignedHeaders, Signature and X-Amz-Date are required)',
             );
-      }
+          case 'incomplete-auth':
+            return new CloudFormationFault(400, 'IncompleteSignature', INCOMPLETE_SIGNATURE_MESSAGE);
+        }
+      });
       if (faults.take()) throw new CloudFormationFault(500, 'InternalFailure', 'Internal Failure');
       const fields = formFields(req, body);
       if (fields.Version !== undefined && fields.Version !== API_VERSION) {

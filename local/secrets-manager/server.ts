@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import {
-  BodyTooLargeError,
-  checkSigV4Header,
   FaultCounter,
+  INCOMPLETE_SIGNATURE_MESSAGE,
   listenOnLoopback,
   newRequestId,
-  readBody,
+  readSignedRequest,
   send,
 } from '../http-util';
 
@@ -182,29 +181,20 @@ export async function startSecretsManagerServer(
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const requestId = newRequestId();
     try {
-      let body: Buffer;
-      try {
-        body = await readBody(req, MAX_REQUEST_BYTES);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) {
-          throw new SecretsManagerFault(413, 'RequestEntityTooLargeException', 'Request body too large');
-        }
-        throw err;
-      }
-      const auth = checkSigV4Header(req);
-      if (!auth.ok) {
-        throw auth.reason === 'missing'
-          ? new SecretsManagerFault(
+      const body = await readSignedRequest(req, MAX_REQUEST_BYTES, (problem) => {
+        switch (problem) {
+          case 'too-large':
+            return new SecretsManagerFault(413, 'RequestEntityTooLargeException', 'Request body too large');
+          case 'missing-auth':
+            return new SecretsManagerFault(
               400,
               'MissingAuthenticationTokenException',
               'Missing Authentication Token',
-            )
-          : new SecretsManagerFault(
-              400,
-              'IncompleteSignatureException',
-              'Request signature is incomplete (Credential, SignedHeaders, Signature and X-Amz-Date are required)',
             );
-      }
+          case 'incomplete-auth':
+            return new SecretsManagerFault(400, 'IncompleteSignatureException', INCOMPLETE_SIGNATURE_MESSAGE);
+        }
+      });
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
       if (operation !== 'GetSecretValue') {

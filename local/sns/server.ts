@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import {
-  BodyTooLargeError,
-  checkSigV4Header,
   FaultCounter,
+  INCOMPLETE_SIGNATURE_MESSAGE,
   listenOnLoopback,
   newRequestId,
-  readBody,
+  readSignedRequest,
   send,
   xmlEscape,
 } from '../http-util';
@@ -173,23 +172,16 @@ export async function startSnsServer(options: StartSnsServerOptions = {}): Promi
         ? sendJsonResult(res, requestId, result)
         : sendQueryResult(res, requestId, action, result);
     try {
-      let body: Buffer;
-      try {
-        body = await readBody(req, MAX_REQUEST_BYTES);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) throw invalidParameter('Message too long');
-        throw err;
-      }
-      const auth = checkSigV4Header(req);
-      if (!auth.ok) {
-        throw auth.reason === 'missing'
-          ? new SnsFault(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token')
-          : new SnsFault(
-              400,
-              'IncompleteSignature',
-              'Request signature is incomplete (Credential, SignedHeaders, Signature and X-Amz-Date are required)',
-            );
-      }
+      const body = await readSignedRequest(req, MAX_REQUEST_BYTES, (problem) => {
+        switch (problem) {
+          case 'too-large':
+            return invalidParameter('Message too long');
+          case 'missing-auth':
+            return new SnsFault(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+          case 'incomplete-auth':
+            return new SnsFault(400, 'IncompleteSignature', INCOMPLETE_SIGNATURE_MESSAGE);
+        }
+      });
       if (faults.take()) throw new SnsFault(500, 'InternalError', 'Internal Error', 'InternalErrorException');
       const { action, params } =
         protocol === 'json' ? parseJsonRequest(req, body) : parseQueryRequest(req, body);
