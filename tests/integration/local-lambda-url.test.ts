@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { App, AwsLambdaReceiver, type Logger, LogLevel, webApi } from '@slack/bolt';
+import { App, AwsLambdaReceiver, webApi } from '@slack/bolt';
 import {
   type LambdaContext,
   type LambdaUrlEvent,
@@ -7,16 +7,7 @@ import {
   startLambdaUrlServer,
 } from '../../local/lambda-url/server';
 import { type LocalSlackServer, startSlackServer } from '../../local/slack';
-
-const silentLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
+import { silentSlackLogger } from '../support/slack';
 
 interface RawResponse {
   status: number;
@@ -297,11 +288,11 @@ describe("Bolt's AwsLambdaReceiver behind the local Function URL", () => {
 
   beforeAll(async () => {
     slack = await startSlackServer({ botToken: TOKEN, users: [ALICE] });
-    const receiver = new AwsLambdaReceiver({ signingSecret: SIGNING_SECRET, logger: silentLogger });
+    const receiver = new AwsLambdaReceiver({ signingSecret: SIGNING_SECRET, logger: silentSlackLogger });
     const app = new App({
       token: TOKEN,
       receiver,
-      logger: silentLogger,
+      logger: silentSlackLogger,
       clientOptions: { slackApiUrl: slack.url, retryConfig: { retries: 0 } },
     });
     app.action('x', async ({ ack, body, action, client }) => {
@@ -315,7 +306,7 @@ describe("Bolt's AwsLambdaReceiver behind the local Function URL", () => {
       });
     });
     lambda = await startLambdaUrlServer(await receiver.start());
-    web = new webApi.WebClient(TOKEN, { slackApiUrl: slack.url, logger: silentLogger });
+    web = new webApi.WebClient(TOKEN, { slackApiUrl: slack.url, logger: silentSlackLogger });
     // Bolt checks its token with auth.test as soon as the App is built.
     await slack.waitFor(() => slack.calls.find((c) => c.method === 'auth.test' && c.ok), 5000);
   });

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { type Logger, LogLevel, verifySlackRequest, webApi } from '@slack/bolt';
+import { verifySlackRequest, webApi } from '@slack/bolt';
 import { listenOnLoopback, readBody, send } from '../../local/http-util';
 
 // Bolt's own Web API client (re-exported by Bolt), so the stand-in is tested against the very client Bolt builds.
@@ -19,6 +19,7 @@ import {
   startSlackServer,
   validateBlocks,
 } from '../../local/slack';
+import { silentSlackLogger } from '../support/slack';
 
 const TOKEN = 'xoxb-local-test-token';
 const CHANNEL = 'C0POLICYGATE';
@@ -27,21 +28,11 @@ const BOB = { id: 'U0BOB', name: 'bob' };
 const GONE = { id: 'U0GONE', name: 'gone', deleted: true };
 const SIGNING_SECRET = 'local-signing-secret';
 
-const silentLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
-
 /** A WebClient on the stand-in; an empty token makes it send no Authorization header at all. */
 function client(server: LocalSlackServer, token = TOKEN, extra: WebClientOptions = {}) {
   return new WebClient(token, {
     slackApiUrl: server.url,
-    logger: silentLogger,
+    logger: silentSlackLogger,
     retryConfig: { retries: 0 },
     ...extra,
   });
