@@ -631,4 +631,25 @@ describe('DynamoApprovalStore on dynalite', () => {
       }
     });
   });
+
+  describe('setSlackMessage', () => {
+    it('records the first message only, in any status: a retried step cannot orphan it', async () => {
+      // Prepare
+      const approvalId = newId('slack');
+      await recordIn('DENIED', approvalId);
+      // Act
+      const first = await store.setSlackMessage(approvalId, { channel: 'C0ONE', ts: '1700000000.000100' });
+      const second = await store.setSlackMessage(approvalId, { channel: 'C0TWO', ts: '1700000001.000100' });
+      // Assess
+      expect(first.slackMessage).toEqual({ channel: 'C0ONE', ts: '1700000000.000100' });
+      expect(second.slackMessage).toEqual({ channel: 'C0ONE', ts: '1700000000.000100' });
+      expect((await store.get(approvalId))?.status).toBe('DENIED');
+    });
+
+    it('refuses an unknown approval', async () => {
+      await expect(
+        store.setSlackMessage(newId('slack-missing'), { channel: 'C0', ts: '1.2' }),
+      ).rejects.toThrow(ApprovalStateError);
+    });
+  });
 });
