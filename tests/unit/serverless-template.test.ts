@@ -261,6 +261,10 @@ describe('generated template: functions', () => {
         SLACK_CHANNEL_ID: expect.any(String),
         APPROVAL_TIMEOUT_SECONDS: expect.stringMatching(/^[1-9][0-9]*$/),
         RETENTION_DAYS: expect.stringMatching(/^[1-9][0-9]*$/),
+        APPROVER_SLACK_USER_IDS: expect.any(String),
+        APPROVER_SLACK_USERGROUP_IDS: expect.any(String),
+        APPROVER_CACHE_SECONDS: expect.stringMatching(/^[0-9]+$/),
+        IAM_SLACK_IDENTITY_MAP: expect.any(String),
       });
       expect(ownRoles[0]).toBe(',');
       expect(ownRoles[1]).toEqual(expect.arrayContaining(roleArns));
