@@ -198,19 +198,10 @@ export interface LocalSlackServer {
   close(): Promise<void>;
 }
 
-interface StoredMessage {
-  channel: string;
-  ts: string;
-  text: string;
-  blocks: unknown[] | undefined;
-  attachments?: unknown[];
-  metadata?: unknown;
-  threadTs?: string;
-  user: string;
+/** What the stand-in keeps: the public shape less `edits` (it is `history.length`), plus the bot's ids. */
+interface StoredMessage extends Omit<SlackMessage, 'edits'> {
   botId?: string;
   appId?: string;
-  history: SlackMessageVersion[];
-  replyCount: number;
 }
 
 interface ChannelState {
