@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { analysePolicy, type Finding } from '../domain/analyse-policy';
 import type { ActionCatalogue } from '../domain/catalogue';
+import { parseStrictJson } from '../domain/json-strict';
 import { parsePolicyDocument } from '../domain/policy-document';
 import { locatePolicyDocument } from '../domain/policy-source';
 import {
@@ -47,7 +48,8 @@ Options:
   -h, --help              show this help
 
 Exit status: 0 nothing restricted is granted, 1 some file grants a restricted action,
-2 bad input or usage (takes precedence over 1).`;
+2 bad input or usage, or a file that could not be checked (e.g. its analysis ran past the work
+budget); 2 takes precedence over 1.`;
 
 /** The outcome for one input file. */
 export type FileResult =
@@ -82,14 +84,20 @@ function restrictedEntries(
   return defaultRestrictedEntries();
 }
 
-/** Checks one input's text; never throws for bad input, which becomes an error result. */
+/**
+ * Checks one input's text; never throws for bad input, which becomes an error result. So does a document
+ * whose analysis runs past the work budget (`AnalysisBudgetError`, "analysis budget exceeded ..."): it
+ * could not be checked, so it counts as bad input (exit 2), never as clean.
+ */
 export function checkText(file: string, text: string, restricted: RestrictedActionSet): FileResult {
   try {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      // The strict reading: duplicate keys must reach the parser, not be resolved away here.
+      value = parseStrictJson(text);
     } catch {
-      // Not JSON as a whole: perhaps a URL-encoded document; the parser says what is wrong if not.
+      // Not JSON as a whole (or JSON PolicyGate refuses): perhaps a URL-encoded document; the parser then
+      // says what is wrong, naming the element.
       value = text;
     }
     const located = locatePolicyDocument(value);

@@ -1,6 +1,14 @@
 import { PolicyParseError } from '../errors';
+import { type JsonValue, parseStrictJson, toJsonValue } from './json-strict';
+import { decodePolicyText } from './policy-text';
 
-/** One statement of an identity-based policy, normalised so every list element is a list. */
+/** The principal-map keys IAM's grammar allows (`principal_map_entry`). */
+export type PrincipalKey = 'AWS' | 'Federated' | 'Service' | 'CanonicalUser';
+
+/** A trust policy's `Principal` / `NotPrincipal`: `"*"` (everyone) or lists by principal kind. */
+export type PolicyPrincipal = '*' | Readonly<Partial<Record<PrincipalKey, readonly string[]>>>;
+
+/** One statement of a policy, normalised so every list element is a list. */
 export interface PolicyStatement {
   /** Position in the document's `Statement` list (0 when `Statement` is a single object). */
   readonly index: number;
@@ -13,13 +21,28 @@ export interface PolicyStatement {
   readonly resource?: readonly string[];
   readonly notResource?: readonly string[];
   readonly condition?: Readonly<Record<string, unknown>>;
+  /** Trust policies only (see {@link ParsePolicyOptions.kind}); at most one of the two is set. */
+  readonly principal?: PolicyPrincipal;
+  readonly notPrincipal?: PolicyPrincipal;
 }
 
-/** A parsed identity-based policy document. */
+/** A parsed policy document. */
 export interface PolicyDocument {
   readonly version?: string;
   readonly id?: string;
   readonly statements: readonly PolicyStatement[];
+}
+
+/**
+ * `identity`: a policy attached to a user, group or role (managed or inline), or a permissions
+ * boundary; IAM refuses `Principal` in it. `trust`: a role's trust policy (`AssumeRolePolicyDocument`),
+ * where `Principal` / `NotPrincipal` say who may assume the role.
+ */
+export type PolicyDocumentKind = 'identity' | 'trust';
+
+export interface ParsePolicyOptions {
+  /** Default `identity`. */
+  readonly kind?: PolicyDocumentKind;
 }
 
 const STATEMENT_KEYS = new Set([
@@ -34,8 +57,33 @@ const STATEMENT_KEYS = new Set([
   'NotPrincipal',
 ]);
 const DOCUMENT_KEYS = new Set(['Version', 'Id', 'Statement']);
+/** The only values of the `Version` element (IAM's grammar: `version_block`). */
+const VERSIONS = new Set(['2012-10-17', '2008-10-17']);
+const PRINCIPAL_KEYS = new Set<string>(['AWS', 'Federated', 'Service', 'CanonicalUser']);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/**
+ * IAM's action grammar, restricted to what PolicyGate can read as IAM does: `*`, or a service prefix
+ * (ASCII letters, digits, `-`; IAM refuses wildcards there: "Action vendors must not contain wildcards")
+ * and an action name (ASCII letters, digits, `-`, and the wildcards `*` and `?`), one colon between
+ * them.
+ */
+const ACTION_GRAMMAR = /^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?-]+)$/;
+
+/** Printable ASCII (U+0020 to U+007E) with no space at either end; the empty string included. */
+function isPlainAscii(text: string): boolean {
+  const length = text.length;
+  if (length === 0) return true;
+  if (text.charCodeAt(0) === 0x20 || text.charCodeAt(length - 1) === 0x20) return false;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
+}
+
+type JsonObject = { [key: string]: JsonValue };
+
+function isRecord(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -47,51 +95,185 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-/**
- * Decodes the textual forms a policy arrives in: plain JSON, or JSON URL-encoded as IAM's
- * `GetPolicyVersion` and some CloudTrail fields return it.
- */
-function decodeText(text: string): unknown {
-  const trimmed = text.trim();
-  if (trimmed === '') throw new PolicyParseError('', 'policy document is empty');
-  let json = trimmed;
-  if (!trimmed.startsWith('{') && !trimmed.startsWith('[') && /%[0-9a-f]{2}/i.test(trimmed)) {
-    try {
-      json = decodeURIComponent(trimmed).trim();
-    } catch (cause) {
-      throw new PolicyParseError('', 'policy document looks URL-encoded but has an invalid escape sequence', {
-        cause,
-      });
-    }
-  }
-  try {
-    return JSON.parse(json);
-  } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new PolicyParseError('', `policy document is not valid JSON (${detail})`, { cause });
-  }
+function codePoint(text: string): string {
+  const code = text.codePointAt(0) ?? 0;
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-function stringList(value: unknown, path: string, allowEmpty: boolean): string[] {
+/**
+ * Refuses `text` unless it is {@link isPlainAscii}, saying why it could be read differently by
+ * PolicyGate (JavaScript) and IAM: a character outside printable ASCII (Unicode white space that `trim`
+ * removes, case folding that differs between languages, e.g. `"ſ".toUpperCase()` is `S` and the Kelvin
+ * sign lower-cases to `k`; look-alike letters), or a leading / trailing space (`" *"` is not `"*"`).
+ */
+function requireAscii(text: string, path: string): void {
+  if (isPlainAscii(text)) return;
+  const outside = /[^\x20-\x7e]/u.exec(text)?.[0];
+  const problem =
+    outside === undefined
+      ? 'has leading or trailing white space,'
+      : `holds ${codePoint(outside)}, a character outside printable ASCII,`;
+  throw new PolicyParseError(
+    path,
+    `${describe(text)} ${problem} which IAM and PolicyGate could read differently`,
+  );
+}
+
+function stringList(value: JsonValue, path: string): string[] {
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value))
     throw new PolicyParseError(path, `expected a string or a list of strings, got ${describe(value)}`);
-  if (value.length === 0 && !allowEmpty) throw new PolicyParseError(path, 'must not be an empty list');
-  value.forEach((item, i) => {
-    if (typeof item !== 'string')
-      throw new PolicyParseError(`${path}[${i}]`, `expected a string, got ${describe(item)}`);
-  });
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'string')
+      throw new PolicyParseError(`${path}[${i}]`, `expected a string, got ${describe(value[i])}`);
+  }
   return value as string[];
 }
 
-function parseStatement(raw: unknown, index: number, path: string): PolicyStatement {
+function itemPath(path: string, value: JsonValue, i: number): string {
+  return Array.isArray(value) ? `${path}[${i}]` : path;
+}
+
+function actionList(value: JsonValue, path: string): string[] {
+  const list = stringList(value, path);
+  for (let i = 0; i < list.length; i++) {
+    const action = list[i] as string;
+    if (ACTION_GRAMMAR.test(action)) continue;
+    const at = itemPath(path, value, i);
+    requireAscii(action, at);
+    throw new PolicyParseError(
+      at,
+      `${describe(action)} is not an IAM action: expected "*" or service:action (the service made of letters, digits and "-", the action of letters, digits, "-", "*" and "?")`,
+    );
+  }
+  return list;
+}
+
+function resourceList(value: JsonValue, path: string): string[] {
+  const list = stringList(value, path);
+  for (let i = 0; i < list.length; i++) {
+    const resource = list[i] as string;
+    if (!isPlainAscii(resource)) requireAscii(resource, itemPath(path, value, i));
+  }
+  return list;
+}
+
+function conditionBlock(value: JsonValue, path: string): JsonObject {
+  if (!isRecord(value)) throw new PolicyParseError(path, `expected an object, got ${describe(value)}`);
+  // Context key names are case-insensitive in IAM, so `aws:username` and `AWS:UserName` in one block are
+  // the same key given twice; operator names get the same treatment, as IAM's reading of a case variant
+  // is not documented. Blocks are small: a list beats a Set here, and paths are built only for errors.
+  const foldedOperators: string[] = [];
+  for (const operator of Object.keys(value)) {
+    if (operator === '' || !isPlainAscii(operator)) {
+      requireAscii(operator, `${path}.${operator}`);
+      throw new PolicyParseError(`${path}.${operator}`, 'condition operator is empty');
+    }
+    const folded = operator.toLowerCase();
+    if (foldedOperators.includes(folded)) {
+      throw new PolicyParseError(
+        `${path}.${operator}`,
+        'condition operator given twice (names differ only in case)',
+      );
+    }
+    foldedOperators.push(folded);
+    const keys = value[operator] as JsonValue;
+    if (!isRecord(keys)) {
+      throw new PolicyParseError(
+        `${path}.${operator}`,
+        `expected an object of condition keys, got ${describe(keys)}`,
+      );
+    }
+    const names = Object.keys(keys);
+    if (names.length === 0) {
+      throw new PolicyParseError(
+        `${path}.${operator}`,
+        'condition operator with no condition key: IAM does not document what it means, and PolicyGate would call the statement conditional',
+      );
+    }
+    const foldedKeys: string[] = [];
+    for (const key of names) {
+      if (key === '' || !isPlainAscii(key)) {
+        requireAscii(key, `${path}.${operator}.${key}`);
+        throw new PolicyParseError(`${path}.${operator}.${key}`, 'condition key is empty');
+      }
+      const foldedKey = key.toLowerCase();
+      if (foldedKeys.includes(foldedKey)) {
+        throw new PolicyParseError(
+          `${path}.${operator}.${key}`,
+          'condition key given twice (context keys are case-insensitive)',
+        );
+      }
+      foldedKeys.push(foldedKey);
+      const values = keys[key] as JsonValue;
+      if (!Array.isArray(values)) {
+        if (values === null || typeof values === 'object') {
+          throw badConditionValue(`${path}.${operator}.${key}`, values);
+        }
+        continue;
+      }
+      for (let i = 0; i < values.length; i++) {
+        const item = values[i] as JsonValue;
+        if (item === null || typeof item === 'object') {
+          throw badConditionValue(`${path}.${operator}.${key}[${i}]`, item);
+        }
+      }
+    }
+  }
+  return value;
+}
+
+function badConditionValue(path: string, value: JsonValue): PolicyParseError {
+  return new PolicyParseError(
+    path,
+    `expected a string, number or boolean condition value, got ${describe(value)}`,
+  );
+}
+
+function principal(value: JsonValue, path: string): PolicyPrincipal {
+  if (value === '*') return '*';
+  if (!isRecord(value)) {
+    throw new PolicyParseError(path, `expected "*" or an object of principals, got ${describe(value)}`);
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) throw new PolicyParseError(path, 'names no principal');
+  const result: Partial<Record<PrincipalKey, readonly string[]>> = {};
+  for (const [key, ids] of entries) {
+    const keyPath = `${path}.${key}`;
+    if (!PRINCIPAL_KEYS.has(key)) {
+      throw new PolicyParseError(
+        keyPath,
+        'unknown principal type (expected AWS, Federated, Service or CanonicalUser)',
+      );
+    }
+    const list = resourceList(ids, keyPath);
+    if (list.length === 0) throw new PolicyParseError(keyPath, 'must not be an empty list');
+    result[key as PrincipalKey] = list;
+  }
+  return result;
+}
+
+function parseStatement(
+  raw: JsonValue | undefined,
+  index: number,
+  path: string,
+  kind: PolicyDocumentKind,
+): PolicyStatement {
   if (!isRecord(raw)) throw new PolicyParseError(path, `expected a statement object, got ${describe(raw)}`);
   for (const key of Object.keys(raw)) {
     if (!STATEMENT_KEYS.has(key)) throw new PolicyParseError(`${path}.${key}`, 'unknown statement element');
   }
-  const { Sid, Effect, Action, NotAction, Resource, NotResource, Condition } = raw;
-  if (Sid !== undefined && typeof Sid !== 'string') {
-    throw new PolicyParseError(`${path}.Sid`, `expected a string, got ${describe(Sid)}`);
+  const { Sid, Effect, Action, NotAction, Resource, NotResource, Condition, Principal, NotPrincipal } = raw;
+  if (kind === 'identity' && (Principal !== undefined || NotPrincipal !== undefined)) {
+    throw new PolicyParseError(
+      `${path}.${Principal !== undefined ? 'Principal' : 'NotPrincipal'}`,
+      'not allowed in an identity-based policy (IAM refuses it there; a trust policy is parsed as kind "trust")',
+    );
+  }
+  if (Sid !== undefined) {
+    if (typeof Sid !== 'string')
+      throw new PolicyParseError(`${path}.Sid`, `expected a string, got ${describe(Sid)}`);
+    requireAscii(Sid, `${path}.Sid`);
   }
   if (Effect !== 'Allow' && Effect !== 'Deny') {
     throw new PolicyParseError(
@@ -110,43 +292,70 @@ function parseStatement(raw: unknown, index: number, path: string): PolicyStatem
   if (Resource !== undefined && NotResource !== undefined) {
     throw new PolicyParseError(path, 'has both Resource and NotResource; use one');
   }
-  if (Condition !== undefined && !isRecord(Condition)) {
-    throw new PolicyParseError(`${path}.Condition`, `expected an object, got ${describe(Condition)}`);
+  if (Principal !== undefined && NotPrincipal !== undefined) {
+    throw new PolicyParseError(path, 'has both Principal and NotPrincipal; use one');
   }
-  return {
-    index,
-    ...(Sid !== undefined && { sid: Sid }),
-    effect: Effect,
-    ...(Action !== undefined && { action: stringList(Action, `${path}.Action`, true) }),
-    ...(NotAction !== undefined && { notAction: stringList(NotAction, `${path}.NotAction`, true) }),
-    ...(Resource !== undefined && { resource: stringList(Resource, `${path}.Resource`, true) }),
-    ...(NotResource !== undefined && { notResource: stringList(NotResource, `${path}.NotResource`, true) }),
+  // Built field by field rather than with spreads: this runs for every statement of every document.
+  const statement: { -readonly [K in keyof PolicyStatement]: PolicyStatement[K] } = { index, effect: Effect };
+  if (Sid !== undefined) statement.sid = Sid;
+  if (Action !== undefined) statement.action = actionList(Action, `${path}.Action`);
+  else statement.notAction = actionList(NotAction as JsonValue, `${path}.NotAction`);
+  if (Resource !== undefined) statement.resource = resourceList(Resource, `${path}.Resource`);
+  if (NotResource !== undefined) statement.notResource = resourceList(NotResource, `${path}.NotResource`);
+  if (Condition !== undefined) {
+    const condition = conditionBlock(Condition, `${path}.Condition`);
     // An empty Condition block constrains nothing, so it is not a condition.
-    ...(Condition !== undefined && Object.keys(Condition).length > 0 && { condition: Condition }),
-  };
+    if (Object.keys(condition).length > 0) statement.condition = condition;
+  }
+  if (Principal !== undefined) statement.principal = principal(Principal, `${path}.Principal`);
+  if (NotPrincipal !== undefined) statement.notPrincipal = principal(NotPrincipal, `${path}.NotPrincipal`);
+  return statement;
 }
 
 /**
- * Parses an IAM identity-based policy document given as an object, a JSON string, or a URL-encoded
- * JSON string. Throws {@link PolicyParseError} naming the offending element (e.g. `Statement[2].Effect`).
+ * Parses an IAM policy document given as an object, a JSON string, or a URL-encoded JSON string (see
+ * {@link decodePolicyText}), reading it exactly as IAM would or not at all: a document PolicyGate could
+ * read differently from IAM is unanalysable, and throws {@link PolicyParseError} naming the offending
+ * element (e.g. `Statement[2].Effect`) and why. Unanalysable includes: JSON that is not strictly
+ * ECMA-404 or has a duplicate key anywhere (see {@link parseStrictJson}), a `Version` other than
+ * `2012-10-17` / `2008-10-17`, an action outside IAM's action grammar, `Principal` / `NotPrincipal` in
+ * an identity-based policy, and non-ASCII or space-padded text where IAM compares strings.
+ *
+ * Guarantee on success: every `action`, `notAction`, `resource`, `notResource` string (and `sid`,
+ * principal ids, condition operator and key names) is printable ASCII (U+0020 to U+007E) with no
+ * leading or trailing white space, so consumers need no `trim()` and no Unicode-aware case folding;
+ * every action is `*` or `service:action`, the service of ASCII letters, digits and `-`, the action of
+ * ASCII letters, digits, `-`, `*` and `?`.
+ *
+ * An object input is copied as JSON data (its duplicate keys, if it had any, were lost when it was
+ * made: prefer passing the text).
  */
-export function parsePolicyDocument(input: unknown): PolicyDocument {
-  const raw = typeof input === 'string' ? decodeText(input) : input;
+export function parsePolicyDocument(input: unknown, options: ParsePolicyOptions = {}): PolicyDocument {
+  const kind = options.kind ?? 'identity';
+  const raw = typeof input === 'string' ? parseStrictJson(decodePolicyText(input)) : toJsonValue(input);
   if (!isRecord(raw))
     throw new PolicyParseError('', `policy document must be a JSON object, got ${describe(raw)}`);
   for (const key of Object.keys(raw)) {
     if (!DOCUMENT_KEYS.has(key)) throw new PolicyParseError(key, 'unknown policy element');
   }
   const { Version, Id, Statement } = raw;
-  if (Version !== undefined && typeof Version !== 'string') {
-    throw new PolicyParseError('Version', `expected a string, got ${describe(Version)}`);
+  if (Version !== undefined) {
+    if (typeof Version !== 'string') {
+      throw new PolicyParseError('Version', `expected a string, got ${describe(Version)}`);
+    }
+    if (!VERSIONS.has(Version)) {
+      throw new PolicyParseError(
+        'Version',
+        `must be "2012-10-17" or "2008-10-17" (IAM knows no other), got ${describe(Version)}`,
+      );
+    }
   }
   if (Id !== undefined && typeof Id !== 'string')
     throw new PolicyParseError('Id', `expected a string, got ${describe(Id)}`);
   if (Statement === undefined) throw new PolicyParseError('Statement', 'missing');
   const statements = Array.isArray(Statement)
-    ? Statement.map((s, i) => parseStatement(s, i, `Statement[${i}]`))
-    : [parseStatement(Statement, 0, 'Statement')];
+    ? Statement.map((s, i) => parseStatement(s, i, `Statement[${i}]`, kind))
+    : [parseStatement(Statement, 0, 'Statement', kind)];
   return {
     ...(Version !== undefined && { version: Version }),
     ...(Id !== undefined && { id: Id }),

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { analysePolicy, type Finding } from '../../src/domain/analyse-policy';
 import { catalogueFromData } from '../../src/domain/catalogue';
-import { parsePolicyDocument } from '../../src/domain/policy-document';
+import type { PolicyDocument, PolicyStatement } from '../../src/domain/policy-document';
 import { resolveRestrictedActions } from '../../src/domain/restricted-actions';
 
 // A small catalogue keeps these rule tests independent of the generated one.
@@ -19,10 +20,36 @@ const restricted = resolveRestrictedActions(
 );
 const ALL = restricted.actions.map((a) => a.action);
 
+// Documents are built directly, not parsed: these tests are about the analysis, including patterns the
+// parser's grammar refuses (`s*`, `**`), which the analysis must still read as IAM globs.
+function list(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? (value as string[]) : [value as string];
+}
+
+function statementOf(raw: Record<string, unknown>, index: number): PolicyStatement {
+  const action = list(raw.Action);
+  const notAction = list(raw.NotAction);
+  const resource = list(raw.Resource);
+  const notResource = list(raw.NotResource);
+  return {
+    index,
+    ...(typeof raw.Sid === 'string' && { sid: raw.Sid }),
+    effect: raw.Effect as 'Allow' | 'Deny',
+    ...(action && { action }),
+    ...(notAction && { notAction }),
+    ...(resource && { resource }),
+    ...(notResource && { notResource }),
+    ...(raw.Condition !== undefined && { condition: raw.Condition as Record<string, unknown> }),
+  };
+}
+
+function documentOf(statements: unknown[]): PolicyDocument {
+  return { statements: statements.map((s, i) => statementOf(s as Record<string, unknown>, i)) };
+}
+
 function granted(statements: unknown[]): string[] {
-  return analysePolicy(parsePolicyDocument({ Version: '2012-10-17', Statement: statements }), restricted).map(
-    (f) => f.action,
-  );
+  return analysePolicy(documentOf(statements), restricted).map((f) => f.action);
 }
 
 const allow = (action: unknown, extra: Record<string, unknown> = {}) => ({
@@ -43,7 +70,7 @@ describe('analysePolicy: which restricted actions are granted', () => {
     ['exact action', [allow('s3:DeleteBucket')], ['s3:DeleteBucket']],
     ['Action given as a string is not a substring match', [allow('s3:DeleteObjectTagging')], []],
     ['case-insensitive', [allow('S3:deletebucket')], ['s3:DeleteBucket']],
-    ['white space trimmed', [allow(' iam:PassRole ')], ['iam:PassRole']],
+    ['white space is not trimmed: a padded pattern is another name', [allow(' iam:PassRole ')], []],
     ['service wildcard', [allow('s3:*')], ['s3:DeleteBucket', 's3:DeleteObject']],
     ['prefix wildcard', [allow('s3:Delete*')], ['s3:DeleteBucket', 's3:DeleteObject']],
     ['full wildcard', [allow('*')], ALL],
@@ -97,7 +124,7 @@ describe('analysePolicy: which restricted actions are granted', () => {
     ],
     [
       'Deny with NotResource does not cancel',
-      [allow('s3:*'), deny('s3:*', { Resource: undefined, NotResource: 'arn:aws:s3:::x' })],
+      [allow('s3:*'), { Effect: 'Deny', Action: 's3:*', NotResource: 'arn:aws:s3:::x' }],
       ['s3:DeleteBucket', 's3:DeleteObject'],
     ],
     [
@@ -117,7 +144,7 @@ describe('analysePolicy: which restricted actions are granted', () => {
 
 describe('analysePolicy: findings explain themselves', () => {
   function analyse(statements: unknown[]): Finding[] {
-    return analysePolicy(parsePolicyDocument({ Statement: statements }), restricted);
+    return analysePolicy(documentOf(statements), restricted);
   }
 
   test('each granting Allow statement is listed with index, sid, pattern and resources', () => {
@@ -219,8 +246,188 @@ describe('analysePolicy: findings explain themselves', () => {
     // Prepare
     const custom = resolveRestrictedActions(['newservice:DestroyEverything'], catalogue);
     // Act
-    const findings = analysePolicy(parsePolicyDocument({ Statement: [allow('newservice:*')] }), custom);
+    const findings = analysePolicy(documentOf([allow('newservice:*')]), custom);
     // Assess
     expect(findings.map((f) => f.action)).toEqual(['newservice:DestroyEverything']);
+  });
+});
+
+describe('analysePolicy: a Deny cancels only on exactly every resource', () => {
+  const everything = ['s3:DeleteBucket', 's3:DeleteObject'];
+
+  test.each<[string, Record<string, unknown>, string[]]>([
+    ['Resource "*"', { Resource: '*' }, []],
+    ['Resource ["*"]', { Resource: ['*'] }, []],
+    ['a list holding "*" among ARNs', { Resource: ['arn:aws:s3:::logs', '*'] }, []],
+    ['Resource " *" (IAM may read it as a literal name)', { Resource: ' *' }, everything],
+    ['Resource "* "', { Resource: '* ' }, everything],
+    ['a list holding only " *"', { Resource: ['arn:aws:s3:::logs', ' *'] }, everything],
+    ['Resource "**"', { Resource: '**' }, everything],
+    ['Resource "arn:aws:s3:::*"', { Resource: 'arn:aws:s3:::*' }, everything],
+    ['no Resource at all', { Resource: undefined }, everything],
+    ['an empty Resource list', { Resource: [] }, everything],
+    ['NotResource', { Resource: undefined, NotResource: 'arn:aws:s3:::logs' }, everything],
+    ['a Condition', { Condition: { Bool: { 'aws:ViaAWSService': 'false' } } }, everything],
+  ])('Deny s3:* with %s', (_label, extra, expected) => {
+    // Prepare
+    const statements = [allow('s3:*'), { Effect: 'Deny', Action: 's3:*', Resource: '*', ...extra }];
+    // Act
+    const actions = granted(statements);
+    // Assess
+    expect(actions).toEqual(expected);
+  });
+
+  test.each<[string, string, string[]]>([
+    ['in another case', 'S3:DELETEBUCKET', ['s3:DeleteObject']],
+    ['with a wildcard in another case', 'S3:DELETE*', []],
+    ['padded with a space (not trimmed, so another name)', ' s3:DeleteBucket', everything],
+  ])('the denied action compares case-insensitively, as written: %s', (_label, action, expected) => {
+    expect(granted([allow('s3:*'), deny(action)])).toEqual(expected);
+  });
+
+  test('a Deny before the Allow cancels it just the same', () => {
+    expect(granted([deny('s3:DeleteBucket'), allow('s3:*')])).toEqual(['s3:DeleteObject']);
+  });
+});
+
+describe('analysePolicy: matchedBy stays readable', () => {
+  test('the pattern is reported as written, case included', () => {
+    // Act
+    const [finding] = analysePolicy(documentOf([allow('IAM:Pass*')]), restricted);
+    // Assess
+    expect(finding?.statements[0]?.matchedBy).toBe('IAM:Pass*');
+  });
+
+  test('a very long pattern is cut, saying how long it was', () => {
+    // Prepare
+    const pattern = `iam:${'*'.repeat(3_000)}PassRole`;
+    // Act
+    const [finding] = analysePolicy(documentOf([allow(pattern)]), restricted);
+    // Assess
+    const matchedBy = finding?.statements[0]?.matchedBy ?? '';
+    expect(finding?.action).toBe('iam:PassRole');
+    expect(matchedBy.length).toBeLessThan(300);
+    expect(matchedBy.startsWith('iam:***')).toBe(true);
+    expect(matchedBy).toContain(`(${(3_012).toLocaleString('en-US')} characters)`);
+  });
+
+  test('a long NotAction list is cut in the note, counting what was left out', () => {
+    // Prepare
+    const excluded = Array.from({ length: 500 }, (_, i) => `ec2:Describe${i}*`);
+    // Act
+    const findings = analysePolicy(
+      documentOf([{ Effect: 'Allow', NotAction: excluded, Resource: '*' }]),
+      restricted,
+    );
+    // Assess
+    const note = findings[0]?.statements[0]?.matchedBy ?? '';
+    expect(findings.map((f) => f.action)).toEqual(ALL);
+    expect(note.startsWith('NotAction (every action except ec2:Describe0*, ec2:Describe1*, ')).toBe(true);
+    const shown = note.split(', ').length - 1;
+    expect(note).toMatch(new RegExp(`, … ${(500 - shown).toLocaleString('en-US')} more\\)$`));
+    expect(note.length).toBeLessThan(600);
+  });
+});
+
+describe('analysePolicy agrees with a brute-force reading of the rules', () => {
+  // Independent of the engine: every statement against every action, with a dynamic-programming glob.
+  function globMatches(pattern: string, name: string): boolean {
+    let row = Array.from({ length: name.length + 1 }, (_, j) => j === 0);
+    for (const p of pattern) {
+      const next = [p === '*' && (row[0] as boolean)];
+      for (let j = 1; j <= name.length; j++) {
+        next[j] =
+          p === '*'
+            ? (row[j] as boolean) || (next[j - 1] as boolean)
+            : (row[j - 1] as boolean) && (p === '?' || p === name[j - 1]);
+      }
+      row = next;
+    }
+    return row[name.length] as boolean;
+  }
+  const matching = (patterns: readonly string[], action: string) =>
+    patterns.find((p) => globMatches(p.toLowerCase(), action.toLowerCase()));
+  const covers = (s: PolicyStatement, action: string) =>
+    s.action ? matching(s.action, action) !== undefined : matching(s.notAction ?? [], action) === undefined;
+
+  function reference(document: PolicyDocument) {
+    const result: {
+      action: string;
+      conditional: boolean;
+      statements: { index: number; matchedBy?: string }[];
+    }[] = [];
+    for (const { action } of restricted.actions) {
+      const denied = document.statements.some(
+        (s) =>
+          s.effect === 'Deny' &&
+          s.condition === undefined &&
+          s.notResource === undefined &&
+          (s.resource ?? []).includes('*') &&
+          covers(s, action),
+      );
+      const granting = document.statements.filter((s) => s.effect === 'Allow' && covers(s, action));
+      if (denied || granting.length === 0) continue;
+      result.push({
+        action,
+        conditional: granting.every((s) => s.condition !== undefined),
+        statements: granting.map((s) => ({
+          index: s.index,
+          ...(s.action && { matchedBy: matching(s.action, action) }),
+        })),
+      });
+    }
+    return result;
+  }
+
+  const names = restricted.actions.flatMap((a) => [a.action, a.action.toUpperCase()]);
+  const patternArb = fc.oneof(
+    fc.constantFrom(...names, '*', 's3:*', 'iam:*', 'kms:Disable*', 'iam:Attach*', '*Policy', '*:*e*'),
+    fc.string({
+      unit: fc.constantFrom('s', '3', ':', 'i', 'a', 'm', 'e', 'l', '*', '?'),
+      minLength: 1,
+      maxLength: 8,
+    }),
+  );
+  const statementArb = fc.record({
+    effect: fc.constantFrom<'Allow' | 'Deny'>('Allow', 'Deny'),
+    notAction: fc.boolean(),
+    patterns: fc.array(patternArb, { maxLength: 6 }),
+    resource: fc.constantFrom<readonly string[] | undefined>(
+      ['*'],
+      [' *'],
+      ['arn:aws:s3:::x', '*'],
+      ['arn:aws:s3:::x'],
+      undefined,
+    ),
+    condition: fc.boolean(),
+  });
+
+  test('on random documents', () => {
+    fc.assert(
+      fc.property(fc.array(statementArb, { maxLength: 5 }), (raw) => {
+        // Prepare
+        const document: PolicyDocument = {
+          statements: raw.map((s, index) => ({
+            index,
+            effect: s.effect,
+            ...(s.notAction ? { notAction: s.patterns } : { action: s.patterns }),
+            ...(s.resource && { resource: s.resource }),
+            ...(s.condition && { condition: { Bool: { 'aws:SecureTransport': 'true' } } }),
+          })),
+        };
+        // Act
+        const findings = analysePolicy(document, restricted).map((f) => ({
+          action: f.action,
+          conditional: f.conditional,
+          statements: f.statements.map((s) => ({
+            index: s.index,
+            ...(document.statements[s.index]?.action && { matchedBy: s.matchedBy }),
+          })),
+        }));
+        // Assess
+        expect(findings).toEqual(reference(document));
+      }),
+      { numRuns: 1_000 },
+    );
   });
 });

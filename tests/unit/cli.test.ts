@@ -310,3 +310,73 @@ describe('human output', () => {
     expect(result.stderr).toMatch(/malformed-effect\.json: error: Statement\[1\]\.Effect/);
   });
 });
+
+describe('adversarial input', () => {
+  // Hundreds of statements each granting everything, against every action in the catalogue: each
+  // (action, statement) pair must be reported, far more work than one analysis may do.
+  const everything = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: Array.from({ length: 250 }, () => ({ Effect: 'Allow', Action: '*', Resource: '*' })),
+  });
+  const grantsPassRole = JSON.stringify({
+    Statement: { Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' },
+  });
+
+  test('a document past the analysis budget is an error line like any unreadable input; exit 2 wins over 1', () => {
+    // Act
+    const result = run(['check', '--json', '--restricted', '*:*', 'huge.json', 'pass-role.json'], {
+      files: { 'huge.json': everything, 'pass-role.json': grantsPassRole },
+    });
+    // Assess
+    expect(result.status).toBe(2);
+    expect(result.lines).toHaveLength(2);
+    expect(result.lines[0]).toEqual({
+      file: 'huge.json',
+      error: expect.stringMatching(/^analysis budget exceeded/),
+    });
+    expect(result.lines[1]).toMatchObject({ file: 'pass-role.json', restricted: true });
+    expect(result.stderr).toBe('');
+  });
+
+  test('without --json the budget error goes to stderr with the file name', () => {
+    const result = run(['check', '--restricted', '*:*', 'huge.json'], { files: { 'huge.json': everything } });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^huge\.json: error: analysis budget exceeded/);
+  });
+
+  test('patterns with thousands of wildcards are checked, not crashed on', () => {
+    // Prepare: as regular expressions these were invalid (too large) or backtracked for minutes.
+    const document = JSON.stringify({
+      Statement: [
+        { Effect: 'Allow', Action: `iam:${'*?'.repeat(2_000)}`, Resource: '*' },
+        { Effect: 'Allow', Action: `iam:${'*'.repeat(4_000)}PassRole`, Resource: '*' },
+        { Effect: 'Allow', Action: `kms:${'?*'.repeat(10)}x`, Resource: '*' },
+      ],
+    });
+    // Act
+    const result = run(['check', '--json', 'wild.json'], { files: { 'wild.json': document } });
+    // Assess
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('');
+    const [line] = result.lines;
+    expect(findingActions(line)).toEqual(['iam:PassRole']);
+    const [finding] = (line?.findings ?? []) as { statements: { index: number; matchedBy: string }[] }[];
+    expect(finding?.statements.map((s) => s.index)).toEqual([1]);
+    expect(finding?.statements[0]?.matchedBy.length).toBeLessThan(300);
+  });
+
+  test('a restricted entry with thousands of wildcards is expanded, or refused when it matches nothing', () => {
+    // Act
+    const expanded = run(['check', '--json', '--restricted', `iam:${'*'.repeat(3_000)}PassRole`, 'p.json'], {
+      files: { 'p.json': grantsPassRole },
+    });
+    const impossible = run(['check', '--json', '--restricted', `iam:${'*?'.repeat(3_000)}`, 'p.json'], {
+      files: { 'p.json': grantsPassRole },
+    });
+    // Assess
+    expect(expanded.status).toBe(1);
+    expect(findingActions(expanded.lines[0])).toEqual(['iam:PassRole']);
+    expect(impossible.status).toBe(2);
+    expect(impossible.stderr).toMatch(/matches no action in the IAM catalogue/);
+  });
+});

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { analysePolicy, type Finding } from '../../src/domain/analyse-policy';
 import { loadGeneratedCatalogue } from '../../src/domain/catalogue-data';
+import { parseStrictJson } from '../../src/domain/json-strict';
 import { parsePolicyDocument } from '../../src/domain/policy-document';
 import { defaultRestrictedEntries, resolveRestrictedActions } from '../../src/domain/restricted-actions';
-import { loadCorpus } from '../support/corpus';
+import { CORPUS_PATH, loadCorpus } from '../support/corpus';
 
 const corpus = loadCorpus();
 const restricted = resolveRestrictedActions(defaultRestrictedEntries(), loadGeneratedCatalogue());
@@ -32,6 +34,49 @@ describe('the AWS managed policy corpus', () => {
     }
     // Assess
     expect(failures).toEqual([]);
+  });
+
+  test('the corpus file holds no duplicate key, in any policy or around them', () => {
+    // Prepare: the documents above come from JSON.parse, which would have hidden one.
+    const text = readFileSync(CORPUS_PATH, 'utf8');
+    // Act
+    const read = () => parseStrictJson(text, { maxLength: 64 * 1024 * 1024, maxDepth: 16 }, 'corpus');
+    // Assess
+    expect(read).not.toThrow();
+  });
+
+  test('every policy passes the strict reading as compact, pretty and URL-encoded text, as it reads as an object', () => {
+    // Act
+    const failures: string[] = [];
+    for (const [name, policy] of Object.entries(corpus)) {
+      const expected = parsePolicyDocument(policy.document);
+      const compact = JSON.stringify(policy.document);
+      for (const text of [compact, JSON.stringify(policy.document, null, 2), encodeURIComponent(compact)]) {
+        try {
+          expect(parsePolicyDocument(text)).toEqual(expected);
+        } catch (error) {
+          failures.push(`${name}: ${(error as Error).message.slice(0, 200)}`);
+          break;
+        }
+      }
+    }
+    // Assess
+    expect(failures).toEqual([]);
+  });
+
+  test('action and resource strings of every policy are printable ASCII with nothing to trim', () => {
+    // Act
+    const offending = Object.values(corpus)
+      .flatMap((policy) => parsePolicyDocument(policy.document).statements)
+      .flatMap((s) => [
+        ...(s.action ?? []),
+        ...(s.notAction ?? []),
+        ...(s.resource ?? []),
+        ...(s.notResource ?? []),
+      ])
+      .filter((text) => !/^[\x20-\x7e]*$/.test(text) || text.trim() !== text);
+    // Assess
+    expect(offending).toEqual([]);
   });
 
   test('AdministratorAccess grants every default restricted action, unconditionally', () => {

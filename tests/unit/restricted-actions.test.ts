@@ -119,6 +119,21 @@ describe('resolveRestrictedActions: expansion against a small catalogue', () => 
     }
   });
 
+  it('expands an entry with thousands of wildcards as its collapsed form, without backtracking', () => {
+    // Prepare: as a regular expression `kms:*?*?…` was invalid or backtracked for minutes.
+    const stars = `kms:${'*'.repeat(5_000)}Key`;
+    const alternating = `*:${'*?'.repeat(5)}${'*'.repeat(5_000)}Key`;
+    const tooLong = `kms:${'*?'.repeat(3_000)}`;
+
+    // Act
+    const expanded = [lowerNames([stars]), lowerNames([alternating])];
+
+    // Assess
+    expect(expanded[0]).toEqual(lowerNames(['kms:*Key']));
+    expect(expanded[1]).toEqual(lowerNames(['*:?????*Key']));
+    expect(() => lowerNames([tooLong])).toThrow(/matches no action in the IAM catalogue/);
+  });
+
   it('matches wildcard entries case-insensitively and reports catalogue casing', () => {
     // Prepare / Act
     const { actions } = resolveRestrictedActions(['KMS:disable*'], tiny);
