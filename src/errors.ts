@@ -27,11 +27,35 @@ export class RestrictedActionError extends PolicyGateError {
   }
 }
 
-/** A CloudTrail record or EventBridge event that cannot be understood. */
+/**
+ * A CloudTrail record or EventBridge event that cannot be understood well enough to locate what it changed.
+ * `identifiers` holds the raw, shortened identifiers the event did carry (event name and id, the names and
+ * ARNs in `requestParameters`), so the alert can say exactly what may be in force and NOT contained.
+ */
 export class EventNormalisationError extends PolicyGateError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly identifiers: Readonly<Record<string, string>>;
+  constructor(
+    message: string,
+    options?: { cause?: unknown; identifiers?: Readonly<Record<string, string>> },
+  ) {
     super(message, options);
     this.name = 'EventNormalisationError';
+    this.identifiers = options?.identifiers ?? {};
+  }
+}
+
+/**
+ * The analysis of one document ran past its fixed work budget (an adversarial document: thousands of
+ * wildcards, a huge list). The change is then treated as risky, never as harmless, and never left to a
+ * Lambda timeout.
+ */
+export class AnalysisBudgetError extends PolicyGateError {
+  /** The budget, in the matcher's units of work, that was exceeded. */
+  readonly budget: number;
+  constructor(message: string, budget: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGate.AnalysisBudgetError';
+    this.budget = budget;
   }
 }
 

@@ -1,5 +1,6 @@
 import { PolicyGateError, PolicyParseError } from '../errors';
 import { isCloudTrailShaped, normaliseEvent } from './cloudtrail';
+import type { ChangeTarget } from './policy-change';
 
 /** Where in an input the checked policy document came from. */
 export interface LocatedDocument {
@@ -7,6 +8,25 @@ export interface LocatedDocument {
   readonly document: unknown;
   /** Human description of the origin, e.g. `PutRolePolicy event (role Dev, policy s3-admin)`. */
   readonly origin: string;
+}
+
+/** What a change concerns, in a few words: the policy whose document the user should check instead. */
+function concerns(target: ChangeTarget): string {
+  switch (target.kind) {
+    case 'managed-policy':
+    case 'attachment':
+      return target.policyArn;
+    case 'inline-policy':
+      return target.policyName;
+    case 'group-membership':
+      return `the policies of group ${target.groupName}`;
+    case 'permissions-boundary':
+      return (
+        target.policyArn ?? `the permissions boundary of ${target.principalType} ${target.principalName}`
+      );
+    case 'trust-policy':
+      return `the trust policy of role ${target.roleName}`;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -35,10 +55,8 @@ export function locatePolicyDocument(input: unknown): LocatedDocument {
     }
     const { change } = normalised;
     if (change.document === undefined) {
-      const target =
-        change.target.kind === 'inline-policy' ? change.target.policyName : change.target.policyArn;
       throw new PolicyGateError(
-        `${change.eventName} carries no policy document (it concerns ${target}); check that policy's document instead`,
+        `${change.eventName} carries no policy document (it concerns ${concerns(change.target)}); check that policy's document instead`,
       );
     }
     return { document: change.document, origin: `${change.eventName} event ${change.eventId}` };
