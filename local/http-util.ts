@@ -190,3 +190,38 @@ export function closeServer(server: http.Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/**
+ * Parses a JSON-protocol request body (AWS JSON 1.0/1.1), which must be a JSON object; an empty body counts as
+ * `{}`. Returns undefined when the body is not a JSON object, so each stand-in can answer with its service's own
+ * serialization fault.
+ */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * The operation named by a JSON-protocol request's `X-Amz-Target` header, given the target prefixes the
+ * service accepts (`AmazonSQS`, `CloudTrail_20131101`, ...); undefined when the header names none of them.
+ */
+export function jsonTargetOperation(
+  req: http.IncomingMessage,
+  prefixes: readonly string[],
+): string | undefined {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  for (const prefix of prefixes) {
+    if (target.startsWith(`${prefix}.`) && target.length > prefix.length + 1)
+      return target.slice(prefix.length + 1);
+  }
+  return undefined;
+}

@@ -4,12 +4,14 @@ export { IAM_OPERATION_NAMES, type IamOperationName } from './operations';
 export { policySize, validatePolicyDocument } from './policy-document';
 export {
   type CloudTrailListener,
+  type DocumentEncoding,
   type FaultCode,
   type IamServer,
   type IamServerOptions,
   startIamServer,
 } from './server';
 export {
+  type BoundedKind,
   IAM_LIMITS,
   type IamStateSnapshot,
   type PolicySnapshot,

@@ -1,292 +1,72 @@
-import { formatResponseDate, type Identity } from './cloudtrail';
-import { IamError, validationError } from './errors';
+import { GET_ACCOUNT_AUTHORIZATION_DETAILS } from './authorization-details';
+import { formatResponseDate } from './cloudtrail';
+import { IamError } from './errors';
+import { type Input, type InputSpec, type MemberSpec, SHAPES } from './grammar';
 import {
-  IamState,
-  type ManagedPolicyRecord,
-  type PolicyVersionRecord,
-  type PrincipalKind,
-  type PrincipalRecord,
-  type Tag,
-} from './state';
-import { encodePolicyDocument, type XmlObject, type XmlValue } from './xml';
+  callerArn,
+  ID_ELEMENT,
+  NAME_ELEMENT,
+  type OperationSpec,
+  pageXml,
+  paginate,
+  policyXml,
+  principalResponseElements,
+  principalXml,
+  versionXml,
+} from './operation-kit';
+import { IamState, type PolicyUsage, type PrincipalKind, type Tag } from './state';
+import { encodePolicyDocument, type XmlValue } from './xml';
 
-const NAME_PATTERN = /^[\w+=,.@-]+$/;
-const PATH_PATTERN = /^(\/|\/[\u0021-\u007e]+\/)$/;
-const VERSION_ID_PATTERN = /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/;
+export type { OperationContext, OperationOutcome, OperationSpec } from './operation-kit';
 
-/** Typed access to the form parameters of one Query API request, failing with IAM's `ValidationError`. */
-export class QueryParams {
-  constructor(readonly raw: URLSearchParams) {}
+const required = (shape: MemberSpec['shape']): MemberSpec => ({ shape, required: true });
+const optional = (shape: MemberSpec['shape']): MemberSpec => ({ shape });
+const PAGING: InputSpec = { Marker: optional(SHAPES.markerType), MaxItems: optional(SHAPES.maxItemsType) };
 
-  optional(name: string): string | undefined {
-    return this.raw.get(name) ?? undefined;
-  }
+type Title = 'Role' | 'User' | 'Group';
 
-  required(name: string): string {
-    const value = this.raw.get(name);
-    if (value === null) throw validationError(lowerFirst(name), null, 'Member must not be null');
-    return value;
-  }
-
-  /** A required IAM entity name with its length limit and `[\w+=,.@-]+` pattern. */
-  name(name: string, maxLength: number): string {
-    const value = this.required(name);
-    checkName(lowerFirst(name), value, maxLength);
-    return value;
-  }
-
-  path(name = 'Path'): string {
-    const value = this.optional(name) ?? '/';
-    if (value.length > 512 || !PATH_PATTERN.test(value)) {
-      throw validationError(
-        lowerFirst(name),
-        value,
-        'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
-      );
-    }
-    return value;
-  }
-
-  policyArn(name = 'PolicyArn'): string {
-    const value = this.required(name);
-    if (value.length < 20 || value.length > 2048) {
-      throw validationError(lowerFirst(name), value, 'Member must have length greater than or equal to 20');
-    }
-    IamState.assertPolicyArn(value);
-    return value;
-  }
-
-  versionId(): string {
-    const value = this.required('VersionId');
-    if (!VERSION_ID_PATTERN.test(value)) {
-      throw validationError(
-        'versionId',
-        value,
-        'Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?',
-      );
-    }
-    return value;
-  }
-
-  boolean(name: string): boolean | undefined {
-    const value = this.optional(name);
-    if (value === undefined) return undefined;
-    if (value !== 'true' && value !== 'false') {
-      throw validationError(lowerFirst(name), value, 'Member must be a boolean');
-    }
-    return value === 'true';
-  }
-
-  integer(name: string, min: number, max: number): number | undefined {
-    const value = this.optional(name);
-    if (value === undefined) return undefined;
-    const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed < min) {
-      throw validationError(
-        lowerFirst(name),
-        value,
-        `Member must have value greater than or equal to ${min}`,
-      );
-    }
-    if (parsed > max) {
-      throw validationError(lowerFirst(name), value, `Member must have value less than or equal to ${max}`);
-    }
-    return parsed;
-  }
-
-  tags(): Tag[] {
-    const tags: Tag[] = [];
-    for (let index = 1; this.raw.has(`Tags.member.${index}.Key`); index += 1) {
-      tags.push({
-        key: this.raw.get(`Tags.member.${index}.Key`) ?? '',
-        value: this.raw.get(`Tags.member.${index}.Value`) ?? '',
-      });
-    }
-    return tags;
-  }
-}
-
-function lowerFirst(name: string): string {
-  return name.charAt(0).toLowerCase() + name.slice(1);
-}
-
-function checkName(field: string, value: string, maxLength: number): void {
-  if (value.length < 1)
-    throw validationError(field, value, 'Member must have length greater than or equal to 1');
-  if (value.length > maxLength) {
-    throw validationError(field, value, `Member must have length less than or equal to ${maxLength}`);
-  }
-  if (!NAME_PATTERN.test(value)) {
-    throw validationError(field, value, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
-  }
-}
-
-/** What an operation needs: the parsed parameters, the account state and who is calling. */
-export interface OperationContext {
-  params: QueryParams;
-  state: IamState;
-  caller: Identity;
-}
-
-export interface OperationOutcome {
-  /** Body of `<ActionResult>`; absent for operations IAM answers with metadata only. */
-  result?: XmlObject;
-  /** CloudTrail `responseElements`; `null` when IAM records none. */
-  responseElements: Record<string, unknown> | null;
-}
-
-export interface OperationSpec {
-  readOnly: boolean;
-  run(context: OperationContext): OperationOutcome;
-}
-
-// ---- rendering --------------------------------------------------------------------------------------------
-
-function tagsXml(tags: readonly Tag[]): XmlValue {
-  return tags.length === 0 ? undefined : tags.map((tag) => ({ Key: tag.key, Value: tag.value }));
-}
-
-function policyXml(state: IamState, policy: ManagedPolicyRecord, withDescription: boolean): XmlObject {
-  return {
-    PolicyName: policy.name,
-    PolicyId: policy.policyId,
-    Arn: policy.arn,
-    Path: policy.path,
-    DefaultVersionId: policy.defaultVersionId,
-    AttachmentCount: state.attachmentCount(policy.arn),
-    PermissionsBoundaryUsageCount: 0,
-    IsAttachable: true,
-    Description: withDescription ? policy.description : undefined,
-    CreateDate: policy.createDate,
-    UpdateDate: policy.updateDate,
-    Tags: withDescription ? tagsXml(policy.tags) : undefined,
-  };
-}
-
-function versionXml(
-  policy: ManagedPolicyRecord,
-  version: PolicyVersionRecord,
-  withDocument: boolean,
-): XmlObject {
-  return {
-    Document: withDocument ? encodePolicyDocument(version.document) : undefined,
-    VersionId: version.versionId,
-    IsDefaultVersion: version.versionId === policy.defaultVersionId,
-    CreateDate: version.createDate,
-  };
-}
-
-const NAME_ELEMENT: Readonly<Record<PrincipalKind, string>> = {
-  role: 'RoleName',
-  user: 'UserName',
-  group: 'GroupName',
+/**
+ * The name member of each kind of principal, per call family. Users differ: a call on an existing user accepts
+ * names up to 128 characters, while CreateUser, the attachment calls and the boundary calls stop at 64.
+ */
+const PRINCIPAL_NAME: Readonly<Record<PrincipalKind, { existing: MemberSpec; strict: MemberSpec }>> = {
+  role: { existing: required(SHAPES.roleNameType), strict: required(SHAPES.roleNameType) },
+  user: { existing: required(SHAPES.existingUserNameType), strict: required(SHAPES.userNameType) },
+  group: { existing: required(SHAPES.groupNameType), strict: required(SHAPES.groupNameType) },
 };
-const ID_ELEMENT: Readonly<Record<PrincipalKind, string>> = {
-  role: 'RoleId',
-  user: 'UserId',
-  group: 'GroupId',
-};
-const NAME_MAX_LENGTH: Readonly<Record<PrincipalKind, number>> = { role: 64, user: 64, group: 128 };
 
-function principalXml(principal: PrincipalRecord, full: boolean): XmlObject {
-  return {
-    Path: principal.path,
-    [NAME_ELEMENT[principal.kind]]: principal.name,
-    [ID_ELEMENT[principal.kind]]: principal.id,
-    Arn: principal.arn,
-    CreateDate: principal.createDate,
-    AssumeRolePolicyDocument:
-      principal.assumeRolePolicyDocument === undefined
-        ? undefined
-        : encodePolicyDocument(principal.assumeRolePolicyDocument),
-    Description: principal.description,
-    MaxSessionDuration: full ? principal.maxSessionDuration : undefined,
-    Tags: full ? tagsXml(principal.tags) : undefined,
-  };
-}
-
-function principalResponseElements(principal: PrincipalRecord): Record<string, unknown> {
-  const lower = principal.kind;
-  return {
-    [lower]: {
-      path: principal.path,
-      [`${lower}Name`]: principal.name,
-      [`${lower}Id`]: principal.id,
-      arn: principal.arn,
-      createDate: formatResponseDate(principal.createDate),
-      ...(principal.assumeRolePolicyDocument === undefined
-        ? {}
-        : { assumeRolePolicyDocument: encodePolicyDocument(principal.assumeRolePolicyDocument) }),
-    },
-  };
-}
-
-// ---- pagination -------------------------------------------------------------------------------------------
-
-interface Page<T> {
-  items: T[];
-  isTruncated: boolean;
-  marker: string | undefined;
-}
-
-/** IAM-style `MaxItems`/`Marker` paging; the marker is opaque to callers. */
-function paginate<T>(items: readonly T[], params: QueryParams): Page<T> {
-  const maxItems = params.integer('MaxItems', 1, 1000) ?? 100;
-  const marker = params.optional('Marker');
-  let start = 0;
-  if (marker !== undefined) {
-    const decoded = /^offset:(\d+)$/.exec(Buffer.from(marker, 'base64url').toString('utf8'));
-    if (decoded === null) throw new IamError('ValidationError', 'Invalid Marker.');
-    start = Number(decoded[1]);
-  }
-  const end = start + maxItems;
-  const isTruncated = end < items.length;
-  return {
-    items: items.slice(start, end),
-    isTruncated,
-    marker: isTruncated ? Buffer.from(`offset:${end}`, 'utf8').toString('base64url') : undefined,
-  };
-}
-
-function pageXml<T>(element: string, page: Page<T>, render: (item: T) => XmlValue): XmlObject {
-  return { [element]: page.items.map(render), IsTruncated: page.isTruncated, Marker: page.marker };
-}
-
-function callerArn(caller: Identity): string {
-  return caller.arn ?? `arn:aws:iam::${caller.accountId ?? 'unknown'}:unknown`;
-}
-
-// ---- operations -------------------------------------------------------------------------------------------
-
-function principalOperations(
-  kind: PrincipalKind,
-  title: 'Role' | 'User' | 'Group',
-): Record<string, OperationSpec> {
+/** The inline-policy, attachment, create and delete calls, which IAM spells the same way for the three kinds. */
+function principalOperations(kind: PrincipalKind, title: Title): Record<string, OperationSpec> {
   const nameParam = NAME_ELEMENT[kind];
-  const maxLength = NAME_MAX_LENGTH[kind];
+  const existing = { [nameParam]: PRINCIPAL_NAME[kind].existing };
+  const strict = { [nameParam]: PRINCIPAL_NAME[kind].strict };
+  const inline = { ...existing, PolicyName: required(SHAPES.policyNameType) };
   return {
     [`Put${title}Policy`]: {
       readOnly: false,
-      run: ({ params, state }) => {
-        const principalName = params.name(nameParam, maxLength);
-        const policyName = params.name('PolicyName', 128);
-        const document = params.required('PolicyDocument');
-        state.putInlinePolicy(kind, principalName, policyName, document);
+      input: { ...inline, PolicyDocument: required(SHAPES.policyDocumentType) },
+      run: ({ input, state }) => {
+        state.putInlinePolicy(
+          kind,
+          input.string(nameParam),
+          input.string('PolicyName'),
+          input.string('PolicyDocument'),
+        );
         return { responseElements: null };
       },
     },
     [`Get${title}Policy`]: {
       readOnly: true,
-      run: ({ params, state }) => {
-        const principalName = params.name(nameParam, maxLength);
-        const policyName = params.name('PolicyName', 128);
-        const document = state.getInlinePolicy(kind, principalName, policyName);
-        const principal = state.getPrincipal(kind, principalName);
+      input: inline,
+      run: ({ input, state, document }) => {
+        const principalName = input.string(nameParam);
+        const policyName = input.string('PolicyName');
+        const text = state.getInlinePolicy(kind, principalName, policyName);
         return {
           result: {
-            [nameParam]: principal.name,
+            [nameParam]: state.getPrincipal(kind, principalName).name,
             PolicyName: policyName,
-            PolicyDocument: encodePolicyDocument(document),
+            PolicyDocument: document(text),
           },
           responseElements: null,
         };
@@ -294,48 +74,49 @@ function principalOperations(
     },
     [`Delete${title}Policy`]: {
       readOnly: false,
-      run: ({ params, state }) => {
-        const principalName = params.name(nameParam, maxLength);
-        const policyName = params.name('PolicyName', 128);
-        state.deleteInlinePolicy(kind, principalName, policyName);
+      input: inline,
+      run: ({ input, state }) => {
+        state.deleteInlinePolicy(kind, input.string(nameParam), input.string('PolicyName'));
         return { responseElements: null };
       },
     },
     [`List${title}Policies`]: {
       readOnly: true,
-      run: ({ params, state }) => {
-        const names = state.listInlinePolicies(kind, params.name(nameParam, maxLength));
+      input: { ...existing, ...PAGING },
+      run: ({ input, state }) => {
+        const names = state.listInlinePolicies(kind, input.string(nameParam));
         return {
-          result: pageXml('PolicyNames', paginate(names, params), (name) => name),
+          result: pageXml('PolicyNames', paginate(names, input), (name) => name),
           responseElements: null,
         };
       },
     },
     [`Attach${title}Policy`]: {
       readOnly: false,
-      run: ({ params, state }) => {
-        const principalName = params.name(nameParam, maxLength);
-        state.attachPolicy(kind, principalName, params.policyArn());
+      input: { ...strict, PolicyArn: required(SHAPES.arnType) },
+      run: ({ input, state }) => {
+        state.attachPolicy(kind, input.string(nameParam), input.string('PolicyArn'));
         return { responseElements: null };
       },
     },
     [`Detach${title}Policy`]: {
       readOnly: false,
-      run: ({ params, state }) => {
-        const principalName = params.name(nameParam, maxLength);
-        state.detachPolicy(kind, principalName, params.policyArn());
+      input: { ...strict, PolicyArn: required(SHAPES.arnType) },
+      run: ({ input, state }) => {
+        state.detachPolicy(kind, input.string(nameParam), input.string('PolicyArn'));
         return { responseElements: null };
       },
     },
     [`ListAttached${title}Policies`]: {
       readOnly: true,
-      run: ({ params, state }) => {
-        const prefix = params.optional('PathPrefix') ?? '/';
+      input: { ...strict, PathPrefix: optional(SHAPES.policyPathType), ...PAGING },
+      run: ({ input, state }) => {
+        const prefix = input.optionalString('PathPrefix') ?? '/';
         const policies = state
-          .listAttachedPolicies(kind, params.name(nameParam, maxLength))
+          .listAttachedPolicies(kind, input.string(nameParam))
           .filter((policy) => policy.path.startsWith(prefix));
         return {
-          result: pageXml('AttachedPolicies', paginate(policies, params), (policy) => ({
+          result: pageXml('AttachedPolicies', paginate(policies, input), (policy) => ({
             PolicyName: policy.name,
             PolicyArn: policy.arn,
           })),
@@ -345,41 +126,133 @@ function principalOperations(
     },
     [`Create${title}`]: {
       readOnly: false,
-      run: ({ params, state }) => {
+      input: CREATE_INPUT[kind],
+      run: ({ input, state, document }) => {
         const principal = state.createPrincipal(kind, {
-          name: params.name(nameParam, maxLength),
-          path: params.path(),
-          description: kind === 'role' ? params.optional('Description') : undefined,
-          tags: kind === 'group' ? [] : params.tags(),
-          assumeRolePolicyDocument: kind === 'role' ? params.required('AssumeRolePolicyDocument') : undefined,
-          maxSessionDuration: kind === 'role' ? params.integer('MaxSessionDuration', 3600, 43200) : undefined,
+          name: input.string(nameParam),
+          path: input.optionalString('Path') ?? '/',
+          description: input.optionalString('Description'),
+          tags: tagsOf(input),
+          assumeRolePolicyDocument: input.optionalString('AssumeRolePolicyDocument'),
+          maxSessionDuration: input.integer('MaxSessionDuration'),
+          permissionsBoundary: input.optionalString('PermissionsBoundary'),
         });
         return {
-          result: { [title]: principalXml(principal, false) },
-          responseElements: principalResponseElements(principal),
+          result: { [title]: principalXml(principal, 'create', document) },
+          responseElements: principalResponseElements(principal, encodePolicyDocument),
         };
       },
     },
     [`Delete${title}`]: {
       readOnly: false,
-      run: ({ params, state }) => {
-        state.deletePrincipal(kind, params.name(nameParam, maxLength));
+      input: existing,
+      run: ({ input, state }) => {
+        state.deletePrincipal(kind, input.string(nameParam));
+        return { responseElements: null };
+      },
+    },
+    [`List${title}s`]: {
+      readOnly: true,
+      // ListRoles/ListUsers/ListGroups leave out PermissionsBoundary, Tags and RoleLastUsed, as IAM documents.
+      input: { PathPrefix: optional(SHAPES.pathPrefixType), ...PAGING },
+      run: ({ input, state, document }) => {
+        const prefix = input.optionalString('PathPrefix') ?? '/';
+        const principals = state.listPrincipals(kind).filter((p) => p.path.startsWith(prefix));
+        return {
+          result: pageXml(`${title}s`, paginate(principals, input), (p) => principalXml(p, 'list', document)),
+          responseElements: null,
+        };
+      },
+    },
+  };
+}
+
+/** Create calls' inputs, in the model's member order. Groups take neither tags nor a boundary. */
+const CREATE_INPUT: Readonly<Record<PrincipalKind, InputSpec>> = {
+  role: {
+    Path: optional(SHAPES.pathType),
+    RoleName: required(SHAPES.roleNameType),
+    AssumeRolePolicyDocument: required(SHAPES.policyDocumentType),
+    Description: optional(SHAPES.roleDescriptionType),
+    MaxSessionDuration: optional(SHAPES.roleMaxSessionDurationType),
+    PermissionsBoundary: optional(SHAPES.arnType),
+    Tags: optional(SHAPES.tagListType),
+  },
+  user: {
+    Path: optional(SHAPES.pathType),
+    UserName: required(SHAPES.userNameType),
+    PermissionsBoundary: optional(SHAPES.arnType),
+    Tags: optional(SHAPES.tagListType),
+  },
+  group: {
+    Path: optional(SHAPES.pathType),
+    GroupName: required(SHAPES.groupNameType),
+  },
+};
+
+function boundaryOperations(kind: 'role' | 'user', title: 'Role' | 'User'): Record<string, OperationSpec> {
+  const nameParam = NAME_ELEMENT[kind];
+  const name = { [nameParam]: PRINCIPAL_NAME[kind].strict };
+  return {
+    [`Put${title}PermissionsBoundary`]: {
+      readOnly: false,
+      input: { ...name, PermissionsBoundary: required(SHAPES.arnType) },
+      run: ({ input, state }) => {
+        state.putPermissionsBoundary(kind, input.string(nameParam), input.string('PermissionsBoundary'));
+        return { responseElements: null };
+      },
+    },
+    [`Delete${title}PermissionsBoundary`]: {
+      readOnly: false,
+      input: name,
+      run: ({ input, state }) => {
+        state.deletePermissionsBoundary(kind, input.string(nameParam));
         return { responseElements: null };
       },
     },
   };
 }
 
+const POLICY_ARN: InputSpec = { PolicyArn: required(SHAPES.arnType) };
+const POLICY_VERSION: InputSpec = { ...POLICY_ARN, VersionId: required(SHAPES.policyVersionIdType) };
+
+/** A request's tags; IAM refuses two keys that differ only in case, after the grammar checks. */
+function tagsOf(input: Input): Tag[] {
+  const tags = input.tags();
+  const keys = new Set(tags.map((tag) => tag.key.toLowerCase()));
+  if (keys.size < tags.length) {
+    throw new IamError(
+      'InvalidInput',
+      'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+    );
+  }
+  return tags;
+}
+
+/** The policy ARN of a request, syntactically checked as IAM does after the grammar (`InvalidInput`). */
+function policyArnOf(input: Input): string {
+  const arn = input.string('PolicyArn');
+  IamState.assertPolicyArn(arn);
+  return arn;
+}
+
 const POLICY_OPERATIONS = {
   CreatePolicy: {
     readOnly: false,
-    run: ({ params, state }) => {
+    input: {
+      PolicyName: required(SHAPES.policyNameType),
+      Path: optional(SHAPES.policyPathType),
+      PolicyDocument: required(SHAPES.policyDocumentType),
+      Description: optional(SHAPES.policyDescriptionType),
+      Tags: optional(SHAPES.tagListType),
+    },
+    run: ({ input, state }) => {
       const policy = state.createPolicy({
-        name: params.name('PolicyName', 128),
-        path: params.path(),
-        document: params.required('PolicyDocument'),
-        description: params.optional('Description'),
-        tags: params.tags(),
+        name: input.string('PolicyName'),
+        path: input.optionalString('Path') ?? '/',
+        document: input.string('PolicyDocument'),
+        description: input.optionalString('Description'),
+        tags: tagsOf(input),
       });
       return {
         result: { Policy: policyXml(state, policy, true) },
@@ -402,48 +275,65 @@ const POLICY_OPERATIONS = {
   },
   GetPolicy: {
     readOnly: true,
-    run: ({ params, state }) => ({
-      result: { Policy: policyXml(state, state.getPolicy(params.policyArn()), true) },
+    input: POLICY_ARN,
+    run: ({ input, state }) => ({
+      result: { Policy: policyXml(state, state.getPolicy(policyArnOf(input)), true) },
       responseElements: null,
     }),
   },
   DeletePolicy: {
     readOnly: false,
-    run: ({ params, state, caller }) => {
-      state.deletePolicy(params.policyArn(), callerArn(caller));
+    input: POLICY_ARN,
+    run: ({ input, state, caller }) => {
+      state.deletePolicy(policyArnOf(input), callerArn(caller));
       return { responseElements: null };
     },
   },
   ListPolicies: {
     readOnly: true,
-    run: ({ params, state }) => {
-      const scope = params.optional('Scope') ?? 'All';
-      if (!['All', 'AWS', 'Local'].includes(scope)) {
-        throw validationError('scope', scope, 'Member must satisfy enum value set: [All, AWS, Local]');
-      }
-      const onlyAttached = params.boolean('OnlyAttached') ?? false;
-      const prefix = params.optional('PathPrefix') ?? '/';
+    input: {
+      Scope: optional(SHAPES.policyScopeType),
+      OnlyAttached: optional(SHAPES.booleanType),
+      PathPrefix: optional(SHAPES.policyPathType),
+      PolicyUsageFilter: optional(SHAPES.PolicyUsageType),
+      ...PAGING,
+    },
+    run: ({ input, state }) => {
+      const scope = input.optionalString('Scope') ?? 'All';
+      const onlyAttached = input.boolean('OnlyAttached') ?? false;
+      const prefix = input.optionalString('PathPrefix') ?? '/';
+      const usage = input.optionalString('PolicyUsageFilter');
       const policies = state
         .listPolicies()
         .filter((p) => scope === 'All' || (scope === 'AWS') === p.awsManaged)
         .filter((p) => !onlyAttached || state.attachmentCount(p.arn) > 0)
+        .filter((p) => usage !== 'PermissionsBoundary' || state.boundaryUsageCount(p.arn) > 0)
         .filter((p) => p.path.startsWith(prefix));
       return {
-        result: pageXml('Policies', paginate(policies, params), (p) => policyXml(state, p, false)),
+        result: pageXml('Policies', paginate(policies, input), (p) => policyXml(state, p, false)),
         responseElements: null,
       };
     },
   },
   CreatePolicyVersion: {
     readOnly: false,
-    run: ({ params, state, caller }) => {
-      const arn = params.policyArn();
-      const document = params.required('PolicyDocument');
-      const setAsDefault = params.boolean('SetAsDefault') ?? false;
-      const version = state.createPolicyVersion(arn, document, setAsDefault, callerArn(caller));
+    input: {
+      ...POLICY_ARN,
+      PolicyDocument: required(SHAPES.policyDocumentType),
+      SetAsDefault: optional(SHAPES.booleanType),
+    },
+    run: ({ input, state, caller }) => {
+      const arn = policyArnOf(input);
+      const setAsDefault = input.boolean('SetAsDefault') ?? false;
+      const version = state.createPolicyVersion(
+        arn,
+        input.string('PolicyDocument'),
+        setAsDefault,
+        callerArn(caller),
+      );
       const policy = state.getPolicy(arn);
       return {
-        result: { PolicyVersion: versionXml(policy, version, false) },
+        result: { PolicyVersion: versionXml(policy, version, undefined) },
         responseElements: {
           policyVersion: {
             versionId: version.versionId,
@@ -456,49 +346,64 @@ const POLICY_OPERATIONS = {
   },
   GetPolicyVersion: {
     readOnly: true,
-    run: ({ params, state }) => {
-      const arn = params.policyArn();
-      const version = state.getPolicyVersion(arn, params.versionId());
+    input: POLICY_VERSION,
+    run: ({ input, state, document }) => {
+      const arn = policyArnOf(input);
+      const version = state.getPolicyVersion(arn, input.string('VersionId'));
       return {
-        result: { PolicyVersion: versionXml(state.getPolicy(arn), version, true) },
+        result: { PolicyVersion: versionXml(state.getPolicy(arn), version, document) },
         responseElements: null,
       };
     },
   },
   ListPolicyVersions: {
     readOnly: true,
-    run: ({ params, state }) => {
-      const arn = params.policyArn();
+    input: { ...POLICY_ARN, ...PAGING },
+    run: ({ input, state }) => {
+      const arn = policyArnOf(input);
       const policy = state.getPolicy(arn);
       const versions = state.listPolicyVersions(arn);
       return {
-        result: pageXml('Versions', paginate(versions, params), (v) => versionXml(policy, v, false)),
+        result: pageXml('Versions', paginate(versions, input), (v) => versionXml(policy, v, undefined)),
         responseElements: null,
       };
     },
   },
   SetDefaultPolicyVersion: {
     readOnly: false,
-    run: ({ params, state, caller }) => {
-      state.setDefaultPolicyVersion(params.policyArn(), params.versionId(), callerArn(caller));
+    input: POLICY_VERSION,
+    run: ({ input, state, caller }) => {
+      state.setDefaultPolicyVersion(policyArnOf(input), input.string('VersionId'), callerArn(caller));
       return { responseElements: null };
     },
   },
   DeletePolicyVersion: {
     readOnly: false,
-    run: ({ params, state, caller }) => {
-      state.deletePolicyVersion(params.policyArn(), params.versionId(), callerArn(caller));
+    input: POLICY_VERSION,
+    run: ({ input, state, caller }) => {
+      state.deletePolicyVersion(policyArnOf(input), input.string('VersionId'), callerArn(caller));
       return { responseElements: null };
     },
   },
   ListEntitiesForPolicy: {
     readOnly: true,
-    run: ({ params, state }) => {
-      const filter = params.optional('EntityFilter');
+    input: {
+      ...POLICY_ARN,
+      EntityFilter: optional(SHAPES.EntityType),
+      // The model gives this PathPrefix the principals' `pathType`, unlike the other policy calls.
+      PathPrefix: optional(SHAPES.pathType),
+      PolicyUsageFilter: optional(SHAPES.PolicyUsageType),
+      ...PAGING,
+    },
+    run: ({ input, state }) => {
+      const filter = input.optionalString('EntityFilter');
+      const prefix = input.optionalString('PathPrefix') ?? '/';
+      const usage = input.optionalString('PolicyUsageFilter') as PolicyUsage | undefined;
       const entities = state
-        .entitiesForPolicy(params.policyArn())
-        .filter((p) => filter === undefined || filter.toLowerCase() === p.kind);
-      const page = paginate(entities, params);
+        .entitiesForPolicy(policyArnOf(input), usage)
+        .filter((p) => filter === undefined || filter.toLowerCase() === p.kind)
+        .filter((p) => p.path.startsWith(prefix));
+      const page = paginate(entities, input);
       const of = (kind: PrincipalKind): XmlValue =>
         page.items
           .filter((p) => p.kind === kind)
@@ -520,37 +425,82 @@ const POLICY_OPERATIONS = {
 const PRINCIPAL_READS = {
   GetRole: {
     readOnly: true,
-    run: ({ params, state }) => ({
-      result: { Role: principalXml(state.getPrincipal('role', params.name('RoleName', 64)), true) },
+    input: { RoleName: required(SHAPES.roleNameType) },
+    run: ({ input, state, document }) => ({
+      result: { Role: principalXml(state.getPrincipal('role', input.string('RoleName')), 'get', document) },
       responseElements: null,
     }),
   },
   GetUser: {
     readOnly: true,
-    run: ({ params, state, caller }) => {
+    input: { UserName: optional(SHAPES.existingUserNameType) },
+    run: ({ input, state, caller, document }) => {
       // Without UserName, IAM answers for the calling user, which only works with user credentials.
-      const name = params.optional('UserName') ?? (caller.type === 'IAMUser' ? caller.userName : undefined);
+      const name =
+        input.optionalString('UserName') ?? (caller.type === 'IAMUser' ? caller.userName : undefined);
       if (name === undefined) {
         throw new IamError('ValidationError', 'Must specify userName when calling with non-User credentials');
       }
-      checkName('userName', name, 64);
       return {
-        result: { User: principalXml(state.getPrincipal('user', name), true) },
+        result: { User: principalXml(state.getPrincipal('user', name), 'get', document) },
         responseElements: null,
       };
     },
   },
   GetGroup: {
     readOnly: true,
-    run: ({ params, state }) => ({
-      // Group membership is not modelled, so the member list is always empty.
-      result: {
-        Group: principalXml(state.getPrincipal('group', params.name('GroupName', 128)), false),
-        Users: [],
-        IsTruncated: false,
-      },
-      responseElements: null,
-    }),
+    input: { GroupName: required(SHAPES.groupNameType), ...PAGING },
+    run: ({ input, state, document }) => {
+      const group = state.getPrincipal('group', input.string('GroupName'));
+      const page = paginate(state.groupMembers(group.name), input);
+      return {
+        result: {
+          Group: principalXml(group, 'list', document),
+          Users: page.items.map((user) => principalXml(user, 'list', document)),
+          IsTruncated: page.isTruncated,
+          Marker: page.marker,
+        },
+        responseElements: null,
+      };
+    },
+  },
+} satisfies Record<string, OperationSpec>;
+
+const MEMBERSHIP_OPERATIONS = {
+  AddUserToGroup: {
+    readOnly: false,
+    input: { GroupName: required(SHAPES.groupNameType), UserName: required(SHAPES.existingUserNameType) },
+    run: ({ input, state }) => {
+      state.addUserToGroup(input.string('GroupName'), input.string('UserName'));
+      return { responseElements: null };
+    },
+  },
+  RemoveUserFromGroup: {
+    readOnly: false,
+    input: { GroupName: required(SHAPES.groupNameType), UserName: required(SHAPES.existingUserNameType) },
+    run: ({ input, state }) => {
+      state.removeUserFromGroup(input.string('GroupName'), input.string('UserName'));
+      return { responseElements: null };
+    },
+  },
+  ListGroupsForUser: {
+    readOnly: true,
+    input: { UserName: required(SHAPES.existingUserNameType), ...PAGING },
+    run: ({ input, state, document }) => {
+      const groups = state.groupsForUser(input.string('UserName'));
+      return {
+        result: pageXml('Groups', paginate(groups, input), (g) => principalXml(g, 'list', document)),
+        responseElements: null,
+      };
+    },
+  },
+  UpdateAssumeRolePolicy: {
+    readOnly: false,
+    input: { RoleName: required(SHAPES.roleNameType), PolicyDocument: required(SHAPES.policyDocumentType) },
+    run: ({ input, state }) => {
+      state.updateAssumeRolePolicy(input.string('RoleName'), input.string('PolicyDocument'));
+      return { responseElements: null };
+    },
   },
 } satisfies Record<string, OperationSpec>;
 
@@ -569,12 +519,23 @@ export const IAM_OPERATION_NAMES = [
   'CreateRole',
   'GetRole',
   'DeleteRole',
+  'ListRoles',
+  'UpdateAssumeRolePolicy',
   'CreateUser',
   'GetUser',
   'DeleteUser',
+  'ListUsers',
   'CreateGroup',
   'GetGroup',
   'DeleteGroup',
+  'ListGroups',
+  'AddUserToGroup',
+  'RemoveUserFromGroup',
+  'ListGroupsForUser',
+  'PutRolePermissionsBoundary',
+  'DeleteRolePermissionsBoundary',
+  'PutUserPermissionsBoundary',
+  'DeleteUserPermissionsBoundary',
   'PutRolePolicy',
   'GetRolePolicy',
   'DeleteRolePolicy',
@@ -596,6 +557,7 @@ export const IAM_OPERATION_NAMES = [
   'AttachGroupPolicy',
   'DetachGroupPolicy',
   'ListAttachedGroupPolicies',
+  'GetAccountAuthorizationDetails',
 ] as const;
 
 export type IamOperationName = (typeof IAM_OPERATION_NAMES)[number];
@@ -604,9 +566,13 @@ function buildOperations(): ReadonlyMap<IamOperationName, OperationSpec> {
   const specs: Record<string, OperationSpec> = {
     ...POLICY_OPERATIONS,
     ...PRINCIPAL_READS,
+    ...MEMBERSHIP_OPERATIONS,
     ...principalOperations('role', 'Role'),
     ...principalOperations('user', 'User'),
     ...principalOperations('group', 'Group'),
+    ...boundaryOperations('role', 'Role'),
+    ...boundaryOperations('user', 'User'),
+    GetAccountAuthorizationDetails: GET_ACCOUNT_AUTHORIZATION_DETAILS,
   };
   const operations = new Map<IamOperationName, OperationSpec>();
   for (const name of IAM_OPERATION_NAMES) {

@@ -10,16 +10,22 @@ import {
   toRequestParameters,
 } from './cloudtrail';
 import { cloudTrailErrorCode, IamError } from './errors';
+import { validateInput } from './grammar';
 import {
   type IamOperationName,
   isIamOperationName,
   OPERATIONS,
   type OperationOutcome,
   type OperationSpec,
-  QueryParams,
 } from './operations';
-import { IamState, type IamStateSnapshot, type PolicySnapshot, type PrincipalKind } from './state';
-import { errorXml, successXml } from './xml';
+import {
+  type BoundedKind,
+  IamState,
+  type IamStateSnapshot,
+  type PolicySnapshot,
+  type PrincipalKind,
+} from './state';
+import { encodePolicyDocument, errorXml, successXml } from './xml';
 
 const API_VERSION = '2010-05-08';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,7 +40,16 @@ export interface IamServerOptions {
   identities?: Record<string, Identity>;
   /** Emit events for failed write calls too, with `errorCode`/`errorMessage`, as CloudTrail does. Default true. */
   recordFailedCalls?: boolean;
+  /**
+   * How documents come back (GetPolicyVersion, Get{Role,User,Group}Policy, trust policies in GetRole/ListRoles/
+   * CreateRole, GetAccountAuthorizationDetails): `url` (default) URL-encoded as IAM returns them, `raw` exactly
+   * as sent, as moto and LocalStack answer some of these calls, so a client's decoding can be tested on both.
+   */
+  documentEncoding?: DocumentEncoding;
 }
+
+/** See {@link IamServerOptions.documentEncoding}. */
+export type DocumentEncoding = 'url' | 'raw';
 
 /** Faults `failNext` can inject: IAM's 500 `ServiceFailure` or its 400 `Throttling`. */
 export type FaultCode = 'ServiceFailure' | 'Throttling';
@@ -65,7 +80,22 @@ export interface IamServer {
   getInlinePolicy(kind: PrincipalKind, principalName: string, policyName: string): string | undefined;
   /** Managed policy ARNs attached to a principal (empty when it does not exist). */
   getAttachedPolicyArns(kind: PrincipalKind, principalName: string): string[];
-  /** Clears all IAM state, events and pending faults; identities and listeners stay. */
+  /** The permissions boundary ARN of a role or user, or undefined when it has none or does not exist. */
+  getPermissionsBoundary(kind: BoundedKind, principalName: string): string | undefined;
+  /** The names of a group's members (empty when the group does not exist). */
+  getGroupMembers(groupName: string): string[];
+  /** The names of the groups a user is in (empty when the user does not exist). */
+  getGroupsForUser(userName: string): string[];
+  /**
+   * Eventual consistency on demand: the next `count` read calls (Get*, List*, GetAccountAuthorizationDetails)
+   * answer from the account as it was just before the most recent successful write, as an IAM replica that has
+   * not caught up yet would; later reads see the current state again. Calls again add to the count. Writes are
+   * never stale, and test hooks (`state`, `getPolicy`, ...) always show the current state.
+   */
+  serveStaleReads(count: number): void;
+  /** Switches the document mode of later responses (see {@link IamServerOptions.documentEncoding}). */
+  setDocumentEncoding(encoding: DocumentEncoding): void;
+  /** Clears all IAM state, events, pending faults and stale reads; identities, listeners and the document mode stay. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -130,6 +160,10 @@ class LocalIamServer implements IamServer {
   private readonly faults = new Map<IamOperationName, FaultCode[]>();
   private readonly recordFailedCalls: boolean;
   private readonly server: http.Server;
+  private documentEncoding: DocumentEncoding;
+  /** The account just before the latest successful write, kept for stale reads. */
+  private beforeLatestWrite: IamState | undefined;
+  private staleReads = 0;
 
   constructor(options: IamServerOptions) {
     this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
@@ -137,6 +171,7 @@ class LocalIamServer implements IamServer {
       throw new Error(`accountId must be 12 digits, got ${this.accountId}`);
     this.iam = new IamState(this.accountId);
     this.recordFailedCalls = options.recordFailedCalls ?? true;
+    this.documentEncoding = LocalIamServer.checkEncoding(options.documentEncoding ?? 'url');
     for (const [key, identity] of Object.entries(options.identities ?? {})) this.setIdentity(key, identity);
     this.server = http.createServer((request, response) => {
       void this.handle(request, response);
@@ -214,10 +249,54 @@ class LocalIamServer implements IamServer {
     }
   }
 
+  getPermissionsBoundary(kind: BoundedKind, principalName: string): string | undefined {
+    try {
+      return this.iam.getPrincipal(kind, principalName).permissionsBoundary;
+    } catch {
+      return undefined;
+    }
+  }
+
+  getGroupMembers(groupName: string): string[] {
+    try {
+      return this.iam.groupMembers(groupName).map((user) => user.name);
+    } catch {
+      return [];
+    }
+  }
+
+  getGroupsForUser(userName: string): string[] {
+    try {
+      return this.iam.groupsForUser(userName).map((group) => group.name);
+    } catch {
+      return [];
+    }
+  }
+
+  serveStaleReads(count: number): void {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new Error(`serveStaleReads: count must be a non-negative integer, got ${count}`);
+    }
+    this.staleReads += count;
+  }
+
+  setDocumentEncoding(encoding: DocumentEncoding): void {
+    this.documentEncoding = LocalIamServer.checkEncoding(encoding);
+  }
+
   reset(): void {
     this.iam.reset();
     this.events.length = 0;
     this.faults.clear();
+    this.beforeLatestWrite = undefined;
+    this.staleReads = 0;
+  }
+
+  private static checkEncoding(encoding: string): DocumentEncoding {
+    if (encoding !== 'url' && encoding !== 'raw') {
+      throw new Error(`documentEncoding must be 'url' or 'raw', got ${encoding}`);
+    }
+    return encoding;
   }
 
   close(): Promise<void> {
@@ -300,7 +379,17 @@ class LocalIamServer implements IamServer {
 
     let outcome: OperationOutcome;
     try {
-      outcome = operation.run({ params: new QueryParams(params), state: this.iam, caller: identity });
+      const input = validateInput(operation.input, params);
+      let state = this.iam;
+      if (operation.readOnly && this.staleReads > 0) {
+        this.staleReads -= 1;
+        state = this.beforeLatestWrite ?? this.iam;
+      }
+      const before = operation.readOnly ? undefined : this.iam.clone();
+      const document = this.documentEncoding === 'raw' ? (text: string) => text : encodePolicyDocument;
+      outcome = operation.run({ input, state, caller: identity, document });
+      // State changes only when every check passed, so a failed write leaves the previous snapshot valid.
+      if (before !== undefined) this.beforeLatestWrite = before;
     } catch (error) {
       const iamError = this.asIamError(error);
       record(iamError);

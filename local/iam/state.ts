@@ -43,13 +43,17 @@ export interface PrincipalRecord {
   readonly createDate: Date;
   readonly description: string | undefined;
   readonly tags: Tag[];
-  /** Roles only. */
-  readonly assumeRolePolicyDocument: string | undefined;
+  /** Roles only; replaced by UpdateAssumeRolePolicy. */
+  assumeRolePolicyDocument: string | undefined;
   readonly maxSessionDuration: number | undefined;
   /** Inline policy name -> document as sent. */
   readonly inlinePolicies: Map<string, string>;
   /** Attached managed policy ARNs in attach order. */
   readonly attached: string[];
+  /** Roles and users: the ARN of the managed policy set as permissions boundary. */
+  permissionsBoundary: string | undefined;
+  /** Users only: lower-cased names of the groups the user belongs to, in the order it was added to them. */
+  readonly groups: string[];
 }
 
 /** Decoded, detached copies of the stand-in's state, for test assertions. */
@@ -68,6 +72,8 @@ export interface PolicySnapshot {
   awsManaged: boolean;
   defaultVersionId: string;
   attachmentCount: number;
+  /** Roles and users using the policy as their permissions boundary. */
+  permissionsBoundaryUsageCount: number;
   createDate: Date;
   updateDate: Date;
   /** Oldest first. */
@@ -83,6 +89,14 @@ export interface PrincipalSnapshot {
   path: string;
   inlinePolicies: Record<string, string>;
   attachedPolicyArns: string[];
+  /** Roles and users: the permissions boundary policy ARN, when one is set. */
+  permissionsBoundaryArn?: string;
+  /** Roles: the trust policy as sent. */
+  assumeRolePolicyDocument?: string;
+  /** Users: the names of their groups, in the order the user was added to them. */
+  groups?: string[];
+  /** Groups: the names of their members, in the order the users were created. */
+  members?: string[];
 }
 export interface IamStateSnapshot {
   policies: PolicySnapshot[];
@@ -98,6 +112,7 @@ export const IAM_LIMITS = {
   inlinePolicySize: { role: 10240, user: 2048, group: 5120 } as Readonly<Record<PrincipalKind, number>>,
   attachedPoliciesPerPrincipal: 10,
   trustPolicySize: 2048,
+  groupsPerUser: 10,
 } as const;
 
 const ID_PREFIX: Readonly<Record<PrincipalKind | 'policy', string>> = {
@@ -141,7 +156,15 @@ export interface CreatePrincipalInput {
   tags: Tag[];
   assumeRolePolicyDocument: string | undefined;
   maxSessionDuration: number | undefined;
+  /** Roles and users: a managed policy ARN to set as permissions boundary. */
+  permissionsBoundary?: string | undefined;
 }
+
+/** The kinds of principal that can have a permissions boundary. */
+export type BoundedKind = 'role' | 'user';
+
+/** How a principal uses a managed policy, as ListEntitiesForPolicy's `PolicyUsageFilter` names it. */
+export type PolicyUsage = 'PermissionsPolicy' | 'PermissionsBoundary';
 
 /**
  * In-memory IAM account: managed policies with versions, roles, users and groups with inline and attached
@@ -165,6 +188,30 @@ export class IamState {
   reset(): void {
     this.policies.clear();
     for (const map of Object.values(this.principals)) map.clear();
+  }
+
+  /** A deep, independent copy: what the account looked like at this moment, for stale reads. */
+  clone(): IamState {
+    const copy = new IamState(this.accountId, this.now);
+    for (const [arn, policy] of this.policies) {
+      copy.policies.set(arn, {
+        ...policy,
+        versions: policy.versions.map((version) => ({ ...version })),
+        tags: policy.tags.map((tag) => ({ ...tag })),
+      });
+    }
+    for (const kind of ['role', 'user', 'group'] as const) {
+      for (const [key, principal] of this.principals[kind]) {
+        copy.principals[kind].set(key, {
+          ...principal,
+          tags: principal.tags.map((tag) => ({ ...tag })),
+          inlinePolicies: new Map(principal.inlinePolicies),
+          attached: [...principal.attached],
+          groups: [...principal.groups],
+        });
+      }
+    }
+    return copy;
   }
 
   // ---- managed policies -------------------------------------------------------------------------------
@@ -249,7 +296,8 @@ export class IamState {
   deletePolicy(arn: string, callerArn: string): void {
     const policy = this.getPolicy(arn);
     this.assertCustomerManaged(policy, 'DeletePolicy', callerArn);
-    if (this.attachmentCount(arn) > 0) {
+    // A policy in use as a permissions boundary counts as attached for deletion, though not in AttachmentCount.
+    if (this.attachmentCount(arn) > 0 || this.boundaryUsageCount(arn) > 0) {
       throw new IamError('DeleteConflict', 'Cannot delete a policy attached to entities.');
     }
     if (policy.versions.length > 1) {
@@ -336,12 +384,33 @@ export class IamState {
     return count;
   }
 
-  /** Principals the policy is attached to. */
-  entitiesForPolicy(arn: string): PrincipalRecord[] {
+  /** Number of roles and users using the policy as their permissions boundary. */
+  boundaryUsageCount(arn: string): number {
+    let count = 0;
+    for (const map of [this.principals.role, this.principals.user]) {
+      for (const principal of map.values()) if (principal.permissionsBoundary === arn) count += 1;
+    }
+    return count;
+  }
+
+  /** Principals using the policy: attached to them, as their boundary, or both when `usage` is absent. */
+  entitiesForPolicy(arn: string, usage?: PolicyUsage): PrincipalRecord[] {
     this.getPolicy(arn);
     const result: PrincipalRecord[] = [];
     for (const map of Object.values(this.principals)) {
-      for (const principal of map.values()) if (principal.attached.includes(arn)) result.push(principal);
+      for (const principal of map.values()) {
+        const attached = principal.attached.includes(arn);
+        const boundary = principal.permissionsBoundary === arn;
+        if (
+          usage === 'PermissionsPolicy'
+            ? attached
+            : usage === 'PermissionsBoundary'
+              ? boundary
+              : attached || boundary
+        ) {
+          result.push(principal);
+        }
+      }
     }
     return result;
   }
@@ -356,15 +425,9 @@ export class IamState {
         `${KIND_TITLE[kind]} with name ${input.name} already exists.`,
       );
     }
-    if (input.assumeRolePolicyDocument !== undefined) {
-      validatePolicyDocument(input.assumeRolePolicyDocument, 'trust');
-      if (policySize(input.assumeRolePolicyDocument) > IAM_LIMITS.trustPolicySize) {
-        throw new IamError(
-          'LimitExceeded',
-          `Cannot exceed quota for ACLSizePerRole: ${IAM_LIMITS.trustPolicySize}`,
-        );
-      }
-    }
+    if (input.assumeRolePolicyDocument !== undefined)
+      IamState.assertTrustPolicy(input.assumeRolePolicyDocument);
+    if (input.permissionsBoundary !== undefined) this.assertBoundaryPolicy(input.permissionsBoundary);
     const principal: PrincipalRecord = {
       kind,
       name: input.name,
@@ -378,6 +441,8 @@ export class IamState {
       maxSessionDuration: kind === 'role' ? (input.maxSessionDuration ?? 3600) : undefined,
       inlinePolicies: new Map(),
       attached: [],
+      permissionsBoundary: input.permissionsBoundary,
+      groups: [],
     };
     map.set(input.name.toLowerCase(), principal);
     return principal;
@@ -404,7 +469,77 @@ export class IamState {
     if (principal.attached.length > 0) {
       throw new IamError('DeleteConflict', 'Cannot delete entity, must detach all policies first.');
     }
+    // IAM words both sides of a membership the same way, for DeleteUser as for DeleteGroup.
+    if (principal.groups.length > 0 || (kind === 'group' && this.groupMembers(name).length > 0)) {
+      throw new IamError('DeleteConflict', 'Cannot delete entity, must remove users from group first.');
+    }
     this.principals[kind].delete(name.toLowerCase());
+  }
+
+  /** Replaces a role's trust policy, with CreateRole's checks. */
+  updateAssumeRolePolicy(roleName: string, document: string): void {
+    const role = this.getPrincipal('role', roleName);
+    IamState.assertTrustPolicy(document);
+    role.assumeRolePolicyDocument = document;
+  }
+
+  // ---- permissions boundaries -------------------------------------------------------------------------
+
+  /** Sets (or replaces) the permissions boundary of a role or user. */
+  putPermissionsBoundary(kind: BoundedKind, principalName: string, policyArn: string): void {
+    const principal = this.getPrincipal(kind, principalName);
+    this.assertBoundaryPolicy(policyArn);
+    principal.permissionsBoundary = policyArn;
+  }
+
+  /**
+   * Removes the permissions boundary of a role or user. Removing an absent boundary succeeds: the model lists
+   * no error for it beyond NoSuchEntity for the principal itself.
+   */
+  deletePermissionsBoundary(kind: BoundedKind, principalName: string): void {
+    this.getPrincipal(kind, principalName).permissionsBoundary = undefined;
+  }
+
+  // ---- group membership -------------------------------------------------------------------------------
+
+  /** Adds a user to a group; adding a member again is a successful no-op, as in IAM. */
+  addUserToGroup(groupName: string, userName: string): void {
+    const group = this.getPrincipal('group', groupName);
+    const user = this.getPrincipal('user', userName);
+    const key = group.name.toLowerCase();
+    if (user.groups.includes(key)) return;
+    if (user.groups.length >= IAM_LIMITS.groupsPerUser) {
+      throw new IamError(
+        'LimitExceeded',
+        `Cannot exceed quota for GroupsPerUser: ${IAM_LIMITS.groupsPerUser}`,
+      );
+    }
+    user.groups.push(key);
+  }
+
+  /**
+   * Removes a user from a group. Both must exist (`NoSuchEntity` otherwise). Removing a user that is not a
+   * member succeeds without change, as the real API answers: cloud-custodian/cloud-custodian pull request
+   * #4730 found that neither adding a member again nor removing a non-member returns an error.
+   */
+  removeUserFromGroup(groupName: string, userName: string): void {
+    const group = this.getPrincipal('group', groupName);
+    const user = this.getPrincipal('user', userName);
+    const index = user.groups.indexOf(group.name.toLowerCase());
+    if (index >= 0) user.groups.splice(index, 1);
+  }
+
+  /** The users in a group, in creation order. */
+  groupMembers(groupName: string): PrincipalRecord[] {
+    const key = this.getPrincipal('group', groupName).name.toLowerCase();
+    return this.listPrincipals('user').filter((user) => user.groups.includes(key));
+  }
+
+  /** The groups a user belongs to, in the order it was added to them. */
+  groupsForUser(userName: string): PrincipalRecord[] {
+    return this.getPrincipal('user', userName)
+      .groups.map((key) => this.principals.group.get(key))
+      .filter((group): group is PrincipalRecord => group !== undefined);
   }
 
   // ---- inline policies --------------------------------------------------------------------------------
@@ -492,6 +627,7 @@ export class IamState {
       awsManaged: policy.awsManaged,
       defaultVersionId: policy.defaultVersionId,
       attachmentCount: this.attachmentCount(policy.arn),
+      permissionsBoundaryUsageCount: this.boundaryUsageCount(policy.arn),
       createDate: new Date(policy.createDate),
       updateDate: new Date(policy.updateDate),
       versions: policy.versions.map((v) => ({
@@ -513,6 +649,18 @@ export class IamState {
       path: principal.path,
       inlinePolicies: Object.fromEntries(principal.inlinePolicies),
       attachedPolicyArns: [...principal.attached],
+      ...(principal.permissionsBoundary === undefined
+        ? {}
+        : { permissionsBoundaryArn: principal.permissionsBoundary }),
+      ...(principal.assumeRolePolicyDocument === undefined
+        ? {}
+        : { assumeRolePolicyDocument: principal.assumeRolePolicyDocument }),
+      ...(principal.kind === 'user'
+        ? { groups: this.groupsForUser(principal.name).map((group) => group.name) }
+        : {}),
+      ...(principal.kind === 'group'
+        ? { members: this.groupMembers(principal.name).map((user) => user.name) }
+        : {}),
     };
   }
 
@@ -527,6 +675,25 @@ export class IamState {
   }
 
   // ---- rules ------------------------------------------------------------------------------------------
+
+  /** A trust policy must parse as one (a `Principal` in every statement) and fit the ACLSizePerRole quota. */
+  private static assertTrustPolicy(document: string): void {
+    validatePolicyDocument(document, 'trust');
+    if (policySize(document) > IAM_LIMITS.trustPolicySize) {
+      throw new IamError(
+        'LimitExceeded',
+        `Cannot exceed quota for ACLSizePerRole: ${IAM_LIMITS.trustPolicySize}`,
+      );
+    }
+  }
+
+  /** A boundary must be an existing managed policy, customer or AWS managed. */
+  private assertBoundaryPolicy(policyArn: string): void {
+    IamState.assertPolicyArn(policyArn);
+    if (!this.policies.has(policyArn)) {
+      throw new IamError('NoSuchEntity', `Scope ARN: ${policyArn} does not exist or is not attachable.`);
+    }
+  }
 
   private assertManagedPolicySize(document: string): void {
     if (policySize(document) > IAM_LIMITS.managedPolicySize) {

@@ -645,6 +645,10 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly tokens = new Map<string, TokenEntry>();
   private readonly timeoutError = loadTimeoutErrorClass();
+  private readonly startListeners = new Set<(execution: StartedExecution, input: unknown) => void>();
+  /** Lambda invocations still running, so `close` can wait for them: a handler outliving its runner would
+   * reach whatever stand-ins the next test starts. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   /** @throws ConfigError when the definition is invalid or names a function that `functions` lacks. */
   constructor(options: LocalStepFunctionsOptions) {
@@ -747,7 +751,18 @@ export class LocalStepFunctions {
       (error: unknown) => this.classifyFailure(record, error),
     );
     record.done = Promise.all([outcome, eventsDrained]).then(([result]) => this.finish(record, result));
-    return { executionArn: arn, startDate: record.startDate, done: record.done };
+    const started = { executionArn: arn, startDate: record.startDate, done: record.done };
+    for (const listener of this.startListeners) listener(started, jsonInput);
+    return started;
+  }
+
+  /**
+   * Calls `listener` for every execution started from now on, in process or over HTTP (a scheduled function
+   * starting the workflow through the API, for example). Returns the unsubscribe function.
+   */
+  onExecutionStarted(listener: (execution: StartedExecution, input: unknown) => void): () => void {
+    this.startListeners.add(listener);
+    return () => this.startListeners.delete(listener);
   }
 
   /** @throws StepFunctionsApiError ExecutionDoesNotExist */
@@ -851,6 +866,8 @@ export class LocalStepFunctions {
     await Promise.all(
       running.map((record) => this.stopExecution(record.arn, { cause: 'Local runner closed' })),
     );
+    // Handlers already invoked run to their end (a Lambda is not interrupted either), but not past here.
+    await Promise.allSettled([...this.inFlight]);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1181,10 +1198,11 @@ export class LocalStepFunctions {
     const invocation = { functionKey, stateName: plan.stateName, executionArn: record.arn, at: new Date() };
     try {
       // The payload crosses a JSON boundary in AWS; so it does here (no shared references, no undefined).
-      const result = toJsonValue(
-        await handler(toJsonValue(event, 'Lambda payload'), context),
-        'Lambda result',
-      );
+      const running = Promise.resolve(handler(toJsonValue(event, 'Lambda payload'), context));
+      this.inFlight.add(running);
+      const settled = () => this.inFlight.delete(running);
+      running.then(settled, settled);
+      const result = toJsonValue(await running, 'Lambda result');
       this.invocations.push({ ...invocation, outcome: 'succeeded' });
       return result;
     } catch (error) {

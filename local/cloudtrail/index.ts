@@ -1,0 +1,9 @@
+export {
+  type AdvancedEventSelector,
+  type AdvancedFieldSelector,
+  type EventSelector,
+  type LocalCloudTrailServer,
+  type StartCloudTrailServerOptions,
+  startCloudTrailServer,
+  type TrailInput,
+} from './server';

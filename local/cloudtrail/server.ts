@@ -1,0 +1,409 @@
+import type http from 'node:http';
+import {
+  FaultCounter,
+  INCOMPLETE_SIGNATURE_MESSAGE,
+  jsonTargetOperation,
+  listenOnLoopback,
+  newRequestId,
+  parseJsonObject,
+  readSignedRequest,
+  send,
+} from '../http-util';
+
+/**
+ * Local stand-in for the read side of AWS CloudTrail's trail API, speaking AWS JSON 1.1. The installed
+ * `@aws-sdk/client-cloudtrail` sends `X-Amz-Target: CloudTrail_20131101.<Operation>`; the model's full
+ * `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>` (what older SDKs and the CLI send) is
+ * accepted too. Trails are configured by the test (CloudTrail's own field names) and seen from one account and
+ * Region, with CloudTrail's visibility rules: trails of other Regions appear only as shadow trails of
+ * multi-Region trails, organization trails of a management account appear in member accounts as shadow trails,
+ * and a shadow trail is addressed by ARN only.
+ */
+
+const TARGET_PREFIXES = ['CloudTrail_20131101', 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101'];
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const MAX_REQUEST_BYTES = 1024 * 1024;
+const TRAIL_ARN = /^arn:(aws[a-z-]*):cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
+
+/** A basic event selector, as GetEventSelectors returns it. */
+export interface EventSelector {
+  ReadWriteType?: 'ReadOnly' | 'WriteOnly' | 'All';
+  IncludeManagementEvents?: boolean;
+  DataResources?: { Type?: string; Values?: string[] }[];
+  ExcludeManagementEventSources?: string[];
+}
+
+/** One field condition of an advanced event selector. */
+export interface AdvancedFieldSelector {
+  Field: string;
+  Equals?: string[];
+  StartsWith?: string[];
+  EndsWith?: string[];
+  NotEquals?: string[];
+  NotStartsWith?: string[];
+  NotEndsWith?: string[];
+}
+
+export interface AdvancedEventSelector {
+  Name?: string;
+  FieldSelectors: AdvancedFieldSelector[];
+}
+
+/**
+ * A trail as a test sets it up, in CloudTrail's field names. `TrailARN` defaults to one in `HomeRegion` (default:
+ * the server's Region) and the server's account; give it to place the trail in another account (an organization
+ * trail seen from a member account). `IsLogging` (default true) is what GetTrailStatus reports. A trail has
+ * either basic `EventSelectors` or `AdvancedEventSelectors`, never both; with neither it logs all management
+ * events, CloudTrail's default.
+ */
+export interface TrailInput {
+  Name: string;
+  S3BucketName: string;
+  S3KeyPrefix?: string;
+  SnsTopicARN?: string;
+  IncludeGlobalServiceEvents?: boolean;
+  IsMultiRegionTrail?: boolean;
+  HomeRegion?: string;
+  TrailARN?: string;
+  LogFileValidationEnabled?: boolean;
+  CloudWatchLogsLogGroupArn?: string;
+  CloudWatchLogsRoleArn?: string;
+  KmsKeyId?: string;
+  HasInsightSelectors?: boolean;
+  IsOrganizationTrail?: boolean;
+  IsLogging?: boolean;
+  EventSelectors?: EventSelector[];
+  AdvancedEventSelectors?: AdvancedEventSelector[];
+}
+
+export interface StartCloudTrailServerOptions {
+  accountId?: string;
+  /** The Region the stand-in answers for (default `us-east-1`). */
+  region?: string;
+  trails?: readonly TrailInput[];
+  /** Clock for logging start/stop times (default: the real time). */
+  now?: () => Date;
+}
+
+export interface LocalCloudTrailServer {
+  /** Base URL for `new CloudTrailClient({ endpoint })` or `AWS_ENDPOINT_URL_CLOUDTRAIL`. */
+  readonly endpoint: string;
+  readonly accountId: string;
+  readonly region: string;
+  /** Replaces every trail (a trail already logging keeps its start time when it still logs). */
+  setTrails(trails: readonly TrailInput[]): void;
+  /** Starts or stops logging on a trail, by name (trails of this Region) or ARN, as StartLogging/StopLogging do. */
+  setLogging(nameOrArn: string, isLogging: boolean): void;
+  /** The ARNs of the configured trails, in configuration order. */
+  trailArns(): string[];
+  /**
+   * Makes the next `count` signed requests fail with a 500 `InternalFailure`. The SDK retries 5xx by itself,
+   * so a test that wants the failure to surface should build its client with `maxAttempts: 1`.
+   */
+  failNext(count?: number): void;
+  close(): Promise<void>;
+}
+
+interface Trail {
+  readonly input: TrailInput;
+  readonly arn: string;
+  readonly account: string;
+  readonly homeRegion: string;
+  isLogging: boolean;
+  startLoggingTime: Date | undefined;
+  stopLoggingTime: Date | undefined;
+}
+
+class CloudTrailFault {
+  constructor(
+    readonly type: string,
+    readonly message: string | undefined,
+    readonly status = 400,
+  ) {}
+}
+
+const DEFAULT_SELECTORS: EventSelector[] = [
+  {
+    ReadWriteType: 'All',
+    IncludeManagementEvents: true,
+    DataResources: [],
+    ExcludeManagementEventSources: [],
+  },
+];
+
+/**
+ * CloudTrail's trail-name rules, in its wording (as moto reproduces it): 3 to 128 characters, letters, digits,
+ * periods, hyphens and underscores, starting and ending with a letter or digit.
+ */
+function checkTrailName(name: string): void {
+  const invalid = (message: string) => new CloudTrailFault('InvalidTrailNameException', message);
+  if (name.length < 3) {
+    throw invalid(
+      `Trail name too short. Minimum allowed length: 3 characters. Specified name length: ${name.length} characters.`,
+    );
+  }
+  if (name.length > 128) {
+    throw invalid(
+      `Trail name too long. Maximum allowed length: 128 characters. Specified name length: ${name.length} characters.`,
+    );
+  }
+  if (!/^[A-Za-z0-9]/.test(name)) throw invalid('Trail name must starts with a letter or number.');
+  if (!/[A-Za-z0-9]$/.test(name)) throw invalid('Trail name must ends with a letter or number.');
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw invalid(
+      'Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).',
+    );
+  }
+}
+
+function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
+function isoSeconds(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** Starts the CloudTrail stand-in on 127.0.0.1 with a random port. */
+export async function startCloudTrailServer(
+  options: StartCloudTrailServerOptions = {},
+): Promise<LocalCloudTrailServer> {
+  const accountId = options.accountId ?? '123456789012';
+  const region = options.region ?? 'us-east-1';
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new Error(`startCloudTrailServer: accountId must be 12 digits, got ${accountId}`);
+  }
+  const now = options.now ?? (() => new Date());
+  const faults = new FaultCounter();
+  let trails: Trail[] = [];
+
+  const build = (input: TrailInput, previous: Trail | undefined): Trail => {
+    try {
+      checkTrailName(input.Name);
+    } catch (error) {
+      throw new Error(`setTrails: ${error instanceof CloudTrailFault ? error.message : String(error)}`);
+    }
+    if (input.S3BucketName === '') throw new Error(`setTrails: trail ${input.Name} needs an S3BucketName`);
+    if (input.EventSelectors !== undefined && input.AdvancedEventSelectors !== undefined) {
+      throw new Error(`setTrails: trail ${input.Name} has both EventSelectors and AdvancedEventSelectors`);
+    }
+    let arn = input.TrailARN;
+    let account = accountId;
+    let homeRegion = input.HomeRegion ?? region;
+    if (arn === undefined) {
+      arn = `arn:aws:cloudtrail:${homeRegion}:${accountId}:trail/${input.Name}`;
+    } else {
+      const parsed = TRAIL_ARN.exec(arn);
+      if (parsed === null || parsed[4] !== input.Name) {
+        throw new Error(`setTrails: TrailARN ${arn} is not a trail ARN for ${input.Name}`);
+      }
+      account = parsed[3] as string;
+      if (input.HomeRegion !== undefined && input.HomeRegion !== parsed[2]) {
+        throw new Error(`setTrails: HomeRegion ${input.HomeRegion} disagrees with TrailARN ${arn}`);
+      }
+      homeRegion = parsed[2] as string;
+    }
+    if (account !== accountId && input.IsOrganizationTrail !== true) {
+      throw new Error(`setTrails: trail ${arn} of another account is visible only as an organization trail`);
+    }
+    const isLogging = input.IsLogging ?? true;
+    const keep = previous !== undefined && previous.isLogging === isLogging;
+    return {
+      input: structuredClone(input),
+      arn,
+      account,
+      homeRegion,
+      isLogging,
+      startLoggingTime: keep ? previous.startLoggingTime : isLogging ? now() : undefined,
+      stopLoggingTime: keep ? previous.stopLoggingTime : isLogging ? undefined : now(),
+    };
+  };
+
+  const setTrails = (inputs: readonly TrailInput[]): void => {
+    const built: Trail[] = [];
+    for (const input of inputs) {
+      const trail = build(
+        input,
+        trails.find((t) => t.input.Name === input.Name),
+      );
+      if (built.some((t) => t.arn === trail.arn))
+        throw new Error(`setTrails: trail ${trail.arn} given twice`);
+      built.push(trail);
+    }
+    trails = built;
+  };
+
+  /** Trails of this account and Region: addressable by name. */
+  const isLocal = (trail: Trail): boolean => trail.account === accountId && trail.homeRegion === region;
+  /** Replicas seen here of trails defined elsewhere (another Region, or the organization's management account). */
+  const isShadow = (trail: Trail): boolean =>
+    !isLocal(trail) && (trail.input.IsMultiRegionTrail === true || trail.homeRegion === region);
+
+  /** The trail a Name parameter designates: a name of a trail of this Region, or the ARN of any visible trail. */
+  const resolve = (raw: unknown): Trail => {
+    const value = typeof raw === 'string' ? raw : '';
+    if (value.startsWith('arn:')) {
+      if (!TRAIL_ARN.test(value)) {
+        throw new CloudTrailFault('CloudTrailARNInvalidException', `Invalid trail ARN: ${value}`);
+      }
+      const trail = trails.find((t) => t.arn === value && (isLocal(t) || isShadow(t)));
+      if (trail === undefined) {
+        throw new CloudTrailFault(
+          'TrailNotFoundException',
+          `Unknown trail: ${value} for the user: ${accountId}`,
+        );
+      }
+      return trail;
+    }
+    checkTrailName(value);
+    const trail = trails.find((t) => isLocal(t) && t.input.Name === value);
+    if (trail === undefined) {
+      throw new CloudTrailFault(
+        'TrailNotFoundException',
+        `Unknown trail: arn:aws:cloudtrail:${region}:${accountId}:trail/${value} for the user: ${accountId}`,
+      );
+    }
+    return trail;
+  };
+
+  const trailJson = (trail: Trail): Record<string, unknown> => {
+    const t = trail.input;
+    return {
+      Name: t.Name,
+      S3BucketName: t.S3BucketName,
+      ...(t.S3KeyPrefix === undefined ? {} : { S3KeyPrefix: t.S3KeyPrefix }),
+      ...(t.SnsTopicARN === undefined
+        ? {}
+        : { SnsTopicName: t.SnsTopicARN.split(':').at(-1), SnsTopicARN: t.SnsTopicARN }),
+      IncludeGlobalServiceEvents: t.IncludeGlobalServiceEvents ?? true,
+      IsMultiRegionTrail: t.IsMultiRegionTrail ?? false,
+      HomeRegion: trail.homeRegion,
+      TrailARN: trail.arn,
+      LogFileValidationEnabled: t.LogFileValidationEnabled ?? false,
+      ...(t.CloudWatchLogsLogGroupArn === undefined
+        ? {}
+        : { CloudWatchLogsLogGroupArn: t.CloudWatchLogsLogGroupArn }),
+      ...(t.CloudWatchLogsRoleArn === undefined ? {} : { CloudWatchLogsRoleArn: t.CloudWatchLogsRoleArn }),
+      ...(t.KmsKeyId === undefined ? {} : { KmsKeyId: t.KmsKeyId }),
+      HasCustomEventSelectors: t.EventSelectors !== undefined || t.AdvancedEventSelectors !== undefined,
+      HasInsightSelectors: t.HasInsightSelectors ?? false,
+      IsOrganizationTrail: t.IsOrganizationTrail ?? false,
+    };
+  };
+
+  const describeTrails = (input: Record<string, unknown>): Record<string, unknown> => {
+    const names = input.trailNameList;
+    if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))) {
+      throw new CloudTrailFault('SerializationException', undefined);
+    }
+    const includeShadowTrails = input.includeShadowTrails !== false;
+    const visible = trails.filter((t) => isLocal(t) || (includeShadowTrails && isShadow(t)));
+    if (names === undefined || names.length === 0) return { trailList: visible.map(trailJson) };
+    for (const name of names as string[]) {
+      if (name.startsWith('arn:')) {
+        if (!TRAIL_ARN.test(name)) {
+          throw new CloudTrailFault('CloudTrailARNInvalidException', `Invalid trail ARN: ${name}`);
+        }
+      } else {
+        checkTrailName(name);
+      }
+    }
+    // Unknown names are not an error here: DescribeTrails lists what matches.
+    const wanted = visible.filter(
+      (t) =>
+        (names as string[]).includes(t.arn) || (isLocal(t) && (names as string[]).includes(t.input.Name)),
+    );
+    return { trailList: wanted.map(trailJson) };
+  };
+
+  const getTrailStatus = (input: Record<string, unknown>): Record<string, unknown> => {
+    const trail = resolve(input.Name);
+    const started = trail.startLoggingTime;
+    const stopped = trail.stopLoggingTime;
+    return {
+      IsLogging: trail.isLogging,
+      ...(started === undefined ? {} : { StartLoggingTime: epochSeconds(started) }),
+      ...(stopped === undefined ? {} : { StopLoggingTime: epochSeconds(stopped) }),
+      LatestDeliveryAttemptTime: '',
+      LatestNotificationAttemptTime: '',
+      LatestNotificationAttemptSucceeded: '',
+      LatestDeliveryAttemptSucceeded: '',
+      TimeLoggingStarted: started === undefined ? '' : isoSeconds(started),
+      TimeLoggingStopped: stopped === undefined ? '' : isoSeconds(stopped),
+    };
+  };
+
+  const getEventSelectors = (input: Record<string, unknown>): Record<string, unknown> => {
+    const trail = resolve(input.TrailName);
+    const { EventSelectors, AdvancedEventSelectors } = trail.input;
+    return {
+      TrailARN: trail.arn,
+      ...(AdvancedEventSelectors === undefined
+        ? { EventSelectors: structuredClone(EventSelectors ?? DEFAULT_SELECTORS) }
+        : { AdvancedEventSelectors: structuredClone(AdvancedEventSelectors) }),
+    };
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const requestId = newRequestId();
+    try {
+      const body = await readSignedRequest(req, MAX_REQUEST_BYTES, (problem) => {
+        switch (problem) {
+          case 'too-large':
+            return new CloudTrailFault('RequestEntityTooLargeException', 'Request body too large', 413);
+          case 'missing-auth':
+            return new CloudTrailFault('MissingAuthenticationTokenException', 'Missing Authentication Token');
+          case 'incomplete-auth':
+            return new CloudTrailFault('IncompleteSignatureException', INCOMPLETE_SIGNATURE_MESSAGE);
+        }
+      });
+      const operation = jsonTargetOperation(req, TARGET_PREFIXES);
+      const input = parseJsonObject(body);
+      if (input === undefined) throw new CloudTrailFault('SerializationException', undefined);
+      if (faults.take()) throw new CloudTrailFault('InternalFailure', 'An internal error occurred.', 500);
+      let output: Record<string, unknown>;
+      switch (operation) {
+        case 'DescribeTrails':
+          output = describeTrails(input);
+          break;
+        case 'GetTrail':
+          output = { Trail: trailJson(resolve(input.Name)) };
+          break;
+        case 'GetTrailStatus':
+          output = getTrailStatus(input);
+          break;
+        case 'GetEventSelectors':
+          output = getEventSelectors(input);
+          break;
+        default:
+          throw new CloudTrailFault('UnknownOperationException', undefined);
+      }
+      send(res, 200, CONTENT_TYPE, JSON.stringify(output), { 'x-amzn-requestid': requestId });
+    } catch (err) {
+      if (!(err instanceof CloudTrailFault)) throw err;
+      const payload =
+        err.message === undefined ? { __type: err.type } : { __type: err.type, Message: err.message };
+      send(res, err.status, CONTENT_TYPE, JSON.stringify(payload), { 'x-amzn-requestid': requestId });
+    }
+  };
+
+  setTrails(options.trails ?? []);
+  const started = await listenOnLoopback(handle);
+  return {
+    endpoint: started.endpoint,
+    accountId,
+    region,
+    setTrails,
+    setLogging(nameOrArn, isLogging) {
+      const trail = trails.find((t) => t.arn === nameOrArn || (isLocal(t) && t.input.Name === nameOrArn));
+      if (trail === undefined) throw new Error(`setLogging: no trail ${nameOrArn}`);
+      if (trail.isLogging === isLogging) return;
+      trail.isLogging = isLogging;
+      if (isLogging) trail.startLoggingTime = now();
+      else trail.stopLoggingTime = now();
+    },
+    trailArns: () => trails.map((t) => t.arn),
+    failNext: (count = 1) => faults.failNext(count),
+    close: started.close,
+  };
+}
