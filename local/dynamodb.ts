@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { APPROVAL_INDEXES } from '../src/adapters/approval-store';
 import { closeServer } from './http-util';
 
 /** The subset of dynalite's options this harness sets (dynalite ships no type declarations). */
@@ -42,7 +43,8 @@ export async function startDynalite(): Promise<LocalDynamoDb> {
 }
 
 /**
- * Creates PolicyGate's approvals table (partition key `approvalId` of type S, on-demand billing) and waits
+ * Creates PolicyGate's approvals table (partition key `approvalId` of type S, on-demand billing, the
+ * secondary indexes the store queries: {@link APPROVAL_INDEXES}) and waits
  * until it is ACTIVE. Fails with the SDK's `ResourceInUseException` if the table already exists.
  *
  * The deployed table expires items through the `ttl` attribute. UpdateTimeToLive is not called here because
@@ -53,8 +55,21 @@ export async function createApprovalsTable(client: DynamoDBClient, tableName: st
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: 'approvalId', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        ...new Set([
+          'approvalId',
+          ...Object.values(APPROVAL_INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
+        ]),
+      ].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       KeySchema: [{ AttributeName: 'approvalId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: Object.entries(APPROVAL_INDEXES).map(([name, keys]) => ({
+        IndexName: name,
+        KeySchema: [
+          { AttributeName: keys.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: keys.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      })),
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

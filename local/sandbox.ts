@@ -1,32 +1,38 @@
 /**
- * The whole PolicyGate backend on 127.0.0.1: the local IAM, DynamoDB (dynalite), SNS, Secrets Manager,
- * Step Functions and Slack stand-ins, running the real state machine definition with the real Lambda
- * handlers, and the Slack interactivity handler behind a local Function URL. The handlers reach the
- * stand-ins only through the SDK's standard `AWS_ENDPOINT_URL_*` variables and `SLACK_API_URL`, set here.
- * Every IAM write emits its CloudTrail event, which starts an execution as the EventBridge rule would.
+ * The whole PolicyGate backend on 127.0.0.1: the local IAM, DynamoDB (dynalite), SNS, SQS, CloudTrail,
+ * Secrets Manager, Step Functions and Slack stand-ins, running the real state machine definition with the
+ * real Lambda handlers, the reconciliation sweep, and the Slack interactivity handler behind a local
+ * Function URL. The handlers reach the stand-ins only through the SDK's standard `AWS_ENDPOINT_URL_*`
+ * variables and `SLACK_API_URL`, set here. Every IAM write emits its CloudTrail event, which starts an
+ * execution as the EventBridge rule would (unless the test makes the rule lose it).
  */
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApprovalStore } from '../src/adapters/approval-store';
 import { dependencies, resetDependencies } from '../src/app/dependencies';
+import { resetSweepService } from '../src/app/sweep-dependencies';
 import { resetConfig } from '../src/config';
 import { isPolicyChangeEventName } from '../src/domain/policy-change';
 import { handler as analyseChange } from '../src/handlers/analyse-change';
 import { handler as handleFailure } from '../src/handlers/handle-failure';
 import { handler as notifyChange } from '../src/handlers/notify-change';
+import { handler as reconciliationSweep } from '../src/handlers/reconciliation-sweep';
 import { handler as recordOutcome } from '../src/handlers/record-outcome';
 import { handler as requestApproval } from '../src/handlers/request-approval';
 import { handler as restoreChange } from '../src/handlers/restore-change';
 import { handler as slackInteractivity } from '../src/handlers/slack-interactivity';
+import type { SweepReport } from '../src/services/sweep-service';
 import { DECISION_BLOCK_ID } from '../src/slack/messages/approval-message';
+import { type LocalCloudTrailServer, startCloudTrailServer, type TrailInput } from './cloudtrail';
 import { createApprovalsTable, startDynalite } from './dynamodb';
-import { type IamServer, startIamServer } from './iam';
+import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import { type DeliveryResult, type LocalSlackServer, type SlackUserSpec, startSlackServer } from './slack';
 import { type LocalSnsServer, startSnsServer } from './sns/server';
+import { eventBridgeDeadLetterAttributes, type LocalSqsServer, startSqsServer } from './sqs';
 import {
   type ExecutionResult,
   type LocalStepFunctionsHandle,
@@ -40,6 +46,17 @@ export const POLICY_GATE_KEY = 'AKIDPOLICYGATE';
 export const POLICY_GATE_ROLE = `arn:aws:iam::${ACCOUNT}:role/policy-gate-local-workflow`;
 export const DEVELOPER_KEY = 'AKIDDEVELOPER';
 const TABLE = 'policy-gate-local-approvals';
+const SWEEP_TABLE = 'policy-gate-local-sweep';
+export const DEAD_LETTER_QUEUE = 'policy-gate-local-iam-changes-dlq';
+const EVENT_RULE_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:rule/policy-gate-local-iam-changes`;
+/** The trail an account has when it is set up right: multi-region, logging all management events. */
+export const GOOD_TRAIL: TrailInput = {
+  Name: 'management-events',
+  S3BucketName: 'audit-logs',
+  IsMultiRegionTrail: true,
+  IncludeGlobalServiceEvents: true,
+  IsLogging: true,
+};
 export const SLACK_CHANNEL = 'C0POLICYGATE';
 export const SLACK_BOT_TOKEN = 'xoxb-local-policy-gate-bot-token';
 export const SLACK_SIGNING_SECRET = 'local-signing-secret-0123456789abcdef';
@@ -66,7 +83,18 @@ export interface SandboxOptions {
   approvalTimeoutSeconds?: number;
   /** RESTRICTED_ACTIONS; default the shipped list. */
   restrictedActions?: string;
+  /** RECHECK_DELAY_SECONDS (scaled by `timeScale` like every Wait); default 300. */
+  recheckDelaySeconds?: number;
+  /** DEPLOYER_ROLE_ARN; default none. */
+  deployerRoleArn?: string;
+  /** How the local IAM returns documents (moto and LocalStack return some raw). */
+  documentEncoding?: IamServerOptions['documentEncoding'];
+  /** The account's CloudTrail trails; default {@link GOOD_TRAIL}. */
+  trails?: TrailInput[];
 }
+
+/** What the EventBridge rule does with one event: deliver it, lose it, or give it to the dead-letter queue. */
+export type Delivery = 'deliver' | 'lose' | 'dead-letter';
 
 export interface Sandbox {
   iam: IamServer;
@@ -79,8 +107,17 @@ export interface Sandbox {
   store: DynamoApprovalStore;
   /** An IAM client acting as a developer (an IAM user), whose changes PolicyGate gates. */
   developer: IAMClient;
-  /** Executions started by CloudTrail events, in order. */
+  sqs: LocalSqsServer;
+  cloudtrail: LocalCloudTrailServer;
+  /** Executions started by CloudTrail events, the sweep or anything else, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
+  /**
+   * Decides, per event, what the EventBridge rule does with it; default: deliver every gated event. Tests
+   * use it to lose events (CloudTrail to EventBridge is best effort) or dead-letter them.
+   */
+  route: (decide: (event: CloudTrailEvent) => Delivery) => void;
+  /** Runs the reconciliation sweep once, as its schedule would. */
+  sweep(): Promise<SweepReport>;
   /**
    * Clicks a button of an approval's Slack message as `userId`, delivered signed to the interactivity
    * endpoint exactly as Slack does.
@@ -121,6 +158,15 @@ const ENV_KEYS = [
   'APPROVER_SLACK_USER_IDS',
   'APPROVER_SLACK_USERGROUP_IDS',
   'IAM_SLACK_IDENTITY_MAP',
+  'AWS_ENDPOINT_URL_SQS',
+  'AWS_ENDPOINT_URL_CLOUDTRAIL',
+  'SWEEP_STATE_TABLE',
+  'STATE_MACHINE_ARN',
+  'DEAD_LETTER_QUEUE_URL',
+  'ACCOUNT_ID',
+  'RECHECK_DELAY_SECONDS',
+  'DEPLOYER_ROLE_ARN',
+  'STAGE',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -128,6 +174,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const saved = Object.fromEntries(ENV_KEYS.map((key) => [key, process.env[key]]));
   const iam = await startIamServer({
     accountId: ACCOUNT,
+    ...(options.documentEncoding && { documentEncoding: options.documentEncoding }),
     identities: {
       [POLICY_GATE_KEY]: {
         type: 'AssumedRole',
@@ -152,17 +199,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
     channels: [SLACK_CHANNEL],
   });
+  const sqs = await startSqsServer({ accountId: ACCOUNT, queues: [DEAD_LETTER_QUEUE] });
+  const cloudtrail = await startCloudTrailServer({
+    accountId: ACCOUNT,
+    trails: options.trails ?? [GOOD_TRAIL],
+  });
   const interactivity = await startLambdaUrlServer(slackInteractivity);
+  const timeScale = options.timeScale ?? 0.001;
+  const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
   const definition = await readDefinitionFile(
     join(__dirname, '..', 'stepfunctions', 'approval-workflow.asl.json'),
   );
   const sfn = await startLocalStepFunctions({
     definition,
     functions: { analyseChange, requestApproval, restoreChange, recordOutcome, notifyChange, handleFailure },
-    timeScale: options.timeScale ?? 0.001,
+    timeScale,
     ...(options.approvalTimeoutMs !== undefined && {
       timeoutOverrides: { RequestApproval: options.approvalTimeoutMs },
     }),
+    // aws-local-stepfunctions scales fixed Wait seconds only: the recheck's SecondsPath is scaled here.
+    waitTimeOverrides: { WaitBeforeRecheck: recheckDelaySeconds * 1000 * timeScale },
   });
 
   Object.assign(process.env, {
@@ -173,6 +229,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     AWS_ACCESS_KEY_ID: POLICY_GATE_KEY,
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_REGION: 'us-east-1',
+    STAGE: 'local',
     APPROVALS_TABLE: TABLE,
     ALERT_TOPIC_ARN: [...sns.topics][0],
     OWN_ROLE_ARNS: POLICY_GATE_ROLE,
@@ -184,24 +241,62 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     SLACK_API_URL: slack.url,
     APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.endpoint,
+    SWEEP_STATE_TABLE: SWEEP_TABLE,
+    STATE_MACHINE_ARN: sfn.stateMachineArn,
+    DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+    ACCOUNT_ID: ACCOUNT,
+    RECHECK_DELAY_SECONDS: String(recheckDelaySeconds),
+    ...(options.deployerRoleArn !== undefined && { DEPLOYER_ROLE_ARN: options.deployerRoleArn }),
   });
   resetConfig();
   resetDependencies();
+  resetSweepService();
 
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const dynamoClient = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials });
   await createApprovalsTable(dynamoClient, TABLE);
+  await dynamoClient.send(
+    new CreateTableCommand({
+      TableName: SWEEP_TABLE,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   const store = new DynamoApprovalStore(
     DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
     TABLE,
   );
 
-  // The EventBridge rule: IAM's gated event names start the workflow. Failed calls and PolicyGate's own
-  // calls are forwarded too, so the tests prove the handler ignores them even if the rule did not.
+  // The EventBridge rule: IAM's watched event names start the workflow. Failed calls and PolicyGate's own
+  // calls are forwarded too, so the tests prove the handler ignores them even if the rule did not. Every
+  // execution, however started (the sweep starts them through the API), is tracked for `settle`.
   const executions: Sandbox['executions'] = [];
+  const stopTracking = sfn.runner.onExecutionStarted((execution, input) => {
+    const detail = (input as { detail?: { eventName?: unknown } } | null)?.detail;
+    executions.push({ eventName: String(detail?.eventName ?? ''), execution });
+  });
+  let decide: (event: CloudTrailEvent) => Delivery = () => 'deliver';
   const unsubscribe = iam.onEvent((event) => {
     if (!isPolicyChangeEventName(event.detail.eventName)) return;
-    executions.push({ eventName: event.detail.eventName, execution: sfn.startExecution(event) });
+    const delivery = decide(event);
+    if (delivery === 'deliver') sfn.startExecution(event);
+    else if (delivery === 'dead-letter') {
+      sqs.deliver(
+        DEAD_LETTER_QUEUE,
+        event,
+        eventBridgeDeadLetterAttributes({
+          ruleArn: EVENT_RULE_ARN,
+          targetArn: sfn.stateMachineArn,
+          errorCode: 'THROTTLING',
+          errorMessage: 'Rate exceeded',
+          exhaustedRetryCondition: 'MaximumRetryAttempts',
+          retryAttempts: 185,
+        }),
+      );
+    }
   });
 
   const developer = new IAMClient({
@@ -220,7 +315,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     interactivity,
     store,
     developer,
+    sqs,
+    cloudtrail,
     executions,
+    route(decider) {
+      decide = decider;
+    },
+    sweep: () => reconciliationSweep(),
     async click(userId, actionId, approvalId, { stale, ...clickOptions } = {}) {
       const record = await store.get(approvalId);
       if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);
@@ -243,10 +344,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     async close() {
       unsubscribe();
+      stopTracking();
       await sfn.close();
       await Promise.all([
         iam.close(),
         sns.close(),
+        sqs.close(),
+        cloudtrail.close(),
         dynamo.close(),
         secrets.close(),
         slack.close(),
@@ -260,6 +364,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       resetConfig();
       resetDependencies();
+      resetSweepService();
     },
   };
 }

@@ -21,6 +21,10 @@ export interface Config {
   readonly approvalTimeoutSeconds: number;
   readonly retentionDays: number;
   readonly ownRoleArns: readonly string[];
+  /** The stack's deployer role: its changes to PolicyGate's own roles are a notice, not a critical alert. */
+  readonly deployerRoleArn?: string;
+  /** Seconds before a "not in force" verdict is checked again (IAM is eventually consistent); 0 = never. */
+  readonly recheckDelaySeconds: number;
   readonly slackChannelId?: string;
   /** Secrets Manager secret holding `{ botToken, signingSecret }`. */
   readonly slackSecretArn?: string;
@@ -34,6 +38,16 @@ export interface Config {
   readonly approverCacheSeconds: number;
   /** IAM identity → Slack user id / e-mail, for the self-approval check. */
   readonly identityMap: IdentityMap;
+  /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
+  readonly sweep?: SweepConfig;
+}
+
+/** What only the reconciliation sweep needs. */
+export interface SweepConfig {
+  readonly accountId: string;
+  readonly stateMachineArn: string;
+  readonly stateTable: string;
+  readonly deadLetterQueueUrl: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -81,6 +95,11 @@ export function loadConfig(env: Env): Config {
     return entries;
   };
   const ownRoleArns = list('OWN_ROLE_ARNS', /^arn:aws[a-z-]*:(iam|sts)::\d{12}:/, 'an IAM role ARN');
+  const deployer = list('DEPLOYER_ROLE_ARN', /^arn:aws[a-z-]*:iam::\d{12}:role\/./, 'an IAM role ARN');
+  if (deployer.length > 1) problems.push('DEPLOYER_ROLE_ARN takes one role ARN');
+  const deployerRoleArn = deployer[0];
+  // Step Functions' Wait accepts up to a year; a day is the longest delay that still helps anyone.
+  const recheckDelaySeconds = integer('RECHECK_DELAY_SECONDS', 300, 0, 86_400);
   const approverSlackUserIds = list('APPROVER_SLACK_USER_IDS', SLACK_USER_ID, 'a Slack user id (U…/W…)');
   const approverSlackUsergroupIds = list(
     'APPROVER_SLACK_USERGROUP_IDS',
@@ -112,6 +131,7 @@ export function loadConfig(env: Env): Config {
     );
   }
   const slackSecretArn = env.SLACK_SECRET_ARN?.trim();
+  const sweep = sweepConfig(env, problems);
   if (problems.length > 0 || !restricted) {
     throw new ConfigError(`invalid PolicyGate configuration: ${problems.join('; ')}`);
   }
@@ -125,6 +145,8 @@ export function loadConfig(env: Env): Config {
     approvalTimeoutSeconds,
     retentionDays,
     ownRoleArns,
+    ...(deployerRoleArn ? { deployerRoleArn } : {}),
+    recheckDelaySeconds,
     ...(slackChannelId ? { slackChannelId } : {}),
     ...(slackSecretArn ? { slackSecretArn } : {}),
     ...(slackApiUrl ? { slackApiUrl } : {}),
@@ -132,6 +154,28 @@ export function loadConfig(env: Env): Config {
     approverSlackUsergroupIds,
     approverCacheSeconds,
     identityMap: identities.map,
+    ...(sweep && { sweep }),
+  };
+}
+
+/** The sweep's settings when `SWEEP_STATE_TABLE` says this is the sweep; all of them are then required. */
+function sweepConfig(env: Env, problems: string[]): SweepConfig | undefined {
+  const stateTable = env.SWEEP_STATE_TABLE?.trim();
+  if (!stateTable) return undefined;
+  const value = (name: string, pattern: RegExp, what: string): string => {
+    const raw = env[name]?.trim() ?? '';
+    if (!pattern.test(raw)) problems.push(`${name} must be ${what}, got ${JSON.stringify(raw)}`);
+    return raw;
+  };
+  return {
+    stateTable,
+    accountId: value('ACCOUNT_ID', /^\d{12}$/, 'a 12-digit AWS account id'),
+    stateMachineArn: value(
+      'STATE_MACHINE_ARN',
+      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$/,
+      'a state machine ARN',
+    ),
+    deadLetterQueueUrl: value('DEAD_LETTER_QUEUE_URL', /^https?:\/\/.+/, 'an SQS queue URL'),
   };
 }
 

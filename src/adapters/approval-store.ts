@@ -2,6 +2,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -11,11 +12,15 @@ import {
   type ApprovalStatus,
   type DecisionOutput,
   type DeletedVersion,
+  groupKeyOf,
   type MessageRef,
   type Outcome,
+  policyKeyOf,
+  principalKeyOf,
   type QuarantineState,
   statusesLeadingTo,
 } from '../domain/approval';
+import type { PrincipalType } from '../domain/policy-change';
 import { ApprovalStateError, AwsOperationError, TransientError } from '../errors';
 
 /** What {@link ApprovalStore.transition} records alongside the new status. */
@@ -32,11 +37,27 @@ export type TransitionResult =
   | { ok: false; current: ApprovalRecord | undefined };
 
 /**
+ * Finds approvals by what they govern, through the table's sparse indexes (`byPolicy` on `policyKey`,
+ * `byGroup` on `groupKey`). Index reads are eventually consistent: callers use them only to be more careful
+ * (an approval found adds to what is analysed) or re-read a record before relying on it.
+ */
+export interface ApprovalIndex {
+  /** Managed-policy and attachment approvals of this policy ARN (any case), newest first. */
+  byPolicy(policyArn: string): Promise<ApprovalRecord[]>;
+  /** Approvals whose grant reaches users through this group (any case), newest first. */
+  byGroup(groupName: string): Promise<ApprovalRecord[]>;
+  /** Inline-policy, attachment and group-membership approvals on this principal, newest first. */
+  byPrincipal(type: PrincipalType, name: string): Promise<ApprovalRecord[]>;
+  /** Strongly consistent read of one approval, to confirm what an index read suggested. */
+  get(approvalId: string): Promise<ApprovalRecord | undefined>;
+}
+
+/**
  * The approvals store. Every write is conditional, so a retried Lambda, a duplicate event or two people
  * clicking at once can never overwrite a decision or move an approval along a path the lifecycle in
  * `domain/approval.ts` does not allow.
  */
-export interface ApprovalStore {
+export interface ApprovalStore extends ApprovalIndex {
   /** Writes a new PENDING approval once; a duplicate gets the stored record back, unchanged. */
   create(record: ApprovalRecord): Promise<CreateResult>;
   /** Strongly consistent read; `undefined` for an unknown id. */
@@ -64,6 +85,21 @@ export interface DynamoApprovalStoreOptions {
   /** Clock for `updatedAt` and the deleted-versions timestamp; tests pin it. */
   readonly now?: () => Date;
 }
+
+/**
+ * The approvals table's secondary indexes: sparse (only records with the key attribute are indexed), all
+ * attributes projected, newest first by `createdAt`. `serverless.yml` and the local table declare exactly
+ * these; a template test keeps them in line.
+ */
+export const APPROVAL_INDEXES = {
+  byPolicy: { partitionKey: 'policyKey', sortKey: 'createdAt' },
+  byGroup: { partitionKey: 'groupKey', sortKey: 'createdAt' },
+  byPrincipal: { partitionKey: 'principalKey', sortKey: 'createdAt' },
+} as const;
+
+// An index query reads at most this many pages (1 MB each): far beyond the approvals one policy or group
+// gathers within the retention period, and a bound on what a flood of records can cost one step.
+const MAX_INDEX_PAGES = 5;
 
 /*
  * Item layout. The record is stored as is, except for the deleted managed-policy versions: they are saved
@@ -184,6 +220,49 @@ export class DynamoApprovalStore implements ApprovalStore {
     } catch (err) {
       throw mapError('GetItem', err);
     }
+  }
+
+  /** Managed-policy and attachment approvals of a policy, newest first (index `byPolicy`). */
+  async byPolicy(policyArn: string): Promise<ApprovalRecord[]> {
+    return this.queryIndex('byPolicy', policyKeyOf(policyArn));
+  }
+
+  /** Approvals whose grant reaches users through a group, newest first (index `byGroup`). */
+  async byGroup(groupName: string): Promise<ApprovalRecord[]> {
+    return this.queryIndex('byGroup', groupKeyOf(groupName));
+  }
+
+  /** Approvals on a principal, newest first (index `byPrincipal`). */
+  async byPrincipal(type: PrincipalType, name: string): Promise<ApprovalRecord[]> {
+    return this.queryIndex('byPrincipal', principalKeyOf(type, name));
+  }
+
+  private async queryIndex(index: keyof typeof APPROVAL_INDEXES, key: string): Promise<ApprovalRecord[]> {
+    const records: ApprovalRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < MAX_INDEX_PAGES; page += 1) {
+      let output: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
+      try {
+        output = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index,
+            KeyConditionExpression: '#key = :key',
+            ExpressionAttributeNames: { '#key': APPROVAL_INDEXES[index].partitionKey },
+            ExpressionAttributeValues: { ':key': key },
+            ScanIndexForward: false,
+            ExclusiveStartKey: start,
+          }),
+        );
+      } catch (err) {
+        throw mapError('Query', err);
+      }
+      records.push(...(output.Items ?? []).map(fromItem));
+      start = output.LastEvaluatedKey;
+      if (start === undefined) return records;
+    }
+    // More than the bound: the newest are returned, and callers only ever get more careful with more.
+    return records;
   }
 
   /**

@@ -1,4 +1,5 @@
 import {
+  AddUserToGroupCommand,
   AttachGroupPolicyCommand,
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
@@ -7,22 +8,33 @@ import {
   DetachGroupPolicyCommand,
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
+  GetGroupCommand,
   GetGroupPolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
+  GetRoleCommand,
   GetRolePolicyCommand,
+  GetUserCommand,
   GetUserPolicyCommand,
   type IAMClient,
   ListAttachedGroupPoliciesCommand,
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
+  ListEntitiesForPolicyCommand,
+  ListGroupPoliciesCommand,
+  ListGroupsForUserCommand,
   ListPolicyVersionsCommand,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
   PutGroupPolicyCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
+  RemoveUserFromGroupCommand,
   SetDefaultPolicyVersionCommand,
 } from '@aws-sdk/client-iam';
+import type { PrincipalRef } from '../domain/approval';
 import type { PrincipalType } from '../domain/policy-change';
+import { decodePolicyText } from '../domain/policy-text';
 import { AwsOperationError, NotFoundError, PolicyGateError, TransientError } from '../errors';
 
 /** What PolicyGate needs to know about a managed policy. */
@@ -72,6 +84,21 @@ export interface IamGateway {
   listAttachedPolicyArns(principalType: PrincipalType, principalName: string): Promise<string[]>;
   attachPolicy(principalType: PrincipalType, principalName: string, policyArn: string): Promise<void>;
   detachPolicy(principalType: PrincipalType, principalName: string, policyArn: string): Promise<void>;
+  /** Names of a principal's inline policies, all pages. A missing principal is a {@link NotFoundError}. */
+  listInlinePolicyNames(principalType: PrincipalType, principalName: string): Promise<string[]>;
+  /** The roles, users and groups a managed policy is attached to, all pages (`ListEntitiesForPolicy`). */
+  listEntitiesForPolicy(policyArn: string): Promise<PrincipalRef[]>;
+  /** User names of a group's members, all pages (`GetGroup`). A missing group is a {@link NotFoundError}. */
+  listGroupMembers(groupName: string): Promise<string[]>;
+  /** Names of the groups a user is in, all pages (`ListGroupsForUser`). */
+  listGroupsForUser(userName: string): Promise<string[]>;
+  addUserToGroup(groupName: string, userName: string): Promise<void>;
+  /** Removes a user from a group; a user who is not a member is a {@link NotFoundError}. */
+  removeUserFromGroup(groupName: string, userName: string): Promise<void>;
+  /** A role's trust policy as JSON text (`GetRole`). */
+  getRoleTrustPolicy(roleName: string): Promise<string>;
+  /** The ARN of a role's or user's permissions boundary, or `undefined` when it has none. */
+  getPermissionsBoundary(principalType: 'role' | 'user', principalName: string): Promise<string | undefined>;
 }
 
 // Error codes AWS uses for "slow down"; retrying later succeeds.
@@ -174,11 +201,15 @@ function required<T>(value: T | undefined, operation: string, field: string): T 
   return value;
 }
 
-/** IAM returns documents URL-encoded (RFC 3986); the decoded text is the JSON the caller sent. */
+/**
+ * IAM returns documents URL-encoded (RFC 3986); the decoded text is the JSON the caller sent. Some
+ * emulators (moto, LocalStack) return raw JSON instead: that is kept exactly as it is, since decoding it
+ * would alter a document holding `%`.
+ */
 function decodeDocument(encoded: string | undefined, operation: string): string {
   const text = required(encoded, operation, 'policy document');
   try {
-    return decodeURIComponent(text);
+    return decodePolicyText(text);
   } catch (error) {
     throw new AwsOperationError(
       operation,
@@ -402,6 +433,123 @@ export class AwsIamGateway implements IamGateway {
           );
       }
     });
+  }
+
+  /** Inline policy names (`ListRolePolicies` / `ListUserPolicies` / `ListGroupPolicies`), all pages. */
+  async listInlinePolicyNames(principalType: PrincipalType, principalName: string): Promise<string[]> {
+    const operation = `iam:List${TITLE[principalType]}Policies`;
+    return this.paginate(operation, async (marker) => {
+      const output = await (() => {
+        switch (principalType) {
+          case 'role':
+            return this.client.send(new ListRolePoliciesCommand({ RoleName: principalName, Marker: marker }));
+          case 'user':
+            return this.client.send(new ListUserPoliciesCommand({ UserName: principalName, Marker: marker }));
+          case 'group':
+            return this.client.send(
+              new ListGroupPoliciesCommand({ GroupName: principalName, Marker: marker }),
+            );
+        }
+      })();
+      return {
+        items: output.PolicyNames ?? [],
+        isTruncated: output.IsTruncated === true,
+        marker: output.Marker,
+      };
+    });
+  }
+
+  /** The principals a managed policy is attached to (`ListEntitiesForPolicy`), all pages. */
+  async listEntitiesForPolicy(policyArn: string): Promise<PrincipalRef[]> {
+    const operation = 'iam:ListEntitiesForPolicy';
+    return this.paginate(operation, async (marker) => {
+      const output = await this.client.send(
+        new ListEntitiesForPolicyCommand({ PolicyArn: policyArn, Marker: marker }),
+      );
+      const items: PrincipalRef[] = [
+        ...(output.PolicyRoles ?? []).map((r) => ({
+          type: 'role' as const,
+          name: required(r.RoleName, operation, 'RoleName'),
+        })),
+        ...(output.PolicyUsers ?? []).map((u) => ({
+          type: 'user' as const,
+          name: required(u.UserName, operation, 'UserName'),
+        })),
+        ...(output.PolicyGroups ?? []).map((g) => ({
+          type: 'group' as const,
+          name: required(g.GroupName, operation, 'GroupName'),
+        })),
+      ];
+      return { items, isTruncated: output.IsTruncated === true, marker: output.Marker };
+    });
+  }
+
+  /** A group's members (`GetGroup`), all pages. */
+  async listGroupMembers(groupName: string): Promise<string[]> {
+    const operation = 'iam:GetGroup';
+    return this.paginate(operation, async (marker) => {
+      const output = await this.client.send(new GetGroupCommand({ GroupName: groupName, Marker: marker }));
+      return {
+        items: (output.Users ?? []).map((u) => required(u.UserName, operation, 'UserName')),
+        isTruncated: output.IsTruncated === true,
+        marker: output.Marker,
+      };
+    });
+  }
+
+  /** The groups a user is in (`ListGroupsForUser`), all pages. */
+  async listGroupsForUser(userName: string): Promise<string[]> {
+    const operation = 'iam:ListGroupsForUser';
+    return this.paginate(operation, async (marker) => {
+      const output = await this.client.send(
+        new ListGroupsForUserCommand({ UserName: userName, Marker: marker }),
+      );
+      return {
+        items: (output.Groups ?? []).map((g) => required(g.GroupName, operation, 'GroupName')),
+        isTruncated: output.IsTruncated === true,
+        marker: output.Marker,
+      };
+    });
+  }
+
+  /** Adds a user to a group (`AddUserToGroup`). */
+  async addUserToGroup(groupName: string, userName: string): Promise<void> {
+    await this.call('iam:AddUserToGroup', () =>
+      this.client.send(new AddUserToGroupCommand({ GroupName: groupName, UserName: userName })),
+    );
+  }
+
+  /** Removes a user from a group (`RemoveUserFromGroup`). */
+  async removeUserFromGroup(groupName: string, userName: string): Promise<void> {
+    await this.call('iam:RemoveUserFromGroup', () =>
+      this.client.send(new RemoveUserFromGroupCommand({ GroupName: groupName, UserName: userName })),
+    );
+  }
+
+  /** A role's trust policy, decoded (`GetRole`). */
+  async getRoleTrustPolicy(roleName: string): Promise<string> {
+    const operation = 'iam:GetRole';
+    const output = await this.call(operation, () =>
+      this.client.send(new GetRoleCommand({ RoleName: roleName })),
+    );
+    return decodeDocument(output.Role?.AssumeRolePolicyDocument, operation);
+  }
+
+  /** The permissions boundary of a role or user (`GetRole` / `GetUser`). */
+  async getPermissionsBoundary(
+    principalType: 'role' | 'user',
+    principalName: string,
+  ): Promise<string | undefined> {
+    if (principalType === 'role') {
+      const output = await this.call('iam:GetRole', () =>
+        this.client.send(new GetRoleCommand({ RoleName: principalName })),
+      );
+      return output.Role?.PermissionsBoundary?.PermissionsBoundaryArn || undefined;
+    }
+    const output = await this.call('iam:GetUser', () =>
+      this.client.send(new GetUserCommand({ UserName: principalName })),
+    );
+    return output.User?.PermissionsBoundary?.PermissionsBoundaryArn || undefined;
   }
 
   /** Runs one SDK call, mapping its failure in the one place that knows AWS's error shapes. */

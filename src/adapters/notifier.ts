@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { AwsOperationError, TransientError } from '../errors';
+import { mapAwsError } from './aws-error';
 
 /** A notification for the security team's mailbox (and anything else subscribed to the topic). */
 export interface Notification {
@@ -39,14 +39,7 @@ export class SnsNotifier implements Notifier {
         }),
       );
     } catch (error) {
-      const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      const status = e.$metadata?.httpStatusCode;
-      if (status === undefined || status >= 500 || /Throttl/i.test(e.name ?? '')) {
-        throw new TransientError(`SNS Publish failed: ${e.name ?? 'Error'}: ${e.message ?? ''}`, {
-          cause: error,
-        });
-      }
-      throw new AwsOperationError('SNS Publish', e.name ?? 'Error', e.message ?? '', { cause: error });
+      throw mapAwsError('SNS Publish', error);
     }
   }
 }

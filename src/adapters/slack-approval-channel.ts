@@ -1,4 +1,5 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
+import type { Notice } from '../domain/notices';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { slackCall, type WebClient } from '../slack/client';
 import {
@@ -8,6 +9,7 @@ import {
   resolvedMessage,
 } from '../slack/messages/approval-message';
 import { plainText } from '../slack/messages/mrkdwn';
+import { noticeMessage } from '../slack/messages/notice-message';
 import { statusHeadline } from '../slack/messages/status-headline';
 
 /**
@@ -57,6 +59,10 @@ export class SlackApprovalChannel implements ApprovalChannel {
     const client = await this.client();
     const channel = record?.slackMessage?.channel ?? this.channelId;
     await slackCall('chat.postEphemeral', () => client.chat.postEphemeral({ channel, user: userId, text }));
+  }
+
+  async postNotice(notice: Notice): Promise<MessageRef> {
+    return this.post(noticeMessage(notice));
   }
 
   private async reply(

@@ -1,5 +1,5 @@
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { AwsOperationError, TransientError } from '../errors';
+import { mapAwsError } from './aws-error';
 
 /** Why a task token could not be used; the workflow has moved on without this decision. */
 export type TokenRejection = 'TaskTimedOut' | 'TaskDoesNotExist' | 'InvalidToken';
@@ -21,14 +21,10 @@ export class SfnTaskCallback implements TaskCallback {
       await this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
       return undefined;
     } catch (error) {
-      const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name && REJECTIONS.has(e.name)) return e.name as TokenRejection;
+      const name = (error as { name?: string }).name;
+      if (name && REJECTIONS.has(name)) return name as TokenRejection;
       // Messages are kept out: Step Functions may echo the token in them.
-      const status = e.$metadata?.httpStatusCode;
-      if (status === undefined || status >= 500 || /Throttl/i.test(e.name ?? '')) {
-        throw new TransientError(`SendTaskSuccess failed: ${e.name ?? 'Error'}`);
-      }
-      throw new AwsOperationError('SendTaskSuccess', e.name ?? 'Error', 'rejected');
+      throw mapAwsError('SendTaskSuccess', error, { quiet: true });
     }
   }
 }

@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { AwsIamGateway } from '../adapters/iam-gateway';
 import { SnsNotifier } from '../adapters/notifier';
@@ -12,6 +13,7 @@ import { SecretsManagerSlackCredentials, type SlackCredentialSource } from '../a
 import { SlackApproverDirectory } from '../adapters/slack-directory';
 import { SfnTaskCallback } from '../adapters/task-callback';
 import { type Config, config } from '../config';
+import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import type { ApprovalChannel } from '../services/approval-channel';
@@ -64,7 +66,11 @@ export function dependencies(): Dependencies {
   const workflowChannel = channelFor('workflow');
   const workflow = new ApprovalWorkflow({
     store,
-    quarantine: new QuarantineService(new AwsIamGateway(new IAMClient({ region: cfg.region }))),
+    quarantine: new QuarantineService(new AwsIamGateway(new IAMClient({ region: cfg.region })), {
+      index: store,
+      isRisky: riskTest(cfg.restricted),
+    }),
+    metrics: new EmfAlarmMetrics(cfg.stage),
     notifier: new SnsNotifier(new SNSClient({ region: cfg.region }), cfg.alertTopicArn),
     restricted: cfg.restricted,
     settings: cfg,

@@ -1,6 +1,8 @@
 import type { Finding, GrantingStatement } from './analyse-policy';
 import { documentsEqual } from './document-equality';
+import { parseStrictJson } from './json-strict';
 import type { PolicyChange, PrincipalType } from './policy-change';
+import { decodePolicyText } from './policy-text';
 
 /**
  * Lifecycle of an approval. The record is written PENDING before anything is quarantined, and moves on
@@ -66,7 +68,66 @@ export type OriginalState =
       /** Default version id and document of the attached policy at the time, for the record. */
       readonly versionId: string;
       readonly document: string;
+      /**
+       * Versions of the policy under a pending approval at the time (its default then held PolicyGate's
+       * quarantine document). They were analysed too, since approving them puts them in force on this
+       * principal; restoring the attachment accepts them as the policy's default.
+       */
+      readonly pendingVersions?: readonly PendingVersion[];
+    }
+  | {
+      readonly kind: 'group-membership';
+      readonly groupName: string;
+      readonly userName: string;
+      /** Every policy the group granted at the time, analysed together (pending versions included). */
+      readonly grants: readonly GrantSource[];
+      /** The document shown to reviewers: the first grant that holds a finding, else the first grant. */
+      readonly document: string;
     };
+
+/** A version of a managed policy that waits for an approval, as PolicyGate read it from IAM. */
+export interface PendingVersion {
+  /** The approval that holds it quarantined. */
+  readonly approvalId: string;
+  readonly versionId: string;
+  readonly document: string;
+}
+
+/** One policy a principal holds: an inline policy by name, or an attached managed policy's version. */
+export interface GrantSource {
+  /** `inline:<policy name>` or the managed policy's ARN. */
+  readonly source: string;
+  /** Managed policies: the version read (the default, or a version under a pending approval). */
+  readonly versionId?: string;
+  readonly document: string;
+  /** Set when this is a version under a pending approval rather than what is in force now. */
+  readonly pendingApprovalId?: string;
+}
+
+/** A role, user or group, by name. */
+export interface PrincipalRef {
+  readonly type: PrincipalType;
+  readonly name: string;
+}
+
+/**
+ * Who a change's grant reaches beyond its own target, recorded when it is quarantined so a restore can
+ * tell whether the grant would now reach principals nobody reviewed: for a managed policy, the principals
+ * it is attached to and the members of those groups; for an inline policy or attachment on a group, the
+ * group's members.
+ */
+export interface Reach {
+  /** Managed policy: the roles, users and groups it is attached to. */
+  readonly attachedTo: readonly PrincipalRef[];
+  /** Users who hold the grant through a group, by group name. */
+  readonly groupMembers: Readonly<Record<string, readonly string[]>>;
+  /** More principals than the record keeps: only `digest` and the counts are exact. */
+  readonly truncated?: boolean;
+  /** SHA-256 of the complete, sorted reach, so a truncated one can still be compared. */
+  readonly digest: string;
+  /** How many principals and group members in all. */
+  readonly count: number;
+}
 
 /** A non-default managed-policy version PolicyGate had to delete to make room (IAM allows 5). */
 export interface DeletedVersion {
@@ -121,7 +182,23 @@ export interface ApprovalRecord {
    * the change is then treated as risky, never as harmless.
    */
   readonly analysisError?: string;
+  /**
+   * Other reasons the change is treated as risky whatever its documents grant, in plain words: e.g. a
+   * policy held by an approval PolicyGate cannot find. The event's own problems are in `change.problems`.
+   */
+  readonly concerns?: readonly string[];
   readonly original: OriginalState;
+  /** Who the grant reached when it was quarantined (see {@link Reach}); absent where nobody else can hold it. */
+  readonly reach?: Reach;
+  /**
+   * Index keys (DynamoDB sparse GSIs) for finding approvals by what they govern: the managed policy ARN
+   * (lower case) of a managed-policy or attachment approval, and the group name (lower case) of an approval
+   * whose grant reaches users through that group. Derived from the change; see {@link indexKeys}.
+   */
+  readonly policyKey?: string;
+  readonly groupKey?: string;
+  /** The principal (`role:<name>`, `user:<name>`, `group:<name>`, lower case) an inline policy, attachment or membership is on. */
+  readonly principalKey?: string;
   readonly quarantine?: QuarantineState;
   /** Step Functions task token; stored, never logged, never sent to a client. */
   readonly taskToken?: string;
@@ -139,6 +216,7 @@ export interface StoredFindings {
   readonly omitted: number;
 }
 
+const QUARANTINE_SID_PREFIX = 'PolicyGateQuarantine';
 const MAX_STATEMENTS_PER_FINDING = 10;
 const MAX_RESOURCES_PER_STATEMENT = 5;
 /** Findings budget in JSON characters: a quarter of DynamoDB's item limit, leaving room for documents. */
@@ -197,7 +275,7 @@ export function statusesLeadingTo(to: ApprovalStatus): ApprovalStatus[] {
  * carries the approval id so the quarantine is recognisable in the console and on restore.
  */
 export function quarantineDocument(approvalId: string): string {
-  const sid = `PolicyGateQuarantine${approvalId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 100);
+  const sid = `${QUARANTINE_SID_PREFIX}${approvalId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 100);
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [{ Sid: sid, Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
@@ -207,4 +285,76 @@ export function quarantineDocument(approvalId: string): string {
 /** Whether a document (JSON text or object) is a PolicyGate quarantine document for `approvalId`. */
 export function isQuarantineDocument(document: unknown, approvalId: string): boolean {
   return documentsEqual(document, quarantineDocument(approvalId));
+}
+
+/** The index keys ({@link ApprovalRecord.policyKey}, `groupKey`, `principalKey`) of a change target. */
+export function indexKeys(
+  target: PolicyChange['target'],
+): Pick<ApprovalRecord, 'policyKey' | 'groupKey' | 'principalKey'> {
+  switch (target.kind) {
+    case 'managed-policy':
+      return { policyKey: policyKeyOf(target.policyArn) };
+    case 'attachment':
+      return {
+        policyKey: policyKeyOf(target.policyArn),
+        principalKey: principalKeyOf(target.principalType, target.principalName),
+        ...(target.principalType === 'group' && { groupKey: groupKeyOf(target.principalName) }),
+      };
+    case 'inline-policy':
+      return {
+        principalKey: principalKeyOf(target.principalType, target.principalName),
+        ...(target.principalType === 'group' && { groupKey: groupKeyOf(target.principalName) }),
+      };
+    case 'group-membership':
+      return {
+        groupKey: groupKeyOf(target.groupName),
+        principalKey: principalKeyOf('user', target.userName),
+      };
+    case 'permissions-boundary':
+    case 'trust-policy':
+      return {};
+  }
+}
+
+/** The index key of a principal (IAM names are case-insensitive). */
+export function principalKeyOf(type: PrincipalType, name: string): string {
+  return `${type}:${name.toLowerCase()}`;
+}
+
+/** The index key of a managed policy: IAM policy names are case-insensitive, so the ARN is lower-cased. */
+export function policyKeyOf(policyArn: string): string {
+  return `policy:${policyArn.toLowerCase()}`;
+}
+
+/** The index key of a group (group names are case-insensitive in IAM). */
+export function groupKeyOf(groupName: string): string {
+  return `group:${groupName.toLowerCase()}`;
+}
+
+/** Whether an approval still holds a version out of force that an approval could put back. */
+export function holdsPendingVersion(record: ApprovalRecord): boolean {
+  if (record.original.kind !== 'managed-policy') return false;
+  if (record.status === 'PENDING') return true;
+  // Approved but not restored yet: the restore may still run.
+  return record.status === 'APPROVED' && record.outcome === undefined;
+}
+
+/**
+ * Whether a document has the shape of a PolicyGate quarantine document, whichever approval it names. Used
+ * only to be more careful (a policy held by an approval PolicyGate cannot find is treated as risky), never
+ * to trust a document: anyone with IAM write access can write this shape.
+ */
+export function looksLikeQuarantineDocument(document: unknown): boolean {
+  let value: unknown;
+  try {
+    value = typeof document === 'string' ? parseStrictJson(decodePolicyText(document)) : document;
+  } catch {
+    return false;
+  }
+  const statements = (value as { Statement?: unknown } | null)?.Statement;
+  const list = Array.isArray(statements) ? statements : [statements];
+  if (list.length !== 1) return false;
+  const sid = (list[0] as { Sid?: unknown } | null)?.Sid;
+  if (typeof sid !== 'string' || !sid.startsWith(QUARANTINE_SID_PREFIX)) return false;
+  return documentsEqual(value, quarantineDocument(sid.slice(QUARANTINE_SID_PREFIX.length)));
 }

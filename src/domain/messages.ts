@@ -20,17 +20,67 @@ export function describeTarget(target: ChangeTarget): string {
       return `inline policy ${target.policyName} on ${target.principalType} ${target.principalName}`;
     case 'attachment':
       return `${target.policyArn} attached to ${target.principalType} ${target.principalName}`;
+    case 'group-membership':
+      return `user ${target.userName} in group ${target.groupName}`;
+    case 'permissions-boundary':
+      return `permissions boundary of ${target.principalType} ${target.principalName}${target.policyArn ? ` (${target.policyArn})` : ''}`;
+    case 'trust-policy':
+      return `trust policy of role ${target.roleName}`;
   }
 }
 
-function describeChange(change: PolicyChange): string[] {
-  const actor = change.actor.arn ?? change.actor.type;
+/** Who made a change, as one line: the ARN, else whatever identifies the actor. */
+export function describeActor(change: PolicyChange): string {
+  const { actor } = change;
+  return actor.arn ?? actor.userName ?? actor.principalId ?? actor.type;
+}
+
+/** The change as e-mail lines: what, where, who, the event id, and what of the event could not be read. */
+export function changeLines(change: PolicyChange): string[] {
   return [
     `Change:   ${change.eventName} (${describeTarget(change.target)})`,
     `Account:  ${change.accountId}, region ${change.region}, at ${change.eventTime}`,
-    `Actor:    ${actor}${change.sourceIp ? ` from ${change.sourceIp}` : ''}`,
+    `Actor:    ${describeActor(change)}${change.sourceIp ? ` from ${change.sourceIp}` : ''}`,
     ...(change.userAgent ? [`Agent:    ${change.userAgent}`] : []),
     `Event id: ${change.eventId}`,
+    ...(change.origin === 'sweep'
+      ? [
+          'Found by: the reconciliation sweep (no CloudTrail event reached PolicyGate; who made it is unknown)',
+        ]
+      : []),
+    ...(change.problems && change.problems.length > 0
+      ? [
+          'The event could not be read in full, so PolicyGate treats the change as risky:',
+          ...change.problems.slice(0, 20).map((p) => `  - ${p}`),
+        ]
+      : []),
+  ];
+}
+
+// A reach line lists this many principals by name.
+const MAX_LISTED_PRINCIPALS = 50;
+
+/** Who else the grant reaches (attachments, group members), as recorded at quarantine time. */
+export function describeReach(record: ApprovalRecord): string[] {
+  const { reach } = record;
+  if (!reach) return [];
+  const names = [
+    ...reach.attachedTo.map((p) => `${p.type} ${p.name}`),
+    ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
+      users.map((user) => `user ${user} (group ${group})`),
+    ),
+  ];
+  if (reach.count === 0) {
+    return [
+      record.original.kind === 'managed-policy'
+        ? 'Attached to: nothing at quarantine time'
+        : 'Group members: none at quarantine time',
+    ];
+  }
+  const listed = names.slice(0, MAX_LISTED_PRINCIPALS);
+  return [
+    `Reaches at quarantine time (${reach.count}): ${listed.join(', ')}${reach.count > listed.length ? `, and ${reach.count - listed.length} more` : ''}`,
+    'A restore that finds the grant reaching anyone else (not covered by an approval of its own) stops with CONFLICT.',
   ];
 }
 
@@ -77,10 +127,12 @@ export function approvalRequestedMessage(
     message: [
       'A risky IAM change was quarantined and waits for a decision.',
       '',
-      ...describeChange(record.change),
+      ...changeLines(record.change),
       '',
       ...describeFindings(record.findings, record.findingsOmitted),
       ...(record.analysisError ? [`The policy could not be analysed: ${record.analysisError}`] : []),
+      ...(record.concerns ?? []).map((concern) => `Treated as risky: ${concern}`),
+      ...describeReach(record),
       '',
       `Quarantined since ${record.quarantine?.appliedAt ?? record.createdAt}; the request expires at ${record.deadline}.`,
       ...where,
@@ -101,7 +153,7 @@ export function outcomeMessage(record: ApprovalRecord, headline: string): Messag
     message: [
       headline,
       '',
-      ...describeChange(record.change),
+      ...changeLines(record.change),
       ...decision,
       `Approval id: ${record.approvalId}`,
     ].join('\n'),

@@ -1,9 +1,20 @@
 import { dependencies } from '../app/dependencies';
 import type { AnalysisResult } from '../services/approval-workflow';
-import { requireString, stepInput } from './step-input';
+import { requireString, StepInputError, stepInput } from './step-input';
 
-/** Step `AnalyseChange`: normalise, analyse and, for a risky change, record and quarantine at once. */
+/**
+ * Steps `AnalyseChange` and `RecheckChange`: normalise, analyse and, for a risky change, record and
+ * quarantine at once. `attempt` 2 is the re-check of a "not in force" verdict after a delay.
+ */
 export const handler = async (event: unknown): Promise<AnalysisResult> => {
   const input = stepInput(event, 'AnalyseChange');
-  return dependencies().workflow.analyse(input.event, requireString(input, 'executionId', 'AnalyseChange'));
+  const attempt = input.attempt ?? 1;
+  if (attempt !== 1 && attempt !== 2) {
+    throw new StepInputError(`AnalyseChange: attempt must be 1 or 2, got ${JSON.stringify(attempt)}`);
+  }
+  return dependencies().workflow.analyse(
+    input.event,
+    requireString(input, 'executionId', 'AnalyseChange'),
+    attempt,
+  );
 };

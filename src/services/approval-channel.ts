@@ -1,4 +1,5 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
+import type { Notice } from '../domain/notices';
 
 /**
  * Where the humans see an approval (Slack). The workflow posts the request and keeps the message in line
@@ -24,4 +25,6 @@ export interface ApprovalChannel {
   showDecision(record: ApprovalRecord): Promise<MessageRef>;
   /** A reply only `userId` sees, in the channel of the request. */
   tell(userId: string, text: string, record?: ApprovalRecord): Promise<void>;
+  /** Posts a notice (nothing to decide: a report, an alert) to the channel. */
+  postNotice(notice: Notice): Promise<MessageRef>;
 }

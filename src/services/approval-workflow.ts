@@ -1,27 +1,53 @@
+import type { AlarmMetrics } from '../adapters/alarm-metrics';
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
-import { analysePolicy, type Finding } from '../domain/analyse-policy';
-import { type ApprovalRecord, type DecisionOutput, storedFindings, totalFindings } from '../domain/approval';
-import { normaliseEvent } from '../domain/cloudtrail';
-import { approvalRequestedMessage, describeTarget, outcomeMessage } from '../domain/messages';
-import type { PolicyChange } from '../domain/policy-change';
-import { parsePolicyDocument } from '../domain/policy-document';
+import type { Finding } from '../domain/analyse-policy';
+import {
+  type ApprovalRecord,
+  type DecisionOutput,
+  indexKeys,
+  type OriginalState,
+  storedFindings,
+  totalFindings,
+} from '../domain/approval';
+import { analyseDocuments, type SourcedDocument } from '../domain/change-analysis';
+import { eventIdentifiers, normaliseEvent } from '../domain/cloudtrail';
+import {
+  approvalRequestedMessage,
+  changeLines,
+  describeActor,
+  describeTarget,
+  outcomeMessage,
+} from '../domain/messages';
+import { boundedNotice, type Notice, noticeFindings, noticeText } from '../domain/notices';
+import { isDeployer, ownRoleTargeted, roleNameOfArn } from '../domain/own-roles';
+import { isRemovalEventName, isReportedEventName, type PolicyChange } from '../domain/policy-change';
 import type { RestrictedActionSet } from '../domain/restricted-actions';
-import { ApprovalStateError, PolicyGateError, PolicyParseError } from '../errors';
+import { summariseTrustPolicy } from '../domain/trust-policy';
+import { ApprovalStateError, EventNormalisationError, PolicyGateError } from '../errors';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { QuarantineService } from './quarantine-service';
+
+/** Verdicts that only notify: nothing is quarantined, nobody is asked to decide. */
+export type NoticeVerdict = 'harmless' | 'not-in-force' | 'self-protection' | 'reported';
 
 /** What the first step hands the state machine; `verdict` drives its routing. */
 export type AnalysisResult =
   | { verdict: 'ignored'; reason: string; eventId?: string }
   | {
-      verdict: 'harmless' | 'not-in-force';
+      verdict: NoticeVerdict;
       eventId: string;
       eventName: string;
       target: string;
       reason: string;
-      findings: Finding[];
+      /** What NotifyChange tells the team (e-mail, and Slack for self-protection and reported changes). */
+      notice: Notice;
+      /**
+       * `not-in-force` on the first look only: the state machine waits `afterSeconds` and runs the analysis
+       * again on `event`, since IAM is eventually consistent and a single read may miss a change in force.
+       */
+      recheck?: { event: unknown; afterSeconds: number };
     }
   | {
       verdict: 'quarantined';
@@ -37,7 +63,12 @@ export type AnalysisResult =
 export interface WorkflowSettings {
   readonly approvalTimeoutSeconds: number;
   readonly retentionDays: number;
+  /** PolicyGate's own roles: their calls are its own, and changes to them are never quarantined. */
   readonly ownRoleArns: readonly string[];
+  /** The stack's deployer role: its changes to PolicyGate's roles are a notice, not a critical alert. */
+  readonly deployerRoleArn?: string;
+  /** How long to wait before looking again at a change IAM showed as not in force; 0 = never. */
+  readonly recheckDelaySeconds?: number;
 }
 
 export interface WorkflowDependencies {
@@ -49,6 +80,8 @@ export interface WorkflowDependencies {
   readonly logger: Logger;
   /** Slack; absent when the stage has no channel configured (the e-mail then is the only notice). */
   readonly channel?: ApprovalChannel;
+  /** The metrics the critical-alert alarm watches; absent in tests that do not look. */
+  readonly metrics?: AlarmMetrics;
   /** How long the request step waits for Slack before it gives up and relies on the e-mail. */
   readonly channelTimeoutMs?: number;
   readonly now?: () => Date;
@@ -60,16 +93,25 @@ export interface StepError {
   readonly Cause?: string;
 }
 
-function analyseDocument(
-  document: string,
-  restricted: RestrictedActionSet,
-): { findings: Finding[]; error?: string } {
-  try {
-    return { findings: analysePolicy(parsePolicyDocument(document), restricted) };
-  } catch (error) {
-    // A policy IAM accepted but PolicyGate cannot read is treated as risky: unknown is never harmless.
-    if (error instanceof PolicyParseError) return { findings: [], error: error.message };
-    throw error;
+/** The documents a captured change put (or, once approved, would put) in force. */
+function documentsOf(original: OriginalState): SourcedDocument[] {
+  switch (original.kind) {
+    case 'managed-policy':
+    case 'inline-policy':
+      return [{ document: original.document }];
+    case 'attachment':
+      return [
+        { source: `${original.policyArn} ${original.versionId}`, document: original.document },
+        ...(original.pendingVersions ?? []).map((p) => ({
+          source: `${original.policyArn} ${p.versionId} (under approval ${p.approvalId})`,
+          document: p.document,
+        })),
+      ];
+    case 'group-membership':
+      return original.grants.map((g) => ({
+        source: `${g.source}${g.versionId ? ` ${g.versionId}` : ''}${g.pendingApprovalId ? ` (under approval ${g.pendingApprovalId})` : ''}`,
+        document: g.document,
+      }));
   }
 }
 
@@ -80,17 +122,24 @@ function analyseDocument(
  */
 export class ApprovalWorkflow {
   private readonly now: () => Date;
+  private readonly ownRoleNames: readonly string[];
 
   constructor(private readonly deps: WorkflowDependencies) {
     this.now = deps.now ?? (() => new Date());
+    this.ownRoleNames = deps.settings.ownRoleArns.flatMap((arn) => roleNameOfArn(arn) ?? []);
   }
 
   /**
    * First step: normalise the event, read what the change put in force, analyse it, and for a risky
-   * change write the approval record and quarantine at once, in this one invocation.
+   * change write the approval record and quarantine at once, in this one invocation. A change to one of
+   * PolicyGate's own roles is never quarantined but raised as a critical alert; boundary and trust-policy
+   * changes are reported. `attempt` 2 is the state machine's re-check of a "not in force" verdict.
+   *
+   * @throws EventNormalisationError when the event does not say what it changed (HandleFailure then alerts
+   *   that the change is NOT contained, with the identifiers the event carried).
    */
-  async analyse(event: unknown, executionId: string): Promise<AnalysisResult> {
-    const { store, quarantine, restricted, settings, logger } = this.deps;
+  async analyse(event: unknown, executionId: string, attempt = 1): Promise<AnalysisResult> {
+    const { store, quarantine, settings, logger } = this.deps;
     const normalised = normaliseEvent(event, { ownRoleArns: settings.ownRoleArns });
     if (normalised.kind === 'ignored') {
       logger.info('event ignored', {
@@ -106,8 +155,19 @@ export class ApprovalWorkflow {
     }
     const { change } = normalised;
     const target = describeTarget(change.target);
-    const approvalId = change.eventId;
 
+    const ownRole = ownRoleTargeted(change.target, this.ownRoleNames);
+    if (ownRole !== undefined) return this.selfProtection(change, ownRole);
+    if (isReportedEventName(change.eventName)) return this.report(change);
+    if (isRemovalEventName(change.eventName)) {
+      return {
+        verdict: 'ignored',
+        reason: `${change.eventName} only removes permissions from ${target}, which is not one of PolicyGate's roles`,
+        eventId: change.eventId,
+      };
+    }
+
+    const approvalId = change.eventId;
     // A retry of this step (or a duplicate delivery) finds the record first: after a quarantine, IAM no
     // longer shows the change in force, so capturing again would misread it as gone.
     let current = await store.get(approvalId);
@@ -125,31 +185,30 @@ export class ApprovalWorkflow {
     }
     if (!current) {
       const captured = await quarantine.captureOriginal(change);
-      if (!captured.inForce) {
-        const findings = change.document ? analyseDocument(change.document, restricted).findings : [];
-        logger.info('change not in force', { eventId: change.eventId, reason: captured.reason });
-        return {
-          verdict: 'not-in-force',
-          eventId: change.eventId,
-          eventName: change.eventName,
-          target,
-          reason: captured.reason,
-          findings,
-        };
-      }
+      if (!captured.inForce) return this.notInForce(change, captured.reason, event, attempt);
       const { original } = captured;
-      const analysis = analyseDocument(original.document, restricted);
-      if (analysis.findings.length === 0 && analysis.error === undefined) {
+      const analysis = analyseDocuments(documentsOf(original), this.deps.restricted);
+      const concerns = captured.concerns ?? [];
+      const problems = change.problems ?? [];
+      if (
+        analysis.findings.length === 0 &&
+        analysis.error === undefined &&
+        concerns.length === 0 &&
+        problems.length === 0
+      ) {
         logger.info('change is harmless', { eventId: change.eventId });
-        return {
-          verdict: 'harmless',
-          eventId: change.eventId,
-          eventName: change.eventName,
-          target,
-          reason: 'grants no restricted action',
-          findings: [],
-        };
+        return this.notice(change, 'harmless', 'grants no restricted action', {
+          severity: 'info',
+          title: `${change.eventName} checked: it grants no restricted action`,
+          lines: [
+            `Checked ${change.eventName} on ${target}: it grants no restricted action.`,
+            '',
+            ...changeLines(change),
+          ],
+        });
       }
+      // Who the grant reaches now, so a restore can tell whether anyone was added while it waited.
+      const reach = await quarantine.captureReach(original);
       // The record goes in before anything is touched, so nothing is lost if this execution dies.
       const now = this.now();
       const deadline = new Date(now.getTime() + settings.approvalTimeoutSeconds * 1000);
@@ -164,7 +223,10 @@ export class ApprovalWorkflow {
         change,
         ...storedFindingsOf(analysis.findings),
         ...(analysis.error !== undefined && { analysisError: analysis.error }),
+        ...(concerns.length > 0 && { concerns }),
         original,
+        ...(reach && { reach }),
+        ...indexKeys(change.target),
       };
       const created = await store.create(record);
       if (!created.created) {
@@ -198,26 +260,165 @@ export class ApprovalWorkflow {
     };
   }
 
-  /** Notify-only path for harmless or no-longer-in-force changes. */
+  private notice(
+    change: PolicyChange,
+    verdict: NoticeVerdict,
+    reason: string,
+    notice: Notice,
+  ): Extract<AnalysisResult, { notice: Notice }> {
+    return {
+      verdict,
+      eventId: change.eventId,
+      eventName: change.eventName,
+      target: describeTarget(change.target),
+      reason,
+      notice: boundedNotice(notice),
+    };
+  }
+
+  /** Not in force now: look again after a delay (first attempt), else report what the event carried. */
+  private notInForce(change: PolicyChange, reason: string, event: unknown, attempt: number): AnalysisResult {
+    const delay = this.deps.settings.recheckDelaySeconds ?? 0;
+    const findings: Finding[] = change.document
+      ? analyseDocuments([{ document: change.document }], this.deps.restricted).findings
+      : [];
+    this.deps.logger.info('change not in force', { eventId: change.eventId, reason, attempt });
+    const target = describeTarget(change.target);
+    const result = this.notice(change, 'not-in-force', reason, {
+      severity: findings.length > 0 ? 'warning' : 'info',
+      title: `${change.eventName} not in force: nothing quarantined`,
+      lines: [
+        `${change.eventName} on ${target} is no longer in force (${reason}); nothing was quarantined.`,
+        ...(attempt > 1
+          ? ['PolicyGate looked again after a delay (IAM is eventually consistent) and found the same.']
+          : []),
+        ...(findings.length > 0 ? ['The document the event carried grants restricted actions (below).'] : []),
+        '',
+        ...changeLines(change),
+      ],
+      ...noticeFindings(findings),
+    });
+    return attempt === 1 && delay > 0 ? { ...result, recheck: { event, afterSeconds: delay } } : result;
+  }
+
+  /**
+   * A change to one of PolicyGate's own roles: never quarantined (that would disable the gate, or be
+   * undone by the next deploy) but always a critical alert naming the actor, unless the stack's deployer
+   * made it, which is the stack's own update and only a notice.
+   */
+  private selfProtection(change: PolicyChange, role: string): AnalysisResult {
+    const deployer = isDeployer(change.actor, this.deps.settings.deployerRoleArn);
+    const kind = change.target.kind === 'trust-policy' ? 'trust' : 'identity';
+    const findings = change.document
+      ? analyseDocuments([{ document: change.document }], this.deps.restricted, { kind }).findings
+      : [];
+    const actor = describeActor(change);
+    this.deps.logger.warn('change to a PolicyGate role', { eventId: change.eventId, role, deployer });
+    const lines = deployer
+      ? [
+          `${change.eventName} on PolicyGate's own role ${role} was made by the stack's deployer role: this is a PolicyGate deploy.`,
+          'Nothing to do, unless nobody deployed PolicyGate just now.',
+        ]
+      : [
+          `${actor} made ${change.eventName} on PolicyGate's own role ${role}.`,
+          'PolicyGate never quarantines its own roles (that would disable the gate), so this change is in force NOW.',
+          'A Deny or a removed permission there can make every later quarantine fail; a grant there is a way around the gate.',
+          'Check it now: unless it was a PolicyGate deploy, revert it and investigate the actor.',
+        ];
+    return this.notice(change, 'self-protection', `targets PolicyGate's own role ${role}`, {
+      severity: deployer ? 'info' : 'critical',
+      title: deployer
+        ? `PolicyGate deploy changed its role ${role}`
+        : `${change.eventName} on PolicyGate's own role ${role} by ${actor}`,
+      lines: [...lines, '', ...changeLines(change)],
+      ...noticeFindings(findings),
+    });
+  }
+
+  /**
+   * A permissions boundary or trust policy changed: reported with the new document's findings, never
+   * contained. What is in force is read from IAM, not taken from the event.
+   */
+  private async report(change: PolicyChange): Promise<AnalysisResult> {
+    const { target } = change;
+    const read = await this.deps.quarantine.readReported(change);
+    const kind = target.kind === 'trust-policy' ? 'trust' : 'identity';
+    const analysis = read.document
+      ? analyseDocuments([{ document: read.document }], this.deps.restricted, { kind })
+      : undefined;
+    const findings = analysis?.findings ?? [];
+    const lines: string[] = [];
+    let risky = findings.length > 0 || analysis?.error !== undefined;
+    if (target.kind === 'trust-policy') {
+      lines.push(`The trust policy of role ${target.roleName} changed. Who may assume the role now:`);
+      if (read.document) {
+        const summary = summariseTrustPolicy(read.document);
+        lines.push(...summary.lines.map((line) => `  ${line}`));
+        if (summary.open) {
+          risky = true;
+          lines.push('ANYONE may assume this role without a condition.');
+        }
+      }
+    } else if (target.kind === 'permissions-boundary') {
+      const who = `${target.principalType} ${target.principalName}`;
+      if (change.eventName.startsWith('Delete')) {
+        risky = true;
+        lines.push(
+          `The permissions boundary of ${who} was removed: it may now use everything its policies grant.`,
+        );
+      } else if (target.policyArn === undefined) {
+        lines.push(
+          `The permissions boundary of ${who} was set; the event does not say to which policy (IAM is read below).`,
+        );
+      } else {
+        lines.push(
+          `The permissions boundary of ${who} is now ${target.policyArn}. A boundary caps what the principal may do; the restricted actions it permits are listed below.`,
+        );
+      }
+    }
+    lines.push(...read.facts);
+    if (analysis?.error) lines.push(`The document could not be analysed: ${analysis.error}`);
+    lines.push(
+      'Reported, not contained: PolicyGate does not quarantine boundaries or trust policies.',
+      '',
+      ...changeLines(change),
+    );
+    this.deps.logger.info('change reported', { eventId: change.eventId, risky });
+    return this.notice(change, 'reported', 'reported, not contained', {
+      severity: risky ? 'warning' : 'info',
+      title: `${change.eventName}: ${describeTarget(target)}`,
+      lines,
+      ...noticeFindings(findings),
+    });
+  }
+
+  /**
+   * The notify-only path: harmless, not in force, reported, or a change to PolicyGate's own roles. The
+   * e-mail always goes out; reported changes and changes to PolicyGate's roles are also posted to Slack,
+   * and a critical one counts on the metric the stack's alarm watches. Slack failing never fails the step.
+   */
   async notify(analysis: AnalysisResult): Promise<void> {
-    if (analysis.verdict !== 'harmless' && analysis.verdict !== 'not-in-force') {
+    if (analysis.verdict === 'ignored' || analysis.verdict === 'quarantined') {
       throw new ApprovalStateError(`notify step got a ${analysis.verdict} verdict`);
     }
-    const headline =
-      analysis.verdict === 'harmless'
-        ? `Checked ${analysis.eventName} on ${analysis.target}: it grants no restricted action.`
-        : `${analysis.eventName} on ${analysis.target} is no longer in force (${analysis.reason}); nothing was quarantined.`;
-    await this.deps.notifier.notify({
-      subject: `PolicyGate: ${analysis.eventName} ${analysis.verdict === 'harmless' ? 'checked, nothing restricted' : 'not in force'}`,
-      message: [
-        headline,
-        '',
-        `Event id: ${analysis.eventId}`,
-        ...analysis.findings.slice(0, 200).map((f) => `  - ${f.action}`),
-        ...(analysis.findings.length > 200 ? [`  … and ${analysis.findings.length - 200} more`] : []),
-      ].join('\n'),
-      severity: analysis.findings.length > 0 ? 'warning' : 'info',
+    const { notifier, channel, metrics, logger } = this.deps;
+    const notice = boundedNotice(analysis.notice);
+    if (notice.severity === 'critical') metrics?.count('SelfProtectionAlerts');
+    await notifier.notify({
+      ...noticeText(notice),
+      severity: notice.severity === 'critical' ? 'alert' : notice.severity,
     });
+    if (channel && (analysis.verdict === 'self-protection' || analysis.verdict === 'reported')) {
+      try {
+        await withTimeout(
+          channel.postNotice(notice),
+          this.deps.channelTimeoutMs ?? 20_000,
+          'Slack did not answer in time',
+        );
+      } catch (error) {
+        logger.warn('notice not posted to Slack', { eventId: analysis.eventId, error });
+      }
+    }
   }
 
   /**
@@ -281,7 +482,7 @@ export class ApprovalWorkflow {
       );
     }
     if (!record.quarantine) throw new ApprovalStateError(`approval ${approvalId} has no quarantine to lift`);
-    const result = await quarantine.restore(approvalId, record.original, record.quarantine);
+    const result = await quarantine.restore(approvalId, record.original, record.quarantine, record.reach);
     const at = this.now().toISOString();
     if (result.outcome === 'CONFLICT') {
       const moved = await store.transition(
@@ -367,51 +568,80 @@ export class ApprovalWorkflow {
 
   /**
    * The catch-all: mark the approval FAILED (when there is one) and alert loudly, saying whether the
-   * risky change is contained, so a failure is never silent.
+   * risky change is contained, so a failure is never silent. Without a confirmed quarantine the alert says
+   * plainly that the change is NOT contained and names what the event identified.
    */
   async handleFailure(input: Record<string, unknown>, executionId: string): Promise<void> {
-    const { store, notifier, logger } = this.deps;
+    const { store, notifier, logger, channel } = this.deps;
     const error = (input.error ?? {}) as StepError;
     const errorName = error.Error ?? 'unknown error';
-    const cause = (error.Cause ?? '').slice(0, 2000);
-    const detail = (input.detail ?? {}) as Record<string, unknown>;
+    const cause = causeOf(error.Cause);
+    const event = eventOf(input);
+    const identifiers = event === undefined ? {} : eventIdentifiers(event);
     // When AnalyseChange itself failed, the state is still the event; its id is the approval id.
     const approvalId =
-      typeof input.approvalId === 'string'
-        ? input.approvalId
-        : typeof detail.eventID === 'string'
-          ? detail.eventID
-          : undefined;
-    let containment = 'No approval record exists: the change may still be in force. Check it now.';
+      typeof input.approvalId === 'string' ? input.approvalId : idOfEvent(event, this.deps.settings);
+    let containment: string | undefined;
     let change: PolicyChange | undefined;
+    let record: ApprovalRecord | undefined;
     if (approvalId && (typeof input.approvalId === 'string' || (await store.get(approvalId)))) {
       const moved = await store.transition(approvalId, 'FAILED', {
         failure: { error: errorName, cause, at: this.now().toISOString() },
       });
-      const record = moved.ok ? moved.record : moved.current;
+      record = moved.ok ? moved.record : moved.current;
       change = record?.change;
-      containment = record?.quarantine
-        ? `The change is quarantined (status ${record.status}) and stays so until someone acts.`
-        : 'The quarantine was NOT confirmed: the change may still be in force. Check it now.';
-      if (record) await this.showInChannel(record, `Workflow failed (${errorName}). ${containment}`);
+      if (record?.quarantine) {
+        containment = `The change is quarantined (status ${record.status}) and stays so until someone acts.`;
+      }
+      if (record) {
+        await this.showInChannel(
+          record,
+          `Workflow failed (${errorName}). ${containment ?? 'The quarantine was NOT confirmed: the change may be in force. Check it now.'}`,
+        );
+      }
     }
+    const contained = containment !== undefined;
+    const identified = Object.entries(identifiers).map(([key, value]) => `  ${key}: ${value}`);
+    const lines = contained
+      ? [containment as string]
+      : [
+          'The change is NOT contained: PolicyGate could not confirm a quarantine, so whatever it granted may be in force NOW. Check it and contain it by hand.',
+          ...(identified.length > 0 ? ['What the event identified:', ...identified] : []),
+        ];
     const eventLine = change
-      ? `Change: ${change.eventName} (${describeTarget(change.target)}) by ${change.actor.arn ?? change.actor.type}, event ${change.eventId}`
-      : `Event: ${String(detail.eventName ?? 'unknown')} ${String(detail.eventID ?? '')}`.trim();
-    logger.error('workflow failed', { executionId, approvalId, error: errorName });
+      ? `Change: ${change.eventName} (${describeTarget(change.target)}) by ${describeActor(change)}, event ${change.eventId}`
+      : undefined;
+    logger.error('workflow failed', { executionId, approvalId, error: errorName, contained });
     await notifier.notify({
-      subject: `PolicyGate ALERT: workflow failed (${errorName})`,
+      subject: `PolicyGate ALERT: workflow failed (${errorName})${contained ? '' : ', change NOT contained'}`,
       message: [
         'A PolicyGate workflow failed.',
         '',
-        containment,
-        eventLine,
+        ...lines,
+        ...(eventLine ? [eventLine] : []),
         `Execution: ${executionId}`,
         `Error: ${errorName}`,
         ...(cause ? [`Cause: ${cause}`] : []),
       ].join('\n'),
       severity: 'alert',
     });
+    if (!contained && !record?.slackMessage && channel) {
+      try {
+        await withTimeout(
+          channel.postNotice(
+            boundedNotice({
+              severity: 'critical',
+              title: `Workflow failed (${errorName}): change NOT contained`,
+              lines: [...lines, ...(eventLine ? [eventLine] : []), `Execution: ${executionId}`],
+            }),
+          ),
+          this.deps.channelTimeoutMs ?? 20_000,
+          'Slack did not answer in time',
+        );
+      } catch (slackError) {
+        logger.warn('failure notice not posted to Slack', { executionId, error: slackError });
+      }
+    }
   }
 
   private async requireRecord(approvalId: string): Promise<ApprovalRecord> {
@@ -446,6 +676,45 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
 function problemOf(error: unknown): string {
   if (error instanceof PolicyGateError) return error.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A Lambda error's cause as people read it: Step Functions passes the handler's error as JSON with a stack
+ * trace; its type and message say what happened, the trace is for the logs.
+ */
+function causeOf(raw: string | undefined): string {
+  const text = raw ?? '';
+  try {
+    const parsed = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') {
+      return `${typeof parsed.errorType === 'string' ? `${parsed.errorType}: ` : ''}${parsed.errorMessage}`.slice(
+        0,
+        2000,
+      );
+    }
+  } catch {
+    // Not JSON: a cause the state machine wrote itself.
+  }
+  return text.slice(0, 2000);
+}
+
+/** The CloudTrail event a failed execution was about: the state itself, or the event kept for a re-check. */
+function eventOf(input: Record<string, unknown>): unknown {
+  if (typeof input.detail === 'object' && input.detail !== null) return input;
+  const recheck = input.recheck as { event?: unknown } | undefined;
+  return recheck?.event;
+}
+
+/** The approval id of an event, when it can be normalised; the failure may be about exactly that. */
+function idOfEvent(event: unknown, settings: WorkflowSettings): string | undefined {
+  if (event === undefined) return undefined;
+  try {
+    const normalised = normaliseEvent(event, { ownRoleArns: settings.ownRoleArns });
+    return normalised.kind === 'change' ? normalised.change.eventId : undefined;
+  } catch (error) {
+    if (error instanceof EventNormalisationError) return undefined;
+    throw error;
+  }
 }
 
 /** Whether an error is PolicyGate's own (expected, explainable) rather than a bug. */

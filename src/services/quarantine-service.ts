@@ -1,20 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalIndex } from '../adapters/approval-store';
 import type { IamGateway, PolicyVersionInfo } from '../adapters/iam-gateway';
 import {
+  type ApprovalRecord,
   type DeletedVersion,
+  type GrantSource,
   isQuarantineDocument,
+  looksLikeQuarantineDocument,
   type OriginalState,
+  type PendingVersion,
+  type PrincipalRef,
   type QuarantineState,
   quarantineDocument,
+  type Reach,
 } from '../domain/approval';
-import { documentsEqual } from '../domain/document-equality';
+import { sameDocument } from '../domain/document-equality';
 import type { ChangeTarget, PolicyChange, PrincipalType } from '../domain/policy-change';
 import { ApprovalStateError, AwsOperationError, EventNormalisationError, NotFoundError } from '../errors';
 
 /** IAM keeps at most this many versions of a managed policy. */
 const MAX_POLICY_VERSIONS = 5;
+/** How many principals and group members a record keeps by name; the digest covers all of them. */
+const MAX_REACH_ENTRIES = 500;
 
-/** Whether the change is still in force, and if so what it put in force. */
-export type CaptureResult = { inForce: true; original: OriginalState } | { inForce: false; reason: string };
+/**
+ * Whether the change is still in force, and if so what it put in force. `concerns` are reasons to treat
+ * the change as risky whatever its documents grant (e.g. a policy held by an approval PolicyGate cannot
+ * find, whose version under approval is therefore unknown).
+ */
+export type CaptureResult =
+  | { inForce: true; original: OriginalState; concerns?: string[] }
+  | { inForce: false; reason: string };
 
 /** How a restore ended; on CONFLICT nothing was changed. */
 export type RestoreResult = { outcome: 'RESTORED' } | { outcome: 'CONFLICT'; detail: string };
@@ -28,9 +44,30 @@ export interface QuarantineHooks {
   beforeDeleteVersion(version: DeletedVersion): Promise<void>;
 }
 
+export interface QuarantineServiceOptions {
+  /**
+   * Approvals by what they govern. Without it, attachments are analysed against the policy's default
+   * version only and a restore that finds new principals always reports CONFLICT.
+   */
+  readonly index?: ApprovalIndex;
+  /**
+   * Whether a document grants something restricted (or cannot be read). A group-membership restore
+   * refuses when the group gained a risky grant since the review; without it every new grant counts.
+   */
+  readonly isRisky?: (document: string) => boolean;
+  readonly now?: () => Date;
+}
+
 type ManagedOriginal = Extract<OriginalState, { kind: 'managed-policy' }>;
 type InlineOriginal = Extract<OriginalState, { kind: 'inline-policy' }>;
 type AttachmentOriginal = Extract<OriginalState, { kind: 'attachment' }>;
+type MembershipOriginal = Extract<OriginalState, { kind: 'group-membership' }>;
+
+/** The complete reach, before it is cut down for the record. */
+interface FullReach {
+  attachedTo: PrincipalRef[];
+  groupMembers: Map<string, string[]>;
+}
 
 /**
  * Captures, quarantines and restores the target of a risky IAM change. Reads IAM's current state rather
@@ -39,10 +76,14 @@ type AttachmentOriginal = Extract<OriginalState, { kind: 'attachment' }>;
  * caller's to handle.
  */
 export class QuarantineService {
+  private readonly now: () => Date;
+
   constructor(
     private readonly iam: IamGateway,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    private readonly options: QuarantineServiceOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
 
   /**
    * What the change put in force, read from IAM now: the offending managed-policy version, the inline
@@ -58,7 +99,56 @@ export class QuarantineService {
         return this.captureInline(target.principalType, target.principalName, target.policyName);
       case 'attachment':
         return this.captureAttachment(target.principalType, target.principalName, target.policyArn);
+      case 'group-membership':
+        return this.captureMembership(target.groupName, target.userName);
+      case 'permissions-boundary':
+      case 'trust-policy':
+        // Reported, never contained: the workflow does not ask for their capture.
+        throw new EventNormalisationError(`${change.eventName} is reported, not contained`);
     }
+  }
+
+  /**
+   * What a reported change (a permissions boundary or a trust policy) put in force, read from IAM now: the
+   * boundary policy's default document, or the role's trust policy. `facts` says what IAM shows, e.g. that
+   * the boundary changed again since; `document` is absent when there is nothing to analyse.
+   */
+  async readReported(change: PolicyChange): Promise<{ document?: string; facts: string[] }> {
+    const { target } = change;
+    if (target.kind === 'trust-policy') {
+      const document = await orUndefinedIfNotFound(this.iam.getRoleTrustPolicy(target.roleName));
+      return document === undefined
+        ? { facts: [`The role ${target.roleName} no longer exists.`] }
+        : { document, facts: [] };
+    }
+    if (target.kind !== 'permissions-boundary') {
+      throw new EventNormalisationError(`${change.eventName} is not a reported change`);
+    }
+    const current = await orUndefinedIfNotFound(
+      this.iam.getPermissionsBoundary(target.principalType, target.principalName),
+    );
+    const facts: string[] = [];
+    if (current === undefined) {
+      facts.push(`The ${target.principalType} ${target.principalName} has no permissions boundary now.`);
+      return { facts };
+    }
+    if (target.policyArn === undefined || current.toLowerCase() !== target.policyArn.toLowerCase()) {
+      facts.push(`Its permissions boundary is now ${current}.`);
+    }
+    const policy = await orUndefinedIfNotFound(this.iam.getPolicy(current));
+    if (policy === undefined) return { facts: [...facts, `The boundary policy ${current} does not exist.`] };
+    const version = await this.iam.getPolicyVersion(current, policy.defaultVersionId);
+    return { document: version.document, facts };
+  }
+
+  /**
+   * Who the captured grant reaches beyond its own target (see {@link Reach}), read from IAM now: the
+   * principals a managed policy is attached to and the members of those groups, or the members of the
+   * group an inline policy or attachment is on. `undefined` where nobody else can hold the grant.
+   */
+  async captureReach(original: OriginalState): Promise<Reach | undefined> {
+    const full = await this.readReach(original);
+    return full === undefined ? undefined : summariseReach(full);
   }
 
   /**
@@ -83,6 +173,8 @@ export class QuarantineService {
         return this.quarantineInline(approvalId, original);
       case 'attachment':
         return this.quarantineAttachment(original);
+      case 'group-membership':
+        return this.quarantineMembership(original);
     }
   }
 
@@ -96,7 +188,11 @@ export class QuarantineService {
     approvalId: string,
     original: OriginalState,
     quarantine: QuarantineState,
+    reach?: Reach,
   ): Promise<RestoreResult> {
+    // The grant must not reach anyone the review did not cover: checked before anything is written.
+    const widened = await this.widening(approvalId, original, reach);
+    if (widened !== undefined) return conflict(widened);
     switch (original.kind) {
       case 'managed-policy':
         return this.restoreManaged(approvalId, original, quarantine);
@@ -104,6 +200,8 @@ export class QuarantineService {
         return this.restoreInline(approvalId, original);
       case 'attachment':
         return this.restoreAttachment(original);
+      case 'group-membership':
+        return this.restoreMembership(original);
     }
   }
 
@@ -118,22 +216,26 @@ export class QuarantineService {
     ) {
       throw new EventNormalisationError(`${eventName} does not change a managed policy's versions`);
     }
-    if (eventName === 'CreatePolicyVersion' && change.setAsDefault !== true) {
-      const which = change.versionId === undefined ? 'new version' : `new version ${change.versionId}`;
-      return { inForce: false, reason: `the ${which} was not made the default version` };
+    if (
+      eventName === 'CreatePolicyVersion' &&
+      change.setAsDefault === false &&
+      change.versionId === undefined
+    ) {
+      return { inForce: false, reason: 'the new version was not made the default version' };
     }
     const policy = await orUndefinedIfNotFound(this.iam.getPolicy(policyArn));
     if (policy === undefined) return { inForce: false, reason: 'the policy no longer exists' };
 
-    const offendingVersionId =
-      change.versionId ?? (eventName === 'CreatePolicy' ? policy.defaultVersionId : undefined);
-    if (offendingVersionId === undefined) {
-      throw new EventNormalisationError(`${eventName} event for ${policyArn} carries no versionId`);
-    }
+    // Without a version id in the event, the version in force now is the one to examine: it is what the
+    // change may have put there, and examining it can only make PolicyGate more careful.
+    const offendingVersionId = change.versionId ?? policy.defaultVersionId;
     if (policy.defaultVersionId !== offendingVersionId) {
       return {
         inForce: false,
-        reason: `${offendingVersionId} is no longer the default version (${policy.defaultVersionId} is)`,
+        reason:
+          eventName === 'CreatePolicyVersion' && change.setAsDefault === false
+            ? `the new version ${offendingVersionId} was not made the default version`
+            : `${offendingVersionId} is no longer the default version (${policy.defaultVersionId} is)`,
       };
     }
     const version = await orUndefinedIfNotFound(this.iam.getPolicyVersion(policyArn, offendingVersionId));
@@ -181,6 +283,7 @@ export class QuarantineService {
     }
     const policy = await this.iam.getPolicy(attachedArn);
     const version = await this.iam.getPolicyVersion(attachedArn, policy.defaultVersionId);
+    const { pending, concerns } = await this.pendingVersions(attachedArn, version.document);
     return {
       inForce: true,
       original: {
@@ -190,8 +293,121 @@ export class QuarantineService {
         policyArn: attachedArn,
         versionId: version.versionId,
         document: version.document,
+        ...(pending.length > 0 && { pendingVersions: pending }),
       },
+      ...(concerns.length > 0 && { concerns }),
     };
+  }
+
+  private async captureMembership(groupName: string, userName: string): Promise<CaptureResult> {
+    const groups = await orUndefinedIfNotFound(this.iam.listGroupsForUser(userName));
+    if (groups === undefined) return { inForce: false, reason: `the user ${userName} no longer exists` };
+    const group = findName(groups, groupName);
+    if (group === undefined) {
+      return { inForce: false, reason: `the user ${userName} is no longer in the group ${groupName}` };
+    }
+    const { grants, concerns } = await this.groupGrants(group);
+    const shown = grants[0]?.document ?? JSON.stringify({ Version: '2012-10-17', Statement: [] });
+    return {
+      inForce: true,
+      original: { kind: 'group-membership', groupName: group, userName, grants, document: shown },
+      ...(concerns.length > 0 && { concerns }),
+    };
+  }
+
+  /**
+   * Versions of `policyArn` that pending approvals hold out of force: approving them puts them in force
+   * wherever the policy is attached, so an attachment is analysed against them too. A default version that
+   * is a quarantine document of an approval PolicyGate cannot find is a concern (the version under
+   * approval is unknown), never a reason to relax.
+   */
+  private async pendingVersions(
+    policyArn: string,
+    defaultDocument: string,
+  ): Promise<{ pending: PendingVersion[]; concerns: string[] }> {
+    const pending: PendingVersion[] = [];
+    const records = this.options.index ? await this.options.index.byPolicy(policyArn) : [];
+    for (const record of records) {
+      const { original } = record;
+      if (original.kind !== 'managed-policy' || !holdsOutOfForce(record)) continue;
+      if (original.policyArn.toLowerCase() !== policyArn.toLowerCase()) continue;
+      const version = await orUndefinedIfNotFound(
+        this.iam.getPolicyVersion(policyArn, original.offendingVersionId),
+      );
+      if (version === undefined) continue;
+      pending.push({
+        approvalId: record.approvalId,
+        versionId: version.versionId,
+        document: version.document,
+      });
+    }
+    const concerns =
+      pending.length === 0 && looksLikeQuarantineDocument(defaultDocument)
+        ? [
+            `${policyArn} holds a PolicyGate quarantine document, but no pending approval of it was found: the version under approval is unknown`,
+          ]
+        : [];
+    return { pending, concerns };
+  }
+
+  /**
+   * Everything a group grants its members: its inline policies, the default versions of its attached
+   * policies, and the documents pending approvals hold out of force on the group (quarantined inline
+   * policies and attachments, managed policies awaiting approval), which approving would add.
+   */
+  private async groupGrants(groupName: string): Promise<{ grants: GrantSource[]; concerns: string[] }> {
+    const grants: GrantSource[] = [];
+    const concerns: string[] = [];
+    const held = this.options.index ? await this.options.index.byGroup(groupName) : [];
+    const pendingOnGroup = held.filter((r) => holdsOutOfForce(r) && r.original.kind !== 'group-membership');
+    for (const name of await this.iam.listInlinePolicyNames('group', groupName)) {
+      const document = await this.iam.getInlinePolicy('group', groupName, name);
+      if (document === undefined) continue;
+      grants.push({ source: `inline:${name}`, document });
+      const waiting = pendingOnGroup.filter(
+        (r) => r.original.kind === 'inline-policy' && r.original.policyName === name,
+      );
+      for (const record of waiting) {
+        grants.push({
+          source: `inline:${name}`,
+          document: record.original.document,
+          pendingApprovalId: record.approvalId,
+        });
+      }
+      if (waiting.length === 0 && looksLikeQuarantineDocument(document)) {
+        concerns.push(
+          `the group's inline policy ${name} holds a PolicyGate quarantine document, but no pending approval of it was found`,
+        );
+      }
+    }
+    const attached = await this.iam.listAttachedPolicyArns('group', groupName);
+    for (const arn of attached) {
+      const policy = await this.iam.getPolicy(arn);
+      const version = await this.iam.getPolicyVersion(arn, policy.defaultVersionId);
+      grants.push({ source: arn, versionId: version.versionId, document: version.document });
+      const { pending, concerns: policyConcerns } = await this.pendingVersions(arn, version.document);
+      for (const p of pending) {
+        grants.push({
+          source: arn,
+          versionId: p.versionId,
+          document: p.document,
+          pendingApprovalId: p.approvalId,
+        });
+      }
+      concerns.push(...policyConcerns);
+    }
+    // Attachments of the group that approvals hold detached: approving re-attaches them.
+    for (const record of pendingOnGroup) {
+      const { original } = record;
+      if (original.kind !== 'attachment' || findArn(attached, original.policyArn) !== undefined) continue;
+      grants.push({
+        source: original.policyArn,
+        versionId: original.versionId,
+        document: original.document,
+        pendingApprovalId: record.approvalId,
+      });
+    }
+    return { grants, concerns };
   }
 
   // ---- quarantine -------------------------------------------------------------------------------------
@@ -260,7 +476,7 @@ export class QuarantineService {
     if (current === undefined) {
       throw targetChanged('quarantine', 'the inline policy no longer exists');
     }
-    if (!documentsEqual(current, original.document)) {
+    if (!sameDocument(current, original.document)) {
       throw targetChanged('quarantine', 'the inline policy was replaced after it was captured');
     }
     await this.iam.putInlinePolicy(principalType, principalName, policyName, quarantineDocument(approvalId));
@@ -279,6 +495,129 @@ export class QuarantineService {
       await orUndefinedIfNotFound(this.iam.detachPolicy(principalType, principalName, attachedArn));
     }
     return { appliedAt: this.timestamp() };
+  }
+
+  private async quarantineMembership(original: MembershipOriginal): Promise<QuarantineState> {
+    const { groupName, userName } = original;
+    // NotFound: the user left the group (or is gone) in the meantime, which is the state we want.
+    await orUndefinedIfNotFound(this.iam.removeUserFromGroup(groupName, userName));
+    return { appliedAt: this.timestamp() };
+  }
+
+  // ---- reach ------------------------------------------------------------------------------------------
+
+  private async readReach(original: OriginalState): Promise<FullReach | undefined> {
+    let attachedTo: PrincipalRef[];
+    let groups: string[];
+    if (original.kind === 'managed-policy') {
+      attachedTo = await this.iam.listEntitiesForPolicy(original.policyArn);
+      groups = attachedTo.filter((p) => p.type === 'group').map((p) => p.name);
+    } else if (
+      (original.kind === 'inline-policy' || original.kind === 'attachment') &&
+      original.principalType === 'group'
+    ) {
+      attachedTo = [];
+      groups = [original.principalName];
+    } else {
+      return undefined;
+    }
+    const groupMembers = new Map<string, string[]>();
+    for (const group of groups) {
+      groupMembers.set(group, (await orUndefinedIfNotFound(this.iam.listGroupMembers(group))) ?? []);
+    }
+    return { attachedTo, groupMembers };
+  }
+
+  /**
+   * Why restoring would widen the grant beyond what was reviewed, or `undefined`: every principal (or
+   * group member) the grant reaches now and did not at quarantine time must be covered by an approval of
+   * its own that reviewed this approval's document (an attachment or group membership analysed against
+   * the version under approval, approved and restored). Fewer principals than before is fine.
+   */
+  private async widening(
+    approvalId: string,
+    original: OriginalState,
+    recorded: Reach | undefined,
+  ): Promise<string | undefined> {
+    if (recorded === undefined) return undefined;
+    const now = await this.readReach(original);
+    if (now === undefined) return undefined;
+    const current = summariseReach(now);
+    if (current.digest === recorded.digest) return undefined;
+    const newcomers = reachEntries(now).filter(
+      (entry) => !reachEntries(recorded).some((e) => e.key === entry.key),
+    );
+    if (recorded.truncated) {
+      return `the grant now reaches ${current.count} principals and group members, not the ${recorded.count} recorded at quarantine, and the record is too large to tell which are new; nothing was restored`;
+    }
+    if (newcomers.length === 0) return undefined;
+    const uncovered: string[] = [];
+    for (const entry of newcomers) {
+      if (!(await this.covered(approvalId, original, entry))) uncovered.push(entry.label);
+    }
+    if (uncovered.length === 0) return undefined;
+    const listed = uncovered.slice(0, 10).join(', ');
+    const more = uncovered.length > 10 ? ` and ${uncovered.length - 10} more` : '';
+    return `since the quarantine the grant also reaches ${listed}${more}, which no approval covers; nothing was restored`;
+  }
+
+  /** Whether a principal the grant newly reaches was reviewed against this approval's document. */
+  private async covered(approvalId: string, original: OriginalState, entry: ReachEntry): Promise<boolean> {
+    const index = this.options.index;
+    if (index === undefined) return false;
+    if (entry.kind === 'attached' && original.kind === 'managed-policy') {
+      const covering = await this.coveringAttachment(approvalId, original.policyArn, entry.principal);
+      return covering !== undefined;
+    }
+    if (entry.kind !== 'member') return false;
+    for (const record of await index.byGroup(entry.group)) {
+      const o = record.original;
+      if (
+        o.kind === 'group-membership' &&
+        sameName(o.userName, entry.user) &&
+        sameName(o.groupName, entry.group) &&
+        o.grants.some((g) => g.pendingApprovalId === approvalId) &&
+        (await this.restoredAfterApproval(record.approvalId))
+      ) {
+        return true;
+      }
+    }
+    // A member of a group that was itself newly attached, and reviewed with it.
+    if (original.kind === 'managed-policy') {
+      const attachment = await this.coveringAttachment(approvalId, original.policyArn, {
+        type: 'group',
+        name: entry.group,
+      });
+      const members = attachment?.reach?.groupMembers[entry.group] ?? [];
+      if (members.some((m) => sameName(m, entry.user))) return true;
+    }
+    return false;
+  }
+
+  private async coveringAttachment(
+    approvalId: string,
+    policyArn: string,
+    principal: PrincipalRef,
+  ): Promise<ApprovalRecord | undefined> {
+    for (const record of (await this.options.index?.byPolicy(policyArn)) ?? []) {
+      const o = record.original;
+      if (
+        o.kind === 'attachment' &&
+        o.principalType === principal.type &&
+        sameName(o.principalName, principal.name) &&
+        (o.pendingVersions ?? []).some((p) => p.approvalId === approvalId) &&
+        (await this.restoredAfterApproval(record.approvalId))
+      ) {
+        return record;
+      }
+    }
+    return undefined;
+  }
+
+  /** Re-reads (strongly) an approval found through an index: only an approved, restored one covers. */
+  private async restoredAfterApproval(approvalId: string): Promise<boolean> {
+    const record = await this.options.index?.get(approvalId);
+    return record?.status === 'APPROVED' && record.outcome?.result === 'RESTORED';
   }
 
   // ---- restore ----------------------------------------------------------------------------------------
@@ -308,7 +647,7 @@ export class QuarantineService {
       if (offending === undefined) {
         return conflict(`${offendingVersionId}, the version under review, no longer exists`);
       }
-      if (!documentsEqual(offending.document, original.document)) {
+      if (!sameDocument(offending.document, original.document)) {
         return conflict(`${offendingVersionId} no longer holds the document that was reviewed`);
       }
       await this.iam.setDefaultPolicyVersion(policyArn, offendingVersionId);
@@ -318,10 +657,7 @@ export class QuarantineService {
 
     const after = await this.iam.getPolicy(policyArn);
     const inForce = await this.iam.getPolicyVersion(policyArn, after.defaultVersionId);
-    if (
-      after.defaultVersionId !== offendingVersionId ||
-      !documentsEqual(inForce.document, original.document)
-    ) {
+    if (after.defaultVersionId !== offendingVersionId || !sameDocument(inForce.document, original.document)) {
       throw verificationFailed(
         `the default version is ${after.defaultVersionId}; expected ${offendingVersionId} with the reviewed document`,
       );
@@ -343,7 +679,7 @@ export class QuarantineService {
   private async restoreInline(approvalId: string, original: InlineOriginal): Promise<RestoreResult> {
     const { principalType, principalName, policyName } = original;
     const current = await this.iam.getInlinePolicy(principalType, principalName, policyName);
-    if (current !== undefined && documentsEqual(current, original.document)) return { outcome: 'RESTORED' };
+    if (current !== undefined && sameDocument(current, original.document)) return { outcome: 'RESTORED' };
     if (current === undefined) {
       return conflict(`the inline policy (or the ${principalType} ${principalName}) no longer exists`);
     }
@@ -353,7 +689,7 @@ export class QuarantineService {
     await this.iam.putInlinePolicy(principalType, principalName, policyName, original.document);
 
     const after = await this.iam.getInlinePolicy(principalType, principalName, policyName);
-    if (after === undefined || !documentsEqual(after, original.document)) {
+    if (after === undefined || !sameDocument(after, original.document)) {
       throw verificationFailed('the inline policy does not hold the reviewed document after the restore');
     }
     return { outcome: 'RESTORED' };
@@ -369,23 +705,67 @@ export class QuarantineService {
     if (findArn(attached, policyArn) !== undefined) {
       return conflict(`the policy was attached to ${principalType} ${principalName} again while waiting`);
     }
-    // Attaching grants whatever the policy holds now, which must still be what was reviewed.
+    // Attaching grants whatever the policy holds now, which must still be what was reviewed: the default
+    // version of the time, or a version that was under approval then (and reviewed with this attachment).
+    const reviewed = [
+      { versionId: original.versionId, document: original.document },
+      ...(original.pendingVersions ?? []),
+    ];
     const policy = await orUndefinedIfNotFound(this.iam.getPolicy(policyArn));
     if (policy === undefined) return conflict('the policy no longer exists');
-    if (policy.defaultVersionId !== original.versionId) {
+    const expected = reviewed.filter((v) => v.versionId === policy.defaultVersionId);
+    if (expected.length === 0) {
       return conflict(
-        `the policy's default version is now ${policy.defaultVersionId}, not the reviewed ${original.versionId}`,
+        `the policy's default version is now ${policy.defaultVersionId}, not the reviewed ${reviewed.map((v) => v.versionId).join(' or ')}`,
       );
+    }
+    const current = await this.iam.getPolicyVersion(policyArn, policy.defaultVersionId);
+    if (!expected.some((v) => sameDocument(current.document, v.document))) {
+      return conflict(`${policy.defaultVersionId} no longer holds the document that was reviewed`);
     }
     await this.iam.attachPolicy(principalType, principalName, policyArn);
 
     const after = await this.iam.listAttachedPolicyArns(principalType, principalName);
     const afterPolicy = await this.iam.getPolicy(policyArn);
     const inForce = await this.iam.getPolicyVersion(policyArn, afterPolicy.defaultVersionId);
-    if (findArn(after, policyArn) === undefined || !documentsEqual(inForce.document, original.document)) {
+    if (
+      findArn(after, policyArn) === undefined ||
+      !reviewed.some((v) => sameDocument(inForce.document, v.document))
+    ) {
       throw verificationFailed(
         `the policy is not attached to ${principalType} ${principalName} with the reviewed document`,
       );
+    }
+    return { outcome: 'RESTORED' };
+  }
+
+  private async restoreMembership(original: MembershipOriginal): Promise<RestoreResult> {
+    const { groupName, userName } = original;
+    const groups = await orUndefinedIfNotFound(this.iam.listGroupsForUser(userName));
+    if (groups === undefined) return conflict(`the user ${userName} no longer exists`);
+    if (findName(groups, groupName) !== undefined) {
+      return conflict(`the user ${userName} was added to the group ${groupName} again while waiting`);
+    }
+    const now = await orUndefinedIfNotFound(this.groupGrants(groupName));
+    if (now === undefined) return conflict(`the group ${groupName} no longer exists`);
+    // Adding the user back grants what the group holds now: every risky grant in it must have been reviewed.
+    const isRisky = this.options.isRisky ?? (() => true);
+    for (const grant of now.grants) {
+      if (grant.pendingApprovalId !== undefined) continue;
+      const reviewed = original.grants.some(
+        (g) =>
+          g.source.toLowerCase() === grant.source.toLowerCase() && sameDocument(g.document, grant.document),
+      );
+      if (!reviewed && isRisky(grant.document)) {
+        return conflict(
+          `the group ${groupName} now grants ${grant.source}, which was not part of the review`,
+        );
+      }
+    }
+    await this.iam.addUserToGroup(groupName, userName);
+    const after = await this.iam.listGroupsForUser(userName);
+    if (findName(after, groupName) === undefined) {
+      throw verificationFailed(`the user ${userName} is not in the group ${groupName} after the restore`);
     }
     return { outcome: 'RESTORED' };
   }
@@ -413,6 +793,79 @@ function findArn(attached: readonly string[], policyArn: string): string | undef
   if (attached.includes(policyArn)) return policyArn;
   const lower = policyArn.toLowerCase();
   return attached.find((arn) => arn.toLowerCase() === lower);
+}
+
+/** The listed name matching `name` without case (IAM names are case-insensitive), preferring an exact match. */
+function findName(names: readonly string[], name: string): string | undefined {
+  if (names.includes(name)) return name;
+  return names.find((n) => sameName(n, name));
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * Whether an approval holds something out of force that approving it would put back: it is PENDING, or
+ * APPROVED and not restored yet.
+ */
+function holdsOutOfForce(record: ApprovalRecord): boolean {
+  return record.status === 'PENDING' || (record.status === 'APPROVED' && record.outcome === undefined);
+}
+
+type ReachEntry =
+  | { kind: 'attached'; key: string; label: string; principal: PrincipalRef }
+  | { kind: 'member'; key: string; label: string; group: string; user: string };
+
+function reachEntries(reach: FullReach | Reach): ReachEntry[] {
+  const members =
+    reach.groupMembers instanceof Map
+      ? [...reach.groupMembers.entries()]
+      : Object.entries(reach.groupMembers);
+  return [
+    ...reach.attachedTo.map(
+      (principal): ReachEntry => ({
+        kind: 'attached',
+        key: `${principal.type}:${principal.name.toLowerCase()}`,
+        label: `${principal.type} ${principal.name}`,
+        principal,
+      }),
+    ),
+    ...members.flatMap(([group, users]) =>
+      users.map(
+        (user): ReachEntry => ({
+          kind: 'member',
+          key: `member:${group.toLowerCase()}:${user.toLowerCase()}`,
+          label: `user ${user} (through the group ${group})`,
+          group,
+          user,
+        }),
+      ),
+    ),
+  ];
+}
+
+/** The record's form of a reach: names up to {@link MAX_REACH_ENTRIES}, and a digest of all of it. */
+function summariseReach(full: FullReach): Reach {
+  const entries = reachEntries(full);
+  const digest = createHash('sha256')
+    .update(
+      entries
+        .map((e) => e.key)
+        .sort()
+        .join('\n'),
+    )
+    .digest('hex');
+  const truncated = entries.length > MAX_REACH_ENTRIES;
+  let room = MAX_REACH_ENTRIES;
+  const attachedTo = full.attachedTo.slice(0, room);
+  room -= attachedTo.length;
+  const groupMembers: Record<string, string[]> = {};
+  for (const [group, users] of full.groupMembers) {
+    groupMembers[group] = users.slice(0, Math.max(0, room));
+    room -= groupMembers[group].length;
+  }
+  return { attachedTo, groupMembers, digest, count: entries.length, ...(truncated && { truncated }) };
 }
 
 function versionNumber(versionId: string): number {

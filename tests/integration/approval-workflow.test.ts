@@ -190,7 +190,7 @@ describe('approval workflow on the real state machine, handlers and stand-ins', 
       first?.events.filter((e) => e.stateName === 'AnalyseChange' && e.retryAttempt !== undefined) ?? [];
     expect(retries.length).toBeGreaterThan(0);
     const alert = sandbox.sns.messages.find((m) => /ALERT/.test(m.subject ?? ''));
-    expect(alert?.message).toMatch(/quarantine was NOT confirmed/);
+    expect(alert?.message).toMatch(/NOT contained/);
     const approvalId = eventIdOf(first);
     const record = await sandbox.store.get(approvalId);
     expect(record).toMatchObject({ status: 'FAILED' });

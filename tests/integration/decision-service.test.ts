@@ -253,6 +253,7 @@ describe('DecisionService', () => {
       showState: async () => ({ channel: 'C0', ts: '1' }),
       tell: async () => {},
       note: async () => {},
+      postNotice: async () => ({ channel: 'C0', ts: '2' }),
       showDecision: async (record) => {
         order.push(`shown ${record.status}`);
         throw new Error('Slack is down');

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
+import { APPROVAL_INDEXES } from '../../src/adapters/approval-store';
 import { withEnv } from '../support/env';
 
 const TABLE = 'policy-gate-approvals-test';
@@ -34,15 +35,34 @@ describe('dynalite harness', () => {
     expect(new URL(dynamo.endpoint).hostname).toBe('127.0.0.1');
   });
 
-  it('creates the approvals table ACTIVE, keyed by approvalId, on demand', async () => {
+  it("creates the approvals table ACTIVE, keyed by approvalId, on demand, with the store's indexes", async () => {
     // Act
     const { Table } = await client.send(new DescribeTableCommand({ TableName: TABLE }));
 
     // Assess
     expect(Table?.TableStatus).toBe('ACTIVE');
     expect(Table?.KeySchema).toEqual([{ AttributeName: 'approvalId', KeyType: 'HASH' }]);
-    expect(Table?.AttributeDefinitions).toEqual([{ AttributeName: 'approvalId', AttributeType: 'S' }]);
+    expect(Table?.AttributeDefinitions).toEqual(
+      expect.arrayContaining([{ AttributeName: 'approvalId', AttributeType: 'S' }]),
+    );
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    const indexes = (Table?.GlobalSecondaryIndexes ?? []).map((index) => ({
+      name: index.IndexName,
+      keys: index.KeySchema?.map((k) => [k.AttributeName, k.KeyType]),
+      projection: index.Projection?.ProjectionType,
+    }));
+    expect(indexes.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual(
+      Object.entries(APPROVAL_INDEXES)
+        .map(([name, keys]) => ({
+          name,
+          keys: [
+            [keys.partitionKey, 'HASH'],
+            [keys.sortKey, 'RANGE'],
+          ],
+          projection: 'ALL',
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    );
   });
 
   it('refuses to create the approvals table twice', async () => {

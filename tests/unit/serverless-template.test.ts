@@ -1,18 +1,30 @@
 /**
  * The CloudFormation template `serverless package` generates from serverless.yml: security properties of the
- * deployed stack (least privilege, encryption, fail-closed event routing, alarms), checked before any deploy.
+ * deployed stack (least privilege, encryption, fail-closed event routing, alarms, no circular dependency),
+ * checked before any deploy.
  *
  * The template is generated once, offline and without AWS credentials, into a temporary directory.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  type AlarmMetricName,
+  EmfAlarmMetrics,
+  METRIC_NAMESPACE,
+  metricService,
+} from '../../src/adapters/alarm-metrics';
+import { APPROVAL_INDEXES } from '../../src/adapters/approval-store';
+import { GATED_EVENT_NAMES, REMOVAL_EVENT_NAMES, REPORTED_EVENT_NAMES } from '../../src/domain/policy-change';
 
 const ROOT = join(__dirname, '..', '..');
 const STAGE = 'ci';
 const PACKAGE_TIMEOUT_MS = 120_000;
+/** Waiting for another packaging of this tree, then packaging. */
+const SETUP_TIMEOUT_MS = 2 * PACKAGE_TIMEOUT_MS + 10_000;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -20,6 +32,9 @@ type JsonObject = { [key: string]: Json };
 interface Resource {
   Type: string;
   Condition?: string;
+  DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
   Properties: JsonObject;
 }
 interface Template {
@@ -42,6 +57,57 @@ interface RoleStatement {
   statement: Statement;
 }
 
+/**
+ * serverless-esbuild bundles in `.esbuild/` of the project and deletes it afterwards, so two packagings of
+ * this working tree at once (this suite and tests/e2e/deploy-guard.test.ts run in parallel Jest workers)
+ * would delete each other's bundles. Both take this lock (a directory, created atomically) around packaging.
+ */
+const PACKAGING_LOCK = join(
+  tmpdir(),
+  `policy-gate-packaging-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.lock`,
+);
+
+function lockHolderIsGone(): boolean {
+  try {
+    const pid = Number(readFileSync(join(PACKAGING_LOCK, 'pid'), 'utf8'));
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true;
+    // No pid yet (the holder is between mkdir and write): only a lock left for minutes is stale.
+    if (code === 'ENOENT') {
+      try {
+        return Date.now() - statSync(PACKAGING_LOCK).mtimeMs > 5 * 60_000;
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+}
+
+async function withPackagingLock<T>(run: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + PACKAGE_TIMEOUT_MS;
+  for (;;) {
+    try {
+      mkdirSync(PACKAGING_LOCK);
+      writeFileSync(join(PACKAGING_LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (lockHolderIsGone()) rmSync(PACKAGING_LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`another packaging still holds ${PACKAGING_LOCK}`);
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await run();
+  } finally {
+    rmSync(PACKAGING_LOCK, { recursive: true, force: true });
+  }
+}
+
 let template: Template;
 let workDir: string;
 
@@ -51,22 +117,24 @@ beforeAll(async () => {
   // Packaging needs no AWS account; a developer's profile must not change the result.
   delete env.AWS_PROFILE;
   delete env.AWS_DEFAULT_PROFILE;
-  await promisify(execFile)(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'),
-      'package',
-      '--stage',
-      STAGE,
-      '--package',
-      workDir,
-    ],
-    { cwd: ROOT, env, timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+  await withPackagingLock(() =>
+    promisify(execFile)(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'),
+        'package',
+        '--stage',
+        STAGE,
+        '--package',
+        workDir,
+      ],
+      { cwd: ROOT, env, timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+    ),
   );
   template = JSON.parse(
     readFileSync(join(workDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
-}, PACKAGE_TIMEOUT_MS + 10_000);
+}, SETUP_TIMEOUT_MS);
 
 afterAll(() => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -112,6 +180,86 @@ function subTemplate(value: Json | undefined): string | undefined {
   return Array.isArray(sub) && typeof sub[0] === 'string' ? sub[0] : undefined;
 }
 
+/** A readable name for a policy's resource: the logical id of a Ref/GetAtt, else the (Sub) string. */
+function resourceLabel(value: Json): string {
+  if (value && typeof value === 'object' && !Array.isArray(value) && typeof value.Ref === 'string') {
+    return value.Ref;
+  }
+  return getAttTarget(value) ?? subTemplate(value) ?? JSON.stringify(value);
+}
+
+/**
+ * Every logical id `value` refers to, through `Ref`, `Fn::GetAtt` and the `${Id}` / `${Id.Attribute}` of an
+ * `Fn::Sub` (pseudo parameters such as `AWS::Region` included; filter against the resources as needed).
+ */
+function referencedIds(value: Json | undefined, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) referencedIds(item, into);
+    return into;
+  }
+  if (!value || typeof value !== 'object') return into;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'Ref' && typeof inner === 'string') {
+      into.add(inner);
+    } else if (key === 'Fn::GetAtt') {
+      const target = Array.isArray(inner)
+        ? inner[0]
+        : typeof inner === 'string'
+          ? inner.split('.')[0]
+          : undefined;
+      if (typeof target === 'string') into.add(target);
+    } else if (key === 'Fn::Sub') {
+      const [text, variables] = Array.isArray(inner) ? [inner[0], inner[1]] : [inner, undefined];
+      const local = variables && typeof variables === 'object' && !Array.isArray(variables) ? variables : {};
+      if (typeof text === 'string') {
+        for (const [, name] of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
+          const id = String(name).split('.')[0] as string;
+          if (!Object.hasOwn(local, id)) into.add(id);
+        }
+      }
+      referencedIds(variables, into);
+    } else {
+      referencedIds(inner, into);
+    }
+  }
+  return into;
+}
+
+/** The resources each resource depends on (references and DependsOn), the graph CloudFormation orders by. */
+function dependencyGraph(resources: Record<string, Resource>): Map<string, string[]> {
+  return new Map(
+    Object.entries(resources).map(([id, { Properties, DependsOn }]) => {
+      const targets = referencedIds(Properties);
+      for (const dependency of asArray(DependsOn)) targets.add(dependency);
+      return [id, [...targets].filter((target) => Object.hasOwn(resources, target))];
+    }),
+  );
+}
+
+/** A dependency cycle (its ids, the first repeated at the end), or undefined when there is none. */
+function findCycle(graph: Map<string, string[]>): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const path: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    if (state.get(node) === 'done') return undefined;
+    if (state.get(node) === 'visiting') return [...path.slice(path.indexOf(node)), node];
+    state.set(node, 'visiting');
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(node, 'done');
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    const cycle = visit(node);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
 function statementsOf(document: Json | undefined): Statement[] {
   if (!document || typeof document !== 'object' || Array.isArray(document)) return [];
   return asArray(document.Statement as unknown as Statement | Statement[]);
@@ -135,6 +283,18 @@ function roleStatements(): RoleStatement[] {
     );
   });
   return [...inline, ...attached];
+}
+
+/** Every (action, resource) a role is allowed, as `action on resource` (see {@link resourceLabel}). */
+function grantsOf(role: string): string[] {
+  return roleStatements()
+    .filter((entry) => entry.role === role && entry.statement.Effect === 'Allow')
+    .flatMap(({ statement }) =>
+      actionsOf(statement).flatMap((action) =>
+        resourcesOf(statement).map((target) => `${action} on ${resourceLabel(target)}`),
+      ),
+    )
+    .sort();
 }
 
 /** Policies attached to resources rather than principals. */
@@ -166,22 +326,31 @@ const LOG_DELIVERY_WRITES = [
 ];
 const ACCOUNT_IAM_RESOURCE =
   /^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:(policy|role|user|group)\/\*$/;
+/** An IAM role ARN built by name, as OWN_ROLE_ARNS names the roles it cannot GetAtt. */
+const ROLE_ARN_BY_NAME = /^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role\/([\w+=,.@-]+)$/;
 
-const EXPECTED_FUNCTIONS = [
+/** The functions the approval workflow runs (the state machine's tasks). */
+const WORKFLOW_FUNCTIONS = [
   'AnalyseChangeLambdaFunction',
   'RequestApprovalLambdaFunction',
   'RestoreChangeLambdaFunction',
   'RecordOutcomeLambdaFunction',
   'NotifyChangeLambdaFunction',
   'HandleFailureLambdaFunction',
-  'SlackInteractivityLambdaFunction',
 ];
+const SWEEP_FUNCTION = 'ReconciliationSweepLambdaFunction';
+const SWEEP_ROLE = 'SweepRole';
+const EXPECTED_FUNCTIONS = [...WORKFLOW_FUNCTIONS, SWEEP_FUNCTION, 'SlackInteractivityLambdaFunction'];
+const APPROVALS_TABLE = 'ApprovalsTable';
+const SWEEP_TABLE = 'SweepStateTable';
+const DEAD_LETTER_QUEUE = 'IamChangeDeadLetterQueue';
 /**
  * Task tokens of waitForTaskToken tasks cannot be scoped by IAM, so resuming a workflow needs Resource "*";
  * only the Slack interactivity role may do it.
  */
 const SLACK_ROLE = 'SlackInteractivityRole';
 const RESUME_WORKFLOW = 'states:SendTaskSuccess';
+const SELF_PROTECTION_METRIC: AlarmMetricName = 'SelfProtectionAlerts';
 
 function functions(): [string, Resource][] {
   return resourcesOfType('AWS::Lambda::Function');
@@ -191,6 +360,10 @@ function roleOfFunction(logicalId: string): string {
   const role = getAttTarget(resource(logicalId).Properties.Role);
   if (!role) throw new Error(`${logicalId} has no Role GetAtt`);
   return role;
+}
+
+function environmentOf(logicalId: string): JsonObject {
+  return (resource(logicalId).Properties.Environment as JsonObject).Variables as JsonObject;
 }
 
 function stateMachine(): [string, Resource] {
@@ -208,14 +381,23 @@ function eventRule(): Resource {
   return (rules[0] as [string, Resource])[1];
 }
 
+/** The roles PolicyGate gives a fixed name, by logical id. */
+function namedRoles(): Map<string, string> {
+  return new Map(
+    resourcesOfType('AWS::IAM::Role')
+      .filter(([, { Properties }]) => typeof Properties.RoleName === 'string')
+      .map(([id, { Properties }]) => [id, String(Properties.RoleName)]),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------- functions
 
 describe('generated template: functions', () => {
-  test('declares the six workflow functions and the Slack interactivity function', () => {
+  test('declares the six workflow functions, the reconciliation sweep and the Slack interactivity function', () => {
     // Act
     const ids = functions().map(([id]) => id);
     // Assess
-    expect(ids).toEqual(expect.arrayContaining(EXPECTED_FUNCTIONS));
+    expect([...ids].sort()).toEqual([...EXPECTED_FUNCTIONS].sort());
   });
 
   test('every function runs nodejs22.x on arm64 with active tracing and an existing handler file', () => {
@@ -240,20 +422,17 @@ describe('generated template: functions', () => {
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
 
-  test('every function gets its configuration, and OWN_ROLE_ARNS lists every function role', () => {
+  test('every function gets its configuration', () => {
     // Prepare
     const [slackSecret] = only('AWS::SecretsManager::Secret');
-    const [table] = only('AWS::DynamoDB::Table');
     const [topic] = only('AWS::SNS::Topic');
-    const roleArns = functions().map(([id]) => getAtt(roleOfFunction(id)));
-    for (const [id, { Properties }] of functions()) {
+    for (const [id] of functions()) {
       // Act
-      const variables = (Properties.Environment as JsonObject).Variables as JsonObject;
-      const ownRoles = (variables.OWN_ROLE_ARNS as JsonObject)['Fn::Join'] as [string, Json[]];
+      const variables = environmentOf(id);
       // Assess
       expect({ id, ...variables }).toMatchObject({
         id,
-        APPROVALS_TABLE: ref(table),
+        APPROVALS_TABLE: ref(APPROVALS_TABLE),
         ALERT_TOPIC_ARN: ref(topic),
         SLACK_SECRET_ARN: ref(slackSecret),
         STAGE,
@@ -265,11 +444,185 @@ describe('generated template: functions', () => {
         APPROVER_SLACK_USERGROUP_IDS: expect.any(String),
         APPROVER_CACHE_SECONDS: expect.stringMatching(/^[0-9]+$/),
         IAM_SLACK_IDENTITY_MAP: expect.any(String),
+        // The ci stage names no deployer: every change to PolicyGate's own roles is critical.
+        DEPLOYER_ROLE_ARN: '',
+        RECHECK_DELAY_SECONDS: expect.stringMatching(/^[0-9]+$/),
       });
-      expect(ownRoles[0]).toBe(',');
-      expect(ownRoles[1]).toEqual(expect.arrayContaining(roleArns));
-      expect(ownRoles[1]).toHaveLength(roleArns.length);
     }
+  });
+
+  test('OWN_ROLE_ARNS names every named role of the stack once, by GetAtt or by an ARN built from its RoleName', () => {
+    // Prepare
+    const roles = namedRoles();
+    const byName = new Map([...roles].map(([id, name]) => [name, id]));
+    for (const [id] of functions()) {
+      // Act
+      const [separator, entries] = (environmentOf(id).OWN_ROLE_ARNS as JsonObject)['Fn::Join'] as [
+        string,
+        Json[],
+      ];
+      const named = entries.map((entry) => {
+        const target = getAttTarget(entry);
+        if (target) return target;
+        const roleName = ROLE_ARN_BY_NAME.exec(subTemplate(entry) ?? '')?.[1];
+        return roleName ? (byName.get(roleName) ?? `unknown role name ${roleName}`) : JSON.stringify(entry);
+      });
+      // Assess
+      expect({ id, separator }).toEqual({ id, separator: ',' });
+      expect({ id, named: [...named].sort() }).toEqual({ id, named: [...roles.keys()].sort() });
+    }
+    // An ARN built from a name is right only for a role at the default path "/".
+    for (const [id] of roles)
+      expect({ id, path: resource(id).Properties.Path }).toEqual({ id, path: undefined });
+  });
+
+  test('every IAM role in the stack has a fixed RoleName (so the tests above cover all of them)', () => {
+    // Act
+    const unnamed = resourcesOfType('AWS::IAM::Role')
+      .filter(([, { Properties }]) => typeof Properties.RoleName !== 'string')
+      .map(([id]) => id);
+    // Assess
+    expect(unnamed).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- sweep
+
+describe('generated template: reconciliation sweep', () => {
+  test('runs one at a time, on its own role, with its table, the state machine, the queue and the account', () => {
+    // Prepare
+    const [stateMachineId] = stateMachine();
+    // Act
+    const { Properties } = resource(SWEEP_FUNCTION);
+    // Assess
+    expect(Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(roleOfFunction(SWEEP_FUNCTION)).toBe(SWEEP_ROLE);
+    expect(environmentOf(SWEEP_FUNCTION)).toMatchObject({
+      SWEEP_STATE_TABLE: ref(SWEEP_TABLE),
+      STATE_MACHINE_ARN: ref(stateMachineId),
+      // Ref of a queue is its URL.
+      DEAD_LETTER_QUEUE_URL: ref(DEAD_LETTER_QUEUE),
+      ACCOUNT_ID: ref('AWS::AccountId'),
+    });
+    expect(resource(SWEEP_TABLE).Type).toBe('AWS::DynamoDB::Table');
+    expect(resource(DEAD_LETTER_QUEUE).Type).toBe('AWS::SQS::Queue');
+  });
+
+  test('no other function gets the sweep’s settings', () => {
+    for (const [id] of functions().filter(([id]) => id !== SWEEP_FUNCTION)) {
+      // Act
+      const names = Object.keys(environmentOf(id));
+      // Assess
+      for (const name of ['SWEEP_STATE_TABLE', 'STATE_MACHINE_ARN', 'DEAD_LETTER_QUEUE_URL', 'ACCOUNT_ID']) {
+        expect({ id, has: names.includes(name) }).toEqual({ id, has: false });
+      }
+    }
+  });
+
+  test('a schedule (the stage’s sweepSchedule, 15 minutes by default) invokes it, and finishes within it', () => {
+    // Prepare
+    const sweepArn = JSON.stringify(getAtt(SWEEP_FUNCTION));
+    // Act
+    const schedules = resourcesOfType('AWS::Events::Rule').filter(([, rule]) =>
+      asArray(rule.Properties.Targets as Json[]).some(
+        (target) => JSON.stringify((target as JsonObject).Arn) === sweepArn,
+      ),
+    );
+    const [scheduleId, schedule] = schedules[0] as [string, Resource];
+    const permissions = resourcesOfType('AWS::Lambda::Permission')
+      .map(([, { Properties }]) => Properties)
+      .filter((permission) => JSON.stringify(permission.FunctionName) === sweepArn);
+    const minutes = Number(
+      /^rate\((\d+) minutes?\)$/.exec(String(schedule.Properties.ScheduleExpression))?.[1],
+    );
+    // Assess
+    expect(schedules).toHaveLength(1);
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Name: `policy-gate-${STAGE}-sweep`,
+    });
+    expect(schedule.Properties.EventPattern).toBeUndefined();
+    expect(permissions).toEqual([
+      {
+        FunctionName: getAtt(SWEEP_FUNCTION),
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: getAtt(scheduleId),
+      },
+    ]);
+    // A run ends before the next one is due (a late one is throttled by the reserved concurrency of 1).
+    expect(Number(resource(SWEEP_FUNCTION).Properties.Timeout)).toBeLessThan(minutes * 60);
+  });
+
+  test('its role allows exactly its reads, its own table, the approval workflow, its queue and alerts', () => {
+    // Prepare
+    const accountPolicies = `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:policy/*`;
+    const awsPolicies = `arn:\${AWS::Partition}:iam::aws:policy/*`;
+    const approvalMachine = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:policy-gate-${STAGE}-approval`;
+    const ownLogs = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/policy-gate-${STAGE}-reconciliationSweep:*`;
+    const [topic, { Properties: topicProperties }] = only('AWS::SNS::Topic');
+    const key = String((topicProperties.KmsMasterKeyId as JsonObject).Ref);
+    // Act
+    const grants = grantsOf(SWEEP_ROLE);
+    // Assess
+    expect(grants).toEqual(
+      [
+        // No resource-level permissions exist for these reads.
+        'iam:GetAccountAuthorizationDetails on *',
+        'cloudtrail:DescribeTrails on *',
+        'cloudtrail:GetTrailStatus on *',
+        'cloudtrail:GetEventSelectors on *',
+        `iam:GetPolicy on ${accountPolicies}`,
+        `iam:GetPolicy on ${awsPolicies}`,
+        `iam:GetPolicyVersion on ${accountPolicies}`,
+        `iam:GetPolicyVersion on ${awsPolicies}`,
+        `dynamodb:GetItem on ${SWEEP_TABLE}`,
+        `dynamodb:PutItem on ${SWEEP_TABLE}`,
+        `dynamodb:BatchWriteItem on ${SWEEP_TABLE}`,
+        `dynamodb:GetItem on ${APPROVALS_TABLE}`,
+        `dynamodb:Query on \${${APPROVALS_TABLE}.Arn}/index/*`,
+        `states:StartExecution on ${approvalMachine}`,
+        `sqs:ReceiveMessage on ${DEAD_LETTER_QUEUE}`,
+        `sqs:DeleteMessage on ${DEAD_LETTER_QUEUE}`,
+        `sns:Publish on ${topic}`,
+        `kms:GenerateDataKey* on ${key}`,
+        `kms:Decrypt on ${key}`,
+        `logs:CreateLogStream on ${ownLogs}`,
+        `logs:PutLogEvents on ${ownLogs}`,
+        ...XRAY_WRITES.map((action) => `${action} on *`),
+      ].sort(),
+    );
+    expect(
+      roleStatements()
+        .filter((entry) => entry.role === SWEEP_ROLE)
+        .map(({ statement }) => statement.Effect),
+    ).not.toContain('Deny');
+  });
+
+  test('it may start only the approval state machine, read only its queue, write only its table, write no IAM', () => {
+    // Prepare
+    const [stateMachineId, { Properties: machine }] = stateMachine();
+    const grants = grantsOf(SWEEP_ROLE).map((grant) => grant.split(' on ') as [string, string]);
+    // Act
+    const starts = grants.filter(([action]) => action.startsWith('states:'));
+    const queues = grants.filter(([action]) => action.startsWith('sqs:'));
+    const tableWrites = grants.filter(
+      ([action]) => action.startsWith('dynamodb:') && !/^dynamodb:(Get|BatchGet|Query|Describe)/.test(action),
+    );
+    const iamWrites = grants.filter(([action]) => action.startsWith('iam:') && !isReadOnly(action));
+    // Assess
+    expect(starts).toEqual([
+      [
+        'states:StartExecution',
+        `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${String(machine.StateMachineName)}`,
+      ],
+    ]);
+    expect(new Set(queues.map(([, target]) => target))).toEqual(new Set([DEAD_LETTER_QUEUE]));
+    expect(new Set(tableWrites.map(([, target]) => target))).toEqual(new Set([SWEEP_TABLE]));
+    expect(iamWrites).toEqual([]);
+    // Named, not referenced: a reference to the state machine from the role would close a cycle.
+    expect(dependencyGraph(template.Resources).get(SWEEP_ROLE)).not.toContain(stateMachineId);
   });
 });
 
@@ -329,10 +682,78 @@ describe('generated template: least privilege', () => {
     expect(resumers).toEqual([{ role: SLACK_ROLE, actions: [RESUME_WORKFLOW] }]);
   });
 
+  test('only the event rule’s role and the sweep may start a workflow, and only the approval workflow', () => {
+    // Prepare
+    const [stateMachineId] = stateMachine();
+    const ruleRole = getAttTarget(
+      (asArray(eventRule().Properties.Targets as Json[])[0] as JsonObject).RoleArn,
+    );
+    // Act
+    const starters = roleStatements()
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('states:Start')))
+      .map(({ role, statement }) => ({
+        role,
+        actions: actionsOf(statement),
+        resources: resourcesOf(statement),
+      }));
+    // Assess
+    expect(starters).toEqual(
+      expect.arrayContaining([
+        { role: ruleRole, actions: ['states:StartExecution'], resources: [ref(stateMachineId)] },
+        { role: SWEEP_ROLE, actions: ['states:StartExecution'], resources: [expect.anything()] },
+      ]),
+    );
+    expect(starters).toHaveLength(2);
+  });
+
+  test('only the sweep may read the dead-letter queue; no role may send to, purge or change a queue', () => {
+    // Act
+    const queueGrants = roleStatements()
+      .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('sqs:')))
+      .map(({ role, statement }) => ({
+        role,
+        actions: actionsOf(statement),
+        resources: resourcesOf(statement),
+      }));
+    // Assess
+    expect(queueGrants).toEqual([
+      {
+        role: SWEEP_ROLE,
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+        resources: [getAtt(DEAD_LETTER_QUEUE)],
+      },
+    ]);
+  });
+
+  test('the approvals table is queried only through its indexes, and no role may scan or delete records', () => {
+    // Act
+    const dynamodb = roleStatements().flatMap(({ role, statement }) =>
+      actionsOf(statement)
+        .filter((action) => action.startsWith('dynamodb:'))
+        .flatMap((action) => resourcesOf(statement).map((target) => ({ role, action, target }))),
+    );
+    // Assess
+    expect(dynamodb.length).toBeGreaterThan(0);
+    expect(
+      dynamodb
+        .filter(({ action }) => /^dynamodb:(Scan|DeleteItem|DeleteTable|BatchWriteItem)$/.test(action))
+        .map(({ role, action, target }) => `${role}: ${action} ${resourceLabel(target)}`),
+    ).toEqual([
+      // The sweep replaces its own baseline in batches; nothing may delete an approval record.
+      `${SWEEP_ROLE}: dynamodb:BatchWriteItem ${SWEEP_TABLE}`,
+    ]);
+    for (const { role, target } of dynamodb.filter(({ action }) => action === 'dynamodb:Query')) {
+      expect({ role, target: subTemplate(target) }).toEqual({
+        role,
+        target: `\${${APPROVALS_TABLE}.Arn}/index/*`,
+      });
+    }
+  });
+
   test('the Slack interactivity function has a public Function URL and reads only what it needs', () => {
     // Prepare
     const [secret] = only('AWS::SecretsManager::Secret');
-    const [table] = only('AWS::DynamoDB::Table');
     // Act
     const urls = resourcesOfType('AWS::Lambda::Url').map(([, { Properties }]) => Properties);
     const actions = roleStatements()
@@ -351,13 +772,13 @@ describe('generated template: least privilege', () => {
     expect(actions).toEqual(
       expect.arrayContaining([
         { action: 'secretsmanager:GetSecretValue', resources: [ref(secret)] },
-        { action: 'dynamodb:GetItem', resources: [getAtt(table)] },
-        { action: 'dynamodb:UpdateItem', resources: [getAtt(table)] },
+        { action: 'dynamodb:GetItem', resources: [getAtt(APPROVALS_TABLE)] },
+        { action: 'dynamodb:UpdateItem', resources: [getAtt(APPROVALS_TABLE)] },
       ]),
     );
-    expect(actions.map(({ action }) => action).filter((a) => /^(iam|sns|dynamodb:PutItem)/.test(a))).toEqual(
-      [],
-    );
+    expect(
+      actions.map(({ action }) => action).filter((a) => /^(iam|sns|sqs|dynamodb:PutItem)/.test(a)),
+    ).toEqual([]);
   });
 
   test('IAM writes are limited to this account’s customer managed policies and principals', () => {
@@ -381,9 +802,12 @@ describe('generated template: least privilege', () => {
     'iam:PutGroupPolicy',
     'iam:PutRolePolicy',
     'iam:PutUserPolicy',
+    // An AddUserToGroup is contained by taking the user out of the group again.
+    'iam:RemoveUserFromGroup',
     'iam:SetDefaultPolicyVersion',
   ];
   const restore = [
+    'iam:AddUserToGroup',
     'iam:AttachGroupPolicy',
     'iam:AttachRolePolicy',
     'iam:AttachUserPolicy',
@@ -395,41 +819,138 @@ describe('generated template: least privilege', () => {
     'iam:SetDefaultPolicyVersion',
   ];
   test.each([
-    ['AnalyseChangeLambdaFunction', quarantine, false],
-    ['RequestApprovalLambdaFunction', [], true],
+    ['AnalyseChangeLambdaFunction', quarantine, false, []],
+    ['RequestApprovalLambdaFunction', [], true, []],
     // The steps that end an approval update its Slack message, so they need the bot token.
-    ['RestoreChangeLambdaFunction', restore, true],
-    ['RecordOutcomeLambdaFunction', [], true],
-    ['NotifyChangeLambdaFunction', [], false],
-    ['HandleFailureLambdaFunction', [], true],
-    ['SlackInteractivityLambdaFunction', [], true],
-  ])('%s may write IAM %j and reads the Slack secret: %s', (functionId, iamWrites, readsSlackSecret) => {
-    // Prepare
-    const role = roleOfFunction(functionId);
-    const [slackSecret] = only('AWS::SecretsManager::Secret');
-    const statements = roleStatements().filter((entry) => entry.role === role);
-    const actions = statements.flatMap(({ statement }) => actionsOf(statement));
-    // Act
-    const granted = [
-      ...new Set(actions.filter((action) => action.startsWith('iam:') && !isReadOnly(action))),
-    ];
-    const secretStatements = statements.filter(({ statement }) =>
-      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
-    );
-    // Assess
-    expect(granted.sort()).toEqual(iamWrites);
-    expect(actions.filter((action) => action.startsWith('states:'))).toEqual(
-      role === SLACK_ROLE ? [RESUME_WORKFLOW] : [],
-    );
-    expect(secretStatements.length > 0).toBe(readsSlackSecret);
-    for (const { statement } of secretStatements) {
-      expect(actionsOf(statement)).toEqual(['secretsmanager:GetSecretValue']);
-      expect(resourcesOf(statement)).toEqual([ref(slackSecret)]);
+    ['RestoreChangeLambdaFunction', restore, true, []],
+    ['RecordOutcomeLambdaFunction', [], true, []],
+    // Self-protection and reported changes are also posted to Slack as notices.
+    ['NotifyChangeLambdaFunction', [], true, []],
+    ['HandleFailureLambdaFunction', [], true, []],
+    ['SlackInteractivityLambdaFunction', [], true, [RESUME_WORKFLOW]],
+    [SWEEP_FUNCTION, [], false, ['states:StartExecution']],
+  ])(
+    '%s may write IAM %j, reads the Slack secret: %s, may call Step Functions %j',
+    (functionId, iamWrites, readsSlackSecret, stepFunctions) => {
+      // Prepare
+      const role = roleOfFunction(functionId);
+      const [slackSecret] = only('AWS::SecretsManager::Secret');
+      const statements = roleStatements().filter((entry) => entry.role === role);
+      const actions = statements.flatMap(({ statement }) => actionsOf(statement));
+      // Act
+      const granted = [
+        ...new Set(actions.filter((action) => action.startsWith('iam:') && !isReadOnly(action))),
+      ];
+      const secretStatements = statements.filter(({ statement }) =>
+        actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+      );
+      // Assess
+      expect(granted.sort()).toEqual(iamWrites);
+      expect(actions.filter((action) => action.startsWith('states:'))).toEqual(stepFunctions);
+      expect(secretStatements.length > 0).toBe(readsSlackSecret);
+      for (const { statement } of secretStatements) {
+        expect(actionsOf(statement)).toEqual(['secretsmanager:GetSecretValue']);
+        expect(resourcesOf(statement)).toEqual([ref(slackSecret)]);
+      }
+    },
+  );
+
+  test('analyse and restore read the principals and groups a change reaches', () => {
+    for (const functionId of ['AnalyseChangeLambdaFunction', 'RestoreChangeLambdaFunction']) {
+      // Act
+      const actions = grantsOf(roleOfFunction(functionId)).map((grant) => grant.split(' on ')[0]);
+      // Assess
+      expect({ functionId, actions }).toEqual({
+        functionId,
+        actions: expect.arrayContaining([
+          'iam:GetGroup',
+          'iam:ListGroupsForUser',
+          'iam:GetRole',
+          'iam:GetUser',
+        ]),
+      });
     }
   });
 
+  const APPROVALS = getAtt(APPROVALS_TABLE);
+  const APPROVAL_INDEX = { 'Fn::Sub': `\${${APPROVALS_TABLE}.Arn}/index/*` };
+  const OWN_TABLE = getAtt(SWEEP_TABLE);
+  /** Each function's DynamoDB grants: only analyse creates approval records, only the sweep writes its table. */
+  test.each<[string, [string, Json][]]>([
+    [
+      'AnalyseChangeLambdaFunction',
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:PutItem', APPROVALS],
+        ['dynamodb:UpdateItem', APPROVALS],
+        ['dynamodb:Query', APPROVAL_INDEX],
+      ],
+    ],
+    [
+      'RequestApprovalLambdaFunction',
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:UpdateItem', APPROVALS],
+      ],
+    ],
+    [
+      'RestoreChangeLambdaFunction',
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:UpdateItem', APPROVALS],
+        ['dynamodb:Query', APPROVAL_INDEX],
+      ],
+    ],
+    [
+      'RecordOutcomeLambdaFunction',
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:UpdateItem', APPROVALS],
+      ],
+    ],
+    // A notice is only sent: no record is written.
+    ['NotifyChangeLambdaFunction', []],
+    [
+      'HandleFailureLambdaFunction',
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:UpdateItem', APPROVALS],
+      ],
+    ],
+    [
+      'SlackInteractivityLambdaFunction',
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:UpdateItem', APPROVALS],
+      ],
+    ],
+    [
+      SWEEP_FUNCTION,
+      [
+        ['dynamodb:GetItem', OWN_TABLE],
+        ['dynamodb:PutItem', OWN_TABLE],
+        ['dynamodb:BatchWriteItem', OWN_TABLE],
+        ['dynamodb:GetItem', APPROVALS],
+        ['dynamodb:Query', APPROVAL_INDEX],
+      ],
+    ],
+  ])('%s’s DynamoDB grants are exactly the expected ones', (functionId, expected) => {
+    // Prepare
+    const role = roleOfFunction(functionId);
+    // Act
+    const granted = roleStatements()
+      .filter((entry) => entry.role === role)
+      .flatMap(({ statement }) =>
+        actionsOf(statement)
+          .filter((action) => action.startsWith('dynamodb:'))
+          .flatMap((action) => resourcesOf(statement).map((target) => JSON.stringify([action, target]))),
+      );
+    // Assess
+    expect(granted.sort()).toEqual(expected.map((grant) => JSON.stringify(grant)).sort());
+  });
+
   test.each(EXPECTED_FUNCTIONS)(
-    '%s’s role writes only its own logs, its own table, topic and key',
+    '%s’s role writes only its own logs, the tables it is granted above, the alert topic and key',
     (functionId) => {
       // Prepare
       const { Properties } = resource(functionId);
@@ -437,7 +958,6 @@ describe('generated template: least privilege', () => {
       const statements = roleStatements()
         .filter((entry) => entry.role === role)
         .map(({ statement }) => statement);
-      const [table] = only('AWS::DynamoDB::Table');
       const [topic, { Properties: topicProperties }] = only('AWS::SNS::Topic');
       const ownLogGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${String(
         Properties.FunctionName,
@@ -456,12 +976,17 @@ describe('generated template: least privilege', () => {
       expect(logs.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(logs.flatMap(resourcesOf).map(subTemplate)).toEqual([ownLogGroup]);
       expect(xray.flatMap(actionsOf).sort()).toEqual([...XRAY_WRITES].sort());
-      expect(dynamodb.length).toBeGreaterThan(0);
-      for (const action of dynamodb.flatMap(actionsOf)) {
-        expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']).toContain(action);
+      for (const target of dynamodb.flatMap(resourcesOf)) {
+        expect([
+          JSON.stringify(APPROVALS),
+          JSON.stringify(APPROVAL_INDEX),
+          JSON.stringify(OWN_TABLE),
+        ]).toContain(JSON.stringify(target));
       }
-      expect(dynamodb.flatMap(resourcesOf)).toEqual(dynamodb.map(() => getAtt(table)));
-      // The interactivity function only answers in Slack; alerts are the workflow's job.
+      if (role !== SWEEP_ROLE) {
+        expect(dynamodb.flatMap(resourcesOf)).not.toContainEqual(OWN_TABLE);
+      }
+      // The interactivity function only answers in Slack; alerts are the workflow's (and the sweep's) job.
       const publishes = role !== SLACK_ROLE;
       expect(sns.flatMap(actionsOf)).toEqual(publishes ? ['sns:Publish'] : []);
       expect(sns.flatMap(resourcesOf)).toEqual(publishes ? [ref(topic)] : []);
@@ -490,22 +1015,153 @@ describe('generated template: least privilege', () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------- dependencies
+
+describe('generated template: no circular dependency', () => {
+  test('the cycle finder sees cycles through Ref, GetAtt, Sub and DependsOn (so a pass means something)', () => {
+    // Prepare
+    const looped = (last: Partial<Resource>): Record<string, Resource> => ({
+      A: { Type: 'T', Properties: { X: ref('B') } },
+      B: { Type: 'T', Properties: { X: getAtt('C') } },
+      C: { Type: 'T', Properties: {}, ...last },
+    });
+    // Act
+    const cycles = [
+      findCycle(dependencyGraph(looped({ Properties: { X: { 'Fn::Sub': `arn:\${A.Arn}/x` } } }))),
+      findCycle(dependencyGraph(looped({ DependsOn: ['A'] }))),
+      findCycle(dependencyGraph(looped({ Properties: { X: { 'Fn::Sub': [`\${A}`, { A: 'literal' }] } } }))),
+    ];
+    // Assess
+    expect(cycles).toEqual([['A', 'B', 'C', 'A'], ['A', 'B', 'C', 'A'], undefined]);
+  });
+
+  test('no resource depends on itself through any chain of references', () => {
+    // Act
+    const graph = dependencyGraph(template.Resources);
+    // Assess
+    expect([...graph.values()].flat().length).toBeGreaterThan(50);
+    expect(findCycle(graph)).toBeUndefined();
+  });
+
+  test('only the sweep’s environment references the state machine, which references none of the sweep', () => {
+    // Prepare
+    const [stateMachineId, { Properties }] = stateMachine();
+    // Act
+    const referencing = functions()
+      .filter(([id]) => referencedIds(environmentOf(id)).has(stateMachineId))
+      .map(([id]) => id);
+    const machineReferences = referencedIds(Properties);
+    // Assess
+    expect(referencing).toEqual([SWEEP_FUNCTION]);
+    expect(machineReferences.has(SWEEP_FUNCTION)).toBe(false);
+    expect(machineReferences.has(SWEEP_ROLE)).toBe(false);
+  });
+
+  test('no role references a function except the workflow role, and none references the state machine', () => {
+    // Prepare
+    const [stateMachineId, { Properties }] = stateMachine();
+    const workflowRole = getAttTarget(Properties.RoleArn) as string;
+    const functionIds = new Set(functions().map(([id]) => id));
+    const ruleRole = getAttTarget(
+      (asArray(eventRule().Properties.Targets as Json[])[0] as JsonObject).RoleArn,
+    );
+    // Act
+    const offending = resourcesOfType('AWS::IAM::Role').flatMap(([id, role]) =>
+      [...referencedIds(role.Properties)]
+        .filter(
+          (target) =>
+            (functionIds.has(target) && id !== workflowRole) ||
+            (target === stateMachineId && id !== ruleRole),
+        )
+        .map((target) => `${id} -> ${target}`),
+    );
+    // Assess
+    expect(offending).toEqual([]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------- data and alerts
 
 describe('generated template: data and alerts', () => {
+  test('the stack has exactly the approvals table and the sweep’s table', () => {
+    // Act
+    const tables = resourcesOfType('AWS::DynamoDB::Table').map(([id]) => id);
+    // Assess
+    expect(tables.sort()).toEqual([APPROVALS_TABLE, SWEEP_TABLE].sort());
+  });
+
   test('the approvals table is on-demand, expires records, has point-in-time recovery and encryption', () => {
     // Act
-    const [, { Properties }] = only('AWS::DynamoDB::Table');
+    const { Properties } = resource(APPROVALS_TABLE);
     // Assess
     expect(Properties).toMatchObject({
       TableName: `policy-gate-${STAGE}-approvals`,
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'approvalId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'approvalId', AttributeType: 'S' }],
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
     });
+    expect(Properties.AttributeDefinitions).toContainEqual({
+      AttributeName: 'approvalId',
+      AttributeType: 'S',
+    });
+  });
+
+  test('the approvals table’s indexes are exactly APPROVAL_INDEXES, projecting every attribute', () => {
+    // Prepare
+    const { Properties } = resource(APPROVALS_TABLE);
+    const keyAttributes = new Set([
+      'approvalId',
+      ...Object.values(APPROVAL_INDEXES).flatMap(({ partitionKey, sortKey }) => [partitionKey, sortKey]),
+    ]);
+    // Act
+    const indexes = Object.fromEntries(
+      asArray(Properties.GlobalSecondaryIndexes as JsonObject[]).map((index) => {
+        const keys = asArray(index.KeySchema as JsonObject[]);
+        const key = (type: string) => keys.find((entry) => entry.KeyType === type)?.AttributeName;
+        return [
+          String(index.IndexName),
+          {
+            partitionKey: key('HASH'),
+            sortKey: key('RANGE'),
+            keys: keys.length,
+            projection: index.Projection,
+          },
+        ];
+      }),
+    );
+    // Assess
+    expect(indexes).toEqual(
+      Object.fromEntries(
+        Object.entries(APPROVAL_INDEXES).map(([name, { partitionKey, sortKey }]) => [
+          name,
+          { partitionKey, sortKey, keys: 2, projection: { ProjectionType: 'ALL' } },
+        ]),
+      ),
+    );
+    // CloudFormation requires every defined attribute to be a key, and every key to be defined; all are strings.
+    expect(
+      asArray(Properties.AttributeDefinitions as JsonObject[])
+        .map(({ AttributeName, AttributeType }) => `${AttributeName}:${AttributeType}`)
+        .sort(),
+    ).toEqual([...keyAttributes].map((name) => `${name}:S`).sort());
+  });
+
+  test('the sweep’s table is on-demand, encrypted, recoverable and kept like the approvals table', () => {
+    // Act
+    const sweepTable = resource(SWEEP_TABLE);
+    // Assess
+    expect(sweepTable.Properties).toMatchObject({
+      TableName: `policy-gate-${STAGE}-sweep`,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(sweepTable.DeletionPolicy).toBe(resource(APPROVALS_TABLE).DeletionPolicy);
+    expect(sweepTable.UpdateReplacePolicy).toBe(resource(APPROVALS_TABLE).UpdateReplacePolicy);
   });
 
   test('the alert topic is encrypted with a rotated key that CloudWatch alarms may use', () => {
@@ -567,6 +1223,100 @@ describe('generated template: data and alerts', () => {
     },
   );
 
+  test('the self-protection alarm watches exactly the metric PolicyGate emits for this stage, and alerts', () => {
+    // Prepare
+    const [topic] = only('AWS::SNS::Topic');
+    // Only the function's own environment (as in Lambda): POWERTOOLS_SERVICE_NAME must not change the dimension.
+    const lambdaEnvironment: Record<string, string | undefined> = {
+      POWERTOOLS_DEV: undefined,
+      POWERTOOLS_METRICS_DISABLED: undefined,
+      POWERTOOLS_METRICS_NAMESPACE: undefined,
+      ...Object.fromEntries(
+        Object.entries(environmentOf('NotifyChangeLambdaFunction')).filter(
+          ([, value]) => typeof value === 'string',
+        ),
+      ),
+    };
+    const saved = Object.fromEntries(Object.keys(lambdaEnvironment).map((name) => [name, process.env[name]]));
+    const setEnvironment = (values: Record<string, string | undefined>) => {
+      for (const [name, value] of Object.entries(values)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+    setEnvironment(lambdaEnvironment);
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write);
+    // Act
+    try {
+      new EmfAlarmMetrics(STAGE).count(SELF_PROTECTION_METRIC);
+    } finally {
+      write.mockRestore();
+      setEnvironment(saved);
+    }
+    const emf = written
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as JsonObject)
+      .find((record) => record._aws !== undefined) as JsonObject;
+    const [directive] = (emf._aws as JsonObject).CloudWatchMetrics as JsonObject[] as [JsonObject];
+    const [dimensionNames] = directive.Dimensions as [string[]];
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => alarm.MetricName === SELF_PROTECTION_METRIC);
+    // Assess
+    expect(directive.Namespace).toBe(METRIC_NAMESPACE);
+    expect(directive.Metrics).toEqual([{ Name: SELF_PROTECTION_METRIC, Unit: 'Count' }]);
+    expect(emf.service).toBe(metricService(STAGE));
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({
+      Namespace: directive.Namespace,
+      MetricName: SELF_PROTECTION_METRIC,
+      // CloudWatch matches a metric by its exact dimension set, so the alarm names every emitted dimension.
+      Dimensions: dimensionNames.map((name) => ({ Name: name, Value: emf[name] })),
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(topic)],
+    });
+    expect(alarms[0]?.Dimensions).toEqual([{ Name: 'service', Value: `policy-gate-${STAGE}` }]);
+  });
+
+  test('alarms on the sweep failing and on the sweep not running notify the alert topic', () => {
+    // Prepare
+    const [topic] = only('AWS::SNS::Topic');
+    // Act
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => alarm.Namespace === 'AWS/Lambda');
+    const byMetric = (name: string) => alarms.filter((alarm) => alarm.MetricName === name);
+    // Assess
+    expect(alarms).toHaveLength(2);
+    expect(byMetric('Errors')).toEqual([
+      expect.objectContaining({
+        Dimensions: [{ Name: 'FunctionName', Value: ref(SWEEP_FUNCTION) }],
+        AlarmActions: [ref(topic)],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    ]);
+    // No invocation in an hour (schedule disabled, concurrency 0): missing data counts as not running.
+    expect(byMetric('Invocations')).toEqual([
+      expect.objectContaining({
+        Dimensions: [{ Name: 'FunctionName', Value: ref(SWEEP_FUNCTION) }],
+        AlarmActions: [ref(topic)],
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    ]);
+    expect(Number(byMetric('Invocations')[0]?.Period)).toBeGreaterThanOrEqual(2 * 15 * 60);
+  });
+
   test('events that cannot start the workflow go to an encrypted dead-letter queue that is alarmed', () => {
     // Prepare
     const [topic] = only('AWS::SNS::Topic');
@@ -577,6 +1327,7 @@ describe('generated template: data and alerts', () => {
       .map(([, alarm]) => alarm.Properties)
       .filter((alarm) => alarm.Namespace === 'AWS/SQS');
     // Assess
+    expect(queue).toBe(DEAD_LETTER_QUEUE);
     expect(resource(queue).Type).toBe('AWS::SQS::Queue');
     expect(resource(queue).Properties.SqsManagedSseEnabled).toBe(true);
     expect(alarms).toHaveLength(1);
@@ -586,18 +1337,19 @@ describe('generated template: data and alerts', () => {
     });
   });
 
-  test('the stack outputs the state machine, table, topic and Slack secret', () => {
+  test('the stack outputs the state machine, tables, topic, Slack secret and dead-letter queue', () => {
     // Prepare
     const [stateMachineId] = stateMachine();
-    const [table] = only('AWS::DynamoDB::Table');
     const [topic] = only('AWS::SNS::Topic');
     const [secret] = only('AWS::SecretsManager::Secret');
     // Assess
     expect(template.Outputs).toMatchObject({
       ApprovalStateMachineArn: { Value: ref(stateMachineId) },
-      ApprovalsTableName: { Value: ref(table) },
+      ApprovalsTableName: { Value: ref(APPROVALS_TABLE) },
       AlertTopicArn: { Value: ref(topic) },
       SlackSecretArn: { Value: ref(secret) },
+      IamChangeDeadLetterQueueUrl: { Value: ref(DEAD_LETTER_QUEUE) },
+      SweepStateTableName: { Value: ref(SWEEP_TABLE) },
     });
   });
 });
@@ -620,7 +1372,7 @@ describe('generated template: state machine', () => {
     expect(Properties.TracingConfiguration).toEqual({ Enabled: true });
   });
 
-  test('deploys the definition file unchanged, its functions resolved to this stack’s functions', () => {
+  test('deploys the definition file unchanged, its functions resolved to this stack’s workflow functions', () => {
     // Prepare
     const [, { Properties }] = stateMachine();
     const [body, mapping] = (Properties.DefinitionString as JsonObject)['Fn::Sub'] as [string, JsonObject];
@@ -636,6 +1388,9 @@ describe('generated template: state machine', () => {
     for (const value of Object.values(mapping)) {
       expect(resource(getAttTarget(value) as string).Type).toBe('AWS::Lambda::Function');
     }
+    expect(new Set(Object.values(mapping).map((value) => getAttTarget(value)))).toEqual(
+      new Set(WORKFLOW_FUNCTIONS),
+    );
   });
 
   test('its role may invoke exactly the functions the definition names', () => {
@@ -676,17 +1431,35 @@ function matchesPattern(pattern: Json, event: Json | undefined): boolean {
   });
 }
 
+/**
+ * One matcher of a field's array: a literal (equals), `exists`, `anything-but` (a list of literals; never matches an
+ * absent field) and `equals-ignore-case` (one string, compared regardless of case: `"Name": [{
+ * "equals-ignore-case": "alice" }]` matches "Alice", AWS's example). Other operators, or a matcher object with
+ * more than one operator, throw.
+ */
 function matchesValue(matcher: Json, value: Json | undefined): boolean {
   if (typeof matcher === 'string' || typeof matcher === 'number') return value === matcher;
   if (!matcher || typeof matcher !== 'object' || Array.isArray(matcher))
     throw new Error('unsupported matcher');
-  const [operator, operand] = Object.entries(matcher)[0] ?? [];
+  const entries = Object.entries(matcher);
+  if (entries.length !== 1) throw new Error(`a matcher holds one operator, got ${JSON.stringify(matcher)}`);
+  const [operator, operand] = entries[0] as [string, Json];
   if (operator === 'exists') return (value !== undefined) === operand;
   if (operator === 'anything-but') {
-    return value !== undefined && !asArray(operand as Json[]).includes(value);
+    const excluded = asArray(operand as Json[]);
+    if (excluded.some((item) => typeof item !== 'string' && typeof item !== 'number'))
+      throw new Error(`unsupported anything-but operand ${JSON.stringify(operand)}`);
+    return value !== undefined && !excluded.includes(value);
+  }
+  if (operator === 'equals-ignore-case') {
+    if (typeof operand !== 'string')
+      throw new Error(`equals-ignore-case takes a string, got ${JSON.stringify(operand)}`);
+    return typeof value === 'string' && value.toLowerCase() === operand.toLowerCase();
   }
   throw new Error(`unsupported operator ${operator}`);
 }
+
+const ACCOUNT = '123456789012';
 
 /** The pattern with each role ARN GetAtt replaced by the ARN that role would have in account 123456789012. */
 function resolvedPattern(): Json {
@@ -694,21 +1467,14 @@ function resolvedPattern(): Json {
   return JSON.parse(text, (_key, value: Json) => {
     const role = getAttTarget(value);
     if (!role) return value;
-    return `arn:aws:iam::123456789012:role/${String(resource(role).Properties.RoleName)}`;
+    return `arn:aws:iam::${ACCOUNT}:role/${String(resource(role).Properties.RoleName)}`;
   });
 }
 
-const NINE_EVENTS = [
-  'CreatePolicy',
-  'CreatePolicyVersion',
-  'SetDefaultPolicyVersion',
-  'PutRolePolicy',
-  'PutUserPolicy',
-  'PutGroupPolicy',
-  'AttachRolePolicy',
-  'AttachUserPolicy',
-  'AttachGroupPolicy',
-];
+/** The calls watched whoever the target is: the gated and the reported ones. */
+const WATCHED_EVENTS: readonly string[] = [...GATED_EVENT_NAMES, ...REPORTED_EVENT_NAMES];
+/** The calls watched only when they target one of PolicyGate's roles. */
+const REMOVAL_EVENTS: readonly string[] = [...REMOVAL_EVENT_NAMES];
 
 function iamEvent(eventName: string, userIdentity: JsonObject, extra: JsonObject = {}): JsonObject {
   return {
@@ -720,73 +1486,237 @@ function iamEvent(eventName: string, userIdentity: JsonObject, extra: JsonObject
   };
 }
 
-const IAM_USER = { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/alice', userName: 'alice' };
+/** A removal (DeleteRolePolicy / DetachRolePolicy) of a policy from the role named `roleName`. */
+function removalEvent(eventName: string, userIdentity: JsonObject, roleName: string): JsonObject {
+  const requestParameters: JsonObject =
+    eventName === 'DeleteRolePolicy'
+      ? { roleName, policyName: 'inline' }
+      : { roleName, policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' };
+  return iamEvent(eventName, userIdentity, { requestParameters });
+}
+
+const IAM_USER = { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, userName: 'alice' };
 const CONSOLE_USER = {
   ...IAM_USER,
   sessionContext: { attributes: { mfaAuthenticated: 'true', creationDate: '2026-01-01T00:00:00Z' } },
 };
-function assumedRole(roleName: string): JsonObject {
+function assumedRole(roleName: string, account = ACCOUNT): JsonObject {
   return {
     type: 'AssumedRole',
-    arn: `arn:aws:sts::123456789012:assumed-role/${roleName}/session`,
+    arn: `arn:aws:sts::${account}:assumed-role/${roleName}/session`,
     sessionContext: {
-      sessionIssuer: { type: 'Role', arn: `arn:aws:iam::123456789012:role/${roleName}`, userName: roleName },
+      sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/${roleName}`, userName: roleName },
     },
   };
 }
+/** Identities that are not PolicyGate: each of their watched calls must start the workflow. */
+const OUTSIDERS: [string, JsonObject][] = [
+  ['an IAM user with an access key (no session context)', IAM_USER],
+  ['a console user (session context, no issuer)', CONSOLE_USER],
+  ['the root user', { type: 'Root', arn: `arn:aws:iam::${ACCOUNT}:root` }],
+  ['another role', assumedRole('ci-deployer')],
+  ['a role named like PolicyGate’s in another stage', assumedRole('policy-gate-prod-analyse')],
+  [
+    'a role named like PolicyGate’s in another account',
+    assumedRole(`policy-gate-${STAGE}-analyse`, '210987654321'),
+  ],
+];
+
+/** The ways one role name can be spelled: IAM role names are case-insensitive. */
+const spellings = (name: string): string[] => [
+  name,
+  name.toUpperCase(),
+  name.replace(/(^|-)([a-z])/g, (_whole, dash: string, letter: string) => `${dash}${letter.toUpperCase()}`),
+];
+
+function orBranches(): JsonObject[] {
+  const detail = (eventRule().Properties.EventPattern as JsonObject).detail as JsonObject;
+  return asArray(detail.$or as JsonObject[]);
+}
+
+describe('the test’s EventBridge matcher', () => {
+  test('equals-ignore-case matches the same string in any case, and nothing else', () => {
+    // Prepare
+    const pattern = { Name: [{ 'equals-ignore-case': 'alice' }] };
+    // Act
+    const results = ['Alice', 'ALICE', 'alice', 'alice ', 'alicia', undefined].map((name) =>
+      matchesPattern(pattern, name === undefined ? {} : { Name: name }),
+    );
+    // Assess
+    expect(results).toEqual([true, true, true, false, false, false]);
+  });
+
+  test.each<[string, Json]>([
+    ['an unknown operator', { prefix: 'policy-gate-' }],
+    ['two operators in one matcher', { 'equals-ignore-case': 'a', exists: true }],
+    ['a non-string equals-ignore-case', { 'equals-ignore-case': ['a'] }],
+    ['an anything-but of patterns', { 'anything-but': { prefix: 'a' } }],
+  ])('throws on %s rather than guess', (_label, matcher) => {
+    expect(() => matchesValue(matcher, 'a')).toThrow();
+  });
+});
 
 describe('generated template: IAM change event rule', () => {
-  test('matches successful calls of the nine policy-changing IAM APIs, from CloudTrail only', () => {
+  test('matches successful calls from CloudTrail of exactly the watched calls and removals', () => {
     // Act
     const pattern = eventRule().Properties.EventPattern as JsonObject;
     const detail = pattern.detail as JsonObject;
+    const branchNames = orBranches().map((branch) => [...(branch.eventName as string[])].sort());
     // Assess
     expect(pattern.source).toEqual(['aws.iam']);
     expect(pattern['detail-type']).toEqual(['AWS API Call via CloudTrail']);
     expect(detail.eventSource).toEqual(['iam.amazonaws.com']);
-    expect([...(detail.eventName as string[])].sort()).toEqual([...NINE_EVENTS].sort());
     expect(detail.errorCode).toEqual([{ exists: false }]);
+    // Every event name sits in a branch; each branch is the watched calls or the removals, both appear.
+    expect(detail.eventName).toBeUndefined();
+    expect(WATCHED_EVENTS).toHaveLength(15);
+    for (const names of branchNames) {
+      expect([[...WATCHED_EVENTS].sort(), [...REMOVAL_EVENTS].sort()]).toContainEqual(names);
+    }
+    expect(new Set(branchNames.flat())).toEqual(new Set([...WATCHED_EVENTS, ...REMOVAL_EVENTS]));
   });
 
-  test('names every PolicyGate function role in its exclusion', () => {
+  test('excludes exactly the function roles, the same in every branch', () => {
     // Prepare
     const roleArns = functions().map(([id]) => JSON.stringify(getAtt(roleOfFunction(id))));
     // Act
-    const text = JSON.stringify(eventRule().Properties.EventPattern);
-    // Assess
-    for (const arn of roleArns) expect(text).toContain(arn);
-  });
-
-  test.each(NINE_EVENTS)('an IAM user’s %s starts the workflow', (eventName) => {
-    expect(matchesPattern(resolvedPattern(), iamEvent(eventName, IAM_USER))).toBe(true);
-  });
-
-  test.each([
-    ['an IAM user with an access key (no session context)', IAM_USER],
-    ['a console user (session context, no issuer)', CONSOLE_USER],
-    ['the root user', { type: 'Root', arn: 'arn:aws:iam::123456789012:root' }],
-    ['another role', assumedRole('ci-deployer')],
-    ['a role named like PolicyGate’s in another stage', assumedRole('policy-gate-prod-analyse')],
-  ])('a change by %s starts the workflow', (_label, identity) => {
-    expect(matchesPattern(resolvedPattern(), iamEvent('PutRolePolicy', identity as JsonObject))).toBe(true);
-  });
-
-  test('a change made by any PolicyGate function role does not start the workflow', () => {
-    // Prepare
-    const roleNames = functions().map(([id]) => String(resource(roleOfFunction(id)).Properties.RoleName));
-    // Act
-    const matched = roleNames.filter((name) =>
-      matchesPattern(resolvedPattern(), iamEvent('PutRolePolicy', assumedRole(name))),
+    const exclusions = orBranches().flatMap((branch) =>
+      asArray(
+        ((((branch.userIdentity as JsonObject).sessionContext as JsonObject).sessionIssuer as JsonObject)
+          .arn ?? []) as Json[],
+      )
+        .map((matcher) => (matcher as JsonObject)['anything-but'])
+        .filter((excluded) => excluded !== undefined)
+        .map((excluded) => asArray(excluded as Json[]).map((arn) => JSON.stringify(arn))),
     );
     // Assess
+    expect(exclusions).toHaveLength(2);
+    for (const excluded of exclusions) expect([...excluded].sort()).toEqual([...roleArns].sort());
+    expect(roleArns).toContain(JSON.stringify(getAtt(SWEEP_ROLE)));
+  });
+
+  test('the removal branches name exactly the RoleName of every named role of the stack, for any case', () => {
+    // Act
+    const named = orBranches()
+      .filter((branch) =>
+        asArray(branch.eventName as string[]).every((name) => REMOVAL_EVENTS.includes(name)),
+      )
+      .map((branch) =>
+        asArray((branch.requestParameters as JsonObject).roleName as Json[])
+          .map((matcher) => {
+            const operand = (matcher as JsonObject)['equals-ignore-case'];
+            return typeof operand === 'string'
+              ? operand
+              : `not equals-ignore-case: ${JSON.stringify(matcher)}`;
+          })
+          .sort(),
+      );
+    // Assess
+    expect(named).toHaveLength(2);
+    for (const names of named) expect(names).toEqual([...namedRoles().values()].sort());
+  });
+
+  test.each(WATCHED_EVENTS)('%s by any identity that is not PolicyGate starts the workflow', (eventName) => {
+    // Prepare
+    const pattern = resolvedPattern();
+    // Act
+    const missed = OUTSIDERS.filter(
+      ([, identity]) => !matchesPattern(pattern, iamEvent(eventName, identity)),
+    ).map(([label]) => label);
+    // Assess
+    expect(missed).toEqual([]);
+  });
+
+  test.each(REMOVAL_EVENTS)(
+    '%s of a PolicyGate role’s policy (its name in any case) by anyone else starts the workflow',
+    (eventName) => {
+      // Prepare
+      const pattern = resolvedPattern();
+      const targets = [...namedRoles().values()].flatMap(spellings);
+      // Act
+      const missed = OUTSIDERS.flatMap(([label, identity]) =>
+        targets
+          .filter((roleName) => !matchesPattern(pattern, removalEvent(eventName, identity, roleName)))
+          .map((roleName) => `${label} on ${roleName}`),
+      );
+      // Assess
+      expect(targets.length).toBeGreaterThanOrEqual(3 * EXPECTED_FUNCTIONS.length);
+      expect(missed).toEqual([]);
+    },
+  );
+
+  test.each(REMOVAL_EVENTS)('%s of any other role’s policy never starts the workflow', (eventName) => {
+    // Prepare
+    const pattern = resolvedPattern();
+    const others = [
+      'ci-deployer',
+      'policy-gate-prod-analyse',
+      `policy-gate-${STAGE}-analyse-copy`,
+      `x-policy-gate-${STAGE}-analyse`,
+      `policy-gate-${STAGE}`,
+      '',
+    ];
+    // Act
+    const started = OUTSIDERS.flatMap(([label, identity]) =>
+      others
+        .filter((roleName) => matchesPattern(pattern, removalEvent(eventName, identity, roleName)))
+        .map((roleName) => `${label} on "${roleName}"`),
+    );
+    // Assess
+    expect(started).toEqual([]);
+    expect(matchesPattern(pattern, iamEvent(eventName, IAM_USER))).toBe(false);
+  });
+
+  test('a change made by any PolicyGate function role (the sweep’s included) does not start the workflow', () => {
+    // Prepare
+    const pattern = resolvedPattern();
+    const roleNames = functions().map(([id]) => String(resource(roleOfFunction(id)).Properties.RoleName));
+    // Act
+    const started = roleNames.flatMap((actor) => [
+      ...WATCHED_EVENTS.filter((eventName) =>
+        matchesPattern(pattern, iamEvent(eventName, assumedRole(actor))),
+      ).map((eventName) => `${actor}: ${eventName}`),
+      ...REMOVAL_EVENTS.flatMap((eventName) =>
+        roleNames
+          .filter((target) => matchesPattern(pattern, removalEvent(eventName, assumedRole(actor), target)))
+          .map((target) => `${actor}: ${eventName} on ${target}`),
+      ),
+    ]);
+    // Assess
     expect(roleNames).toHaveLength(EXPECTED_FUNCTIONS.length);
-    expect(matched).toEqual([]);
+    expect(roleNames).toContain(resource(SWEEP_ROLE).Properties.RoleName);
+    expect(started).toEqual([]);
   });
 
   test.each([
     ['a failed call', iamEvent('AttachRolePolicy', IAM_USER, { errorCode: 'AccessDenied' })],
-    ['a detach', iamEvent('DetachRolePolicy', IAM_USER)],
-    ['a deletion', iamEvent('DeleteRolePolicy', IAM_USER)],
+    [
+      'a failed removal on a PolicyGate role',
+      iamEvent('DetachRolePolicy', IAM_USER, {
+        errorCode: 'AccessDenied',
+        requestParameters: { roleName: `policy-gate-${STAGE}-analyse` },
+      }),
+    ],
+    ['a detach without a role name', iamEvent('DetachRolePolicy', IAM_USER)],
+    ['a deletion without a role name', iamEvent('DeleteRolePolicy', IAM_USER)],
+    [
+      'a user policy deletion for a user named like a PolicyGate role',
+      iamEvent('DeleteUserPolicy', IAM_USER, {
+        requestParameters: { userName: `policy-gate-${STAGE}-analyse` },
+      }),
+    ],
+    [
+      'a group detach',
+      iamEvent('DetachGroupPolicy', IAM_USER, {
+        requestParameters: { groupName: `policy-gate-${STAGE}-analyse` },
+      }),
+    ],
+    [
+      'a read',
+      iamEvent('GetRolePolicy', IAM_USER, {
+        requestParameters: { roleName: `policy-gate-${STAGE}-analyse` },
+      }),
+    ],
     ['another service', { ...iamEvent('PutRolePolicy', IAM_USER), source: 'aws.s3' }],
   ])('%s does not start the workflow', (_label, event) => {
     expect(matchesPattern(resolvedPattern(), event)).toBe(false);

@@ -94,24 +94,38 @@ function pluralise(count: number, noun: string): string {
 
 /** `describeTarget` over escaped, inline-code values, so the shared wording stays in one place. */
 function targetMrkdwn(target: ChangeTarget, max = NAME_MAX): string {
-  const principalType = plainText(String(target.kind === 'managed-policy' ? '' : target.principalType), 20);
   switch (target.kind) {
     case 'managed-policy':
       return describeTarget({ ...target, policyArn: inlineCode(target.policyArn, max) });
     case 'inline-policy':
       return describeTarget({
         ...target,
-        principalType: principalType as PrincipalType,
+        principalType: plainText(target.principalType, 20) as PrincipalType,
         principalName: inlineCode(target.principalName, max),
         policyName: inlineCode(target.policyName, max),
       });
     case 'attachment':
       return describeTarget({
         ...target,
-        principalType: principalType as PrincipalType,
+        principalType: plainText(target.principalType, 20) as PrincipalType,
         principalName: inlineCode(target.principalName, max),
         policyArn: inlineCode(target.policyArn, max),
       });
+    case 'group-membership':
+      return describeTarget({
+        ...target,
+        groupName: inlineCode(target.groupName, max),
+        userName: inlineCode(target.userName, max),
+      });
+    case 'permissions-boundary':
+      return describeTarget({
+        ...target,
+        principalType: plainText(target.principalType, 20) as 'role' | 'user',
+        principalName: inlineCode(target.principalName, max),
+        ...(target.policyArn !== undefined && { policyArn: inlineCode(target.policyArn, max) }),
+      });
+    case 'trust-policy':
+      return describeTarget({ ...target, roleName: inlineCode(target.roleName, max) });
   }
 }
 
@@ -157,10 +171,53 @@ function actorSection(change: PolicyChange): types.SectionBlock {
 }
 
 function analysisErrorSection(record: ApprovalRecord): types.SectionBlock[] {
-  if (record.analysisError === undefined) return [];
+  const problems = record.change.problems ?? [];
+  const lines = [
+    ...(record.analysisError === undefined
+      ? []
+      : [
+          `:rotating_light: *The policy could not be analysed*, so PolicyGate treats the change as risky: ${plainText(record.analysisError, ERROR_MAX)}`,
+        ]),
+    ...(record.concerns ?? []).map(
+      (concern) => `:rotating_light: *Treated as risky:* ${plainText(concern, ERROR_MAX)}`,
+    ),
+    ...(problems.length > 0
+      ? [
+          `:rotating_light: *The event could not be read in full*, so PolicyGate treats the change as risky: ${problems
+            .slice(0, 5)
+            .map((p) => plainText(p, 300))
+            .join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+        ]
+      : []),
+    ...(record.change.origin === 'sweep'
+      ? [
+          ':mag: *Found by the reconciliation sweep*: no CloudTrail event for this change reached PolicyGate, so who made it is unknown.',
+        ]
+      : []),
+  ];
+  return lines.length === 0 ? [] : [section(lines.join('\n'))];
+}
+
+// Principals a reach line names before it only counts.
+const REACH_LISTED = 12;
+
+/** Who else the grant reaches (attachments, group members), recorded at quarantine time. */
+function reachSection(record: ApprovalRecord): types.SectionBlock[] {
+  const { reach } = record;
+  if (!reach) return [];
+  const names = [
+    ...reach.attachedTo.map((p) => `${plainText(p.type, 10)} ${inlineCode(p.name, 80)}`),
+    ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
+      users.map((user) => `user ${inlineCode(user, 80)} (group ${inlineCode(group, 80)})`),
+    ),
+  ];
+  const label = record.original.kind === 'managed-policy' ? 'Attached to' : 'Group members';
+  if (reach.count === 0) return [section(`*${label}:* nobody at quarantine time.`)];
+  const shown = names.slice(0, REACH_LISTED);
+  const more = reach.count - shown.length;
   return [
     section(
-      `:rotating_light: *The policy could not be analysed*, so PolicyGate treats the change as risky: ${plainText(record.analysisError, ERROR_MAX)}`,
+      `*${label} (${reach.count.toLocaleString('en-US')}):* ${shown.join(', ')}${more > 0 ? `, and ${pluralise(more, 'more')}` : ''}\n_Approving restores it for these only: if it reaches anyone else by then, the restore stops with a conflict._`,
     ),
   ];
 }
@@ -346,8 +403,10 @@ function policySectionText(record: ApprovalRecord, budget: number): string {
     original.kind === 'managed-policy'
       ? ` (version ${inlineCode(original.offendingVersionId, 40)})`
       : original.kind === 'attachment'
-        ? ` (${inlineCode(original.policyArn, NAME_MAX)}, version ${inlineCode(original.versionId, 40)})`
-        : ` (${inlineCode(original.policyName, NAME_MAX)})`;
+        ? ` (${inlineCode(original.policyArn, NAME_MAX)}, version ${inlineCode(original.versionId, 40)}${original.pendingVersions?.length ? `; also ${pluralise(original.pendingVersions.length, 'version')} under approval, analysed too` : ''})`
+        : original.kind === 'group-membership'
+          ? ` (one of ${pluralise(original.grants.length, 'policy')} the group grants, all analysed)`
+          : ` (${inlineCode(original.policyName, NAME_MAX)})`;
   const { body, json } = codeBlockBody(original.document);
   const title = `*Policy under review*${version}${json ? '' : ', not valid JSON, shown as received'}:\n`;
   const noteRoom = 120;
@@ -444,6 +503,7 @@ function layout(
     ...analysisErrorSection(record),
     changeSection(record.change),
     actorSection(record.change),
+    ...reachSection(record),
     state,
   ];
   const fixed = [...top, ...details, ...bottom];

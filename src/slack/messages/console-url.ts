@@ -36,15 +36,33 @@ function encode(part: string): string {
  * console's list of policies, roles, users or groups.
  */
 export function consoleUrl(target: ChangeTarget, fallbackPartition?: Partition): string {
-  const policyArn = target.kind === 'inline-policy' ? undefined : target.policyArn;
+  const policyArn =
+    target.kind === 'managed-policy' || target.kind === 'attachment' ? target.policyArn : undefined;
   const home = CONSOLE_HOME[partitionOf(policyArn) ?? fallbackPartition ?? 'aws'];
+  const principal = principalOf(target);
   const [list, detail] =
-    target.kind === 'managed-policy'
-      ? ['policies', `policies/details/${encode(target.policyArn)}?section=permissions`]
+    principal === undefined
+      ? ['policies', `policies/details/${encode(policyArn ?? '')}?section=permissions`]
       : [
-          PRINCIPAL_PAGES[target.principalType],
-          `${PRINCIPAL_PAGES[target.principalType]}/details/${encode(target.principalName)}?section=permissions`,
+          PRINCIPAL_PAGES[principal.type],
+          `${PRINCIPAL_PAGES[principal.type]}/details/${encode(principal.name)}?section=permissions`,
         ];
   const url = `${home}/${detail}`;
   return url.length <= SLACK_LIMITS.buttonUrl ? url : `${home}/${list}`;
+}
+
+/** The principal whose page shows the change: the policy's own page for a managed-policy change. */
+function principalOf(target: ChangeTarget): { type: PrincipalType; name: string } | undefined {
+  switch (target.kind) {
+    case 'managed-policy':
+      return undefined;
+    case 'inline-policy':
+    case 'attachment':
+    case 'permissions-boundary':
+      return { type: target.principalType, name: target.principalName };
+    case 'group-membership':
+      return { type: 'group', name: target.groupName };
+    case 'trust-policy':
+      return { type: 'role', name: target.roleName };
+  }
 }

@@ -1,3 +1,6 @@
+import { parseStrictJson } from '../../domain/json-strict';
+import { decodePolicyText } from '../../domain/policy-text';
+
 /**
  * Safe building blocks for Slack mrkdwn. Everything PolicyGate shows about a change (policy and
  * principal names, ARNs, user agents, session names, the policy text) comes from the event, so from
@@ -149,17 +152,10 @@ export function codeBlockBody(document: string): { readonly body: string; readon
 }
 
 function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false } {
-  const trimmed = text.trim();
-  let json = trimmed;
-  if (!trimmed.startsWith('{') && !trimmed.startsWith('[') && /%[0-9a-f]{2}/i.test(trimmed)) {
-    try {
-      json = decodeURIComponent(trimmed);
-    } catch {
-      return { ok: false };
-    }
-  }
+  // The strict reading: a document with duplicate keys is shown as received, never as the one value
+  // JSON.parse would keep, so the reviewer sees every key IAM may read.
   try {
-    return { ok: true, value: JSON.parse(json) };
+    return { ok: true, value: parseStrictJson(decodePolicyText(text)) };
   } catch {
     return { ok: false };
   }

@@ -1,0 +1,54 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoApprovalStore } from '../adapters/approval-store';
+import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
+import { IamInventorySource } from '../adapters/iam-inventory';
+import { SnsNotifier } from '../adapters/notifier';
+import { DynamoSweepStateStore } from '../adapters/sweep-state-store';
+import { CloudTrailInspector } from '../adapters/trail-inspector';
+import { SfnWorkflowStarter } from '../adapters/workflow-starter';
+import { config } from '../config';
+import { riskTest } from '../domain/change-analysis';
+import { ConfigError } from '../errors';
+import { createLogger } from '../logger';
+import { SweepService } from '../services/sweep-service';
+
+let cached: SweepService | undefined;
+
+/**
+ * The reconciliation sweep's composition root: only the clients it uses, built once per container.
+ * Endpoints come only from the SDK's `AWS_ENDPOINT_URL_*` variables.
+ */
+export function sweepService(): SweepService {
+  if (cached) return cached;
+  const cfg = config();
+  if (!cfg.sweep) throw new ConfigError('the reconciliation sweep needs SWEEP_STATE_TABLE and its settings');
+  const { sweep } = cfg;
+  const region = { region: cfg.region };
+  const documents = (client: DynamoDBClient) =>
+    DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const dynamo = new DynamoDBClient(region);
+  cached = new SweepService({
+    inventory: new IamInventorySource(new IAMClient(region)),
+    state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
+    approvals: new DynamoApprovalStore(documents(dynamo), cfg.approvalsTable),
+    starter: new SfnWorkflowStarter(new SFNClient(region), sweep.stateMachineArn),
+    deadLetters: new SqsDeadLetterQueue(new SQSClient(region), sweep.deadLetterQueueUrl),
+    trails: new CloudTrailInspector(new CloudTrailClient(region)),
+    notifier: new SnsNotifier(new SNSClient(region), cfg.alertTopicArn),
+    isRisky: riskTest(cfg.restricted),
+    settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
+    logger: createLogger('policy-gate-sweep'),
+  });
+  return cached;
+}
+
+/** Forgets the built service (tests that change the environment). */
+export function resetSweepService(): void {
+  cached = undefined;
+}

@@ -1,0 +1,47 @@
+import type { Sandbox } from '../../local/sandbox';
+import type { ApprovalRecord } from '../../src/domain/approval';
+
+/** The approval id of an execution: its input's CloudTrail event id. */
+export function approvalIdOf(input: unknown): string | undefined {
+  const id = (input as { detail?: { eventID?: unknown } } | undefined)?.detail?.eventID;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Waits until `count` approvals wait for a decision and their request step is done (task token stored,
+ * request e-mail sent: a step still running when a test ends would reach the next test's stand-ins) and
+ * returns their records, oldest execution first. Fails after about ten seconds.
+ */
+export async function waitForPending(sandbox: Sandbox, count = 1): Promise<ApprovalRecord[]> {
+  for (let i = 0; i < 400; i++) {
+    const records: ApprovalRecord[] = [];
+    for (const task of sandbox.sfn.pendingTasks()) {
+      const id = approvalIdOf(sandbox.sfn.describeExecution(task.executionArn).input);
+      const record = id === undefined ? undefined : await sandbox.store.get(id);
+      const requested = sandbox.sns.messages.some(
+        (m) => /approval needed/.test(m.subject ?? '') && m.message.includes(`Approval id: ${id}`),
+      );
+      if (record?.taskToken && requested) records.push(record);
+    }
+    if (records.length >= count) return records;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`fewer than ${count} approvals became pending`);
+}
+
+/** The SNS messages whose subject matches, for assertions on what the team was told. */
+export function mails(sandbox: Sandbox, subject: RegExp): { subject?: string; message: string }[] {
+  return sandbox.sns.messages.filter((m) => subject.test(m.subject ?? ''));
+}
+
+/** Polls `check` until it returns something other than `undefined`/`false`; fails after about ten seconds. */
+export async function eventually<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the expected state was never reached');
+}
