@@ -188,14 +188,25 @@ export class ApprovalWorkflow {
       if (!captured.inForce) return this.notInForce(change, captured.reason, event, attempt);
       const { original } = captured;
       const analysis = analyseDocuments(documentsOf(original), this.deps.restricted);
-      const concerns = captured.concerns ?? [];
+      const concerns = [...(captured.concerns ?? [])];
       const problems = change.problems ?? [];
-      if (
-        analysis.findings.length === 0 &&
-        analysis.error === undefined &&
-        concerns.length === 0 &&
-        problems.length === 0
-      ) {
+      const risky =
+        analysis.findings.length > 0 || analysis.error !== undefined || concerns.length > 0 || problems.length > 0;
+      // A managed policy attached to one of PolicyGate's roles: a harmless-looking version (a Deny) can
+      // disable the gate, so it is raised as critical; a risky one is contained as usual (PolicyGate's roles
+      // hold only inline policies, so quarantining it cannot hurt PolicyGate) and raised all the same.
+      const holders =
+        original.kind === 'managed-policy'
+          ? await quarantine.ownRolesHolding(original.policyArn, this.ownRoleNames)
+          : [];
+      if (holders.length > 0 && original.kind === 'managed-policy') {
+        if (!risky) return this.selfProtection(change, holders.join(', '), original.policyArn);
+        this.deps.metrics?.count('SelfProtectionAlerts');
+        concerns.push(
+          `the policy is attached to PolicyGate's own role ${holders.join(', ')}: find out who attached it`,
+        );
+      }
+      if (!risky) {
         logger.info('change is harmless', { eventId: change.eventId });
         return this.notice(change, 'harmless', 'grants no restricted action', {
           severity: 'info',
@@ -306,7 +317,7 @@ export class ApprovalWorkflow {
    * undone by the next deploy) but always a critical alert naming the actor, unless the stack's deployer
    * made it, which is the stack's own update and only a notice.
    */
-  private selfProtection(change: PolicyChange, role: string): AnalysisResult {
+  private selfProtection(change: PolicyChange, role: string, throughPolicy?: string): AnalysisResult {
     const deployer = isDeployer(change.actor, this.deps.settings.deployerRoleArn);
     const kind = change.target.kind === 'trust-policy' ? 'trust' : 'identity';
     const findings = change.document
@@ -320,7 +331,9 @@ export class ApprovalWorkflow {
           'Nothing to do, unless nobody deployed PolicyGate just now.',
         ]
       : [
-          `${actor} made ${change.eventName} on PolicyGate's own role ${role}.`,
+          throughPolicy
+            ? `${actor} made ${change.eventName} on ${throughPolicy}, which is attached to PolicyGate's own role ${role}.`
+            : `${actor} made ${change.eventName} on PolicyGate's own role ${role}.`,
           'PolicyGate never quarantines its own roles (that would disable the gate), so this change is in force NOW.',
           'A Deny or a removed permission there can make every later quarantine fail; a grant there is a way around the gate.',
           'Check it now: unless it was a PolicyGate deploy, revert it and investigate the actor.',

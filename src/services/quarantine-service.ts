@@ -108,6 +108,15 @@ export class QuarantineService {
     }
   }
 
+  /** The names of PolicyGate's roles (`ownRoleNames`, any case) a managed policy is attached to now. */
+  async ownRolesHolding(policyArn: string, ownRoleNames: readonly string[]): Promise<string[]> {
+    if (ownRoleNames.length === 0) return [];
+    const entities = (await orUndefinedIfNotFound(this.iam.listEntitiesForPolicy(policyArn))) ?? [];
+    return entities
+      .filter((e) => e.type === 'role' && ownRoleNames.some((own) => sameName(own, e.name)))
+      .map((e) => e.name);
+  }
+
   /**
    * What a reported change (a permissions boundary or a trust policy) put in force, read from IAM now: the
    * boundary policy's default document, or the role's trust policy. `facts` says what IAM shows, e.g. that

@@ -6,8 +6,10 @@
 import {
   AddUserToGroupCommand,
   AttachGroupPolicyCommand,
+  AttachRolePolicyCommand,
   CreateGroupCommand,
   CreatePolicyCommand,
+  CreatePolicyVersionCommand,
   CreateRoleCommand,
   CreateUserCommand,
   DeleteRolePolicyCommand,
@@ -285,5 +287,58 @@ describe('AddUserToGroup is gated', () => {
     // Assess
     expect(results.at(-1)?.history).toEqual(['AnalyseChange', 'RouteVerdict', 'NotifyChange', 'Notified']);
     expect(sandbox.iam.getGroupMembers('Readers')).toEqual(['rex']);
+  });
+});
+
+describe('a managed policy attached to a PolicyGate role', () => {
+  let sandbox: Sandbox;
+  afterEach(async () => {
+    await sandbox?.close();
+  });
+
+  async function attachedToOwnRole(): Promise<string> {
+    await sandbox.developer.send(new CreateRoleCommand({ RoleName: OWN_ROLE, AssumeRolePolicyDocument: TRUST }));
+    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    const read = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+    const created = await sandbox.developer.send(
+      new CreatePolicyCommand({ PolicyName: 'shared', PolicyDocument: JSON.stringify(read) }),
+    );
+    const arn = created.Policy?.Arn as string;
+    for (const role of [OWN_ROLE, 'app']) {
+      await sandbox.developer.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+    }
+    await sandbox.settle();
+    return arn;
+  }
+
+  test('a Deny version of it (harmless, disables the gate) is raised as critical', async () => {
+    // Prepare
+    sandbox = await startSandbox();
+    const arn = await attachedToOwnRole();
+    const before = mails(sandbox, /CRITICAL/).length;
+    const deny = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:*', Resource: '*' }] };
+    // Act
+    await sandbox.developer.send(
+      new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(deny), SetAsDefault: true }),
+    );
+    await sandbox.settle();
+    // Assess
+    const alerts = mails(sandbox, /CRITICAL/).slice(before);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.message).toMatch(/which is attached to PolicyGate's own role policy-gate-local-workflow/);
+  });
+
+  test('a risky version of it is still quarantined (attaching it to PolicyGate is no way around the gate)', async () => {
+    // Prepare
+    sandbox = await startSandbox();
+    const arn = await attachedToOwnRole();
+    // Act
+    await sandbox.developer.send(
+      new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(ADMIN), SetAsDefault: true }),
+    );
+    const [record] = await waitForPending(sandbox);
+    // Assess
+    expect(record?.quarantine).toBeDefined();
+    expect(record?.concerns?.join()).toMatch(/attached to PolicyGate's own role/);
   });
 });
