@@ -191,7 +191,10 @@ export class ApprovalWorkflow {
       const concerns = [...(captured.concerns ?? [])];
       const problems = change.problems ?? [];
       const risky =
-        analysis.findings.length > 0 || analysis.error !== undefined || concerns.length > 0 || problems.length > 0;
+        analysis.findings.length > 0 ||
+        analysis.error !== undefined ||
+        concerns.length > 0 ||
+        problems.length > 0;
       // A managed policy attached to one of PolicyGate's roles: a harmless-looking version (a Deny) can
       // disable the gate, so it is raised as critical; a risky one is contained as usual (PolicyGate's roles
       // hold only inline policies, so quarantining it cannot hurt PolicyGate) and raised all the same.

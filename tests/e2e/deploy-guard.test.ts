@@ -4,111 +4,23 @@
  * protect (outside us-east-1, or a production stage nobody would hear from) before anything is packaged, and
  * packages a production stage once its alert address and Slack channel are given (`--param` counts).
  */
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  PACKAGE_TIMEOUT_MS,
+  serverlessPackage as packageOnce,
+  type PackageRun as Run,
+  withPackagingLock,
+} from '../support/packaging';
 
-const ROOT = join(__dirname, '..', '..');
-const PACKAGE_TIMEOUT_MS = 120_000;
 /** Every run starts at once; the one that packages may first wait for another packaging of this tree. */
 const SETUP_TIMEOUT_MS = 2 * PACKAGE_TIMEOUT_MS + 10_000;
-
-/**
- * serverless-esbuild bundles in `.esbuild/` of the project and deletes it afterwards, so two packagings of
- * this working tree at once (this suite and tests/unit/serverless-template.test.ts run in parallel Jest workers)
- * would delete each other's bundles. Both take this lock (a directory, created atomically) around packaging.
- * A refused run stops before serverless-esbuild runs, so it needs no lock.
- */
-const PACKAGING_LOCK = join(
-  tmpdir(),
-  `policy-gate-packaging-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.lock`,
-);
-
-function lockHolderIsGone(): boolean {
-  try {
-    const pid = Number(readFileSync(join(PACKAGING_LOCK, 'pid'), 'utf8'));
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') return true;
-    // No pid yet (the holder is between mkdir and write): only a lock left for minutes is stale.
-    if (code === 'ENOENT') {
-      try {
-        return Date.now() - statSync(PACKAGING_LOCK).mtimeMs > 5 * 60_000;
-      } catch {
-        return false;
-      }
-    }
-    return false;
-  }
-}
-
-async function withPackagingLock<T>(run: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + PACKAGE_TIMEOUT_MS;
-  for (;;) {
-    try {
-      mkdirSync(PACKAGING_LOCK);
-      writeFileSync(join(PACKAGING_LOCK, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (lockHolderIsGone()) rmSync(PACKAGING_LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`another packaging still holds ${PACKAGING_LOCK}`);
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  try {
-    return await run();
-  } finally {
-    rmSync(PACKAGING_LOCK, { recursive: true, force: true });
-  }
-}
-
-interface Run {
-  /** The exit code; null when the process was killed (e.g. timed out). */
-  code: number | null;
-  /** Standard output and standard error together: osls prints errors to either. */
-  output: string;
-  /** What the run wrote to its package directory. */
-  packaged: string[];
-  packageDir: string;
-}
-
 const packageDirs: string[] = [];
 
-/** `serverless package --package <a fresh temporary directory> ...args`, offline, with no AWS profile. */
-function serverlessPackage(args: string[]): Promise<Run> {
-  const packageDir = mkdtempSync(join(tmpdir(), 'policy-gate-guard-'));
-  packageDirs.push(packageDir);
-  const env = { ...process.env };
-  // Packaging needs no AWS account; a developer's profile must not change the result.
-  delete env.AWS_PROFILE;
-  delete env.AWS_DEFAULT_PROFILE;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'),
-        'package',
-        ...args,
-        '--package',
-        packageDir,
-      ],
-      { cwd: ROOT, env, timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({
-          code,
-          output: `${stdout}\n${stderr}`,
-          packaged: readdirSync(packageDir).sort(),
-          packageDir,
-        });
-      },
-    );
-  });
+async function serverlessPackage(args: string[]): Promise<Run> {
+  const run = await packageOnce(args);
+  packageDirs.push(run.packageDir);
+  return run;
 }
 
 const PROD_PARAMS = ['--param=alertEmail=security@example.com', '--param=slackChannelId=C0123456789'];

@@ -7,7 +7,6 @@ import {
   AttachRolePolicyCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
-  CreateRoleCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import fc from 'fast-check';
@@ -15,19 +14,10 @@ import { ACCOUNT, decisions, type Sandbox, SLACK_USERS, startSandbox } from '../
 import { quarantineDocument } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 import { approvalIdOf, eventually, mails, waitForPending } from '../support/approvals';
+import { createRole } from '../support/iam';
 
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 const RISKY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
 const approver = { channel: 'slack' as const, id: SLACK_USERS.ana.id };
-
-async function createRole(sandbox: Sandbox, name: string, path = '/'): Promise<void> {
-  await sandbox.developer.send(
-    new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: TRUST }),
-  );
-}
 
 function defaultDocument(sandbox: Sandbox, arn: string): string | undefined {
   return sandbox.iam.getPolicy(arn)?.versions.find((v) => v.isDefaultVersion)?.document;

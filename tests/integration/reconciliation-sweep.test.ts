@@ -3,7 +3,7 @@
  * the event rule's dead-letter queue, and alerts when no trail delivers IAM events; the workflow looks again
  * at a "not in force" verdict. Through the real sweep and workflow handlers and the stand-ins.
  */
-import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   DEAD_LETTER_QUEUE,
   decisions,
@@ -14,11 +14,8 @@ import {
 } from '../../local/sandbox';
 import { quarantineDocument } from '../../src/domain/approval';
 import { mails, waitForPending } from '../support/approvals';
+import { createRole } from '../support/iam';
 
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 const RISKY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' }],
@@ -41,9 +38,7 @@ describe('reconciliation sweep', () => {
     // Prepare: a risky grant already in force before PolicyGate looked.
     sandbox = await startSandbox();
     sandbox.route(() => 'lose');
-    await sandbox.developer.send(
-      new CreateRoleCommand({ RoleName: 'legacy', AssumeRolePolicyDocument: TRUST }),
-    );
+    await createRole(sandbox, 'legacy');
     await putRisky(sandbox, 'legacy');
     // Act
     const report = await sandbox.sweep();
@@ -58,7 +53,7 @@ describe('reconciliation sweep', () => {
   test('a risky grant whose event was lost is found, quarantined at once, and can be approved', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     await sandbox.sweep();
     sandbox.route((event) => (event.detail.eventName === 'PutRolePolicy' ? 'lose' : 'deliver'));
     await putRisky(sandbox, 'app');
@@ -90,7 +85,7 @@ describe('reconciliation sweep', () => {
   test('a found grant that is still quarantined is not started again; one back in force after a denial is', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     await sandbox.sweep();
     sandbox.route(() => 'lose');
     await putRisky(sandbox, 'app');
@@ -111,7 +106,7 @@ describe('reconciliation sweep', () => {
   test('dead-lettered events are re-driven into the workflow and leave the queue', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     await sandbox.sweep();
     // The developer's change is dead-lettered; PolicyGate's own quarantine write is delivered (and ignored).
     sandbox.route((event) =>
@@ -180,7 +175,7 @@ describe('"not in force" is looked at again', () => {
   test('IAM answering from before the change (eventual consistency): the second look contains it', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     await sandbox.settle();
     // Act: the first read after the write answers from before it.
     sandbox.iam.serveStaleReads(1);
@@ -199,7 +194,7 @@ describe('"not in force" is looked at again', () => {
   test('still not in force on the second look: notified once, after the look', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     await sandbox.settle();
     sandbox.route(() => 'lose');
     await putRisky(sandbox, 'app');

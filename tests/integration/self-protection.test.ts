@@ -10,7 +10,6 @@ import {
   CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
-  CreateRoleCommand,
   CreateUserCommand,
   DeleteRolePolicyCommand,
   PutRolePermissionsBoundaryCommand,
@@ -26,11 +25,8 @@ import {
   startSandbox,
 } from '../../local/sandbox';
 import { eventually, mails, waitForPending } from '../support/approvals';
+import { createRole } from '../support/iam';
 
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 const OWN_ROLE = 'policy-gate-local-workflow';
 const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 const ADMIN = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
@@ -63,9 +59,7 @@ describe("PolicyGate's own roles: never quarantined, always raised", () => {
   test('a grant put on a PolicyGate role stays in force and raises a critical alert naming the actor', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(
-      new CreateRoleCommand({ RoleName: OWN_ROLE, AssumeRolePolicyDocument: TRUST }),
-    );
+    await createRole(sandbox, OWN_ROLE);
     // Act
     const metrics = await metricLines(async () => {
       await sandbox.developer.send(
@@ -97,9 +91,7 @@ describe("PolicyGate's own roles: never quarantined, always raised", () => {
   test('a Deny-only policy on a PolicyGate role (grants nothing, disables the gate) is critical too', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(
-      new CreateRoleCommand({ RoleName: OWN_ROLE.toUpperCase(), AssumeRolePolicyDocument: TRUST }),
-    );
+    await createRole(sandbox, OWN_ROLE.toUpperCase());
     const deny = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:*', Resource: '*' }] };
     // Act
     await sandbox.developer.send(
@@ -119,9 +111,7 @@ describe("PolicyGate's own roles: never quarantined, always raised", () => {
     // Prepare
     sandbox = await startSandbox();
     for (const name of [OWN_ROLE, 'app']) {
-      await sandbox.developer.send(
-        new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST }),
-      );
+      await createRole(sandbox, name);
     }
     sandbox.route((event) => (event.detail.eventName === 'DeleteRolePolicy' ? 'deliver' : 'lose'));
     for (const name of [OWN_ROLE, 'app']) {
@@ -149,9 +139,7 @@ describe("PolicyGate's own roles: never quarantined, always raised", () => {
       sessionContext: { sessionIssuer: { type: 'Role', arn: deployerRoleArn, userName: 'cfn-deployer' } },
       invokedBy: 'cloudformation.amazonaws.com',
     });
-    await sandbox.developer.send(
-      new CreateRoleCommand({ RoleName: OWN_ROLE, AssumeRolePolicyDocument: TRUST }),
-    );
+    await createRole(sandbox, OWN_ROLE);
     // Act
     const metrics = await metricLines(async () => {
       await sandbox.developer.send(
@@ -179,7 +167,7 @@ describe('boundaries and trust policies of other principals: reported, not conta
   test('a new permissions boundary is reported with what it permits, read from IAM', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     // The boundary policy's own creation is gated too (it holds s3:*); its event is lost here.
     sandbox.route((event) => (event.detail.eventName === 'CreatePolicy' ? 'lose' : 'deliver'));
     const boundary = await sandbox.developer.send(
@@ -208,7 +196,7 @@ describe('boundaries and trust policies of other principals: reported, not conta
   test('a trust policy opened to anyone is reported as a warning, and nothing is changed', async () => {
     // Prepare
     sandbox = await startSandbox();
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+    await createRole(sandbox, 'app');
     const open = {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }],
@@ -297,9 +285,12 @@ describe('a managed policy attached to a PolicyGate role', () => {
   });
 
   async function attachedToOwnRole(): Promise<string> {
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: OWN_ROLE, AssumeRolePolicyDocument: TRUST }));
-    await sandbox.developer.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
-    const read = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+    await createRole(sandbox, OWN_ROLE);
+    await createRole(sandbox, 'app');
+    const read = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+    };
     const created = await sandbox.developer.send(
       new CreatePolicyCommand({ PolicyName: 'shared', PolicyDocument: JSON.stringify(read) }),
     );
@@ -319,13 +310,19 @@ describe('a managed policy attached to a PolicyGate role', () => {
     const deny = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:*', Resource: '*' }] };
     // Act
     await sandbox.developer.send(
-      new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(deny), SetAsDefault: true }),
+      new CreatePolicyVersionCommand({
+        PolicyArn: arn,
+        PolicyDocument: JSON.stringify(deny),
+        SetAsDefault: true,
+      }),
     );
     await sandbox.settle();
     // Assess
     const alerts = mails(sandbox, /CRITICAL/).slice(before);
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]?.message).toMatch(/which is attached to PolicyGate's own role policy-gate-local-workflow/);
+    expect(alerts[0]?.message).toMatch(
+      /which is attached to PolicyGate's own role policy-gate-local-workflow/,
+    );
   });
 
   test('a risky version of it is still quarantined (attaching it to PolicyGate is no way around the gate)', async () => {
@@ -334,7 +331,11 @@ describe('a managed policy attached to a PolicyGate role', () => {
     const arn = await attachedToOwnRole();
     // Act
     await sandbox.developer.send(
-      new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(ADMIN), SetAsDefault: true }),
+      new CreatePolicyVersionCommand({
+        PolicyArn: arn,
+        PolicyDocument: JSON.stringify(ADMIN),
+        SetAsDefault: true,
+      }),
     );
     const [record] = await waitForPending(sandbox);
     // Assess

@@ -5,12 +5,8 @@
  *
  * The template is generated once, offline and without AWS credentials, into a temporary directory.
  */
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   type AlarmMetricName,
   EmfAlarmMetrics,
@@ -19,10 +15,10 @@ import {
 } from '../../src/adapters/alarm-metrics';
 import { APPROVAL_INDEXES } from '../../src/adapters/approval-store';
 import { GATED_EVENT_NAMES, REMOVAL_EVENT_NAMES, REPORTED_EVENT_NAMES } from '../../src/domain/policy-change';
+import { PACKAGE_TIMEOUT_MS, serverlessPackage, withPackagingLock } from '../support/packaging';
 
 const ROOT = join(__dirname, '..', '..');
 const STAGE = 'ci';
-const PACKAGE_TIMEOUT_MS = 120_000;
 /** Waiting for another packaging of this tree, then packaging. */
 const SETUP_TIMEOUT_MS = 2 * PACKAGE_TIMEOUT_MS + 10_000;
 
@@ -57,80 +53,13 @@ interface RoleStatement {
   statement: Statement;
 }
 
-/**
- * serverless-esbuild bundles in `.esbuild/` of the project and deletes it afterwards, so two packagings of
- * this working tree at once (this suite and tests/e2e/deploy-guard.test.ts run in parallel Jest workers)
- * would delete each other's bundles. Both take this lock (a directory, created atomically) around packaging.
- */
-const PACKAGING_LOCK = join(
-  tmpdir(),
-  `policy-gate-packaging-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.lock`,
-);
-
-function lockHolderIsGone(): boolean {
-  try {
-    const pid = Number(readFileSync(join(PACKAGING_LOCK, 'pid'), 'utf8'));
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') return true;
-    // No pid yet (the holder is between mkdir and write): only a lock left for minutes is stale.
-    if (code === 'ENOENT') {
-      try {
-        return Date.now() - statSync(PACKAGING_LOCK).mtimeMs > 5 * 60_000;
-      } catch {
-        return false;
-      }
-    }
-    return false;
-  }
-}
-
-async function withPackagingLock<T>(run: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + PACKAGE_TIMEOUT_MS;
-  for (;;) {
-    try {
-      mkdirSync(PACKAGING_LOCK);
-      writeFileSync(join(PACKAGING_LOCK, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (lockHolderIsGone()) rmSync(PACKAGING_LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`another packaging still holds ${PACKAGING_LOCK}`);
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  try {
-    return await run();
-  } finally {
-    rmSync(PACKAGING_LOCK, { recursive: true, force: true });
-  }
-}
-
 let template: Template;
 let workDir: string;
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'policy-gate-package-'));
-  const env = { ...process.env };
-  // Packaging needs no AWS account; a developer's profile must not change the result.
-  delete env.AWS_PROFILE;
-  delete env.AWS_DEFAULT_PROFILE;
-  await withPackagingLock(() =>
-    promisify(execFile)(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js'),
-        'package',
-        '--stage',
-        STAGE,
-        '--package',
-        workDir,
-      ],
-      { cwd: ROOT, env, timeout: PACKAGE_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-    ),
-  );
+  const run = await withPackagingLock(() => serverlessPackage(['--stage', STAGE]));
+  workDir = run.packageDir;
+  if (run.code !== 0) throw new Error(`serverless package failed:\n${run.output}`);
   template = JSON.parse(
     readFileSync(join(workDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
