@@ -18,6 +18,7 @@ import {
   policyKeyOf,
   principalKeyOf,
   type QuarantineState,
+  type Reach,
   statusesLeadingTo,
 } from '../domain/approval';
 import type { PrincipalType } from '../domain/policy-change';
@@ -64,8 +65,15 @@ export interface ApprovalStore extends ApprovalIndex {
   get(approvalId: string): Promise<ApprovalRecord | undefined>;
   /** Saves a managed-policy version before it is deleted; idempotent by `versionId`. */
   addDeletedVersion(approvalId: string, version: DeletedVersion): Promise<void>;
-  /** Records the quarantine of a PENDING approval, keeping the deleted versions already saved. */
-  setQuarantine(approvalId: string, quarantine: QuarantineState): Promise<ApprovalRecord>;
+  /**
+   * Records the quarantine of a PENDING approval, keeping the deleted versions already saved, with who its
+   * grant reaches and the record's concerns when given (replacing those stored).
+   */
+  setQuarantine(
+    approvalId: string,
+    quarantine: QuarantineState,
+    details?: { readonly reach?: Reach; readonly concerns?: readonly string[] },
+  ): Promise<ApprovalRecord>;
   /** Stores the task token of a PENDING approval; refused (ApprovalStateError) once decided. */
   setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord>;
   /** Moves the status along ALLOWED_TRANSITIONS, exactly once; `{ ok: false, current }` when refused. */
@@ -128,6 +136,8 @@ const NAMES = {
   '#outcome': 'outcome',
   '#failure': 'failure',
   '#slackMessage': 'slackMessage',
+  '#reach': 'reach',
+  '#concerns': 'concerns',
   '#versions': INTERNAL.versions,
   '#versionIds': INTERNAL.versionIds,
   '#savedAt': INTERNAL.savedAt,
@@ -312,10 +322,24 @@ export class DynamoApprovalStore implements ApprovalStore {
    *
    * @throws ApprovalStateError if the approval does not exist or is no longer PENDING.
    */
-  async setQuarantine(approvalId: string, quarantine: QuarantineState): Promise<ApprovalRecord> {
+  async setQuarantine(
+    approvalId: string,
+    quarantine: QuarantineState,
+    details: { readonly reach?: Reach; readonly concerns?: readonly string[] } = {},
+  ): Promise<ApprovalRecord> {
     const { deletedVersions = [], ...rest } = quarantine;
     for (const version of deletedVersions) await this.addDeletedVersion(approvalId, version);
-    return this.updatePending(approvalId, 'SET #quarantine = :quarantine', { ':quarantine': rest }, 'record');
+    const sets = ['#quarantine = :quarantine'];
+    const values: Record<string, unknown> = { ':quarantine': rest };
+    if (details.reach) {
+      sets.push('#reach = :reach');
+      values[':reach'] = details.reach;
+    }
+    if (details.concerns) {
+      sets.push('#concerns = :concerns');
+      values[':concerns'] = details.concerns;
+    }
+    return this.updatePending(approvalId, `SET ${sets.join(', ')}`, values, 'record');
   }
 
   /**

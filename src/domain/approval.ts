@@ -127,6 +127,11 @@ export interface Reach {
   readonly digest: string;
   /** How many principals and group members in all. */
   readonly count: number;
+  /**
+   * Set (to the reason) when IAM would not say who the grant reaches: a restore then refuses, since it
+   * cannot tell whether the grant would reach anyone nobody reviewed.
+   */
+  readonly unreadable?: string;
 }
 
 /** A non-default managed-policy version PolicyGate had to delete to make room (IAM allows 5). */

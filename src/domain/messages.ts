@@ -64,6 +64,11 @@ const MAX_LISTED_PRINCIPALS = 50;
 export function describeReach(record: ApprovalRecord): string[] {
   const { reach } = record;
   if (!reach) return [];
+  if (reach.unreadable !== undefined) {
+    return [
+      `Reaches: could not be read (${reach.unreadable}); a restore will refuse, since it cannot tell whether the grant then reaches anyone nobody reviewed.`,
+    ];
+  }
   const names = [
     ...reach.attachedTo.map((p) => `${p.type} ${p.name}`),
     ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>

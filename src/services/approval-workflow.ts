@@ -7,6 +7,7 @@ import {
   type DecisionOutput,
   indexKeys,
   type OriginalState,
+  type Reach,
   storedFindings,
   totalFindings,
 } from '../domain/approval';
@@ -195,21 +196,16 @@ export class ApprovalWorkflow {
         analysis.error !== undefined ||
         concerns.length > 0 ||
         problems.length > 0;
-      // A managed policy attached to one of PolicyGate's roles: a harmless-looking version (a Deny) can
-      // disable the gate, so it is raised as critical; a risky one is contained as usual (PolicyGate's roles
-      // hold only inline policies, so quarantining it cannot hurt PolicyGate) and raised all the same.
-      const holders =
-        original.kind === 'managed-policy'
-          ? await quarantine.ownRolesHolding(original.policyArn, this.ownRoleNames)
-          : [];
-      if (holders.length > 0 && original.kind === 'managed-policy') {
-        if (!risky) return this.selfProtection(change, holders.join(', '), original.policyArn);
-        this.deps.metrics?.count('SelfProtectionAlerts');
-        concerns.push(
-          `the policy is attached to PolicyGate's own role ${holders.join(', ')}: find out who attached it`,
-        );
-      }
       if (!risky) {
+        // A managed policy attached to one of PolicyGate's roles: a harmless-looking version (a Deny) can
+        // disable the gate, so it is raised as critical rather than only noted.
+        const holders =
+          original.kind === 'managed-policy'
+            ? await quarantine.ownRolesHolding(original.policyArn, this.ownRoleNames)
+            : [];
+        if (holders.length > 0 && original.kind === 'managed-policy') {
+          return this.selfProtection(change, holders.join(', '), original.policyArn);
+        }
         logger.info('change is harmless', { eventId: change.eventId });
         return this.notice(change, 'harmless', 'grants no restricted action', {
           severity: 'info',
@@ -221,8 +217,6 @@ export class ApprovalWorkflow {
           ],
         });
       }
-      // Who the grant reaches now, so a restore can tell whether anyone was added while it waited.
-      const reach = await quarantine.captureReach(original);
       // The record goes in before anything is touched, so nothing is lost if this execution dies.
       const now = this.now();
       const deadline = new Date(now.getTime() + settings.approvalTimeoutSeconds * 1000);
@@ -239,7 +233,6 @@ export class ApprovalWorkflow {
         ...(analysis.error !== undefined && { analysisError: analysis.error }),
         ...(concerns.length > 0 && { concerns }),
         original,
-        ...(reach && { reach }),
         ...indexKeys(change.target),
       };
       const created = await store.create(record);
@@ -256,7 +249,11 @@ export class ApprovalWorkflow {
     const state = await quarantine.quarantine(approvalId, current.original, {
       beforeDeleteVersion: (version) => store.addDeletedVersion(approvalId, version),
     });
-    await store.setQuarantine(approvalId, state);
+    // Only once the change is contained: who its grant reaches (so a restore can tell whether anyone was
+    // added while it waited), and whether it reaches PolicyGate's own roles.
+    const reach = current.reach ?? (await quarantine.captureReach(current.original));
+    const concerns = this.ownRoleConcerns(current, reach);
+    await store.setQuarantine(approvalId, state, { ...(reach && { reach }), ...(concerns && { concerns }) });
     logger.info('change quarantined', {
       approvalId,
       eventId: change.eventId,
@@ -272,6 +269,25 @@ export class ApprovalWorkflow {
       target,
       restrictedActions: totalFindings(current),
     };
+  }
+
+  /**
+   * A contained managed policy that is attached to one of PolicyGate's roles: PolicyGate's roles hold only
+   * inline policies, so quarantining it cannot hurt PolicyGate, but someone attached it there; raised as
+   * critical (the alarm's metric) and said in the request. The record's concerns with it, or `undefined`.
+   */
+  private ownRoleConcerns(record: ApprovalRecord, reach: Reach | undefined): string[] | undefined {
+    const holders = (reach?.attachedTo ?? [])
+      .filter(
+        (p) =>
+          p.type === 'role' && this.ownRoleNames.some((own) => own.toLowerCase() === p.name.toLowerCase()),
+      )
+      .map((p) => p.name);
+    if (holders.length === 0 || record.original.kind !== 'managed-policy') return undefined;
+    const concern = `the policy is attached to PolicyGate's own role ${holders.join(', ')}: find out who attached it`;
+    if (record.concerns?.includes(concern)) return undefined;
+    this.deps.metrics?.count('SelfProtectionAlerts');
+    return [...(record.concerns ?? []), concern];
   }
 
   private notice(

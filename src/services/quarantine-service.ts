@@ -16,7 +16,13 @@ import {
 } from '../domain/approval';
 import { sameDocument } from '../domain/document-equality';
 import type { ChangeTarget, PolicyChange, PrincipalType } from '../domain/policy-change';
-import { ApprovalStateError, AwsOperationError, EventNormalisationError, NotFoundError } from '../errors';
+import {
+  ApprovalStateError,
+  AwsOperationError,
+  EventNormalisationError,
+  NotFoundError,
+  TransientError,
+} from '../errors';
 
 /** IAM keeps at most this many versions of a managed policy. */
 const MAX_POLICY_VERSIONS = 5;
@@ -156,7 +162,16 @@ export class QuarantineService {
    * group an inline policy or attachment is on. `undefined` where nobody else can hold the grant.
    */
   async captureReach(original: OriginalState): Promise<Reach | undefined> {
-    const full = await this.readReach(original);
+    let full: FullReach | undefined;
+    try {
+      full = await this.readReach(original);
+    } catch (error) {
+      // Retried by the workflow; anything else (access denied) is recorded, and makes the restore refuse.
+      if (error instanceof TransientError) throw error;
+      const reason =
+        error instanceof AwsOperationError ? error.code : error instanceof Error ? error.name : 'error';
+      return { attachedTo: [], groupMembers: {}, digest: '', count: 0, unreadable: reason };
+    }
     return full === undefined ? undefined : summariseReach(full);
   }
 
@@ -549,6 +564,9 @@ export class QuarantineService {
     recorded: Reach | undefined,
   ): Promise<string | undefined> {
     if (recorded === undefined) return undefined;
+    if (recorded.unreadable !== undefined) {
+      return `who the grant reached when it was quarantined could not be read (${recorded.unreadable}), so PolicyGate cannot tell whether it now reaches anyone nobody reviewed; nothing was restored`;
+    }
     const now = await this.readReach(original);
     if (now === undefined) return undefined;
     const current = summariseReach(now);

@@ -902,3 +902,83 @@ describe.each<[PrincipalType, 'a customer managed' | 'an AWS managed']>([
     });
   }
 });
+
+describe('who a grant reaches', () => {
+  /** A gateway that may not list a policy's entities, as an SCP or a boundary on PolicyGate's role would. */
+  class NoListingGateway extends AwsIamGateway {
+    override async listEntitiesForPolicy(): Promise<never> {
+      throw new AwsOperationError('iam:ListEntitiesForPolicy', 'AccessDenied', 'not authorized');
+    }
+  }
+
+  async function attachedPolicy(): Promise<{ original: OriginalState; policyArn: string }> {
+    const created = await client.send(
+      new CreatePolicyCommand({ PolicyName: 'reach', PolicyDocument: safeText(1) }),
+    );
+    const policyArn = defined(created.Policy?.Arn, 'policy ARN');
+    await someone.createPrincipal('role', 'holder');
+    await client.send(new AttachRolePolicyCommand({ RoleName: 'holder', PolicyArn: policyArn }));
+    await client.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: policyArn,
+        PolicyDocument: RISKY_TEXT,
+        SetAsDefault: true,
+      }),
+    );
+    const original = await captureInForce(
+      managedChange('CreatePolicyVersion', policyArn, { versionId: 'v2', setAsDefault: true }),
+    );
+    return { original, policyArn };
+  }
+
+  test('is recorded at quarantine: the principals and the members of attached groups, with a digest', async () => {
+    // Prepare
+    const { original } = await attachedPolicy();
+    // Act
+    const reach = await service.captureReach(original);
+    // Assess
+    expect(reach).toMatchObject({
+      attachedTo: [{ type: 'role', name: 'holder' }],
+      groupMembers: {},
+      count: 1,
+    });
+    expect(reach?.digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('that cannot be read is recorded as such, and the restore then refuses with a CONFLICT', async () => {
+    // Prepare
+    const { original } = await attachedPolicy();
+    const blind = new QuarantineService(new NoListingGateway(client));
+    const quarantine = await blind.quarantine(APPROVAL_ID, original, noHooks);
+    // Act
+    const reach = await blind.captureReach(original);
+    const result = await blind.restore(APPROVAL_ID, original, quarantine, reach);
+    // Assess
+    expect(reach?.unreadable).toBe('AccessDenied');
+    expect(result).toEqual({
+      outcome: 'CONFLICT',
+      detail: expect.stringMatching(/could not be read \(AccessDenied\)/),
+    });
+  });
+
+  test('a restore with no index to consult refuses a grant that reaches someone new', async () => {
+    // Prepare
+    const { original } = await attachedPolicy();
+    const quarantine = await service.quarantine(APPROVAL_ID, original, noHooks);
+    const reach = await service.captureReach(original);
+    await someone.createPrincipal('role', 'newcomer');
+    await client.send(
+      new AttachRolePolicyCommand({
+        RoleName: 'newcomer',
+        PolicyArn: (original as { policyArn: string }).policyArn,
+      }),
+    );
+    // Act
+    const result = await service.restore(APPROVAL_ID, original, quarantine, reach);
+    // Assess
+    expect(result).toEqual({
+      outcome: 'CONFLICT',
+      detail: expect.stringMatching(/role newcomer, which no approval covers/),
+    });
+  });
+});

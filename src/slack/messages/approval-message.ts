@@ -205,6 +205,13 @@ const REACH_LISTED = 12;
 function reachSection(record: ApprovalRecord): types.SectionBlock[] {
   const { reach } = record;
   if (!reach) return [];
+  if (reach.unreadable !== undefined) {
+    return [
+      section(
+        `:warning: *Who it reaches could not be read* (${plainText(reach.unreadable, 80)}): approving will not restore it, since PolicyGate cannot tell whether it then reaches anyone nobody reviewed.`,
+      ),
+    ];
+  }
   const names = [
     ...reach.attachedTo.map((p) => `${plainText(p.type, 10)} ${inlineCode(p.name, 80)}`),
     ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
