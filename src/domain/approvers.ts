@@ -101,14 +101,23 @@ export type SelfApprovalCheck =
 /**
  * Whether the decider is the person who made the change. Any rule that matches makes it the same person
  * (fail closed): the identity map, an exact e-mail match, or the e-mail's local part equal to the IAM
- * user or session name. When the decider has no e-mail and the map does not cover the actor, PolicyGate
- * cannot tell, and says so.
+ * user or session name. When the decider has no e-mail and the map does not cover the actor, or the actor
+ * itself is unknown, PolicyGate cannot tell, and says so.
  */
 export function checkSelfApproval(
   actor: Actor,
   decider: DeciderIdentity,
   map: IdentityMap,
 ): SelfApprovalCheck {
+  // Nobody can be ruled out as the author of a change whose actor PolicyGate could not read (an event it
+  // could not fully read, or a change found by the sweep): approving it could be approving one's own.
+  if (actor.type === 'Unknown') {
+    return {
+      verdict: 'unknown',
+      reason:
+        'who made this change is unknown (its CloudTrail event could not be read, or never arrived and the sweep found it), so nobody can be ruled out as its author; deny it, and have it made again so its event is read',
+    };
+  }
   const identities = actorIdentities(actor);
   const keys = [...identities, ...(actor.arn ? [actor.arn] : [])];
   const deciderKeys = new Set([decider.id, ...(decider.email ? [decider.email.toLowerCase()] : [])]);

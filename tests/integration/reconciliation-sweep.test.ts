@@ -50,7 +50,7 @@ describe('reconciliation sweep', () => {
     );
   });
 
-  test('a risky grant whose event was lost is found, quarantined at once, and can be approved', async () => {
+  test('a risky grant whose event was lost is found and quarantined at once; nobody may approve it (author unknown)', async () => {
     // Prepare
     sandbox = await startSandbox();
     await createRole(sandbox, 'app');
@@ -72,14 +72,30 @@ describe('reconciliation sweep', () => {
     );
     expect(mails(sandbox, /the sweep found 1 restricted grant/)).toHaveLength(1);
     expect(mails(sandbox, /approval needed/)[0]?.message).toMatch(/Found by: the reconciliation sweep/);
-    // Act again: approved and restored, it is covered; the next run starts nothing.
+    // Act again: an approver cannot approve a change whose author is unknown (it could be their own).
+    const approval = await decisions().decide(record?.approvalId ?? '', 'APPROVED', approver);
+    // Assess
+    expect(approval).toMatchObject({ status: 'self-approval', reason: expect.stringMatching(/unknown/) });
+    expect(sandbox.iam.getInlinePolicy('role', 'app', 'wide')).toBe(
+      quarantineDocument(record?.approvalId ?? ''),
+    );
+  });
+
+  test('a found grant that was approved (its event arrived after all) is covered: the next run starts nothing', async () => {
+    // Prepare: the event is delivered late, and its approval restores the grant.
+    sandbox = await startSandbox();
+    await createRole(sandbox, 'app');
+    await sandbox.sweep();
+    await putRisky(sandbox, 'app');
+    const [record] = await waitForPending(sandbox);
     await decisions().decide(record?.approvalId ?? '', 'APPROVED', approver);
     await sandbox.settle();
+    // Act
     const next = await sandbox.sweep();
     // Assess
     expect(sandbox.iam.getInlinePolicy('role', 'app', 'wide')).toBe(RISKY);
     expect(next.started).toEqual([]);
-    expect(sandbox.executions).toHaveLength(1);
+    expect(next.riskyGrants).toBe(1);
   });
 
   test('a found grant that is still quarantined is not started again; one back in force after a denial is', async () => {

@@ -106,6 +106,18 @@ describe('checkSelfApproval', () => {
       verdict: 'different-person',
     });
   });
+
+  test('a change whose actor is unknown (unreadable event, found by the sweep) can be approved by nobody', () => {
+    // Act
+    const check = checkSelfApproval(
+      { type: 'Unknown' },
+      { id: 'U0ANA', name: 'Ana', email: 'ana@example.com' },
+      NO_MAP,
+    );
+    // Assess
+    expect(check.verdict).toBe('unknown');
+    expect(check).toHaveProperty('reason', expect.stringMatching(/who made this change is unknown/));
+  });
 });
 
 describe('parseIdentityMap', () => {

@@ -194,6 +194,11 @@ function analysisErrorSection(record: ApprovalRecord): types.SectionBlock[] {
           ':mag: *Found by the reconciliation sweep*: no CloudTrail event for this change reached PolicyGate, so who made it is unknown.',
         ]
       : []),
+    ...(record.change.actor.type === 'Unknown'
+      ? [
+          ':bust_in_silhouette: *Who made it is unknown*, so nobody can be ruled out as its author: it cannot be approved. Deny it, and have it made again so its event is read.',
+        ]
+      : []),
   ];
   return lines.length === 0 ? [] : [section(lines.join('\n'))];
 }
