@@ -336,14 +336,6 @@ export function groupKeyOf(groupName: string): string {
   return `group:${groupName.toLowerCase()}`;
 }
 
-/** Whether an approval still holds a version out of force that an approval could put back. */
-export function holdsPendingVersion(record: ApprovalRecord): boolean {
-  if (record.original.kind !== 'managed-policy') return false;
-  if (record.status === 'PENDING') return true;
-  // Approved but not restored yet: the restore may still run.
-  return record.status === 'APPROVED' && record.outcome === undefined;
-}
-
 /**
  * Whether a document has the shape of a PolicyGate quarantine document, whichever approval it names. Used
  * only to be more careful (a policy held by an approval PolicyGate cannot find is treated as risky), never

@@ -86,11 +86,6 @@ export function isPolicyChangeEventName(name: unknown): name is PolicyChangeEven
   );
 }
 
-/** Whether `name` is a gated call (contained when risky). */
-export function isGatedEventName(name: unknown): name is GatedEventName {
-  return typeof name === 'string' && Object.hasOwn(GATED, name);
-}
-
 /** Whether `name` is a reported call (boundary or trust policy). */
 export function isReportedEventName(name: unknown): name is ReportedEventName {
   return typeof name === 'string' && Object.hasOwn(REPORTED, name);

@@ -10,11 +10,10 @@ import { type PolicyPrincipal, parsePolicyDocument } from './policy-document';
 export interface TrustSummary {
   /** One line per statement: who, which actions, and whether a condition applies. */
   readonly lines: string[];
-  /**
-   * Some Allow statement lets anyone (`*`, or everyone but a few with `NotPrincipal`) assume the role
-   * without a condition, or the document could not be read.
-   */
+  /** Some Allow statement lets anyone (`*`, or everyone but a few with `NotPrincipal`) assume the role without a condition. */
   readonly open: boolean;
+  /** False when the document could not be read (then who may assume the role is unknown). */
+  readonly readable: boolean;
 }
 
 const MAX_STATEMENTS = 20;
@@ -40,7 +39,8 @@ export function summariseTrustPolicy(document: string): TrustSummary {
       lines: [
         `The trust policy could not be read (${why}), so PolicyGate cannot say who may assume the role.`,
       ],
-      open: true,
+      open: false,
+      readable: false,
     };
   }
   let open = false;
@@ -59,5 +59,5 @@ export function summariseTrustPolicy(document: string): TrustSummary {
   });
   if (statements.length > MAX_STATEMENTS)
     lines.push(`… and ${statements.length - MAX_STATEMENTS} more statements`);
-  return { lines, open };
+  return { lines, open, readable: true };
 }

@@ -386,6 +386,7 @@ export class ApprovalWorkflow {
       if (read.document) {
         const summary = summariseTrustPolicy(read.document);
         lines.push(...summary.lines.map((line) => `  ${line}`));
+        if (!summary.readable) risky = true;
         if (summary.open) {
           risky = true;
           lines.push('ANYONE may assume this role without a condition.');
