@@ -81,7 +81,7 @@ export type OriginalState =
       readonly userName: string;
       /** Every policy the group granted at the time, analysed together (pending versions included). */
       readonly grants: readonly GrantSource[];
-      /** The document shown to reviewers: the first grant that holds a finding, else the first grant. */
+      /** The document shown in full to reviewers: the first grant (the findings name each grant they come from). */
       readonly document: string;
     };
 

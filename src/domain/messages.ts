@@ -100,7 +100,10 @@ function describeFindings(findings: readonly Finding[], omitted = 0): string[] {
     `Restricted actions granted (${total}):`,
     ...listed.map((finding) => {
       const statements = finding.statements
-        .map((s) => `statement #${s.index}${s.sid ? ` (${s.sid})` : ''} via ${s.matchedBy}`)
+        .map(
+          (s: Finding['statements'][number] & { readonly source?: string }) =>
+            `statement #${s.index}${s.sid ? ` (${s.sid})` : ''}${s.source ? ` of ${s.source}` : ''} via ${s.matchedBy}`,
+        )
         .join('; ');
       return `  - ${finding.action}${finding.conditional ? ' [conditional]' : ''}: ${statements}`;
     }),

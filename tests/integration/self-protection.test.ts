@@ -245,6 +245,11 @@ describe('AddUserToGroup is gated', () => {
     // Assess
     expect(record?.change.target).toEqual({ kind: 'group-membership', groupName: 'Admins', userName: 'eve' });
     expect(record?.findings.length).toBeGreaterThan(0);
+    // Each finding names the group's policy it comes from.
+    const request = mails(sandbox, /approval needed/).find((m) =>
+      m.message.includes(record?.approvalId ?? '?'),
+    );
+    expect(request?.message).toContain(`of ${ADMIN_ARN} v1 via *`);
     expect(whileWaiting).toEqual([]);
     expect(sandbox.iam.getGroupMembers('Admins')).toEqual(['eve']);
     expect((await sandbox.store.get(record?.approvalId ?? ''))?.outcome?.result).toBe('RESTORED');

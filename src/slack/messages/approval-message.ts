@@ -332,12 +332,14 @@ function valueList(values: readonly string[], shown = 2): string {
   return [...listed, ...(more > 0 ? [`and ${more} more`] : [])].join(', ') || '_none_';
 }
 
-function describeGrant(statement: GrantingStatement): string {
+function describeGrant(statement: GrantingStatement & { readonly source?: string }): string {
   const sid = statement.sid ? ` ${inlineCode(statement.sid, 80)}` : '';
+  // Which of several documents (group policies, versions under approval) the statement is in.
+  const source = statement.source ? ` of ${inlineCode(statement.source, 160)}` : '';
   const resources = statement.notResources
     ? `every resource except ${valueList(statement.notResources)}`
     : valueList(statement.resources);
-  return `statement #${plainText(String(statement.index), 12)}${sid} via ${inlineCode(statement.matchedBy, 160)} on ${resources}`;
+  return `statement #${plainText(String(statement.index), 12)}${sid}${source} via ${inlineCode(statement.matchedBy, 160)} on ${resources}`;
 }
 
 function groupHeader(group: FindingGroup): string {
