@@ -5,9 +5,13 @@
  */
 import {
   AttachRolePolicyCommand,
+  CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
+  CreateUserCommand,
+  PutGroupPolicyCommand,
   PutRolePolicyCommand,
+  PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import fc from 'fast-check';
 import { ACCOUNT, decisions, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
@@ -54,6 +58,54 @@ describe('normalisation never fails open', () => {
         await sandbox.settle();
       }),
       { numRuns: 12 },
+    );
+  });
+
+  test('inline policies on principals with any grammar-valid name and path (//, :, ~ ...) are gated', async () => {
+    // Prepare: IAM's grammars for principals: names [\w+=,.@-] (64 for roles and users, 128 for groups),
+    // paths `/` or `/[\x21-\x7e]+/` (so `/a//b/` and `/x:y/` are valid).
+    sandbox = await startSandbox();
+    const principal = fc.record({
+      kind: fc.constantFrom('role' as const, 'user' as const, 'group' as const),
+      name: fc.stringMatching(/^[\w+=,.@-]{1,64}$/),
+      policyName: fc.stringMatching(/^[\w+=,.@-]{1,128}$/),
+      path: fc.oneof(fc.constant('/'), fc.stringMatching(/^\/[\x21-\x7e]{1,30}\/$/)),
+    });
+    // Act / Assess
+    await fc.assert(
+      fc.asyncProperty(principal, async ({ kind, name, policyName, path }) => {
+        sandbox.iam.reset();
+        const document = JSON.stringify(RISKY);
+        if (kind === 'role') {
+          await createRole(sandbox, name, path);
+          await sandbox.developer.send(
+            new PutRolePolicyCommand({ RoleName: name, PolicyName: policyName, PolicyDocument: document }),
+          );
+        } else if (kind === 'user') {
+          await sandbox.developer.send(new CreateUserCommand({ UserName: name, Path: path }));
+          await sandbox.developer.send(
+            new PutUserPolicyCommand({ UserName: name, PolicyName: policyName, PolicyDocument: document }),
+          );
+        } else {
+          await sandbox.developer.send(new CreateGroupCommand({ GroupName: name, Path: path }));
+          await sandbox.developer.send(
+            new PutGroupPolicyCommand({ GroupName: name, PolicyName: policyName, PolicyDocument: document }),
+          );
+        }
+        const [record] = await waitForPending(sandbox);
+        expect(record?.change.target).toEqual({
+          kind: 'inline-policy',
+          principalType: kind,
+          principalName: name,
+          policyName,
+        });
+        expect(sandbox.iam.getInlinePolicy(kind, name, policyName)).toBe(
+          quarantineDocument(record?.approvalId ?? ''),
+        );
+        await decisions().decide(record?.approvalId ?? '', 'DENIED', approver);
+        await sandbox.settle();
+      }),
+      { numRuns: 15 },
     );
   });
 
