@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -13,6 +14,7 @@ import {
   type DecisionOutput,
   type DeletedVersion,
   groupKeyOf,
+  lookupKeysOf,
   type MessageRef,
   type Outcome,
   policyKeyOf,
@@ -95,14 +97,13 @@ export interface DynamoApprovalStoreOptions {
 }
 
 /**
- * The approvals table's secondary indexes: sparse (only records with the key attribute are indexed), all
+ * The approvals table's one secondary index, over lookup items (see {@link lookupItemsOf}): all
  * attributes projected, newest first by `createdAt`. `serverless.yml` and the local table declare exactly
- * these; a template test keeps them in line.
+ * this; a template test keeps them in line. One index, not one per kind of key, because CloudFormation
+ * adds at most one index to an existing table per stack update.
  */
 export const APPROVAL_INDEXES = {
-  byPolicy: { partitionKey: 'policyKey', sortKey: 'createdAt' },
-  byGroup: { partitionKey: 'groupKey', sortKey: 'createdAt' },
-  byPrincipal: { partitionKey: 'principalKey', sortKey: 'createdAt' },
+  byLookup: { partitionKey: 'lookupKey', sortKey: 'createdAt' },
 } as const;
 
 // An index query reads at most this many pages (1 MB each): far beyond the approvals one policy or group
@@ -196,6 +197,15 @@ export class DynamoApprovalStore implements ApprovalStore {
     if (record.status !== 'PENDING') {
       throw new Error(`approval ${record.approvalId} must be created PENDING, not ${record.status}`);
     }
+    // The lookup items go first: one left behind by a record that was never written points at nothing and
+    // is skipped, while a record without its lookup items could not be found by what it governs.
+    for (const item of lookupItemsOf(record)) {
+      try {
+        await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+      } catch (err) {
+        throw mapError('PutItem', err);
+      }
+    }
     const condition = 'attribute_not_exists(#approvalId)';
     try {
       await this.client.send(
@@ -226,29 +236,31 @@ export class DynamoApprovalStore implements ApprovalStore {
       const { Item } = await this.client.send(
         new GetCommand({ TableName: this.tableName, Key: { approvalId }, ConsistentRead: true }),
       );
-      return Item ? fromItem(Item) : undefined;
+      // A lookup item is no approval, whatever id asks for it.
+      return Item && Item.ref === undefined ? fromItem(Item) : undefined;
     } catch (err) {
       throw mapError('GetItem', err);
     }
   }
 
-  /** Managed-policy and attachment approvals of a policy, newest first (index `byPolicy`). */
+  /** Managed-policy and attachment approvals of a policy, newest first. */
   async byPolicy(policyArn: string): Promise<ApprovalRecord[]> {
-    return this.queryIndex('byPolicy', policyKeyOf(policyArn));
+    return this.lookUp(policyKeyOf(policyArn));
   }
 
-  /** Approvals whose grant reaches users through a group, newest first (index `byGroup`). */
+  /** Approvals whose grant reaches users through a group, newest first. */
   async byGroup(groupName: string): Promise<ApprovalRecord[]> {
-    return this.queryIndex('byGroup', groupKeyOf(groupName));
+    return this.lookUp(groupKeyOf(groupName));
   }
 
-  /** Approvals on a principal, newest first (index `byPrincipal`). */
+  /** Approvals on a principal, newest first. */
   async byPrincipal(type: PrincipalType, name: string): Promise<ApprovalRecord[]> {
-    return this.queryIndex('byPrincipal', principalKeyOf(type, name));
+    return this.lookUp(principalKeyOf(type, name));
   }
 
-  private async queryIndex(index: keyof typeof APPROVAL_INDEXES, key: string): Promise<ApprovalRecord[]> {
-    const records: ApprovalRecord[] = [];
+  /** The approvals a lookup key leads to (index `byLookup`), each then read strongly. */
+  private async lookUp(key: string): Promise<ApprovalRecord[]> {
+    const refs: string[] = [];
     let start: Record<string, unknown> | undefined;
     for (let page = 0; page < MAX_INDEX_PAGES; page += 1) {
       let output: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
@@ -256,10 +268,10 @@ export class DynamoApprovalStore implements ApprovalStore {
         output = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            IndexName: index,
+            IndexName: 'byLookup',
             KeyConditionExpression: '#key = :key',
-            ExpressionAttributeNames: { '#key': APPROVAL_INDEXES[index].partitionKey },
-            ExpressionAttributeValues: { ':key': key },
+            ExpressionAttributeNames: { '#key': APPROVAL_INDEXES.byLookup.partitionKey },
+            ExpressionAttributeValues: { ':key': lookupKey(key) },
             ScanIndexForward: false,
             ExclusiveStartKey: start,
           }),
@@ -267,11 +279,18 @@ export class DynamoApprovalStore implements ApprovalStore {
       } catch (err) {
         throw mapError('Query', err);
       }
-      records.push(...(output.Items ?? []).map(fromItem));
+      for (const item of output.Items ?? []) {
+        if (typeof item.ref === 'string' && !refs.includes(item.ref)) refs.push(item.ref);
+      }
       start = output.LastEvaluatedKey;
-      if (start === undefined) return records;
+      if (start === undefined) break;
     }
     // More than the bound: the newest are returned, and callers only ever get more careful with more.
+    const records: ApprovalRecord[] = [];
+    for (const ref of refs) {
+      const record = await this.get(ref);
+      if (record) records.push(record);
+    }
     return records;
   }
 
@@ -641,4 +660,30 @@ function mapError(operation: string, err: unknown, secrets: readonly string[] = 
     return new TransientError(`${operation} failed: ${name ?? code ?? 'Error'}: ${message}`, options);
   }
   return new AwsOperationError(operation, name ?? code ?? 'UnknownError', message, options);
+}
+
+/**
+ * The index value of a lookup key: a digest, so an ARN of IAM's full 2,048 characters still fits
+ * DynamoDB's key limits.
+ */
+function lookupKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * One small item per thing an approval governs ({@link lookupKeysOf}), in the approvals table itself:
+ * `approvalId` `lookup#<digest>#<approval id>`, the digest as `lookupKey` (the index's key), the approval
+ * id as `ref`, and the record's `createdAt` and `ttl`. They hold no record data: a reader follows `ref`.
+ */
+function lookupItemsOf(record: ApprovalRecord): Record<string, unknown>[] {
+  return [...new Set(lookupKeysOf(record.change.target))].map((key) => {
+    const digest = lookupKey(key);
+    return {
+      approvalId: `lookup#${digest}#${record.approvalId}`,
+      lookupKey: digest,
+      ref: record.approvalId,
+      createdAt: record.createdAt,
+      ttl: record.ttl,
+    };
+  });
 }

@@ -195,15 +195,6 @@ export interface ApprovalRecord {
   readonly original: OriginalState;
   /** Who the grant reached when it was quarantined (see {@link Reach}); absent where nobody else can hold it. */
   readonly reach?: Reach;
-  /**
-   * Index keys (DynamoDB sparse GSIs) for finding approvals by what they govern: the managed policy ARN
-   * (lower case) of a managed-policy or attachment approval, and the group name (lower case) of an approval
-   * whose grant reaches users through that group. Derived from the change; see {@link indexKeys}.
-   */
-  readonly policyKey?: string;
-  readonly groupKey?: string;
-  /** The principal (`role:<name>`, `user:<name>`, `group:<name>`, lower case) an inline policy, attachment or membership is on. */
-  readonly principalKey?: string;
   readonly quarantine?: QuarantineState;
   /** Step Functions task token; stored, never logged, never sent to a client. */
   readonly taskToken?: string;
@@ -292,46 +283,46 @@ export function isQuarantineDocument(document: unknown, approvalId: string): boo
   return documentsEqual(document, quarantineDocument(approvalId));
 }
 
-/** The index keys ({@link ApprovalRecord.policyKey}, `groupKey`, `principalKey`) of a change target. */
-export function indexKeys(
-  target: PolicyChange['target'],
-): Pick<ApprovalRecord, 'policyKey' | 'groupKey' | 'principalKey'> {
+/**
+ * What an approval governs, as lookup keys: the managed policy of a managed-policy or attachment approval,
+ * the group whose members a grant reaches, and the principal an inline policy, attachment or membership is
+ * on. The store indexes approvals by these so an attachment can be analysed against a version under
+ * approval, and a restore or the sweep can find the approval that covers a grant.
+ */
+export function lookupKeysOf(target: PolicyChange['target']): string[] {
   switch (target.kind) {
     case 'managed-policy':
-      return { policyKey: policyKeyOf(target.policyArn) };
+      return [policyKeyOf(target.policyArn)];
     case 'attachment':
-      return {
-        policyKey: policyKeyOf(target.policyArn),
-        principalKey: principalKeyOf(target.principalType, target.principalName),
-        ...(target.principalType === 'group' && { groupKey: groupKeyOf(target.principalName) }),
-      };
+      return [
+        policyKeyOf(target.policyArn),
+        principalKeyOf(target.principalType, target.principalName),
+        ...(target.principalType === 'group' ? [groupKeyOf(target.principalName)] : []),
+      ];
     case 'inline-policy':
-      return {
-        principalKey: principalKeyOf(target.principalType, target.principalName),
-        ...(target.principalType === 'group' && { groupKey: groupKeyOf(target.principalName) }),
-      };
+      return [
+        principalKeyOf(target.principalType, target.principalName),
+        ...(target.principalType === 'group' ? [groupKeyOf(target.principalName)] : []),
+      ];
     case 'group-membership':
-      return {
-        groupKey: groupKeyOf(target.groupName),
-        principalKey: principalKeyOf('user', target.userName),
-      };
+      return [groupKeyOf(target.groupName), principalKeyOf('user', target.userName)];
     case 'permissions-boundary':
     case 'trust-policy':
-      return {};
+      return [];
   }
 }
 
-/** The index key of a principal (IAM names are case-insensitive). */
+/** The lookup key of a principal (IAM names are case-insensitive). */
 export function principalKeyOf(type: PrincipalType, name: string): string {
-  return `${type}:${name.toLowerCase()}`;
+  return `principal:${type}:${name.toLowerCase()}`;
 }
 
-/** The index key of a managed policy: IAM policy names are case-insensitive, so the ARN is lower-cased. */
+/** The lookup key of a managed policy: IAM policy names are case-insensitive, so the ARN is lower-cased. */
 export function policyKeyOf(policyArn: string): string {
   return `policy:${policyArn.toLowerCase()}`;
 }
 
-/** The index key of a group (group names are case-insensitive in IAM). */
+/** The lookup key of a group whose members a grant reaches (group names are case-insensitive in IAM). */
 export function groupKeyOf(groupName: string): string {
   return `group:${groupName.toLowerCase()}`;
 }

@@ -5,7 +5,6 @@ import type { Finding } from '../domain/analyse-policy';
 import {
   type ApprovalRecord,
   type DecisionOutput,
-  indexKeys,
   type OriginalState,
   type Reach,
   storedFindings,
@@ -233,7 +232,6 @@ export class ApprovalWorkflow {
         ...(analysis.error !== undefined && { analysisError: analysis.error }),
         ...(concerns.length > 0 && { concerns }),
         original,
-        ...indexKeys(change.target),
       };
       const created = await store.create(record);
       if (!created.created) {

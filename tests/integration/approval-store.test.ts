@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
 import { DynamoApprovalStore } from '../../src/adapters/approval-store';
 import {
@@ -149,6 +149,69 @@ describe('DynamoApprovalStore on dynalite', () => {
       // Assess
       await expect(attempt).rejects.toThrow(/must be created PENDING/);
       expect(await store.get(approvalId)).toBeUndefined();
+    });
+  });
+
+  describe('finding approvals by what they govern', () => {
+    const policyArn = 'arn:aws:iam::123456789012:policy/Shared';
+    function withTarget(approvalId: string, target: ApprovalRecord['change']['target'], createdAt: string) {
+      const record = pendingRecord(approvalId);
+      return { ...record, createdAt, change: { ...record.change, target } };
+    }
+
+    it('finds an attachment approval by its policy (any case), its principal and its group, newest first', async () => {
+      // Prepare
+      const older = newId('lookup');
+      const newer = newId('lookup');
+      const elsewhere = newId('lookup');
+      const attachment = {
+        kind: 'attachment' as const,
+        principalType: 'group' as const,
+        principalName: 'Ops',
+        policyArn,
+      };
+      await store.create(withTarget(older, attachment, '2025-03-01T00:00:00.000Z'));
+      await store.create(
+        withTarget(newer, { kind: 'managed-policy', policyArn }, '2025-03-02T00:00:00.000Z'),
+      );
+      await store.create(
+        withTarget(elsewhere, { ...attachment, policyArn: `${policyArn}-other` }, '2025-03-03T00:00:00.000Z'),
+      );
+      // Act
+      const byPolicy = await store.byPolicy(policyArn.toUpperCase().replace('ARN:AWS:IAM', 'arn:aws:iam'));
+      const byGroup = await store.byGroup('OPS');
+      const byPrincipal = await store.byPrincipal('group', 'ops');
+      // Assess
+      expect(byPolicy.map((r) => r.approvalId)).toEqual([newer, older]);
+      expect(byGroup.map((r) => r.approvalId)).toEqual([elsewhere, older]);
+      expect(byPrincipal.map((r) => r.approvalId)).toEqual([elsewhere, older]);
+      expect(await store.byPrincipal('user', 'ops')).toEqual([]);
+    });
+
+    it("a lookup item is never read as an approval, and a policy ARN of IAM's full length still fits", async () => {
+      // Prepare
+      const approvalId = newId('lookup');
+      const longArn = `arn:aws:iam::123456789012:policy/${'p/'.repeat(990)}Name`;
+      await store.create(
+        withTarget(approvalId, { kind: 'managed-policy', policyArn: longArn }, '2025-03-04T00:00:00.000Z'),
+      );
+      const items = await client.send(new GetCommand({ TableName: TABLE, Key: { approvalId } }));
+      // Act
+      const found = await store.byPolicy(longArn);
+      // Assess
+      expect(longArn.length).toBeGreaterThan(1_900);
+      expect(found.map((r) => r.approvalId)).toEqual([approvalId]);
+      expect(items.Item?.ref).toBeUndefined();
+      const lookups = await client.send(
+        new ScanCommand({
+          TableName: TABLE,
+          FilterExpression: '#ref = :ref',
+          ExpressionAttributeNames: { '#ref': 'ref' },
+          ExpressionAttributeValues: { ':ref': approvalId },
+        }),
+      );
+      expect(lookups.Items).toHaveLength(1);
+      expect(await store.get(String(lookups.Items?.[0]?.approvalId))).toBeUndefined();
     });
   });
 
