@@ -11,7 +11,6 @@ import {
   type EntityType,
   GetAccountAuthorizationDetailsCommand,
   type GetAccountAuthorizationDetailsCommandOutput,
-  IAMClient,
   IAMServiceException,
   PutGroupPolicyCommand,
   PutRolePermissionsBoundaryCommand,
@@ -20,10 +19,9 @@ import {
   PutUserPolicyCommand,
   paginateGetAccountAuthorizationDetails,
 } from '@aws-sdk/client-iam';
-import { type IamServer, startIamServer } from '../../local/iam';
+import { useLocalIam } from '../support/local-iam';
 
 const ACCOUNT = '123456789012';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' };
 const TRUST = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -58,76 +56,61 @@ function collect(pages: readonly GetAccountAuthorizationDetailsCommandOutput[]):
 }
 
 describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
-  let server: IamServer;
-  let client: IAMClient;
+  const iam = useLocalIam({ accountId: ACCOUNT });
   let customer: string;
   let unusedCustomer: string;
   const admin = 'arn:aws:iam::aws:policy/AdministratorAccess';
   const readOnly = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
   const boundaryOnly = 'arn:aws:iam::aws:policy/PowerUserAccess';
 
-  beforeAll(async () => {
-    server = await startIamServer({ accountId: ACCOUNT });
-    client = new IAMClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: CREDENTIALS,
-      maxAttempts: 1,
-    });
-  });
-
-  afterAll(async () => {
-    client.destroy();
-    await server.close();
-  });
-
   beforeEach(async () => {
-    server.reset();
-    server.addAwsManagedPolicy('AdministratorAccess', policy('*'));
-    server.addAwsManagedPolicy('ReadOnlyAccess', policy('s3:Get*'));
-    server.addAwsManagedPolicy('PowerUserAccess', policy('ec2:*'));
+    iam.server.addAwsManagedPolicy('AdministratorAccess', policy('*'));
+    iam.server.addAwsManagedPolicy('ReadOnlyAccess', policy('s3:Get*'));
+    iam.server.addAwsManagedPolicy('PowerUserAccess', policy('ec2:*'));
     customer = (
-      await client.send(
+      await iam.client.send(
         new CreatePolicyCommand({ PolicyName: 'team', Path: '/t/', PolicyDocument: policy('s3:*') }),
       )
     ).Policy?.Arn as string;
-    await client.send(
+    await iam.client.send(
       new CreatePolicyVersionCommand({ PolicyArn: customer, PolicyDocument: INLINE, SetAsDefault: true }),
     );
     unusedCustomer = (
-      await client.send(new CreatePolicyCommand({ PolicyName: 'unused', PolicyDocument: policy('sqs:*') }))
+      await iam.client.send(
+        new CreatePolicyCommand({ PolicyName: 'unused', PolicyDocument: policy('sqs:*') }),
+      )
     ).Policy?.Arn as string;
 
-    await client.send(new CreateUserCommand({ UserName: 'ana', Tags: [{ Key: 'team', Value: 'sec' }] }));
-    await client.send(new CreateUserCommand({ UserName: 'bo' }));
-    await client.send(new CreateGroupCommand({ GroupName: 'ops' }));
-    await client.send(new AddUserToGroupCommand({ GroupName: 'ops', UserName: 'ana' }));
-    await client.send(
+    await iam.client.send(new CreateUserCommand({ UserName: 'ana', Tags: [{ Key: 'team', Value: 'sec' }] }));
+    await iam.client.send(new CreateUserCommand({ UserName: 'bo' }));
+    await iam.client.send(new CreateGroupCommand({ GroupName: 'ops' }));
+    await iam.client.send(new AddUserToGroupCommand({ GroupName: 'ops', UserName: 'ana' }));
+    await iam.client.send(
       new PutUserPolicyCommand({ UserName: 'ana', PolicyName: 'mine', PolicyDocument: INLINE }),
     );
-    await client.send(new AttachUserPolicyCommand({ UserName: 'ana', PolicyArn: customer }));
-    await client.send(
+    await iam.client.send(new AttachUserPolicyCommand({ UserName: 'ana', PolicyArn: customer }));
+    await iam.client.send(
       new PutUserPermissionsBoundaryCommand({ UserName: 'bo', PermissionsBoundary: boundaryOnly }),
     );
-    await client.send(
+    await iam.client.send(
       new PutGroupPolicyCommand({ GroupName: 'ops', PolicyName: 'ops-inline', PolicyDocument: INLINE }),
     );
-    await client.send(new AttachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: readOnly }));
-    await client.send(
+    await iam.client.send(new AttachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: readOnly }));
+    await iam.client.send(
       new CreateRoleCommand({ RoleName: 'app', Path: '/svc/', AssumeRolePolicyDocument: TRUST }),
     );
-    await client.send(
+    await iam.client.send(
       new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'role-inline', PolicyDocument: INLINE }),
     );
-    await client.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: admin }));
-    await client.send(
+    await iam.client.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: admin }));
+    await iam.client.send(
       new PutRolePermissionsBoundaryCommand({ RoleName: 'app', PermissionsBoundary: customer }),
     );
   });
 
   it('returns users, groups, roles and policies with their relationships, documents URL-encoded', async () => {
     // Act
-    const details = await client.send(new GetAccountAuthorizationDetailsCommand({}));
+    const details = await iam.client.send(new GetAccountAuthorizationDetailsCommand({}));
 
     // Assess
     expect(details.IsTruncated).toBe(false);
@@ -190,11 +173,11 @@ describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
 
   it('includes every customer managed policy but only the AWS managed policies in use in the account', async () => {
     // Prepare
-    server.addAwsManagedPolicy('ViewOnlyAccess', policy('ec2:Describe*'));
+    iam.server.addAwsManagedPolicy('ViewOnlyAccess', policy('ec2:Describe*'));
 
     // Act
-    const details = await client.send(new GetAccountAuthorizationDetailsCommand({}));
-    const awsOnly = await client.send(
+    const details = await iam.client.send(new GetAccountAuthorizationDetailsCommand({}));
+    const awsOnly = await iam.client.send(
       new GetAccountAuthorizationDetailsCommand({ Filter: ['AWSManagedPolicy'] }),
     );
 
@@ -231,7 +214,7 @@ describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
     },
   ])('filters by $filter', async ({ filter, expected }) => {
     // Act
-    const details = await client.send(
+    const details = await iam.client.send(
       new GetAccountAuthorizationDetailsCommand({ Filter: filter as EntityType[] }),
     );
 
@@ -247,14 +230,14 @@ describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
       const pages: GetAccountAuthorizationDetailsCommandOutput[] = [];
       let marker: string | undefined;
       do {
-        const page = await client.send(
+        const page = await iam.client.send(
           new GetAccountAuthorizationDetailsCommand({ MaxItems: maxItems, Marker: marker }),
         );
         pages.push(page);
         if (page.IsTruncated) expect(page.Marker).toEqual(expect.any(String));
         marker = page.IsTruncated ? page.Marker : undefined;
       } while (marker !== undefined);
-      const all = collect([await client.send(new GetAccountAuthorizationDetailsCommand({}))]);
+      const all = collect([await iam.client.send(new GetAccountAuthorizationDetailsCommand({}))]);
 
       // Assess
       const paged = collect(pages);
@@ -274,7 +257,7 @@ describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
   it('works with the SDK paginator', async () => {
     // Act
     const pages: GetAccountAuthorizationDetailsCommandOutput[] = [];
-    for await (const page of paginateGetAccountAuthorizationDetails({ client, pageSize: 3 }, {}))
+    for await (const page of paginateGetAccountAuthorizationDetails({ client: iam.client, pageSize: 3 }, {}))
       pages.push(page);
 
     // Assess
@@ -289,10 +272,10 @@ describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
 
   it('refuses an unknown entity type with IAM’s list-constraint wording, and is not a recorded write', async () => {
     // Prepare
-    const events = server.events.length;
+    const events = iam.server.events.length;
 
     // Act
-    const error = await client
+    const error = await iam.client
       .send(new GetAccountAuthorizationDetailsCommand({ Filter: ['Users' as EntityType] }))
       .then(
         () => undefined,
@@ -305,6 +288,6 @@ describe('local IAM stand-in: GetAccountAuthorizationDetails', () => {
     expect((error as IAMServiceException).message).toBe(
       "1 validation error detected: Value '[Users]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]]",
     );
-    expect(server.events).toHaveLength(events);
+    expect(iam.server.events).toHaveLength(events);
   });
 });

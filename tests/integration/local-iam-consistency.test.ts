@@ -15,82 +15,67 @@ import {
   NoSuchEntityException,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { type IamServer, startIamServer } from '../../local/iam';
+import { startIamServer } from '../../local/iam';
+import { TEST_CREDENTIALS as CREDENTIALS, useLocalIam } from '../support/local-iam';
 
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' };
 const TRUST = `{ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }] }`;
 const READ = `{ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::a&b/*" }] }`;
 const WRITE = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`;
 
 describe('local IAM stand-in: eventual consistency and document encodings', () => {
-  let server: IamServer;
-  let client: IAMClient;
-
-  beforeAll(async () => {
-    server = await startIamServer();
-    client = new IAMClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: CREDENTIALS,
-      maxAttempts: 1,
-    });
-  });
-
-  afterAll(async () => {
-    client.destroy();
-    await server.close();
-  });
+  const iam = useLocalIam();
 
   beforeEach(() => {
-    server.reset();
-    server.setDocumentEncoding('url');
+    iam.server.setDocumentEncoding('url');
   });
 
   describe('serveStaleReads', () => {
     it('answers the next reads from the state before the latest write, then catches up', async () => {
       // Prepare
-      const arn = (await client.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ })))
+      const arn = (await iam.client.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ })))
         .Policy?.Arn as string;
-      await client.send(
+      await iam.client.send(
         new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: WRITE, SetAsDefault: true }),
       );
-      server.serveStaleReads(2);
+      iam.server.serveStaleReads(2);
 
       // Act
-      const stalePolicy = await client.send(new GetPolicyCommand({ PolicyArn: arn }));
-      const staleVersion = await client
+      const stalePolicy = await iam.client.send(new GetPolicyCommand({ PolicyArn: arn }));
+      const staleVersion = await iam.client
         .send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v2' }))
         .then(
           () => undefined,
           (e: unknown) => e,
         );
-      const fresh = await client.send(new GetPolicyCommand({ PolicyArn: arn }));
+      const fresh = await iam.client.send(new GetPolicyCommand({ PolicyArn: arn }));
 
       // Assess
       expect(stalePolicy.Policy?.DefaultVersionId).toBe('v1');
       expect(staleVersion).toBeInstanceOf(NoSuchEntityException);
       expect(fresh.Policy?.DefaultVersionId).toBe('v2');
       // Test hooks always show the state as it is.
-      expect(server.getPolicy(arn)?.defaultVersionId).toBe('v2');
+      expect(iam.server.getPolicy(arn)?.defaultVersionId).toBe('v2');
     });
 
     it('makes what the latest write put look absent to the next read, while writes themselves are never stale', async () => {
       // Prepare
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
-      server.serveStaleReads(1);
+      await iam.client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+      iam.server.serveStaleReads(1);
 
       // Act
       // This write succeeds although a stale read is pending, and becomes the latest write.
-      await client.send(
+      await iam.client.send(
         new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline', PolicyDocument: READ }),
       );
-      const stale = await client
+      const stale = await iam.client
         .send(new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline' }))
         .then(
           () => undefined,
           (e: unknown) => e as IAMServiceException,
         );
-      const fresh = await client.send(new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline' }));
+      const fresh = await iam.client.send(
+        new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline' }),
+      );
 
       // Assess
       expect(stale?.name).toBe('NoSuchEntityException');
@@ -100,18 +85,18 @@ describe('local IAM stand-in: eventual consistency and document encodings', () =
 
     it('keeps the snapshot of the last successful write when a later write fails', async () => {
       // Prepare
-      const arn = (await client.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ })))
+      const arn = (await iam.client.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ })))
         .Policy?.Arn as string;
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
-      await client.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: arn }));
-      await client
+      await iam.client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+      await iam.client.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: arn }));
+      await iam.client
         .send(new AttachRolePolicyCommand({ RoleName: 'ghost', PolicyArn: arn }))
         .catch((e: unknown) => e);
-      server.serveStaleReads(1);
+      iam.server.serveStaleReads(1);
 
       // Act
-      const stale = await client.send(new ListAttachedRolePoliciesCommand({ RoleName: 'app' }));
-      const fresh = await client.send(new ListAttachedRolePoliciesCommand({ RoleName: 'app' }));
+      const stale = await iam.client.send(new ListAttachedRolePoliciesCommand({ RoleName: 'app' }));
+      const fresh = await iam.client.send(new ListAttachedRolePoliciesCommand({ RoleName: 'app' }));
 
       // Assess
       expect(stale.AttachedPolicies).toEqual([]);
@@ -120,36 +105,38 @@ describe('local IAM stand-in: eventual consistency and document encodings', () =
 
     it('is cleared by reset and refuses a bad count', async () => {
       // Prepare
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
-      server.serveStaleReads(5);
-      server.reset();
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+      await iam.client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+      iam.server.serveStaleReads(5);
+      iam.server.reset();
+      await iam.client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
 
       // Act
-      const role = await client.send(new GetRoleCommand({ RoleName: 'app' }));
+      const role = await iam.client.send(new GetRoleCommand({ RoleName: 'app' }));
 
       // Assess
       expect(role.Role?.RoleName).toBe('app');
-      expect(() => server.serveStaleReads(-1)).toThrow('non-negative integer');
+      expect(() => iam.server.serveStaleReads(-1)).toThrow('non-negative integer');
     });
   });
 
   describe('documentEncoding', () => {
     async function seed(): Promise<string> {
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
-      await client.send(
+      await iam.client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: TRUST }));
+      await iam.client.send(
         new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline', PolicyDocument: READ }),
       );
-      return (await client.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ }))).Policy
-        ?.Arn as string;
+      return (await iam.client.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ })))
+        .Policy?.Arn as string;
     }
 
     async function documents(arn: string): Promise<string[]> {
-      const version = await client.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v1' }));
-      const inline = await client.send(new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline' }));
-      const role = await client.send(new GetRoleCommand({ RoleName: 'app' }));
-      const listed = await client.send(new ListRolesCommand({}));
-      const details = await client.send(new GetAccountAuthorizationDetailsCommand({}));
+      const version = await iam.client.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v1' }));
+      const inline = await iam.client.send(
+        new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'inline' }),
+      );
+      const role = await iam.client.send(new GetRoleCommand({ RoleName: 'app' }));
+      const listed = await iam.client.send(new ListRolesCommand({}));
+      const details = await iam.client.send(new GetAccountAuthorizationDetailsCommand({}));
       return [
         version.PolicyVersion?.Document,
         inline.PolicyDocument,
@@ -195,7 +182,7 @@ describe('local IAM stand-in: eventual consistency and document encodings', () =
         await rawClient.send(new CreatePolicyCommand({ PolicyName: 'p', PolicyDocument: READ }));
 
         // Act
-        server.setDocumentEncoding('raw');
+        iam.server.setDocumentEncoding('raw');
         const switched = await documents(arn);
         const fromStart = await rawClient.send(
           new GetPolicyVersionCommand({
@@ -209,7 +196,7 @@ describe('local IAM stand-in: eventual consistency and document encodings', () =
         expect(fromStart.PolicyVersion?.Document).toBe(READ);
         // CloudTrail's record is unaffected: it is not an API answer.
         expect(
-          server.events.find((e) => e.detail.eventName === 'CreateRole')?.detail.responseElements,
+          iam.server.events.find((e) => e.detail.eventName === 'CreateRole')?.detail.responseElements,
         ).toMatchObject({
           role: { assumeRolePolicyDocument: expect.stringMatching(/^%7B/) },
         });
@@ -221,7 +208,7 @@ describe('local IAM stand-in: eventual consistency and document encodings', () =
 
     it('refuses an unknown encoding', () => {
       // Act / Assess
-      expect(() => server.setDocumentEncoding('base64' as never)).toThrow(
+      expect(() => iam.server.setDocumentEncoding('base64' as never)).toThrow(
         "documentEncoding must be 'url' or 'raw'",
       );
     });

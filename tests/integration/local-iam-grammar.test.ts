@@ -10,16 +10,14 @@ import {
   GetPolicyVersionCommand,
   GetRoleCommand,
   GetUserCommand,
-  IAMClient,
   IAMServiceException,
   ListPoliciesCommand,
   ListRolesCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { type IamServer, startIamServer } from '../../local/iam';
+import { useLocalIam } from '../support/local-iam';
 
 const ACCOUNT = '123456789012';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' };
 const TRUST = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -50,28 +48,10 @@ function violation(value: string, field: string, constraint: string): string {
 }
 
 describe('local IAM stand-in: IAM’s documented input grammar', () => {
-  let server: IamServer;
-  let client: IAMClient;
-
-  beforeAll(async () => {
-    server = await startIamServer({ accountId: ACCOUNT });
-    client = new IAMClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: CREDENTIALS,
-      maxAttempts: 1,
-    });
-  });
-
-  afterAll(async () => {
-    client.destroy();
-    await server.close();
-  });
-
-  beforeEach(() => server.reset());
+  const iam = useLocalIam({ accountId: ACCOUNT });
 
   const createRole = (input: Partial<CreateRoleCommandInput>) =>
-    client.send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: TRUST, ...input }));
+    iam.client.send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: TRUST, ...input }));
 
   describe.each([
     {
@@ -84,20 +64,20 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
       what: 'user names (CreateUser)',
       field: 'userName',
       max: 64,
-      act: (name: string) => client.send(new CreateUserCommand({ UserName: name })),
+      act: (name: string) => iam.client.send(new CreateUserCommand({ UserName: name })),
     },
     {
       what: 'group names (CreateGroup)',
       field: 'groupName',
       max: 128,
-      act: (name: string) => client.send(new CreateGroupCommand({ GroupName: name })),
+      act: (name: string) => iam.client.send(new CreateGroupCommand({ GroupName: name })),
     },
     {
       what: 'policy names (CreatePolicy)',
       field: 'policyName',
       max: 128,
       act: (name: string) =>
-        client.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: DOCUMENT })),
+        iam.client.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: DOCUMENT })),
     },
   ])('$what', ({ field, max, act }) => {
     it.each([
@@ -130,7 +110,7 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
       const count =
         constraints.length === 1 ? '1 validation error' : `${constraints.length} validation errors`;
       expect(result).toEqual({ name: 'ValidationError', message: `${count} detected: ${parts.join('; ')}` });
-      expect(server.state).toEqual({ policies: [], roles: [], users: [], groups: [] });
+      expect(iam.server.state).toEqual({ policies: [], roles: [], users: [], groups: [] });
     });
   });
 
@@ -139,12 +119,14 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
     const long = 'u'.repeat(100);
 
     // Act
-    const get = await outcome(client.send(new GetUserCommand({ UserName: long })));
+    const get = await outcome(iam.client.send(new GetUserCommand({ UserName: long })));
     const put = await outcome(
-      client.send(new PutUserPolicyCommand({ UserName: long, PolicyName: 'p', PolicyDocument: DOCUMENT })),
+      iam.client.send(
+        new PutUserPolicyCommand({ UserName: long, PolicyName: 'p', PolicyDocument: DOCUMENT }),
+      ),
     );
     const attach = await outcome(
-      client.send(
+      iam.client.send(
         new AttachUserPolicyCommand({ UserName: long, PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/p` }),
       ),
     );
@@ -166,7 +148,7 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
     async (path) => {
       // Act / Assess
       expect(await outcome(createRole({ Path: path }))).toEqual({ name: 'ok', message: '' });
-      expect(server.state.roles[0]?.arn).toBe(`arn:aws:iam::${ACCOUNT}:role${path}r`);
+      expect(iam.server.state.roles[0]?.arn).toBe(`arn:aws:iam::${ACCOUNT}:role${path}r`);
     },
   );
 
@@ -191,17 +173,17 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
   it('holds managed policy paths to the stricter policy path grammar', async () => {
     // Act
     const nested = await outcome(
-      client.send(
+      iam.client.send(
         new CreatePolicyCommand({ PolicyName: 'a', Path: '/team/sub-1/', PolicyDocument: DOCUMENT }),
       ),
     );
     const emptySegment = await outcome(
-      client.send(new CreatePolicyCommand({ PolicyName: 'b', Path: '/a//b/', PolicyDocument: DOCUMENT })),
+      iam.client.send(new CreatePolicyCommand({ PolicyName: 'b', Path: '/a//b/', PolicyDocument: DOCUMENT })),
     );
     const colon = await outcome(
-      client.send(new CreatePolicyCommand({ PolicyName: 'c', Path: '/x:y/', PolicyDocument: DOCUMENT })),
+      iam.client.send(new CreatePolicyCommand({ PolicyName: 'c', Path: '/x:y/', PolicyDocument: DOCUMENT })),
     );
-    const prefix = await outcome(client.send(new ListPoliciesCommand({ PathPrefix: '/team' })));
+    const prefix = await outcome(iam.client.send(new ListPoliciesCommand({ PathPrefix: '/team' })));
 
     // Assess
     expect(nested.name).toBe('ok');
@@ -224,9 +206,9 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
     await createRole({ RoleName: 'a', Path: '/svc/a/' });
 
     // Act
-    const partial = await client.send(new ListRolesCommand({ PathPrefix: '/sv' }));
-    const del = await outcome(client.send(new ListRolesCommand({ PathPrefix: '/\u007F' })));
-    const relative = await outcome(client.send(new ListRolesCommand({ PathPrefix: 'svc' })));
+    const partial = await iam.client.send(new ListRolesCommand({ PathPrefix: '/sv' }));
+    const del = await outcome(iam.client.send(new ListRolesCommand({ PathPrefix: '/\u007F' })));
+    const relative = await outcome(iam.client.send(new ListRolesCommand({ PathPrefix: 'svc' })));
 
     // Assess
     expect(partial.Roles?.map((r) => r.RoleName)).toEqual(['a']);
@@ -265,7 +247,7 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
     ],
   ])('checks the policy ARN %s', async (arn, name, message) => {
     // Act
-    const result = await outcome(client.send(new GetPolicyCommand({ PolicyArn: arn })));
+    const result = await outcome(iam.client.send(new GetPolicyCommand({ PolicyArn: arn })));
 
     // Assess
     expect(result.name).toBe(name);
@@ -287,7 +269,7 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
   ])('checks the version id %s', async (versionId, name) => {
     // Act
     const result = await outcome(
-      client.send(
+      iam.client.send(
         new GetPolicyVersionCommand({ PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/p`, VersionId: versionId }),
       ),
     );
@@ -326,7 +308,7 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
   it('names a missing required member', async () => {
     // Act
     const result = await outcome(
-      client.send(new CreateRoleCommand({ RoleName: 'r' } as CreateRoleCommandInput)),
+      iam.client.send(new CreateRoleCommand({ RoleName: 'r' } as CreateRoleCommandInput)),
     );
 
     // Assess
@@ -347,10 +329,10 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
 
     // Act
     const accepted = await outcome(
-      client.send(new CreatePolicyCommand({ PolicyName: 'latin', PolicyDocument: latin1 })),
+      iam.client.send(new CreatePolicyCommand({ PolicyName: 'latin', PolicyDocument: latin1 })),
     );
     const refused = await outcome(
-      client.send(new CreatePolicyCommand({ PolicyName: 'euro', PolicyDocument: euro })),
+      iam.client.send(new CreatePolicyCommand({ PolicyName: 'euro', PolicyDocument: euro })),
     );
 
     // Assess
@@ -372,7 +354,7 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
       createRole({ Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }),
     );
     const longDescription = await outcome(createRole({ Description: 'd'.repeat(1001) }));
-    const maxItems = await outcome(client.send(new ListRolesCommand({ MaxItems: 1001 })));
+    const maxItems = await outcome(iam.client.send(new ListRolesCommand({ MaxItems: 1001 })));
     const emptyValue = await outcome(
       createRole({ RoleName: 'tagged', Tags: [{ Key: 'team:x/y', Value: '' }] }),
     );
@@ -415,12 +397,12 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
     {
       kind: 'role',
       create: (name: string) => createRole({ RoleName: name }),
-      get: (name: string) => client.send(new GetRoleCommand({ RoleName: name })),
+      get: (name: string) => iam.client.send(new GetRoleCommand({ RoleName: name })),
     },
     {
       kind: 'user',
-      create: (name: string) => client.send(new CreateUserCommand({ UserName: name })),
-      get: (name: string) => client.send(new GetUserCommand({ UserName: name })),
+      create: (name: string) => iam.client.send(new CreateUserCommand({ UserName: name })),
+      get: (name: string) => iam.client.send(new GetUserCommand({ UserName: name })),
     },
   ])('treats $kind names case-insensitively for uniqueness and lookups', async ({ create, get }) => {
     // Prepare
@@ -437,10 +419,10 @@ describe('local IAM stand-in: IAM’s documented input grammar', () => {
 
   it('refuses a group name differing only in case', async () => {
     // Prepare
-    await client.send(new CreateGroupCommand({ GroupName: 'Ops' }));
+    await iam.client.send(new CreateGroupCommand({ GroupName: 'Ops' }));
 
     // Act
-    const error = await client.send(new CreateGroupCommand({ GroupName: 'OPS' })).then(
+    const error = await iam.client.send(new CreateGroupCommand({ GroupName: 'OPS' })).then(
       () => undefined,
       (e: unknown) => e,
     );

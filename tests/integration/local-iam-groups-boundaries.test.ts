@@ -15,7 +15,6 @@ import {
   GetPolicyCommand,
   GetRoleCommand,
   GetUserCommand,
-  IAMClient,
   IAMServiceException,
   InvalidInputException,
   LimitExceededException,
@@ -32,10 +31,9 @@ import {
   RemoveUserFromGroupCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { type IamServer, startIamServer } from '../../local/iam';
+import { useLocalIam } from '../support/local-iam';
 
 const ACCOUNT = '123456789012';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' };
 const BOUNDARY_DOCUMENT = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: ['s3:*', 'logs:*'], Resource: '*' }],
@@ -59,28 +57,10 @@ async function failure(call: Promise<unknown>): Promise<IAMServiceException> {
 }
 
 describe('local IAM stand-in: groups, permissions boundaries, trust policies and listings', () => {
-  let server: IamServer;
-  let client: IAMClient;
-
-  beforeAll(async () => {
-    server = await startIamServer({ accountId: ACCOUNT });
-    client = new IAMClient({
-      region: 'us-east-1',
-      endpoint: server.endpoint,
-      credentials: CREDENTIALS,
-      maxAttempts: 1,
-    });
-  });
-
-  afterAll(async () => {
-    client.destroy();
-    await server.close();
-  });
-
-  beforeEach(() => server.reset());
+  const iam = useLocalIam({ accountId: ACCOUNT });
 
   async function createPolicy(name: string): Promise<string> {
-    const output = await client.send(
+    const output = await iam.client.send(
       new CreatePolicyCommand({ PolicyName: name, PolicyDocument: BOUNDARY_DOCUMENT }),
     );
     return output.Policy?.Arn ?? '';
@@ -88,20 +68,21 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
 
   describe('group membership', () => {
     beforeEach(async () => {
-      await client.send(new CreateGroupCommand({ GroupName: 'Admins', Path: '/ops/' }));
-      await client.send(new CreateGroupCommand({ GroupName: 'readers' }));
-      for (const user of ['ana', 'bo', 'cy']) await client.send(new CreateUserCommand({ UserName: user }));
+      await iam.client.send(new CreateGroupCommand({ GroupName: 'Admins', Path: '/ops/' }));
+      await iam.client.send(new CreateGroupCommand({ GroupName: 'readers' }));
+      for (const user of ['ana', 'bo', 'cy'])
+        await iam.client.send(new CreateUserCommand({ UserName: user }));
     });
 
     it('adds users to groups (case-insensitively, idempotently) and lists both sides', async () => {
       // Act
-      await client.send(new AddUserToGroupCommand({ GroupName: 'admins', UserName: 'ANA' }));
-      await client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
-      await client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'cy' }));
-      await client.send(new AddUserToGroupCommand({ GroupName: 'readers', UserName: 'ana' }));
-      const group = await client.send(new GetGroupCommand({ GroupName: 'ADMINS' }));
-      const anaGroups = await client.send(new ListGroupsForUserCommand({ UserName: 'ana' }));
-      const boGroups = await client.send(new ListGroupsForUserCommand({ UserName: 'bo' }));
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'admins', UserName: 'ANA' }));
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'cy' }));
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'readers', UserName: 'ana' }));
+      const group = await iam.client.send(new GetGroupCommand({ GroupName: 'ADMINS' }));
+      const anaGroups = await iam.client.send(new ListGroupsForUserCommand({ UserName: 'ana' }));
+      const boGroups = await iam.client.send(new ListGroupsForUserCommand({ UserName: 'bo' }));
 
       // Assess
       expect(group.Group).toMatchObject({
@@ -117,24 +98,27 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
       expect(group.IsTruncated).toBe(false);
       expect(anaGroups.Groups?.map((g) => g.GroupName)).toEqual(['Admins', 'readers']);
       expect(boGroups.Groups).toEqual([]);
-      expect(server.getGroupMembers('admins')).toEqual(['ana', 'cy']);
-      expect(server.state.users.find((u) => u.name === 'ana')?.groups).toEqual(['Admins', 'readers']);
-      expect(server.state.groups.find((g) => g.name === 'Admins')?.members).toEqual(['ana', 'cy']);
+      expect(iam.server.getGroupMembers('admins')).toEqual(['ana', 'cy']);
+      expect(iam.server.state.users.find((u) => u.name === 'ana')?.groups).toEqual(['Admins', 'readers']);
+      expect(iam.server.state.groups.find((g) => g.name === 'Admins')?.members).toEqual(['ana', 'cy']);
     });
 
     it('pages the members of GetGroup with MaxItems/Marker and the SDK paginator', async () => {
       // Prepare
       for (const user of ['ana', 'bo', 'cy']) {
-        await client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: user }));
+        await iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: user }));
       }
 
       // Act
-      const first = await client.send(new GetGroupCommand({ GroupName: 'Admins', MaxItems: 2 }));
-      const second = await client.send(
+      const first = await iam.client.send(new GetGroupCommand({ GroupName: 'Admins', MaxItems: 2 }));
+      const second = await iam.client.send(
         new GetGroupCommand({ GroupName: 'Admins', MaxItems: 2, Marker: first.Marker }),
       );
       const viaPaginator: string[] = [];
-      for await (const page of paginateGetGroup({ client, pageSize: 1 }, { GroupName: 'Admins' })) {
+      for await (const page of paginateGetGroup(
+        { client: iam.client, pageSize: 1 },
+        { GroupName: 'Admins' },
+      )) {
         viaPaginator.push(...(page.Users ?? []).map((u) => u.UserName ?? ''));
       }
 
@@ -148,36 +132,37 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
 
     it('removes users from groups; removing a non-member succeeds without change, as IAM answers', async () => {
       // Prepare
-      await client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
 
       // Act
-      await client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
-      await client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'bo' }));
+      await iam.client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
+      await iam.client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'bo' }));
 
       // Assess
-      expect(server.getGroupMembers('Admins')).toEqual([]);
-      expect(server.getGroupsForUser('ana')).toEqual([]);
+      expect(iam.server.getGroupMembers('Admins')).toEqual([]);
+      expect(iam.server.getGroupsForUser('ana')).toEqual([]);
     });
 
     it.each([
       {
         label: 'AddUserToGroup of an unknown user',
-        act: () => client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ghost' })),
+        act: () => iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ghost' })),
         message: 'The user with name ghost cannot be found.',
       },
       {
         label: 'AddUserToGroup to an unknown group',
-        act: () => client.send(new AddUserToGroupCommand({ GroupName: 'ghosts', UserName: 'ana' })),
+        act: () => iam.client.send(new AddUserToGroupCommand({ GroupName: 'ghosts', UserName: 'ana' })),
         message: 'The group with name ghosts cannot be found.',
       },
       {
         label: 'RemoveUserFromGroup of an unknown user',
-        act: () => client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'ghost' })),
+        act: () =>
+          iam.client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'ghost' })),
         message: 'The user with name ghost cannot be found.',
       },
       {
         label: 'ListGroupsForUser of an unknown user',
-        act: () => client.send(new ListGroupsForUserCommand({ UserName: 'ghost' })),
+        act: () => iam.client.send(new ListGroupsForUserCommand({ UserName: 'ghost' })),
         message: 'The user with name ghost cannot be found.',
       },
     ])('$label fails with NoSuchEntity', async ({ act, message }) => {
@@ -191,16 +176,16 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
 
     it('refuses to delete a group with members or a user in a group (DeleteConflict), then deletes both', async () => {
       // Prepare
-      await client.send(new AddUserToGroupCommand({ GroupName: 'readers', UserName: 'bo' }));
-      const before = server.state;
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'readers', UserName: 'bo' }));
+      const before = iam.server.state;
 
       // Act
-      const groupError = await failure(client.send(new DeleteGroupCommand({ GroupName: 'readers' })));
-      const userError = await failure(client.send(new DeleteUserCommand({ UserName: 'bo' })));
-      const unchanged = server.state;
-      await client.send(new RemoveUserFromGroupCommand({ GroupName: 'readers', UserName: 'bo' }));
-      await client.send(new DeleteGroupCommand({ GroupName: 'readers' }));
-      await client.send(new DeleteUserCommand({ UserName: 'bo' }));
+      const groupError = await failure(iam.client.send(new DeleteGroupCommand({ GroupName: 'readers' })));
+      const userError = await failure(iam.client.send(new DeleteUserCommand({ UserName: 'bo' })));
+      const unchanged = iam.server.state;
+      await iam.client.send(new RemoveUserFromGroupCommand({ GroupName: 'readers', UserName: 'bo' }));
+      await iam.client.send(new DeleteGroupCommand({ GroupName: 'readers' }));
+      await iam.client.send(new DeleteUserCommand({ UserName: 'bo' }));
 
       // Assess
       for (const error of [groupError, userError]) {
@@ -209,41 +194,41 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
         expect(error.message).toBe('Cannot delete entity, must remove users from group first.');
       }
       expect(unchanged).toEqual(before);
-      expect(server.state.groups.map((g) => g.name)).toEqual(['Admins']);
-      expect(server.state.users.map((u) => u.name)).toEqual(['ana', 'cy']);
+      expect(iam.server.state.groups.map((g) => g.name)).toEqual(['Admins']);
+      expect(iam.server.state.users.map((u) => u.name)).toEqual(['ana', 'cy']);
     });
 
     it('limits a user to 10 groups', async () => {
       // Prepare
       for (let i = 1; i <= 10; i += 1) {
-        await client.send(new CreateGroupCommand({ GroupName: `g${i}` }));
-        await client.send(new AddUserToGroupCommand({ GroupName: `g${i}`, UserName: 'cy' }));
+        await iam.client.send(new CreateGroupCommand({ GroupName: `g${i}` }));
+        await iam.client.send(new AddUserToGroupCommand({ GroupName: `g${i}`, UserName: 'cy' }));
       }
 
       // Act
       const error = await failure(
-        client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'cy' })),
+        iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'cy' })),
       );
 
       // Assess
       expect(error).toBeInstanceOf(LimitExceededException);
       expect(error.message).toBe('Cannot exceed quota for GroupsPerUser: 10');
-      expect(server.getGroupsForUser('cy')).toHaveLength(10);
+      expect(iam.server.getGroupsForUser('cy')).toHaveLength(10);
     });
 
     it('records each membership write as CloudTrail does, failed ones with errorCode', async () => {
       // Prepare
-      const seeded = server.events.length;
+      const seeded = iam.server.events.length;
 
       // Act
-      await client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
-      await client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
-      await failure(client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ghost' })));
-      await client.send(new GetGroupCommand({ GroupName: 'Admins' }));
+      await iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
+      await iam.client.send(new RemoveUserFromGroupCommand({ GroupName: 'Admins', UserName: 'ana' }));
+      await failure(iam.client.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'ghost' })));
+      await iam.client.send(new GetGroupCommand({ GroupName: 'Admins' }));
 
       // Assess
       expect(
-        server.events
+        iam.server.events
           .slice(seeded)
           .map((e) => [
             e.detail.eventName,
@@ -264,26 +249,28 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
 
     beforeEach(async () => {
       boundary = await createPolicy('boundary');
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: trustPolicy() }));
-      await client.send(new CreateUserCommand({ UserName: 'dev' }));
+      await iam.client.send(
+        new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: trustPolicy() }),
+      );
+      await iam.client.send(new CreateUserCommand({ UserName: 'dev' }));
     });
 
     it('puts, shows, counts and deletes boundaries on roles and users', async () => {
       // Act
-      await client.send(
+      await iam.client.send(
         new PutRolePermissionsBoundaryCommand({ RoleName: 'APP', PermissionsBoundary: boundary }),
       );
-      await client.send(
+      await iam.client.send(
         new PutUserPermissionsBoundaryCommand({ UserName: 'dev', PermissionsBoundary: boundary }),
       );
-      const role = await client.send(new GetRoleCommand({ RoleName: 'app' }));
-      const user = await client.send(new GetUserCommand({ UserName: 'dev' }));
-      const policy = await client.send(new GetPolicyCommand({ PolicyArn: boundary }));
-      const listedRoles = await client.send(new ListRolesCommand({}));
-      await client.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'app' }));
-      await client.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'dev' }));
-      const roleAfter = await client.send(new GetRoleCommand({ RoleName: 'app' }));
-      const policyAfter = await client.send(new GetPolicyCommand({ PolicyArn: boundary }));
+      const role = await iam.client.send(new GetRoleCommand({ RoleName: 'app' }));
+      const user = await iam.client.send(new GetUserCommand({ UserName: 'dev' }));
+      const policy = await iam.client.send(new GetPolicyCommand({ PolicyArn: boundary }));
+      const listedRoles = await iam.client.send(new ListRolesCommand({}));
+      await iam.client.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'app' }));
+      await iam.client.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'dev' }));
+      const roleAfter = await iam.client.send(new GetRoleCommand({ RoleName: 'app' }));
+      const policyAfter = await iam.client.send(new GetPolicyCommand({ PolicyArn: boundary }));
 
       // Assess
       const expected = {
@@ -297,28 +284,28 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
       expect(listedRoles.Roles?.[0]?.PermissionsBoundary).toBeUndefined();
       expect(roleAfter.Role?.PermissionsBoundary).toBeUndefined();
       expect(policyAfter.Policy?.PermissionsBoundaryUsageCount).toBe(0);
-      expect(server.getPermissionsBoundary('role', 'app')).toBeUndefined();
+      expect(iam.server.getPermissionsBoundary('role', 'app')).toBeUndefined();
     });
 
     it('accepts an AWS managed policy as boundary, and one at creation', async () => {
       // Prepare
-      const aws = server.addAwsManagedPolicy('PowerUserAccess', BOUNDARY_DOCUMENT);
+      const aws = iam.server.addAwsManagedPolicy('PowerUserAccess', BOUNDARY_DOCUMENT);
 
       // Act
-      await client.send(
+      await iam.client.send(
         new CreateRoleCommand({
           RoleName: 'bounded',
           AssumeRolePolicyDocument: trustPolicy(),
           PermissionsBoundary: aws.arn,
         }),
       );
-      await client.send(new CreateUserCommand({ UserName: 'intern', PermissionsBoundary: boundary }));
+      await iam.client.send(new CreateUserCommand({ UserName: 'intern', PermissionsBoundary: boundary }));
 
       // Assess
-      expect(server.getPermissionsBoundary('role', 'bounded')).toBe(aws.arn);
-      expect(server.state.users.find((u) => u.name === 'intern')?.permissionsBoundaryArn).toBe(boundary);
-      expect(server.getPolicy(aws.arn)?.permissionsBoundaryUsageCount).toBe(1);
-      expect(server.events.at(-2)?.detail.responseElements).toMatchObject({
+      expect(iam.server.getPermissionsBoundary('role', 'bounded')).toBe(aws.arn);
+      expect(iam.server.state.users.find((u) => u.name === 'intern')?.permissionsBoundaryArn).toBe(boundary);
+      expect(iam.server.getPolicy(aws.arn)?.permissionsBoundaryUsageCount).toBe(1);
+      expect(iam.server.events.at(-2)?.detail.responseElements).toMatchObject({
         role: {
           permissionsBoundary: {
             permissionsBoundaryType: 'PermissionsBoundaryPolicy',
@@ -331,16 +318,18 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
     it('refuses a boundary that is not an existing policy, and a policy in use as a boundary cannot be deleted', async () => {
       // Prepare
       const missing = `arn:aws:iam::${ACCOUNT}:policy/missing`;
-      await client.send(
+      await iam.client.send(
         new PutRolePermissionsBoundaryCommand({ RoleName: 'app', PermissionsBoundary: boundary }),
       );
 
       // Act
       const unknown = await failure(
-        client.send(new PutUserPermissionsBoundaryCommand({ UserName: 'dev', PermissionsBoundary: missing })),
+        iam.client.send(
+          new PutUserPermissionsBoundaryCommand({ UserName: 'dev', PermissionsBoundary: missing }),
+        ),
       );
       const notArn = await failure(
-        client.send(
+        iam.client.send(
           new PutRolePermissionsBoundaryCommand({
             RoleName: 'app',
             PermissionsBoundary: 'policy/not-an-arn-but-long-enough',
@@ -348,7 +337,7 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
         ),
       );
       const atCreation = await failure(
-        client.send(
+        iam.client.send(
           new CreateRoleCommand({
             RoleName: 'x',
             AssumeRolePolicyDocument: trustPolicy(),
@@ -357,11 +346,11 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
         ),
       );
       const noRole = await failure(
-        client.send(
+        iam.client.send(
           new PutRolePermissionsBoundaryCommand({ RoleName: 'ghost', PermissionsBoundary: boundary }),
         ),
       );
-      const inUse = await failure(client.send(new DeletePolicyCommand({ PolicyArn: boundary })));
+      const inUse = await failure(iam.client.send(new DeletePolicyCommand({ PolicyArn: boundary })));
 
       // Assess
       expect(unknown).toBeInstanceOf(NoSuchEntityException);
@@ -372,28 +361,28 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
       expect(noRole.message).toBe('The role with name ghost cannot be found.');
       expect(inUse).toBeInstanceOf(DeleteConflictException);
       expect(inUse.message).toBe('Cannot delete a policy attached to entities.');
-      expect(server.state.roles.map((r) => r.name)).toEqual(['app']);
-      expect(server.getPermissionsBoundary('user', 'dev')).toBeUndefined();
+      expect(iam.server.state.roles.map((r) => r.name)).toEqual(['app']);
+      expect(iam.server.getPermissionsBoundary('user', 'dev')).toBeUndefined();
     });
 
     it('lists the entities of a policy by usage', async () => {
       // Prepare
-      await client.send(
+      await iam.client.send(
         new PutRolePermissionsBoundaryCommand({ RoleName: 'app', PermissionsBoundary: boundary }),
       );
-      await client.send(
+      await iam.client.send(
         new CreateRoleCommand({ RoleName: 'worker', AssumeRolePolicyDocument: trustPolicy() }),
       );
-      await client.send(new AttachRolePolicyCommand({ RoleName: 'worker', PolicyArn: boundary }));
+      await iam.client.send(new AttachRolePolicyCommand({ RoleName: 'worker', PolicyArn: boundary }));
 
       // Act
-      const asBoundary = await client.send(
+      const asBoundary = await iam.client.send(
         new ListEntitiesForPolicyCommand({ PolicyArn: boundary, PolicyUsageFilter: 'PermissionsBoundary' }),
       );
-      const asPolicy = await client.send(
+      const asPolicy = await iam.client.send(
         new ListEntitiesForPolicyCommand({ PolicyArn: boundary, PolicyUsageFilter: 'PermissionsPolicy' }),
       );
-      const any = await client.send(new ListEntitiesForPolicyCommand({ PolicyArn: boundary }));
+      const any = await iam.client.send(new ListEntitiesForPolicyCommand({ PolicyArn: boundary }));
 
       // Assess
       expect(asBoundary.PolicyRoles?.map((r) => r.RoleName)).toEqual(['app']);
@@ -403,21 +392,21 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
 
     it('records boundary writes with CloudTrail’s requestParameters', async () => {
       // Prepare
-      const seeded = server.events.length;
+      const seeded = iam.server.events.length;
 
       // Act
-      await client.send(
+      await iam.client.send(
         new PutRolePermissionsBoundaryCommand({ RoleName: 'app', PermissionsBoundary: boundary }),
       );
-      await client.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'app' }));
-      await client.send(
+      await iam.client.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'app' }));
+      await iam.client.send(
         new PutUserPermissionsBoundaryCommand({ UserName: 'dev', PermissionsBoundary: boundary }),
       );
-      await client.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'dev' }));
+      await iam.client.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'dev' }));
 
       // Assess
       expect(
-        server.events.slice(seeded).map((e) => [e.detail.eventName, e.detail.requestParameters]),
+        iam.server.events.slice(seeded).map((e) => [e.detail.eventName, e.detail.requestParameters]),
       ).toEqual([
         ['PutRolePermissionsBoundary', { roleName: 'app', permissionsBoundary: boundary }],
         ['DeleteRolePermissionsBoundary', { roleName: 'app' }],
@@ -429,7 +418,9 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
 
   describe('UpdateAssumeRolePolicy', () => {
     beforeEach(async () => {
-      await client.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: trustPolicy() }));
+      await iam.client.send(
+        new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: trustPolicy() }),
+      );
     });
 
     it('replaces the trust policy and records the call', async () => {
@@ -437,13 +428,15 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
       const replacement = trustPolicy('states.amazonaws.com');
 
       // Act
-      await client.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'App', PolicyDocument: replacement }));
-      const role = await client.send(new GetRoleCommand({ RoleName: 'app' }));
+      await iam.client.send(
+        new UpdateAssumeRolePolicyCommand({ RoleName: 'App', PolicyDocument: replacement }),
+      );
+      const role = await iam.client.send(new GetRoleCommand({ RoleName: 'app' }));
 
       // Assess
       expect(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? '')).toBe(replacement);
-      expect(server.state.roles[0]?.assumeRolePolicyDocument).toBe(replacement);
-      expect(server.events.at(-1)?.detail).toMatchObject({
+      expect(iam.server.state.roles[0]?.assumeRolePolicyDocument).toBe(replacement);
+      expect(iam.server.events.at(-1)?.detail).toMatchObject({
         eventName: 'UpdateAssumeRolePolicy',
         requestParameters: { roleName: 'App', policyDocument: replacement },
         responseElements: null,
@@ -485,24 +478,26 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
       },
     ])('refuses $label', async ({ document, error, message, errorCode }) => {
       // Prepare
-      const before = server.state;
+      const before = iam.server.state;
 
       // Act
       const thrown = await failure(
-        client.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'app', PolicyDocument: document })),
+        iam.client.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'app', PolicyDocument: document })),
       );
 
       // Assess
       expect(thrown).toBeInstanceOf(error);
       expect(thrown.message).toBe(message);
-      expect(server.state).toEqual(before);
-      expect(server.events.at(-1)?.detail.errorCode).toBe(errorCode);
+      expect(iam.server.state).toEqual(before);
+      expect(iam.server.events.at(-1)?.detail.errorCode).toBe(errorCode);
     });
 
     it('fails with NoSuchEntity for an unknown role', async () => {
       // Act
       const error = await failure(
-        client.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'ghost', PolicyDocument: trustPolicy() })),
+        iam.client.send(
+          new UpdateAssumeRolePolicyCommand({ RoleName: 'ghost', PolicyDocument: trustPolicy() }),
+        ),
       );
 
       // Assess
@@ -513,7 +508,7 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
   describe('ListRoles, ListUsers, ListGroups', () => {
     it('lists by path prefix, pages, and leaves out what IAM leaves out', async () => {
       // Prepare
-      await client.send(
+      await iam.client.send(
         new CreateRoleCommand({
           RoleName: 'a',
           Path: '/svc/',
@@ -522,19 +517,23 @@ describe('local IAM stand-in: groups, permissions boundaries, trust policies and
           Tags: [{ Key: 'team', Value: 'sec' }],
         }),
       );
-      await client.send(new CreateRoleCommand({ RoleName: 'b', AssumeRolePolicyDocument: trustPolicy() }));
-      await client.send(
+      await iam.client.send(
+        new CreateRoleCommand({ RoleName: 'b', AssumeRolePolicyDocument: trustPolicy() }),
+      );
+      await iam.client.send(
         new CreateUserCommand({ UserName: 'u1', Path: '/people/', Tags: [{ Key: 'k', Value: 'v' }] }),
       );
-      await client.send(new CreateUserCommand({ UserName: 'u2' }));
-      await client.send(new CreateGroupCommand({ GroupName: 'g1', Path: '/people/' }));
+      await iam.client.send(new CreateUserCommand({ UserName: 'u2' }));
+      await iam.client.send(new CreateGroupCommand({ GroupName: 'g1', Path: '/people/' }));
 
       // Act
-      const roles = await client.send(new ListRolesCommand({}));
-      const svcRoles = await client.send(new ListRolesCommand({ PathPrefix: '/svc' }));
-      const firstUsers = await client.send(new ListUsersCommand({ MaxItems: 1 }));
-      const moreUsers = await client.send(new ListUsersCommand({ MaxItems: 1, Marker: firstUsers.Marker }));
-      const people = await client.send(new ListGroupsCommand({ PathPrefix: '/people/' }));
+      const roles = await iam.client.send(new ListRolesCommand({}));
+      const svcRoles = await iam.client.send(new ListRolesCommand({ PathPrefix: '/svc' }));
+      const firstUsers = await iam.client.send(new ListUsersCommand({ MaxItems: 1 }));
+      const moreUsers = await iam.client.send(
+        new ListUsersCommand({ MaxItems: 1, Marker: firstUsers.Marker }),
+      );
+      const people = await iam.client.send(new ListGroupsCommand({ PathPrefix: '/people/' }));
 
       // Assess
       expect(roles.Roles?.map((r) => r.RoleName)).toEqual(['a', 'b']);
