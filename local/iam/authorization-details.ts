@@ -1,5 +1,5 @@
 import { SHAPES } from './grammar';
-import { boundaryXml, type OperationSpec, paginate, tagsXml, versionXml } from './operation-kit';
+import { boundaryXml, type OperationSpec, paginate, policyXml, tagsXml, versionXml } from './operation-kit';
 import type { IamState, ManagedPolicyRecord, PrincipalRecord } from './state';
 import type { XmlObject, XmlValue } from './xml';
 
@@ -30,18 +30,10 @@ function policyDetailXml(
   policy: ManagedPolicyRecord,
   document: (text: string) => string,
 ): XmlObject {
+  // GetPolicy's fields with the description, without tags (ManagedPolicyDetail has none), and the versions.
   return {
-    PolicyName: policy.name,
-    PolicyId: policy.policyId,
-    Arn: policy.arn,
-    Path: policy.path,
-    DefaultVersionId: policy.defaultVersionId,
-    AttachmentCount: state.attachmentCount(policy.arn),
-    PermissionsBoundaryUsageCount: state.boundaryUsageCount(policy.arn),
-    IsAttachable: true,
-    Description: policy.description,
-    CreateDate: policy.createDate,
-    UpdateDate: policy.updateDate,
+    ...policyXml(state, policy, true),
+    Tags: undefined,
     PolicyVersionList: state.listPolicyVersions(policy.arn).map((v) => versionXml(policy, v, document)),
   };
 }
