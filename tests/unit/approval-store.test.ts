@@ -156,7 +156,11 @@ describe('DynamoApprovalStore requests', () => {
   it('answers a duplicate create from a consistent read of the stored record', async () => {
     // Prepare
     const stored = { ...RECORD, quarantine: undefined, executionId: 'arn:first' };
-    ddb.on(PutCommand).rejects(conditionFailed());
+    // The lookup items (unconditional) are written; the record's conditional put finds it exists.
+    ddb.on(PutCommand).resolves({});
+    ddb
+      .on(PutCommand, { ConditionExpression: 'attribute_not_exists(#approvalId)' })
+      .rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: stored });
     const store = new DynamoApprovalStore(client, TABLE);
 
@@ -165,7 +169,7 @@ describe('DynamoApprovalStore requests', () => {
 
     // Assess
     expect(result).toEqual({ created: false, existing: stored });
-    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
+    expect(ddb.commandCalls(PutCommand).at(-1)?.args[0].input).toMatchObject({
       TableName: TABLE,
       ConditionExpression: 'attribute_not_exists(#approvalId)',
       ExpressionAttributeNames: { '#approvalId': 'approvalId' },
@@ -179,7 +183,10 @@ describe('DynamoApprovalStore requests', () => {
 
   it('asks for a retry when a duplicate vanished before it could be read', async () => {
     // Prepare
-    ddb.on(PutCommand).rejects(conditionFailed());
+    ddb.on(PutCommand).resolves({});
+    ddb
+      .on(PutCommand, { ConditionExpression: 'attribute_not_exists(#approvalId)' })
+      .rejects(conditionFailed());
     ddb.on(GetCommand).resolves({});
     const store = new DynamoApprovalStore(client, TABLE);
 
@@ -219,7 +226,8 @@ describe('DynamoApprovalStore requests', () => {
     const inputs = [...ddb.commandCalls(PutCommand), ...ddb.commandCalls(UpdateCommand)].map(
       (call) => call.args[0].input as unknown as Record<string, unknown>,
     );
-    expect(inputs).toHaveLength(6);
+    // The record's lookup item (one: a managed policy), then the six writes of the record itself.
+    expect(inputs).toHaveLength(7);
     const grammar = new Set([
       'SET',
       'ADD',
