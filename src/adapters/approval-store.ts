@@ -40,9 +40,10 @@ export type TransitionResult =
   | { ok: false; current: ApprovalRecord | undefined };
 
 /**
- * Finds approvals by what they govern, through the table's sparse indexes (`byPolicy` on `policyKey`,
- * `byGroup` on `groupKey`). Index reads are eventually consistent: callers use them only to be more careful
- * (an approval found adds to what is analysed) or re-read a record before relying on it.
+ * Finds approvals by what they govern ({@link lookupKeysOf}). The index behind it is eventually consistent,
+ * so an approval written a moment ago may be missed: callers only ever become more careful with what they
+ * find (an approval found adds to what is analysed; one missed makes a restore refuse). The records
+ * themselves are read strongly, so their status is current.
  */
 export interface ApprovalIndex {
   /** Managed-policy and attachment approvals of this policy ARN (any case), newest first. */
@@ -51,8 +52,6 @@ export interface ApprovalIndex {
   byGroup(groupName: string): Promise<ApprovalRecord[]>;
   /** Inline-policy, attachment and group-membership approvals on this principal, newest first. */
   byPrincipal(type: PrincipalType, name: string): Promise<ApprovalRecord[]>;
-  /** Strongly consistent read of one approval, to confirm what an index read suggested. */
-  get(approvalId: string): Promise<ApprovalRecord | undefined>;
 }
 
 /**

@@ -604,7 +604,7 @@ export class QuarantineService {
         sameName(o.userName, entry.user) &&
         sameName(o.groupName, entry.group) &&
         o.grants.some((g) => g.pendingApprovalId === approvalId) &&
-        (await this.restoredAfterApproval(record.approvalId))
+        restored(record)
       ) {
         return true;
       }
@@ -633,18 +633,12 @@ export class QuarantineService {
         o.principalType === principal.type &&
         sameName(o.principalName, principal.name) &&
         (o.pendingVersions ?? []).some((p) => p.approvalId === approvalId) &&
-        (await this.restoredAfterApproval(record.approvalId))
+        restored(record)
       ) {
         return record;
       }
     }
     return undefined;
-  }
-
-  /** Re-reads (strongly) an approval found through an index: only an approved, restored one covers. */
-  private async restoredAfterApproval(approvalId: string): Promise<boolean> {
-    const record = await this.options.index?.get(approvalId);
-    return record?.status === 'APPROVED' && record.outcome?.result === 'RESTORED';
   }
 
   // ---- restore ----------------------------------------------------------------------------------------
@@ -830,6 +824,11 @@ function findName(names: readonly string[], name: string): string | undefined {
 
 function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Only an approved, restored approval covers anything. */
+function restored(record: ApprovalRecord): boolean {
+  return record.status === 'APPROVED' && record.outcome?.result === 'RESTORED';
 }
 
 /**

@@ -229,8 +229,7 @@ export class SweepService {
 
   /**
    * Whether an approval covers a grant found in force: one approved and restored for exactly this grant
-   * (or one whose recorded reach named this principal), or one at work on it right now. Records are
-   * re-read strongly before they count as covering.
+   * (or one whose recorded reach named this principal), or one at work on it right now.
    */
   private async coverage(grant: SweepGrant): Promise<Coverage> {
     const { approvals } = this.deps;
@@ -289,14 +288,9 @@ export class SweepService {
         }
         break;
     }
-    let inProgress = false;
-    for (const found of [...candidates, ...reachCovers]) {
-      const record = await approvals.get(found.approvalId);
-      if (!record) continue;
-      if (record.status === 'APPROVED' && record.outcome?.result === 'RESTORED') return 'covered';
-      if (candidates.includes(found) && atWork(record, now)) inProgress = true;
-    }
-    return inProgress ? 'in-progress' : 'none';
+    // The index hands back records read strongly, so their status can be relied on as it is.
+    if ([...candidates, ...reachCovers].some(restored)) return 'covered';
+    return candidates.some((record) => atWork(record, now)) ? 'in-progress' : 'none';
   }
 
   private async startWorkflow(grant: SweepGrant, now: Date): Promise<void> {
@@ -382,6 +376,10 @@ function digest(text: string): string {
 
 function sameText(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
+}
+
+function restored(record: ApprovalRecord): boolean {
+  return record.status === 'APPROVED' && record.outcome?.result === 'RESTORED';
 }
 
 /** An approval not yet through its first step: it will contain (or restore) the grant itself. */
