@@ -571,9 +571,8 @@ export class QuarantineService {
     if (now === undefined) return undefined;
     const current = summariseReach(now);
     if (current.digest === recorded.digest) return undefined;
-    const newcomers = reachEntries(now).filter(
-      (entry) => !reachEntries(recorded).some((e) => e.key === entry.key),
-    );
+    const before = new Set(reachEntries(recorded).map((e) => e.key));
+    const newcomers = reachEntries(now).filter((entry) => !before.has(entry.key));
     if (recorded.truncated) {
       return `the grant now reaches ${current.count} principals and group members, not the ${recorded.count} recorded at quarantine, and the record is too large to tell which are new; nothing was restored`;
     }
