@@ -18,7 +18,7 @@ import { ACCOUNT, decisions, type Sandbox, SLACK_USERS, startSandbox } from '../
 import { quarantineDocument } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 import { approvalIdOf, eventually, mails, waitForPending } from '../support/approvals';
-import { createRole } from '../support/iam';
+import { createRole, putRolePolicy } from '../support/iam';
 
 const RISKY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
 const approver = { channel: 'slack' as const, id: SLACK_USERS.ana.id };
@@ -114,18 +114,11 @@ describe('normalisation never fails open', () => {
     sandbox = await startSandbox();
     sandbox.route(() => 'lose');
     await createRole(sandbox, 'app');
-    await sandbox.developer.send(
-      new PutRolePolicyCommand({
-        RoleName: 'app',
-        PolicyName: 'wide',
-        PolicyDocument: JSON.stringify(RISKY),
-      }),
-    );
-    const real = sandbox.iam.events.find((e) => e.detail.eventName === 'PutRolePolicy');
+    const real = await putRolePolicy(sandbox, 'app', 'wide', JSON.stringify(RISKY));
     const mangled = {
       ...real,
       detail: {
-        ...real?.detail,
+        ...real.detail,
         eventTime: 'yesterday',
         eventID: 42,
         userIdentity: 'someone',
@@ -161,16 +154,9 @@ describe('normalisation never fails open', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
     };
-    await sandbox.developer.send(
-      new PutRolePolicyCommand({
-        RoleName: 'app',
-        PolicyName: 'read',
-        PolicyDocument: JSON.stringify(harmless),
-      }),
-    );
-    const real = sandbox.iam.events.find((e) => e.detail.eventName === 'PutRolePolicy');
+    const real = await putRolePolicy(sandbox, 'app', 'read', JSON.stringify(harmless));
     // Act
-    sandbox.sfn.startExecution({ ...real, detail: { ...real?.detail, errorCode: { odd: true } } });
+    sandbox.sfn.startExecution({ ...real, detail: { ...real.detail, errorCode: { odd: true } } });
     const [record] = await waitForPending(sandbox);
     // Assess
     expect(record?.findings).toEqual([]);
@@ -183,18 +169,11 @@ describe('normalisation never fails open', () => {
     sandbox = await startSandbox();
     sandbox.route(() => 'lose');
     await createRole(sandbox, 'app');
-    await sandbox.developer.send(
-      new PutRolePolicyCommand({
-        RoleName: 'app',
-        PolicyName: 'wide',
-        PolicyDocument: JSON.stringify(RISKY),
-      }),
-    );
-    const real = sandbox.iam.events.find((e) => e.detail.eventName === 'PutRolePolicy');
+    const real = await putRolePolicy(sandbox, 'app', 'wide', JSON.stringify(RISKY));
     // Act
     sandbox.sfn.startExecution({
       ...real,
-      detail: { ...real?.detail, requestParameters: { policyName: 'wide', roleName: 7 } },
+      detail: { ...real.detail, requestParameters: { policyName: 'wide', roleName: 7 } },
     });
     const [result] = await sandbox.settle();
     // Assess
@@ -202,7 +181,7 @@ describe('normalisation never fails open', () => {
     const alert = mails(sandbox, /ALERT/)[0];
     expect(alert?.subject).toMatch(/NOT contained/);
     expect(alert?.message).toMatch(/NOT contained/);
-    expect(alert?.message).toContain(real?.detail.eventID ?? 'missing');
+    expect(alert?.message).toContain(real.detail.eventID);
     expect(alert?.message).toMatch(/requestParameters\.policyName: "?wide/);
     // Loud in Slack as well: there is no request message to attach it to, so a notice is posted.
     expect(JSON.stringify(sandbox.slack.messages())).toMatch(/NOT contained/);

@@ -3,7 +3,7 @@
  * the event rule's dead-letter queue, and alerts when no trail delivers IAM events; the workflow looks again
  * at a "not in force" verdict. Through the real sweep and workflow handlers and the stand-ins.
  */
-import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import type { CloudTrailEvent } from '../../local/iam/cloudtrail';
 import {
   DEAD_LETTER_QUEUE,
   decisions,
@@ -14,7 +14,7 @@ import {
 } from '../../local/sandbox';
 import { quarantineDocument } from '../../src/domain/approval';
 import { mails, waitForPending } from '../support/approvals';
-import { createRole } from '../support/iam';
+import { createRole, putRolePolicy } from '../support/iam';
 
 const RISKY = JSON.stringify({
   Version: '2012-10-17',
@@ -22,10 +22,8 @@ const RISKY = JSON.stringify({
 });
 const approver = { channel: 'slack' as const, id: SLACK_USERS.ana.id };
 
-async function putRisky(sandbox: Sandbox, role: string, policy = 'wide'): Promise<void> {
-  await sandbox.developer.send(
-    new PutRolePolicyCommand({ RoleName: role, PolicyName: policy, PolicyDocument: RISKY }),
-  );
+function putRisky(sandbox: Sandbox, role: string, policy = 'wide'): Promise<CloudTrailEvent> {
+  return putRolePolicy(sandbox, role, policy, RISKY);
 }
 
 describe('reconciliation sweep', () => {
@@ -213,8 +211,7 @@ describe('"not in force" is looked at again', () => {
     await createRole(sandbox, 'app');
     await sandbox.settle();
     sandbox.route(() => 'lose');
-    await putRisky(sandbox, 'app');
-    const event = sandbox.iam.events.find((e) => e.detail.eventName === 'PutRolePolicy');
+    const event = await putRisky(sandbox, 'app');
     sandbox.iam.reset();
     // Act
     sandbox.sfn.startExecution(event);
