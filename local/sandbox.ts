@@ -28,6 +28,7 @@ import { DECISION_BLOCK_ID } from '../src/slack/messages/approval-message';
 import { type LocalCloudTrailServer, startCloudTrailServer, type TrailInput } from './cloudtrail';
 import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
+import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import { type DeliveryResult, type LocalSlackServer, type SlackUserSpec, startSlackServer } from './slack';
@@ -91,6 +92,8 @@ export interface SandboxOptions {
   documentEncoding?: IamServerOptions['documentEncoding'];
   /** The account's CloudTrail trails; default {@link GOOD_TRAIL}. */
   trails?: TrailInput[];
+  /** IAM_SLACK_IDENTITY_MAP (people and role declarations); default none. */
+  identityMap?: string;
 }
 
 /** What the EventBridge rule does with one event: deliver it, lose it, or give it to the dead-letter queue. */
@@ -109,6 +112,9 @@ export interface Sandbox {
   developer: IAMClient;
   sqs: LocalSqsServer;
   cloudtrail: LocalCloudTrailServer;
+  /** KMS, with the record-seal and decision-seal HMAC keys the stack would create. */
+  kms: LocalKmsServer;
+  sealKeys: { record: LocalKmsKey; decision: LocalKmsKey };
   /** Executions started by CloudTrail events, the sweep or anything else, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
   /**
@@ -167,6 +173,9 @@ const ENV_KEYS = [
   'RECHECK_DELAY_SECONDS',
   'DEPLOYER_ROLE_ARN',
   'STAGE',
+  'AWS_ENDPOINT_URL_KMS',
+  'RECORD_SEAL_KEY_ID',
+  'DECISION_SEAL_KEY_ID',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -204,6 +213,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     accountId: ACCOUNT,
     trails: options.trails ?? [GOOD_TRAIL],
   });
+  const kms = await startKmsServer({ accountId: ACCOUNT });
+  const sealKeys = {
+    record: kms.createKey({ description: 'PolicyGate local record seals' }),
+    decision: kms.createKey({ description: 'PolicyGate local decision seals' }),
+  };
   const interactivity = await startLambdaUrlServer(slackInteractivity);
   const timeScale = options.timeScale ?? 0.001;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
@@ -248,7 +262,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
     ACCOUNT_ID: ACCOUNT,
     RECHECK_DELAY_SECONDS: String(recheckDelaySeconds),
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    RECORD_SEAL_KEY_ID: sealKeys.record.arn,
+    DECISION_SEAL_KEY_ID: sealKeys.decision.arn,
     ...(options.deployerRoleArn !== undefined && { DEPLOYER_ROLE_ARN: options.deployerRoleArn }),
+    ...(options.identityMap !== undefined && { IAM_SLACK_IDENTITY_MAP: options.identityMap }),
   });
   resetConfig();
   resetDependencies();
@@ -270,8 +288,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     TABLE,
   );
 
-  // The EventBridge rule: IAM's watched event names start the workflow. Failed calls and PolicyGate's own
-  // calls are forwarded too, so the tests prove the handler ignores them even if the rule did not. Every
+  // The EventBridge rule: IAM's watched event names start the workflow. Failed calls are forwarded too, so
+  // the tests prove the handler ignores them even if the rule did not; PolicyGate's own calls are forwarded
+  // as the stack's rule does, and the handler recognises them by content (or gates them). Every
   // execution, however started (the sweep starts them through the API), is tracked for `settle`.
   const executions: Sandbox['executions'] = [];
   const stopTracking = sfn.runner.onExecutionStarted((execution, input) => {
@@ -317,6 +336,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     developer,
     sqs,
     cloudtrail,
+    kms,
+    sealKeys,
     executions,
     route(decider) {
       decide = decider;
@@ -351,6 +372,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         sns.close(),
         sqs.close(),
         cloudtrail.close(),
+        kms.close(),
         dynamo.close(),
         secrets.close(),
         slack.close(),

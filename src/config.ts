@@ -38,6 +38,10 @@ export interface Config {
   readonly approverCacheSeconds: number;
   /** IAM identity → Slack user id / e-mail, for the self-approval check. */
   readonly identityMap: IdentityMap;
+  /** KMS HMAC key of the record and quarantine seals (only AnalyseChange may generate with it). */
+  readonly recordSealKeyId?: string;
+  /** KMS HMAC key of the decision seals (only the deciding functions may generate with it). */
+  readonly decisionSealKeyId?: string;
   /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
   readonly sweep?: SweepConfig;
 }
@@ -131,6 +135,21 @@ export function loadConfig(env: Env): Config {
     );
   }
   const slackSecretArn = env.SLACK_SECRET_ARN?.trim();
+  const keyId = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    if (!value) return undefined;
+    // A key ARN, a key id, or an alias (ARN or name), as KMS accepts them.
+    if (
+      !/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|alias\/[A-Za-z0-9/_-]+)$/.test(
+        value,
+      )
+    ) {
+      problems.push(`${name} must be a KMS key ARN, key id or alias, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const recordSealKeyId = keyId('RECORD_SEAL_KEY_ID');
+  const decisionSealKeyId = keyId('DECISION_SEAL_KEY_ID');
   const sweep = sweepConfig(env, problems);
   if (problems.length > 0 || !restricted) {
     throw new ConfigError(`invalid PolicyGate configuration: ${problems.join('; ')}`);
@@ -154,6 +173,8 @@ export function loadConfig(env: Env): Config {
     approverSlackUsergroupIds,
     approverCacheSeconds,
     identityMap: identities.map,
+    ...(recordSealKeyId && { recordSealKeyId }),
+    ...(decisionSealKeyId && { decisionSealKeyId }),
     ...(sweep && { sweep }),
   };
 }

@@ -115,3 +115,14 @@ export class SlackApiError extends PolicyGateError {
     this.code = code;
   }
 }
+
+/**
+ * An approval record or decision whose seal is missing or does not verify: someone changed the record
+ * outside PolicyGate (or it predates sealing). Nothing is restored; the change stays quarantined.
+ */
+export class SealError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGate.SealError';
+  }
+}

@@ -21,6 +21,7 @@ import {
   principalKeyOf,
   type QuarantineState,
   type Reach,
+  type RestoreMark,
   statusesLeadingTo,
 } from '../domain/approval';
 import type { PrincipalType } from '../domain/policy-change';
@@ -29,8 +30,21 @@ import { ApprovalStateError, AwsOperationError, TransientError } from '../errors
 /** What {@link ApprovalStore.transition} records alongside the new status. */
 export interface TransitionChanges {
   readonly decision?: DecisionOutput;
+  /** The deciding function's seal over `decision` (see `domain/seal.ts`). */
+  readonly decisionSeal?: string;
   readonly outcome?: Outcome;
   readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
+  /** RESTORING / RESTORED: which execution restores, and when. */
+  readonly restore?: RestoreMark;
+}
+
+/** Conditions a {@link ApprovalStore.transition} must meet besides the status it starts from. */
+export interface TransitionOptions {
+  readonly from?: readonly ApprovalStatus[];
+  /** Only if the record belongs to this execution (`executionId`), e.g. the restore of its own approval. */
+  readonly executionId?: string;
+  /** Only if the restore in progress was begun by this execution (`restore.executionId`). */
+  readonly restoringExecutionId?: string;
 }
 
 export type CreateResult = { created: true } | { created: false; existing: ApprovalRecord };
@@ -75,6 +89,8 @@ export interface ApprovalStore extends ApprovalIndex {
     quarantine: QuarantineState,
     details?: { readonly reach?: Reach; readonly concerns?: readonly string[] },
   ): Promise<ApprovalRecord>;
+  /** Stores AnalyseChange's quarantine seal on a PENDING approval; refused (ApprovalStateError) otherwise. */
+  setQuarantineSeal(approvalId: string, seal: string): Promise<ApprovalRecord>;
   /** Stores the task token of a PENDING approval; refused (ApprovalStateError) once decided. */
   setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord>;
   /** Moves the status along ALLOWED_TRANSITIONS, exactly once; `{ ok: false, current }` when refused. */
@@ -82,7 +98,7 @@ export interface ApprovalStore extends ApprovalIndex {
     approvalId: string,
     to: ApprovalStatus,
     changes: TransitionChanges,
-    options?: { readonly from?: readonly ApprovalStatus[] },
+    options?: TransitionOptions,
   ): Promise<TransitionResult>;
   /** Records the final outcome of a decided approval without changing its status. */
   setOutcome(approvalId: string, outcome: Outcome): Promise<ApprovalRecord>;
@@ -138,6 +154,10 @@ const NAMES = {
   '#slackMessage': 'slackMessage',
   '#reach': 'reach',
   '#concerns': 'concerns',
+  '#decisionSeal': 'decisionSeal',
+  '#quarantineSeal': 'quarantineSeal',
+  '#restore': 'restore',
+  '#executionId': 'executionId',
   '#versions': INTERNAL.versions,
   '#versionIds': INTERNAL.versionIds,
   '#savedAt': INTERNAL.savedAt,
@@ -361,6 +381,20 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   /**
+   * Stores the quarantine seal AnalyseChange made over the record as {@link setQuarantine} returned it.
+   *
+   * @throws ApprovalStateError if the approval does not exist or is no longer PENDING.
+   */
+  async setQuarantineSeal(approvalId: string, seal: string): Promise<ApprovalRecord> {
+    return this.updatePending(
+      approvalId,
+      'SET #quarantineSeal = :seal',
+      { ':seal': seal },
+      'quarantine seal',
+    );
+  }
+
+  /**
    * Stores the Step Functions task token of the approval request and returns the updated record. Only a
    * PENDING approval takes a token (a retried request step may replace it); a decided one is refused.
    *
@@ -390,7 +424,7 @@ export class DynamoApprovalStore implements ApprovalStore {
     approvalId: string,
     to: ApprovalStatus,
     changes: TransitionChanges,
-    options: { readonly from?: readonly ApprovalStatus[] } = {},
+    options: TransitionOptions = {},
   ): Promise<TransitionResult> {
     const from = allowedPredecessors(to, options.from);
     checkDecision(approvalId, to, changes.decision);
@@ -398,7 +432,7 @@ export class DynamoApprovalStore implements ApprovalStore {
 
     const values: Record<string, unknown> = { ':to': to, ':now': this.now().toISOString() };
     const sets = ['#status = :to', '#updatedAt = :now'];
-    for (const field of ['decision', 'outcome', 'failure'] as const) {
+    for (const field of ['decision', 'decisionSeal', 'outcome', 'failure', 'restore'] as const) {
       if (changes[field] === undefined) continue;
       sets.push(`#${field} = :${field}`);
       values[`:${field}`] = changes[field];
@@ -407,7 +441,15 @@ export class DynamoApprovalStore implements ApprovalStore {
       values[`:from${i}`] = status;
     });
     const update = `SET ${sets.join(', ')}`;
-    const condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+    let condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+    if (options.executionId !== undefined) {
+      condition += ' AND #executionId = :executionId';
+      values[':executionId'] = options.executionId;
+    }
+    if (options.restoringExecutionId !== undefined) {
+      condition += ' AND #restore.#executionId = :restoringExecution';
+      values[':restoringExecution'] = options.restoringExecutionId;
+    }
     const result = await this.conditionalUpdate({
       TableName: this.tableName,
       Key: { approvalId },

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -7,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { AwsIamGateway } from '../adapters/iam-gateway';
+import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
 import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
 import { SecretsManagerSlackCredentials, type SlackCredentialSource } from '../adapters/slack-credentials';
@@ -20,6 +22,7 @@ import type { ApprovalChannel } from '../services/approval-channel';
 import { ApprovalWorkflow } from '../services/approval-workflow';
 import { DecisionService } from '../services/decision-service';
 import { QuarantineService } from '../services/quarantine-service';
+import { RecordSeals } from '../services/record-seals';
 import { createSlackClient, type SlackCallProfile, type WebClient } from '../slack/client';
 
 /**
@@ -63,9 +66,17 @@ export function dependencies(): Dependencies {
   const channelFor = (profile: SlackCallProfile): ApprovalChannel | undefined =>
     cfg.slackChannelId ? new SlackApprovalChannel(() => slackClient(profile), cfg.slackChannelId) : undefined;
 
+  // A function without a key's id cannot use that key; the stack gives each function only what it uses.
+  const kms =
+    cfg.recordSealKeyId || cfg.decisionSealKeyId ? new KMSClient({ region: cfg.region }) : undefined;
+  const seals = new RecordSeals({
+    ...(kms && cfg.recordSealKeyId && { record: new KmsSealKey(kms, cfg.recordSealKeyId) }),
+    ...(kms && cfg.decisionSealKeyId && { decision: new KmsSealKey(kms, cfg.decisionSealKeyId) }),
+  });
   const workflowChannel = channelFor('workflow');
   const workflow = new ApprovalWorkflow({
     store,
+    seals,
     quarantine: new QuarantineService(new AwsIamGateway(new IAMClient({ region: cfg.region })), {
       index: store,
       isRisky: riskTest(cfg.restricted),
@@ -91,6 +102,7 @@ export function dependencies(): Dependencies {
         }),
       },
       identityMap: cfg.identityMap,
+      seals,
       ...(interactiveChannel && { display: interactiveChannel }),
     },
   );

@@ -9,20 +9,35 @@ import { decodePolicyText } from './policy-text';
  * only through conditional writes, so each transition happens exactly once:
  *
  * - PENDING → APPROVED | DENIED (a human decided) | EXPIRED (deadline) | FAILED (the workflow failed)
- * - APPROVED → CONFLICT (the target changed while waiting; nothing was overwritten) | FAILED
+ * - APPROVED → RESTORING (the restore began, bound to the approval's execution) | CONFLICT | FAILED
+ * - RESTORING → RESTORED (written back once) | CONFLICT (the target changed while waiting; nothing was
+ *   overwritten) | FAILED
  * - APPROVED | DENIED → EXPIRED when the decision reached the workflow only after its deadline
  *   (the decision then never took effect, so the change stays quarantined)
+ *
+ * RESTORED is final: a second restore of the same approval changes nothing, so it can never re-grant what
+ * security removed after the first.
  */
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'DENIED' | 'EXPIRED' | 'FAILED' | 'CONFLICT';
+export type ApprovalStatus =
+  | 'PENDING'
+  | 'APPROVED'
+  | 'DENIED'
+  | 'EXPIRED'
+  | 'FAILED'
+  | 'CONFLICT'
+  | 'RESTORING'
+  | 'RESTORED';
 
 /** Which statuses may follow which; anything else is refused by the store. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<ApprovalStatus, readonly ApprovalStatus[]>> = {
   PENDING: ['APPROVED', 'DENIED', 'EXPIRED', 'FAILED'],
-  APPROVED: ['CONFLICT', 'FAILED', 'EXPIRED'],
+  APPROVED: ['RESTORING', 'CONFLICT', 'FAILED', 'EXPIRED'],
+  RESTORING: ['RESTORED', 'CONFLICT', 'FAILED'],
   DENIED: ['EXPIRED', 'FAILED'],
   EXPIRED: [],
   FAILED: [],
   CONFLICT: [],
+  RESTORED: [],
 };
 
 export type Decision = 'APPROVED' | 'DENIED';
@@ -203,6 +218,32 @@ export interface ApprovalRecord {
   readonly slackMessage?: MessageRef;
   readonly outcome?: Outcome;
   readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
+  /** The restore in progress or done: which execution began it, and when (RESTORING and RESTORED). */
+  readonly restore?: RestoreMark;
+  /** AnalyseChange's seal over what the record says about the change (see `domain/seal.ts`). */
+  readonly recordSeal?: string;
+  /** AnalyseChange's seal over what the quarantine did, who the grant reaches and the concerns. */
+  readonly quarantineSeal?: string;
+  /** The deciding function's seal over the decision, chained to the two seals above. */
+  readonly decisionSeal?: string;
+}
+
+/** Which execution moved an approval to RESTORING, and when; a restore by anything else is refused. */
+export interface RestoreMark {
+  readonly executionId: string;
+  readonly startedAt: string;
+  /** Set with RESTORED: when the change was back in force. */
+  readonly finishedAt?: string;
+}
+
+/**
+ * Whether an approval was approved and written back: RESTORED, or (records written before RESTORED
+ * existed) APPROVED with a RESTORED outcome.
+ */
+export function isRestored(record: Pick<ApprovalRecord, 'status' | 'outcome'>): boolean {
+  return (
+    record.status === 'RESTORED' || (record.status === 'APPROVED' && record.outcome?.result === 'RESTORED')
+  );
 }
 
 /** What of the findings a record keeps; see {@link storedFindings}. */

@@ -57,7 +57,10 @@ export {
 } from './cloudtrail-sweep';
 
 export interface NormaliseOptions {
-  /** ARNs of PolicyGate's own IAM roles; events whose actor ARN or session-issuer ARN equals one are ignored */
+  /**
+   * ARNs of PolicyGate's own IAM roles: a change whose actor ARN or session-issuer ARN equals one is marked
+   * `madeByOwnRole` (never ignored: the workflow decides whether it is PolicyGate's own write)
+   */
   ownRoleArns: readonly string[];
   /** The clock used when neither the record nor its envelope has a readable time; default: the system's. */
   now?: () => Date;
@@ -760,10 +763,8 @@ function normalise(input: unknown, options: NormaliseOptions): NormalisedEvent {
   const { record, problems, origin } = located;
   const eventId = text(own(record, 'eventID'));
   const looseName = text(own(record, 'eventName'));
-  const ignored = (
-    reason: 'failed-call' | 'own-role' | 'unsupported-event',
-    detail: string,
-  ): NormalisedEvent => compact({ kind: 'ignored', reason, detail, eventId, eventName: looseName });
+  const ignored = (reason: 'failed-call' | 'unsupported-event', detail: string): NormalisedEvent =>
+    compact({ kind: 'ignored', reason, detail, eventId, eventName: looseName });
 
   const errorCode = own(record, 'errorCode');
   if (errorCode !== undefined && errorCode !== null) {
@@ -792,12 +793,6 @@ function normalise(input: unknown, options: NormaliseOptions): NormalisedEvent {
   }
   const actor = parseActor(located);
   const ownRole = ownRoleMatch(actor, options.ownRoleArns);
-  if (ownRole !== undefined) {
-    return ignored(
-      'own-role',
-      `${shorten(name as string, 100)} was made by PolicyGate's own role ${ownRole}`,
-    );
-  }
   if (!isPolicyChangeEventName(name)) {
     return ignored(
       'unsupported-event',
@@ -848,14 +843,16 @@ function normalise(input: unknown, options: NormaliseOptions): NormalisedEvent {
     ...body,
     ...(problems.list.length > 0 && { problems: problems.list }),
     ...(origin === 'sweep' && { origin }),
+    ...(ownRole !== undefined && { madeByOwnRole: ownRole }),
   };
   return { kind: 'change', change };
 }
 
 /**
  * Normalises one IAM CloudTrail event (or PolicyGate sweep finding) into a {@link PolicyChange}, or an
- * explicit `ignored` result for a failed call (an `errorCode` that is a non-empty string), a call made by one
- * of PolicyGate's own roles, or an IAM event PolicyGate does not watch. Checks run in that order, after the
+ * explicit `ignored` result for a failed call (an `errorCode` that is a non-empty string) or an IAM event
+ * PolicyGate does not watch. A call by one of PolicyGate's own roles is marked `madeByOwnRole`, never
+ * ignored here. Checks run in that order, after the
  * envelope and `eventSource` are validated. Every {@link PolicyChangeEventName} is normalised; the workflow
  * decides what to do with each.
  *
@@ -864,7 +861,8 @@ function normalise(input: unknown, options: NormaliseOptions): NormalisedEvent {
  *
  * @param input An EventBridge "AWS API Call via CloudTrail" event, a bare CloudTrail record, or a
  *   "PolicyGate Sweep Finding" event, parsed from JSON. Anything may be passed in; nothing is mutated.
- * @param options `ownRoleArns` are compared, trimmed and exactly, with the actor ARN and session-issuer ARN;
+ * @param options `ownRoleArns` are compared, trimmed and exactly, with the actor ARN and session-issuer ARN
+ *   (a match sets `madeByOwnRole`);
  *   `now` is the clock for an event with no readable time.
  * @throws EventNormalisationError for input that is not an IAM CloudTrail event (not an object, another
  *   detail-type or eventSource), or whose target cannot be located at all (e.g. PutRolePolicy without a role

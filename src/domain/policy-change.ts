@@ -167,9 +167,14 @@ export interface PolicyChange {
   problems?: string[];
   /** How PolicyGate learnt of the change; absent = CloudTrail. */
   origin?: ChangeOrigin;
+  /**
+   * Set (to the role's ARN) when one of PolicyGate's own roles made the call. Such a call is PolicyGate's
+   * own only if it is exactly a write an approval record expects; anything else is gated and alerted.
+   */
+  madeByOwnRole?: string;
 }
 
-export type IgnoreReason = 'failed-call' | 'own-role' | 'unsupported-event';
+export type IgnoreReason = 'failed-call' | 'unsupported-event';
 
 export type NormalisedEvent =
   | { kind: 'change'; change: PolicyChange }

@@ -4,5 +4,8 @@ import { requireString, stepInput } from './step-input';
 /** Step `RestoreChange`: approved, so restore exactly, or report a conflict and overwrite nothing. */
 export const handler = async (event: unknown): Promise<{ outcome: 'RESTORED' | 'CONFLICT' }> => {
   const input = stepInput(event, 'RestoreChange');
-  return dependencies().workflow.restore(requireString(input, 'approvalId', 'RestoreChange'));
+  return dependencies().workflow.restore(
+    requireString(input, 'approvalId', 'RestoreChange'),
+    requireString(input, 'executionId', 'RestoreChange'),
+  );
 };

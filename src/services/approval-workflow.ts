@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AlarmMetrics } from '../adapters/alarm-metrics';
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
@@ -5,7 +6,9 @@ import type { Finding } from '../domain/analyse-policy';
 import {
   type ApprovalRecord,
   type DecisionOutput,
+  isRestored,
   type OriginalState,
+  type QuarantineState,
   type Reach,
   storedFindings,
   totalFindings,
@@ -21,13 +24,16 @@ import {
 } from '../domain/messages';
 import { boundedNotice, type Notice, noticeFindings, noticeText } from '../domain/notices';
 import { isDeployer, ownRoleTargeted, roleNameOfArn } from '../domain/own-roles';
+import { type OwnWrite, ownWriteFor } from '../domain/own-writes';
 import { isRemovalEventName, isReportedEventName, type PolicyChange } from '../domain/policy-change';
 import type { RestrictedActionSet } from '../domain/restricted-actions';
+import { canonicalJson } from '../domain/seal';
 import { summariseTrustPolicy } from '../domain/trust-policy';
-import { ApprovalStateError, EventNormalisationError, PolicyGateError } from '../errors';
+import { ApprovalStateError, EventNormalisationError, PolicyGateError, SealError } from '../errors';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { QuarantineService } from './quarantine-service';
+import type { RecordSeals, SealRequirements } from './record-seals';
 
 /** Verdicts that only notify: nothing is quarantined, nobody is asked to decide. */
 export type NoticeVerdict = 'harmless' | 'not-in-force' | 'self-protection' | 'reported';
@@ -84,6 +90,8 @@ export interface WorkflowDependencies {
   readonly metrics?: AlarmMetrics;
   /** How long the request step waits for Slack before it gives up and relies on the e-mail. */
   readonly channelTimeoutMs?: number;
+  /** Makes and checks the records' seals; nothing is restored or trusted as PolicyGate's own unsealed. */
+  readonly seals: RecordSeals;
   readonly now?: () => Date;
 }
 
@@ -158,6 +166,35 @@ export class ApprovalWorkflow {
 
     const ownRole = ownRoleTargeted(change.target, this.ownRoleNames);
     if (ownRole !== undefined) return this.selfProtection(change, ownRole);
+    // What PolicyGate's roles do is its own only when an approval expects exactly that write.
+    const extraConcerns: string[] = [];
+    if (change.madeByOwnRole !== undefined) {
+      const own = await this.recogniseOwnWrite(change);
+      if (own !== undefined) {
+        logger.info('own write recognised', {
+          eventId: change.eventId,
+          approvalId: own.approvalId,
+          write: own.write,
+        });
+        return {
+          verdict: 'ignored',
+          reason: `${change.eventName} on ${target} is PolicyGate's own ${own.write} of approval ${own.approvalId}`,
+          eventId: change.eventId,
+        };
+      }
+      this.deps.metrics?.count('SelfProtectionAlerts');
+      logger.error('write by a PolicyGate role that no approval expects', {
+        eventId: change.eventId,
+        eventName: change.eventName,
+        role: change.madeByOwnRole,
+      });
+      if (isReportedEventName(change.eventName) || isRemovalEventName(change.eventName)) {
+        return this.unexpectedOwnWrite(change);
+      }
+      extraConcerns.push(
+        `made by PolicyGate's own role ${change.madeByOwnRole}, but no approval expects this write: the role's code or configuration may be compromised`,
+      );
+    }
     if (isReportedEventName(change.eventName)) return this.report(change);
     if (isRemovalEventName(change.eventName)) {
       return {
@@ -167,18 +204,33 @@ export class ApprovalWorkflow {
       };
     }
 
-    const approvalId = change.eventId;
+    let approvalId = change.eventId;
     // A retry of this step (or a duplicate delivery) finds the record first: after a quarantine, IAM no
     // longer shows the change in force, so capturing again would misread it as gone.
     let current = await store.get(approvalId);
     if (current && current.executionId !== executionId) {
-      // EventBridge delivers at least once: the other execution owns this change.
-      logger.warn('duplicate event ignored', { eventId: change.eventId, owner: current.executionId });
-      return {
-        verdict: 'ignored',
-        reason: `duplicate delivery of ${change.eventId}, handled by ${current.executionId}`,
+      if (sameEvent(current.change, change)) {
+        // EventBridge delivers at least once: the other execution owns this change.
+        logger.warn('duplicate event ignored', { eventId: change.eventId, owner: current.executionId });
+        return {
+          verdict: 'ignored',
+          reason: `duplicate delivery of ${change.eventId}, handled by ${current.executionId}`,
+          eventId: change.eventId,
+        };
+      }
+      // Same event id, different content: one of the two was forged (anyone with states:StartExecution
+      // can start this workflow). Neither may hide the other, so this one is contained under its own id.
+      this.deps.metrics?.count('SelfProtectionAlerts');
+      logger.error('event id reused with different content', {
         eventId: change.eventId,
-      };
+        owner: current.executionId,
+      });
+      extraConcerns.push(
+        `another workflow (${current.executionId}, approval ${current.approvalId}) already holds event id ${change.eventId} with different content: one of the two events is forged, so both are contained`,
+      );
+      approvalId = derivedApprovalId(change.eventId, executionId);
+      await this.freezeDisputed(current, approvalId);
+      current = await store.get(approvalId);
     }
     if (current && current.status !== 'PENDING') {
       throw new ApprovalStateError(`approval ${approvalId} is already ${current.status}`);
@@ -188,7 +240,7 @@ export class ApprovalWorkflow {
       if (!captured.inForce) return this.notInForce(change, captured.reason, event, attempt);
       const { original } = captured;
       const analysis = analyseDocuments(documentsOf(original), this.deps.restricted);
-      const concerns = [...(captured.concerns ?? [])];
+      const concerns = [...extraConcerns, ...(captured.concerns ?? [])];
       const problems = change.problems ?? [];
       const risky =
         analysis.findings.length > 0 ||
@@ -233,7 +285,8 @@ export class ApprovalWorkflow {
         ...(concerns.length > 0 && { concerns }),
         original,
       };
-      const created = await store.create(record);
+      const sealed: ApprovalRecord = { ...record, recordSeal: await this.deps.seals.sealRecord(record) };
+      const created = await store.create(sealed);
       if (!created.created) {
         // Lost a race with a concurrent delivery of the same event: let the winner own it.
         return {
@@ -242,7 +295,12 @@ export class ApprovalWorkflow {
           eventId: change.eventId,
         };
       }
-      current = record;
+      current = sealed;
+    } else {
+      // A retry acts on the record as stored: it must still be the one this step sealed, and what an
+      // earlier attempt recorded about the quarantine counts only under its seal.
+      await this.requireSeals(current, { quarantine: current.quarantineSeal !== undefined });
+      if (current.quarantineSeal === undefined) current = { ...current, reach: undefined };
     }
     const state = await quarantine.quarantine(approvalId, current.original, {
       beforeDeleteVersion: (version) => store.addDeletedVersion(approvalId, version),
@@ -251,7 +309,11 @@ export class ApprovalWorkflow {
     // added while it waited), and whether it reaches PolicyGate's own roles.
     const reach = current.reach ?? (await quarantine.captureReach(current.original));
     const concerns = this.ownRoleConcerns(current, reach);
-    await store.setQuarantine(approvalId, state, { ...(reach && { reach }), ...(concerns && { concerns }) });
+    const contained = await store.setQuarantine(approvalId, state, {
+      ...(reach && { reach }),
+      ...(concerns && { concerns }),
+    });
+    await store.setQuarantineSeal(approvalId, await this.deps.seals.sealQuarantine(contained));
     logger.info('change quarantined', {
       approvalId,
       eventId: change.eventId,
@@ -267,6 +329,112 @@ export class ApprovalWorkflow {
       target,
       restrictedActions: totalFindings(current),
     };
+  }
+
+  /**
+   * The approval whose expected write `change` is (see `domain/own-writes.ts`), or `undefined`. Candidates
+   * come from the index by the change's target; a restore write counts only on a record whose seals
+   * (record, quarantine and decision) verify, so a record edited in the table cannot cover a write.
+   */
+  private async recogniseOwnWrite(
+    change: PolicyChange,
+  ): Promise<{ approvalId: string; write: OwnWrite } | undefined> {
+    const { store } = this.deps;
+    const { target } = change;
+    let candidates: ApprovalRecord[];
+    switch (target.kind) {
+      case 'managed-policy':
+        candidates = await store.byPolicy(target.policyArn);
+        break;
+      case 'inline-policy':
+      case 'attachment':
+        candidates = await store.byPrincipal(target.principalType, target.principalName);
+        break;
+      case 'group-membership':
+        candidates = await store.byPrincipal('user', target.userName);
+        break;
+      case 'permissions-boundary':
+      case 'trust-policy':
+        return undefined;
+    }
+    for (const record of candidates.slice(0, MAX_OWN_WRITE_CANDIDATES)) {
+      const write = ownWriteFor(change, record);
+      if (write === undefined) continue;
+      if (write === 'restore') {
+        const check = await this.deps.seals.check(record, { quarantine: true, decision: true });
+        if (!check.ok) {
+          this.deps.logger.error('restore write on a record whose seals do not verify', {
+            eventId: change.eventId,
+            approvalId: record.approvalId,
+            problem: check.problem,
+          });
+          continue;
+        }
+      }
+      return { approvalId: record.approvalId, write };
+    }
+    return undefined;
+  }
+
+  /**
+   * A removal, boundary or trust-policy change by a PolicyGate role that no approval expects: nothing to
+   * contain (a removal) or nothing PolicyGate contains (reported changes), but never silent.
+   */
+  private unexpectedOwnWrite(change: PolicyChange): AnalysisResult {
+    const target = describeTarget(change.target);
+    const role = change.madeByOwnRole ?? 'unknown';
+    return this.notice(change, 'self-protection', `made by PolicyGate's own role ${role}, unexpected`, {
+      severity: 'critical',
+      title: `${change.eventName} on ${target} by PolicyGate's own role, which no approval expects`,
+      lines: [
+        `PolicyGate's own role ${role} made ${change.eventName} on ${target}, and no approval expects that write.`,
+        "PolicyGate's roles only quarantine and restore what an approval records: the role's code or configuration may be compromised.",
+        'Check the role, its functions and their recent changes now.',
+        '',
+        ...changeLines(change),
+      ],
+    });
+  }
+
+  /**
+   * The approval an event with a reused id disputes: PolicyGate cannot tell which of the two events is
+   * real, so neither may be approved. A PENDING one is failed (its change stays quarantined and can no
+   * longer be decided) and says so in Slack; the team sorts it out by hand.
+   */
+  private async freezeDisputed(disputed: ApprovalRecord, otherApprovalId: string): Promise<void> {
+    if (disputed.status !== 'PENDING') return;
+    const moved = await this.deps.store.transition(
+      disputed.approvalId,
+      'FAILED',
+      {
+        failure: {
+          error: 'PolicyGate.EventIdReused',
+          cause: `another event with the same id (${disputed.change.eventId}) and different content arrived (approval ${otherApprovalId}): one of the two is forged, so neither can be approved`,
+          at: this.now().toISOString(),
+        },
+      },
+      { from: ['PENDING'] },
+    );
+    if (moved.ok) {
+      await this.showInChannel(
+        moved.record,
+        `Frozen: another event claimed this request's event id with different content (approval ${otherApprovalId}). One of the two is forged; neither can be approved. Check both by hand.`,
+      );
+    }
+  }
+
+  /** Throws SealError (and counts a critical alert) unless the record's seals verify as `require` asks. */
+  private async requireSeals(record: ApprovalRecord, require: SealRequirements): Promise<void> {
+    const check = await this.deps.seals.check(record, require);
+    if (check.ok) return;
+    this.deps.metrics?.count('SelfProtectionAlerts');
+    this.deps.logger.error('approval record seal check failed', {
+      approvalId: record.approvalId,
+      problem: check.problem,
+    });
+    throw new SealError(
+      `approval ${record.approvalId} was changed outside PolicyGate (${check.problem}): nothing is restored and the change stays quarantined`,
+    );
   }
 
   /**
@@ -502,25 +670,59 @@ export class ApprovalWorkflow {
     }
   }
 
-  /** Approved: put the change back exactly, unless someone changed the target meanwhile. */
-  async restore(approvalId: string): Promise<{ outcome: 'RESTORED' | 'CONFLICT' }> {
+  /**
+   * Approved: put the change back exactly, unless someone changed the target meanwhile. Only the
+   * approval's own execution restores, only on a record whose three seals verify, and only once: the
+   * record moves APPROVED → RESTORING (bound to `executionId`) → RESTORED in conditional writes, so a
+   * second invocation after the restore writes nothing, even if security removed the grant since.
+   */
+  async restore(approvalId: string, executionId: string): Promise<{ outcome: 'RESTORED' | 'CONFLICT' }> {
     const { store, quarantine, notifier, logger } = this.deps;
-    const record = await this.requireRecord(approvalId);
+    let record = await this.requireRecord(approvalId);
+    if (isRestored(record)) {
+      logger.warn('restore asked again; nothing written', { approvalId, executionId });
+      return { outcome: 'RESTORED' };
+    }
     // Only a decision recorded by the decision service can restore: a bare SendTaskSuccess cannot.
-    if (record.status !== 'APPROVED') {
+    if (record.status !== 'APPROVED' && record.status !== 'RESTORING') {
       throw new ApprovalStateError(
         `approval ${approvalId} is ${record.status}, not APPROVED: nothing restored`,
       );
     }
+    if (record.executionId !== executionId) {
+      throw new ApprovalStateError(`approval ${approvalId} belongs to another execution: nothing restored`);
+    }
+    await this.requireSeals(record, { quarantine: true, decision: true });
     if (!record.quarantine) throw new ApprovalStateError(`approval ${approvalId} has no quarantine to lift`);
-    const result = await quarantine.restore(approvalId, record.original, record.quarantine, record.reach);
+    if (record.status === 'APPROVED') {
+      const began = await store.transition(
+        approvalId,
+        'RESTORING',
+        { restore: { executionId, startedAt: this.now().toISOString() } },
+        { from: ['APPROVED'], executionId },
+      );
+      if (!began.ok) {
+        throw new ApprovalStateError(
+          `approval ${approvalId} changed before its restore began (now ${began.current?.status ?? 'missing'}): nothing restored`,
+        );
+      }
+      record = began.record;
+    } else if (record.restore?.executionId !== executionId) {
+      throw new ApprovalStateError(`approval ${approvalId} is being restored by another execution`);
+    }
+    const result = await quarantine.restore(
+      approvalId,
+      record.original,
+      record.quarantine as QuarantineState,
+      record.reach,
+    );
     const at = this.now().toISOString();
     if (result.outcome === 'CONFLICT') {
       const moved = await store.transition(
         approvalId,
         'CONFLICT',
         { outcome: { result: 'CONFLICT', at, detail: result.detail } },
-        { from: ['APPROVED'] },
+        { from: ['RESTORING'], restoringExecutionId: executionId },
       );
       logger.warn('restore conflict', { approvalId, detail: result.detail });
       await this.showInChannel(
@@ -536,7 +738,19 @@ export class ApprovalWorkflow {
       });
       return { outcome: 'CONFLICT' };
     }
-    const updated = await store.setOutcome(approvalId, { result: 'RESTORED', at });
+    const mark = record.restore ?? { executionId, startedAt: at };
+    const finished = await store.transition(
+      approvalId,
+      'RESTORED',
+      { outcome: { result: 'RESTORED', at }, restore: { ...mark, finishedAt: at } },
+      { from: ['RESTORING'], restoringExecutionId: executionId },
+    );
+    if (!finished.ok) {
+      throw new ApprovalStateError(
+        `approval ${approvalId} changed during its restore (now ${finished.current?.status ?? 'missing'})`,
+      );
+    }
+    const updated = finished.record;
     logger.info('change restored', { approvalId });
     await this.showInChannel(updated, 'Restored: the change is in force again.');
     await notifier.notify({
@@ -615,10 +829,16 @@ export class ApprovalWorkflow {
     let containment: string | undefined;
     let change: PolicyChange | undefined;
     let record: ApprovalRecord | undefined;
-    if (approvalId && (typeof input.approvalId === 'string' || (await store.get(approvalId)))) {
-      const moved = await store.transition(approvalId, 'FAILED', {
-        failure: { error: errorName, cause, at: this.now().toISOString() },
-      });
+    // Only this execution's own approval is marked FAILED: a forged execution failing on purpose with a
+    // real event id must not end the real approval.
+    const owned = approvalId ? await store.get(approvalId) : undefined;
+    if (approvalId && owned && owned.executionId === executionId) {
+      const moved = await store.transition(
+        approvalId,
+        'FAILED',
+        { failure: { error: errorName, cause, at: this.now().toISOString() } },
+        { executionId },
+      );
       record = moved.ok ? moved.record : moved.current;
       change = record?.change;
       if (record?.quarantine) {
@@ -680,6 +900,40 @@ export class ApprovalWorkflow {
     if (!record) throw new ApprovalStateError(`no approval ${approvalId}`);
     return record;
   }
+}
+
+/** At most this many approvals on one target are compared with a write by a PolicyGate role. */
+const MAX_OWN_WRITE_CANDIDATES = 50;
+
+/**
+ * Whether two readings of an event id are the same event (a duplicate delivery, or the sweep re-driving
+ * it) rather than one forged with a real id: the call, its time, caller, target and document agree.
+ */
+function sameEvent(a: PolicyChange, b: PolicyChange): boolean {
+  const core = (c: PolicyChange) =>
+    canonicalJson({
+      eventId: c.eventId,
+      eventName: c.eventName,
+      eventTime: c.eventTime,
+      accountId: c.accountId,
+      region: c.region,
+      actor: c.actor,
+      target: c.target,
+      document: c.document,
+      versionId: c.versionId,
+      setAsDefault: c.setAsDefault,
+      requestId: c.requestId,
+    });
+  return core(a) === core(b);
+}
+
+/**
+ * The approval id of a change whose event id another execution already holds with other content: a UUID
+ * derived from the event id and this execution, so it is stable across retries of this execution.
+ */
+function derivedApprovalId(eventId: string, executionId: string): string {
+  const hex = createHash('sha256').update(`${eventId}\n${executionId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The record's findings fields: as many as fit, and how many did not. */

@@ -4,6 +4,7 @@ import type { ApprovalRecord, Decider, Decision, DecisionOutput } from '../domai
 import { checkSelfApproval, type DeciderIdentity, type IdentityMap } from '../domain/approvers';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
+import type { RecordSeals } from './record-seals';
 
 /** What a channel's directory says about a would-be decider. */
 export type DirectoryEntry =
@@ -34,6 +35,8 @@ export type DecisionResult =
   /** Stored, but the workflow could not be resumed: it keeps waiting and the change stays quarantined. */
   | { status: 'undelivered'; record: ApprovalRecord; output: DecisionOutput; reason: string }
   | { status: 'unauthorised'; reason: string; record: ApprovalRecord; decider?: DeciderIdentity }
+  /** The record's seals do not verify: it was changed outside PolicyGate; nobody may decide on it. */
+  | { status: 'tampered'; record: ApprovalRecord; reason: string }
   | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
 
 export interface DecisionServiceOptions {
@@ -47,6 +50,8 @@ export interface DecisionServiceOptions {
    * precedes what the workflow's next step shows ("Restored"). Its failure never stops a decision.
    */
   readonly display?: ApprovalChannel;
+  /** Checks the record's seals before anyone decides, and seals the decision taken. */
+  readonly seals: RecordSeals;
   readonly now?: () => Date;
 }
 
@@ -55,9 +60,11 @@ export interface DecisionServiceOptions {
  * 1. the decider must be a configured approver of that channel (its {@link ApproverDirectory} says so);
  * 2. nobody approves their own change ({@link checkSelfApproval}; denying it is allowed: it only keeps the
  *    change quarantined);
- * 3. a conditional write moves PENDING → APPROVED/DENIED, so of two concurrent clicks one wins and the
+ * 3. the record's seals must verify (what was shown is what AnalyseChange recorded); the decision is
+ *    sealed with the deciding function's key, chained to them;
+ * 4. a conditional write moves PENDING → APPROVED/DENIED, so of two concurrent clicks one wins and the
  *    other learns who decided first;
- * 4. the waiting workflow is resumed with `SendTaskSuccess`. A token the workflow no longer accepts
+ * 5. the waiting workflow is resumed with `SendTaskSuccess`. A token the workflow no longer accepts
  *    (deadline passed) marks the approval EXPIRED: an expired request can never be approved.
  */
 export class DecisionService {
@@ -115,12 +122,23 @@ export class DecisionService {
     if (now.getTime() >= new Date(record.deadline).getTime()) return { status: 'expired', record };
     if (!record.taskToken) return { status: 'not-ready', record };
 
+    // What the decider was shown must be what AnalyseChange recorded: a record edited in the table is
+    // never decided on (the change stays quarantined until it expires).
+    const sealed = await this.options.seals.check(record, { quarantine: true });
+    if (!sealed.ok) {
+      this.logger.error('decision refused: the approval record was changed outside PolicyGate', {
+        approvalId,
+        problem: sealed.problem,
+      });
+      return { status: 'tampered', record, reason: sealed.problem };
+    }
     const decider: Decider = { id: identity.id, name: identity.name, channel: request.channel };
     const output: DecisionOutput = { decision, decidedBy: decider, decidedAt: now.toISOString(), approvalId };
+    const decisionSeal = await this.options.seals.sealDecision(record, output);
     const moved = await this.store.transition(
       approvalId,
       decision,
-      { decision: output },
+      { decision: output, decisionSeal },
       { from: ['PENDING'] },
     );
     if (!moved.ok) {

@@ -6,6 +6,7 @@ import {
   type DeletedVersion,
   type GrantSource,
   isQuarantineDocument,
+  isRestored,
   looksLikeQuarantineDocument,
   type OriginalState,
   type PendingVersion,
@@ -827,7 +828,7 @@ function sameName(a: string, b: string): boolean {
 
 /** Only an approved, restored approval covers anything. */
 function restored(record: ApprovalRecord): boolean {
-  return record.status === 'APPROVED' && record.outcome?.result === 'RESTORED';
+  return isRestored(record);
 }
 
 /**
@@ -835,7 +836,11 @@ function restored(record: ApprovalRecord): boolean {
  * APPROVED and not restored yet.
  */
 function holdsOutOfForce(record: ApprovalRecord): boolean {
-  return record.status === 'PENDING' || (record.status === 'APPROVED' && record.outcome === undefined);
+  return (
+    record.status === 'PENDING' ||
+    record.status === 'RESTORING' ||
+    (record.status === 'APPROVED' && record.outcome === undefined)
+  );
 }
 
 type ReachEntry =

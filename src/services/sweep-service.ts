@@ -6,7 +6,7 @@ import type { Notifier } from '../adapters/notifier';
 import type { SweepState, SweepStateStore } from '../adapters/sweep-state-store';
 import type { TrailInspector } from '../adapters/trail-inspector';
 import type { WorkflowStarter } from '../adapters/workflow-starter';
-import type { ApprovalRecord } from '../domain/approval';
+import { type ApprovalRecord, isRestored } from '../domain/approval';
 import { normaliseEvent, sweepFindingEvent } from '../domain/cloudtrail';
 import { sameDocument } from '../domain/document-equality';
 import type { ChangeTarget, GatedEventName } from '../domain/policy-change';
@@ -379,14 +379,14 @@ function sameText(a: string, b: string): boolean {
 }
 
 function restored(record: ApprovalRecord): boolean {
-  return record.status === 'APPROVED' && record.outcome?.result === 'RESTORED';
+  return isRestored(record);
 }
 
 /** An approval not yet through its first step: it will contain (or restore) the grant itself. */
 function atWork(record: ApprovalRecord, now: number): boolean {
   if (record.status === 'PENDING')
     return record.quarantine === undefined && now - Date.parse(record.createdAt) < IN_PROGRESS_MS;
-  if (record.status === 'APPROVED' && record.outcome === undefined) {
+  if (record.status === 'RESTORING' || (record.status === 'APPROVED' && record.outcome === undefined)) {
     return now - Date.parse(record.decision?.decidedAt ?? record.updatedAt) < IN_PROGRESS_MS;
   }
   return false;

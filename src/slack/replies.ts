@@ -31,6 +31,8 @@ export function replyFor(result: DecisionResult, approvalId: string): string | u
       return `You cannot decide on this request: ${plainText(result.reason)}. Nothing changed.`;
     case 'self-approval':
       return `You cannot approve this change: ${plainText(result.reason)}. Another approver must approve it (you may deny it). Nothing changed.`;
+    case 'tampered':
+      return 'PolicyGate cannot take a decision on this request: its record was changed outside PolicyGate. The change stays quarantined; the PolicyGate operators have been alerted. Nothing changed.';
   }
 }
 
@@ -42,6 +44,8 @@ export function auditFor(result: DecisionResult, userId: string, decision: Decis
       return `<@${userId}> tried to ${VERB[decision]}: refused (${plainText(result.reason)}).`;
     case 'undelivered':
       return `${decisionHeadline(result.output)}, but the workflow could not be resumed (${plainText(result.reason)}).`;
+    case 'tampered':
+      return `<@${userId}> tried to ${VERB[decision]}: refused, because the approval record was changed outside PolicyGate. The change stays quarantined.`;
     default:
       return undefined;
   }

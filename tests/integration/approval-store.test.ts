@@ -505,6 +505,55 @@ describe('DynamoApprovalStore on dynalite', () => {
       });
     });
 
+    it('a restore begins only for the execution that owns the approval, and ends only for the one that began it', async () => {
+      // Prepare
+      const approvalId = newId('t-restore-owner');
+      const owner = (await recordIn('APPROVED', approvalId)).executionId;
+      const mark = { executionId: owner, startedAt: '2025-03-11T10:10:00.000Z' };
+
+      // Act
+      const byStranger = await store.transition(
+        approvalId,
+        'RESTORING',
+        { restore: { ...mark, executionId: 'stranger' } },
+        { from: ['APPROVED'], executionId: 'stranger' },
+      );
+      const byOwner = await store.transition(
+        approvalId,
+        'RESTORING',
+        { restore: mark },
+        { from: ['APPROVED'], executionId: owner },
+      );
+      const endedByStranger = await store.transition(
+        approvalId,
+        'RESTORED',
+        {},
+        { restoringExecutionId: 'stranger' },
+      );
+      const ended = await store.transition(
+        approvalId,
+        'RESTORED',
+        { restore: { ...mark, finishedAt: '2025-03-11T10:10:01.000Z' } },
+        { restoringExecutionId: owner },
+      );
+      const again = await store.transition(
+        approvalId,
+        'RESTORING',
+        { restore: mark },
+        { executionId: owner },
+      );
+
+      // Assess
+      expect(byStranger).toMatchObject({ ok: false, current: { status: 'APPROVED' } });
+      expect(byOwner).toMatchObject({ ok: true, record: { status: 'RESTORING', restore: mark } });
+      expect(endedByStranger).toMatchObject({ ok: false, current: { status: 'RESTORING' } });
+      expect(ended).toMatchObject({
+        ok: true,
+        record: { status: 'RESTORED', restore: { finishedAt: '2025-03-11T10:10:01.000Z' } },
+      });
+      expect(again).toMatchObject({ ok: false, current: { status: 'RESTORED' } });
+    });
+
     it('moves only from the statuses given in `from`', async () => {
       // Prepare
       const approvedId = newId('t-from-approved');

@@ -87,7 +87,7 @@ describe('approval workflow on the real state machine, handlers and stand-ins', 
     expect(after?.versions.map((v) => v.versionId)).toEqual(['v1']);
     const record = await sandbox.store.get(approvalId);
     expect(record).toMatchObject({
-      status: 'APPROVED',
+      status: 'RESTORED',
       decision: { decision: 'APPROVED', decidedBy: approver },
       outcome: { result: 'RESTORED' },
     });

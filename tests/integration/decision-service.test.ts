@@ -4,7 +4,7 @@
  * directory and the task callback are small scripted implementations of their interfaces.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
 import { DynamoApprovalStore } from '../../src/adapters/approval-store';
 import type { TaskCallback, TokenRejection } from '../../src/adapters/task-callback';
@@ -19,6 +19,7 @@ import {
   type DirectoryEntry,
 } from '../../src/services/decision-service';
 import fixture from '../fixtures/approvals/record.json';
+import { createSealed, type LocalSeals, startLocalSeals } from '../support/seals';
 
 const TABLE = 'policy-gate-decision-service-test';
 const NOW = new Date('2025-03-11T10:00:00.000Z');
@@ -53,6 +54,7 @@ class ScriptedCallback implements TaskCallback {
 let dynamo: LocalDynamoDb;
 let client: DynamoDBClient;
 let store: DynamoApprovalStore;
+let local: LocalSeals;
 let sequence = 0;
 
 beforeAll(async () => {
@@ -63,6 +65,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   await createApprovalsTable(client, TABLE);
+  local = await startLocalSeals();
   store = new DynamoApprovalStore(
     DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     TABLE,
@@ -71,6 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client.destroy();
+  await local.close();
   await dynamo.close();
 });
 
@@ -78,8 +82,13 @@ afterAll(async () => {
 async function pending(): Promise<string> {
   sequence += 1;
   const approvalId = `decision-test-${sequence}`;
-  const { quarantine: _q, taskToken: _t, ...rest } = fixture as ApprovalRecord;
-  await store.create({ ...rest, approvalId, status: 'PENDING', deadline: '2025-03-12T10:00:00.000Z' });
+  const { taskToken: _t, ...rest } = fixture as ApprovalRecord;
+  await createSealed(store, local.seals, {
+    ...rest,
+    approvalId,
+    status: 'PENDING',
+    deadline: '2025-03-12T10:00:00.000Z',
+  });
   await store.setTaskToken(approvalId, `token-${approvalId}`);
   return approvalId;
 }
@@ -92,6 +101,7 @@ function service(callback: TaskCallback, options: { map?: string; slack?: boolea
     {
       directories: options.slack === false ? {} : { slack: new ScriptedDirectory() },
       identityMap: parseIdentityMap(options.map).map,
+      seals: local.seals,
       now: () => NOW,
     },
   );
@@ -131,6 +141,47 @@ describe('DecisionService', () => {
     expect(callback.sent).toEqual([]);
     expect(await store.get(approvalId)).toMatchObject({ status: 'PENDING' });
   });
+
+  test.each([
+    ['deadline', '#f = :v', { '#f': 'deadline' }, { ':v': '2099-01-01T00:00:00.000Z' }],
+    [
+      'actor',
+      '#c.#a = :v',
+      { '#c': 'change', '#a': 'actor' },
+      { ':v': { type: 'IAMUser', userName: 'other' } },
+    ],
+    [
+      'reach',
+      '#f = :v',
+      { '#f': 'reach' },
+      { ':v': { attachedTo: [], groupMembers: {}, digest: 'x', count: 0 } },
+    ],
+  ])(
+    'a record whose %s was changed in the table after it was sealed is never decided on',
+    async (_f, set, names, values) => {
+      // Prepare
+      const approvalId = await pending();
+      await DynamoDBDocumentClient.from(client).send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: { approvalId },
+          UpdateExpression: `SET ${set}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      const callback = new ScriptedCallback();
+      // Act
+      const result = await service(callback).decide(approvalId, 'APPROVED', {
+        channel: 'slack',
+        id: 'U0ANA',
+      });
+      // Assess
+      expect(result.status).toBe('tampered');
+      expect((await store.get(approvalId))?.status).toBe('PENDING');
+      expect(callback.sent).toHaveLength(0);
+    },
+  );
 
   test('the identity map catches an author whose e-mail does not match the session name', async () => {
     // Prepare
@@ -214,6 +265,7 @@ describe('DecisionService', () => {
       {
         directories: { slack: new ScriptedDirectory() },
         identityMap: parseIdentityMap(undefined).map,
+        seals: local.seals,
         now: () => new Date('2025-03-12T10:00:00.000Z'),
       },
     );
@@ -267,6 +319,7 @@ describe('DecisionService', () => {
         directories: { slack: new ScriptedDirectory() },
         identityMap: parseIdentityMap(undefined).map,
         display,
+        seals: local.seals,
         now: () => NOW,
       },
     );

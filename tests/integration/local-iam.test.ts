@@ -1109,7 +1109,10 @@ describe('local IAM stand-in through @aws-sdk/client-iam', () => {
         });
         expect(result.kind === 'change' && result.change.accountId).toBe(ACCOUNT);
       }
-      expect(asOwnRole).toMatchObject({ kind: 'ignored', reason: 'own-role' });
+      expect(asOwnRole).toMatchObject({
+        kind: 'change',
+        change: { madeByOwnRole: expect.stringContaining(':role/') },
+      });
     });
   });
 

@@ -125,7 +125,7 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     expect(documentsEqual(defaultDocument(sandbox, policyArn), risky)).toBe(true);
     const record = await sandbox.store.get(approvalId);
     expect(record).toMatchObject({
-      status: 'APPROVED',
+      status: 'RESTORED',
       decision: { decidedBy: { id: SLACK_USERS.ana.id, name: 'Ana Approver', channel: 'slack' } },
       outcome: { result: 'RESTORED' },
     });
@@ -250,7 +250,7 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
       }),
     ]);
     expect(await sandbox.store.get(approvalId)).toMatchObject({
-      status: 'APPROVED',
+      status: 'RESTORED',
       decision: { decidedBy: { id: SLACK_USERS.sam.id } },
     });
     expect(documentsEqual(defaultDocument(sandbox, policyArn), risky)).toBe(true);
@@ -295,7 +295,7 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     const loser = winner === SLACK_USERS.ana.id ? SLACK_USERS.sam.id : SLACK_USERS.ana.id;
     expect([SLACK_USERS.ana.id, SLACK_USERS.sam.id]).toContain(winner);
     expect(approvals[0]?.history).toEqual(
-      expect.arrayContaining([record?.status === 'APPROVED' ? 'Restored' : 'Denied']),
+      expect.arrayContaining([record?.status === 'RESTORED' ? 'Restored' : 'Denied']),
     );
     expect(sandbox.slack.ephemerals).toEqual([
       expect.objectContaining({

@@ -667,7 +667,7 @@ describe('normaliseEvent: ignored events', () => {
     expect(result.reason).toBe('failed-call');
   });
 
-  it('the failed-call check comes before the own-role check', () => {
+  it('a failed call by an own role is ignored as failed', () => {
     // Prepare
     const fixture = load(OWN_ROLE_FILE);
     const issuerArn = recordOf(fixture).userIdentity.sessionContext?.sessionIssuer.arn as string;
@@ -692,7 +692,7 @@ describe('normaliseEvent: ignored events', () => {
     expect(result.kind).toBe('change');
   });
 
-  it("ignores a call by PolicyGate's own role, matched on the session issuer (trimmed)", () => {
+  it("marks a call by PolicyGate's own role, matched on the session issuer (trimmed), and never ignores it", () => {
     // Prepare
     const fixture = load(OWN_ROLE_FILE);
     const issuerArn = recordOf(fixture).userIdentity.sessionContext?.sessionIssuer.arn as string;
@@ -701,25 +701,24 @@ describe('normaliseEvent: ignored events', () => {
     };
 
     // Act
-    const result = ignoredOf(normaliseEvent(fixture, options));
+    const change = changeOf(normaliseEvent(fixture, options));
 
     // Assess
-    expect(result).toMatchObject({ reason: 'own-role', eventId: recordOf(fixture).eventID });
-    expect(result.detail).toContain(issuerArn);
+    expect(change).toMatchObject({ madeByOwnRole: issuerArn, eventId: recordOf(fixture).eventID });
   });
 
   it.each(['put-user-policy-bare.json', 'attach-role-policy.json'])(
-    '%s is ignored when its actor ARN is configured as own',
+    '%s is marked as made by an own role when its actor ARN is configured as own',
     (file) => {
       // Prepare
       const actorArn = recordOf(load(file)).userIdentity.arn;
 
       // Act
-      const result = ignoredOf(normaliseEvent(load(file), { ownRoleArns: [actorArn] }));
+      const change = changeOf(normaliseEvent(load(file), { ownRoleArns: [actorArn] }));
 
       // Assess
-      expect(result.reason).toBe('own-role');
-      expect(result.detail).toContain(actorArn);
+      expect(change.madeByOwnRole).toBe(actorArn);
+      expect(changeOf(normaliseEvent(load(file), NO_OWN_ROLES)).madeByOwnRole).toBeUndefined();
     },
   );
 
@@ -736,7 +735,7 @@ describe('normaliseEvent: ignored events', () => {
     const result = normaliseEvent(fixture, { ownRoleArns: [alter(issuerArn)] });
 
     // Assess
-    expect(result.kind).toBe('change');
+    expect(changeOf(result).madeByOwnRole).toBeUndefined();
   });
 
   it('ignores an IAM event that is not a gated policy change', () => {

@@ -568,6 +568,8 @@ const STATUS_HEADERS: Readonly<Record<ApprovalStatus, string>> = {
   EXPIRED: ':hourglass: Expired',
   FAILED: ':x: Workflow failed',
   CONFLICT: ':warning: Conflict',
+  RESTORING: ':white_check_mark: Approved',
+  RESTORED: ':white_check_mark: Restored',
 };
 
 const OUTCOME_HEADERS: Readonly<Record<OutcomeResult, string>> = {

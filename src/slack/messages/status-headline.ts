@@ -18,6 +18,10 @@ export function statusHeadline(record: ApprovalRecord): string {
         return `:white_check_mark: ${decided}. Restored ${slackDate(outcome.at)}: the change is in force again.`;
       }
       return `:white_check_mark: ${decided}. Restoring the change…`;
+    case 'RESTORING':
+      return `:white_check_mark: ${decided}. Restoring the change…`;
+    case 'RESTORED':
+      return `:white_check_mark: ${decided}. Restored${outcome ? ` ${slackDate(outcome.at)}` : ''}: the change is in force again.`;
     case 'DENIED':
       return `:no_entry: ${decided}. The change stays quarantined.`;
     case 'EXPIRED':
