@@ -19,8 +19,11 @@ import { PACKAGE_TIMEOUT_MS, serverlessPackage, withPackagingLock } from '../sup
 
 const ROOT = join(__dirname, '..', '..');
 const STAGE = 'ci';
-/** Waiting for another packaging of this tree, then packaging. */
-const SETUP_TIMEOUT_MS = 2 * PACKAGE_TIMEOUT_MS + 10_000;
+/** Waiting for another packaging of this tree, then packaging twice. */
+const SETUP_TIMEOUT_MS = 3 * PACKAGE_TIMEOUT_MS + 10_000;
+/** The deployer and break-glass roles of the second packaging (a stage that names both). */
+const DEPLOYER_ROLE = 'arn:aws:iam::123456789012:role/policy-gate-deployer';
+const BREAK_GLASS_ROLE = 'arn:aws:iam::123456789012:role/policy-gate-break-glass';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -54,19 +57,29 @@ interface RoleStatement {
 }
 
 let template: Template;
-let workDir: string;
+/** The same stage with a deployer and a break-glass role: the key and resource policies' other branch. */
+let configured: Template;
+const workDirs: string[] = [];
+
+async function packagedTemplate(args: string[]): Promise<Template> {
+  const run = await withPackagingLock(() => serverlessPackage(['--stage', STAGE, ...args]));
+  workDirs.push(run.packageDir);
+  if (run.code !== 0) throw new Error(`serverless package failed:\n${run.output}`);
+  return JSON.parse(
+    readFileSync(join(run.packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+  ) as Template;
+}
 
 beforeAll(async () => {
-  const run = await withPackagingLock(() => serverlessPackage(['--stage', STAGE]));
-  workDir = run.packageDir;
-  if (run.code !== 0) throw new Error(`serverless package failed:\n${run.output}`);
-  template = JSON.parse(
-    readFileSync(join(workDir, 'cloudformation-template-update-stack.json'), 'utf8'),
-  ) as Template;
+  template = await packagedTemplate([]);
+  configured = await packagedTemplate([
+    `--param=deployerRoleArn=${DEPLOYER_ROLE}`,
+    `--param=breakGlassRoleArn=${BREAK_GLASS_ROLE}`,
+  ]);
 }, SETUP_TIMEOUT_MS);
 
 afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -1671,5 +1684,740 @@ describe('generated template: IAM change event rule', () => {
     ['another service', { ...iamEvent('PutRolePolicy', IAM_USER), source: 'aws.s3' }],
   ])('%s does not start the workflow', (_label, event) => {
     expect(matchesPattern(resolvedPattern(), event)).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- locked storage
+
+/**
+ * A template value as CloudFormation would deploy it in account ACCOUNT (partition aws, us-east-1): `Fn::If`
+ * decided by the template's own conditions, `AWS::NoValue` dropped, pseudo parameters substituted. References to
+ * resources stay as they are.
+ */
+function deployed(tpl: Template, value: Json | undefined): Json | undefined {
+  const NO_VALUE = Symbol('no value');
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::AccountId': ACCOUNT,
+    'AWS::Region': 'us-east-1',
+  };
+  const holds = (condition: Json | undefined): boolean => {
+    const expression = walk(condition);
+    if (typeof expression === 'boolean') return expression;
+    throw new Error(`cannot decide the condition ${JSON.stringify(condition)}`);
+  };
+  function walk(node: Json | undefined): Json | typeof NO_VALUE {
+    if (Array.isArray(node)) {
+      return node.map((item) => walk(item)).filter((item): item is Json => item !== NO_VALUE);
+    }
+    if (!node || typeof node !== 'object') return node ?? null;
+    const keys = Object.keys(node);
+    if (keys.length === 1) {
+      const [key] = keys as [string];
+      const operand = node[key] as Json;
+      if (key === 'Ref' && operand === 'AWS::NoValue') return NO_VALUE;
+      if (key === 'Ref' && typeof operand === 'string' && pseudo[operand]) return pseudo[operand];
+      if (key === 'Fn::If') {
+        const [name, yes, no] = operand as [string, Json, Json];
+        return walk(holds(tpl.Conditions?.[name]) ? yes : no);
+      }
+      if (key === 'Condition' && typeof operand === 'string') return holds(tpl.Conditions?.[operand]);
+      if (key === 'Fn::Not') return !holds((operand as Json[])[0]);
+      if (key === 'Fn::Equals') {
+        const [left, right] = (operand as Json[]).map((item) => walk(item));
+        return JSON.stringify(left) === JSON.stringify(right);
+      }
+      if (key === 'Fn::Or') return (operand as Json[]).some((item) => holds(item));
+      if (key === 'Fn::And') return (operand as Json[]).every((item) => holds(item));
+      if (key === 'Fn::Sub' && typeof operand === 'string') {
+        const text = operand.replace(/\$\{(AWS::\w+)\}/g, (whole, name: string) => pseudo[name] ?? whole);
+        return text.includes('${') ? { 'Fn::Sub': text } : text;
+      }
+    }
+    const out: JsonObject = {};
+    for (const [key, inner] of Object.entries(node)) {
+      const value = walk(inner);
+      if (value !== NO_VALUE) out[key] = value;
+    }
+    return out;
+  }
+  const result = walk(value);
+  return result === NO_VALUE ? undefined : result;
+}
+
+/** One request to evaluate a policy against: who, what, and the request's condition keys. */
+interface PolicyRequest {
+  principalArn: string;
+  action: string;
+  resource?: string;
+  context?: Record<string, string | string[]>;
+}
+
+const wildcard = (pattern: string, value: string, ignoreCase = false): boolean =>
+  new RegExp(
+    `^${pattern
+      .split('')
+      .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\/]/g, '\\$&')))
+      .join('')}$`,
+    ignoreCase ? 'i' : '',
+  ).test(value);
+
+/**
+ * Whether `statement` applies to `request`, for the operators this stack and the SCP use. A negated operator
+ * holds when the key is absent, a positive one does not (IAM's rules); an unknown operator throws.
+ */
+function statementApplies(statement: Statement, request: PolicyRequest): boolean {
+  const actions = asArray(statement.Action);
+  if (!actions.some((action) => wildcard(action, request.action, true))) return false;
+  const principal = statement.Principal as Json | undefined;
+  if (principal !== undefined && principal !== '*') {
+    const named = asArray((principal as JsonObject).AWS as Json | Json[] | undefined).map(String);
+    const accountOf = (arn: string) => arn.split(':')[4];
+    const matches = named.some(
+      (arn) =>
+        arn === '*' ||
+        arn === request.principalArn ||
+        (arn.endsWith(':root') && accountOf(arn) === accountOf(request.principalArn)),
+    );
+    if (!matches) return false;
+  }
+  if (request.resource !== undefined && statement.Resource !== undefined) {
+    if (
+      !asArray(statement.Resource as Json | Json[]).some((r) => wildcard(String(r), request.resource ?? ''))
+    )
+      return false;
+  }
+  const context: Record<string, string[]> = { 'aws:PrincipalArn': [request.principalArn] };
+  for (const [key, value] of Object.entries(request.context ?? {})) context[key] = asArray(value);
+  const condition = (statement.Condition ?? {}) as JsonObject;
+  return Object.entries(condition).every(([operator, keys]) =>
+    Object.entries(keys as JsonObject).every(([key, expected]) => {
+      const wanted = asArray(expected as Json | Json[]).map(String);
+      const present = context[key];
+      const base = operator.replace(/^ForAnyValue:/, '');
+      const compare = (value: string, pattern: string): boolean => {
+        if (/Like$/.test(base)) return wildcard(pattern, value);
+        return value === pattern;
+      };
+      const positive = ['ArnEquals', 'ArnLike', 'StringEquals', 'StringLike'];
+      const negative = ['ArnNotEquals', 'ArnNotLike', 'StringNotEquals', 'StringNotLike'];
+      if (positive.includes(base))
+        return present?.some((value) => wanted.some((p) => compare(value, p))) ?? false;
+      if (negative.includes(base)) {
+        const positiveBase = base.replace('Not', '');
+        const matchOne = (value: string, pattern: string) =>
+          /Like$/.test(positiveBase) ? wildcard(pattern, value) : value === pattern;
+        return present === undefined || !present.some((value) => wanted.some((p) => matchOne(value, p)));
+      }
+      throw new Error(`unsupported condition operator ${operator}`);
+    }),
+  );
+}
+
+/** An explicit Deny wins; then an Allow; else nothing is granted. */
+function decide(statements: Statement[], request: PolicyRequest): 'allow' | 'deny' | 'none' {
+  const applying = statements.filter((statement) => statementApplies(statement, request));
+  if (applying.some((statement) => statement.Effect === 'Deny')) return 'deny';
+  return applying.some((statement) => statement.Effect === 'Allow') ? 'allow' : 'none';
+}
+
+const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+const ROOT_USER = `arn:aws:iam::${ACCOUNT}:root`;
+/** Someone with PowerUserAccess (or any other rights in IAM) who is not PolicyGate. */
+const OUTSIDER = roleArn('PowerUser');
+
+/** Every principal worth asking about in `tpl`: PolicyGate's roles, the root user, an outsider, and the
+ * deployer and break-glass roles. */
+function principalsOf(tpl: Template): string[] {
+  const roles = Object.values(tpl.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Role')
+    .map((r) => roleArn(String(r.Properties.RoleName)));
+  return [...roles, ROOT_USER, OUTSIDER, DEPLOYER_ROLE, BREAK_GLASS_ROLE];
+}
+
+function keyPolicy(tpl: Template, keyId: string): Statement[] {
+  const key = tpl.Resources[keyId];
+  if (key?.Type !== 'AWS::KMS::Key') throw new Error(`${keyId} is not a KMS key`);
+  return statementsOf(deployed(tpl, key.Properties.KeyPolicy));
+}
+
+/** The principals a policy lets do `action` (with `context`), among {@link principalsOf}. */
+function allowed(tpl: Template, statements: Statement[], action: string, context = {}): string[] {
+  return principalsOf(tpl)
+    .filter((principalArn) => decide(statements, { principalArn, action, context }) === 'allow')
+    .sort();
+}
+
+/** The role ARN of a function of `tpl`. */
+function roleArnOfFunction(tpl: Template, functionId: string): string {
+  const role = getAttTarget(tpl.Resources[functionId]?.Properties.Role);
+  return roleArn(String(tpl.Resources[role ?? '']?.Properties.RoleName));
+}
+
+const TEMPLATES: [string, () => Template][] = [
+  ['without deployer or break-glass', () => template],
+  ['with deployer and break-glass', () => configured],
+];
+
+describe('generated template: seal keys', () => {
+  const RECORD_SEAL_KEY = 'RecordSealKey';
+  const DECISION_SEAL_KEY = 'DecisionSealKey';
+  const SEAL_ENV: Record<string, string> = {
+    RECORD_SEAL_KEY_ID: RECORD_SEAL_KEY,
+    DECISION_SEAL_KEY_ID: DECISION_SEAL_KEY,
+  };
+  const SEALED_FUNCTIONS = [
+    'AnalyseChangeLambdaFunction',
+    'RestoreChangeLambdaFunction',
+    'RecordOutcomeLambdaFunction',
+    'SlackInteractivityLambdaFunction',
+    SWEEP_FUNCTION,
+  ];
+
+  test.each([RECORD_SEAL_KEY, DECISION_SEAL_KEY])(
+    '%s is an HMAC key of the stack, which KMS cannot rotate',
+    (id) => {
+      // Act
+      const { Type, Properties } = resource(id);
+      // Assess
+      expect(Type).toBe('AWS::KMS::Key');
+      expect(Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+      expect(Properties.EnableKeyRotation).toBeUndefined();
+    },
+  );
+
+  test('their ids are given exactly to the functions that seal or verify, as the key ARNs', () => {
+    for (const [id] of functions()) {
+      // Act
+      const variables = environmentOf(id);
+      const given = Object.keys(SEAL_ENV).filter((name) => variables[name] !== undefined);
+      // Assess
+      expect({ id, given }).toEqual({
+        id,
+        given: SEALED_FUNCTIONS.includes(id) ? Object.keys(SEAL_ENV) : [],
+      });
+      for (const name of given) expect(variables[name]).toEqual(getAtt(SEAL_ENV[name] as string));
+    }
+  });
+
+  test.each<[string, string[], string[]]>([
+    // Only analyseChange seals a record; whoever reads records verifies it.
+    [
+      RECORD_SEAL_KEY,
+      ['AnalyseChangeLambdaFunction'],
+      [
+        'AnalyseChangeLambdaFunction',
+        'RestoreChangeLambdaFunction',
+        'RecordOutcomeLambdaFunction',
+        'SlackInteractivityLambdaFunction',
+        SWEEP_FUNCTION,
+      ],
+    ],
+    // Only the function that takes decisions seals one.
+    [
+      DECISION_SEAL_KEY,
+      ['SlackInteractivityLambdaFunction'],
+      [
+        'RestoreChangeLambdaFunction',
+        'AnalyseChangeLambdaFunction',
+        'RecordOutcomeLambdaFunction',
+        SWEEP_FUNCTION,
+      ],
+    ],
+  ])(
+    '%s: only %j may GenerateMac, every other principal is denied it explicitly; %j may VerifyMac',
+    (key, sealers, verifiers) => {
+      for (const [label, tpl] of TEMPLATES) {
+        // Prepare
+        const statements = keyPolicy(tpl(), key);
+        const sealerArns = sealers.map((id) => roleArnOfFunction(tpl(), id)).sort();
+        // Act
+        const mayGenerate = allowed(tpl(), statements, 'kms:GenerateMac');
+        const notDenied = principalsOf(tpl()).filter(
+          (principalArn) => decide(statements, { principalArn, action: 'kms:GenerateMac' }) !== 'deny',
+        );
+        const mayVerify = allowed(tpl(), statements, 'kms:VerifyMac');
+        // Assess
+        expect({ label, mayGenerate }).toEqual({ label, mayGenerate: sealerArns });
+        // The Deny is what no IAM policy elsewhere in the account can override: root and admins included.
+        expect({ label, notDenied: notDenied.sort() }).toEqual({ label, notDenied: sealerArns });
+        expect({ label, mayVerify }).toEqual({
+          label,
+          mayVerify: verifiers.map((id) => roleArnOfFunction(tpl(), id)).sort(),
+        });
+      }
+    },
+  );
+
+  test.each([RECORD_SEAL_KEY, DECISION_SEAL_KEY])('the roles’ own policies match %s’s key policy', (key) => {
+    // Prepare
+    const statements = keyPolicy(template, key);
+    const grantedBy = (action: string) =>
+      roleStatements()
+        .filter(({ statement }) => statement.Effect === 'Allow' && actionsOf(statement).includes(action))
+        .filter(({ statement }) => resourcesOf(statement).some((target) => getAttTarget(target) === key))
+        .map(({ role }) => roleArn(String(resource(role).Properties.RoleName)))
+        .sort();
+    // Assess: what IAM grants, the key lets through, and nothing more.
+    for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
+      expect({ action, roles: grantedBy(action) }).toEqual({
+        action,
+        roles: allowed(template, statements, action),
+      });
+    }
+  });
+});
+
+describe('generated template: customer-managed keys', () => {
+  const STATE_MACHINE_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:policy-gate-${STAGE}-approval`;
+  const adminOnly = ['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DisableKey'];
+
+  /** The stack's KMS keys other than the alert topic's (whose users are AWS services). */
+  function ownKeys(tpl: Template): string[] {
+    const topic = Object.values(tpl.Resources).find((r) => r.Type === 'AWS::SNS::Topic');
+    const alertKey = String(((topic?.Properties.KmsMasterKeyId ?? {}) as JsonObject).Ref);
+    return Object.entries(tpl.Resources)
+      .filter(([id, r]) => r.Type === 'AWS::KMS::Key' && id !== alertKey)
+      .map(([id]) => id);
+  }
+
+  test('the tables, the state machine and the Slack secrets are encrypted with rotated keys of the stack', () => {
+    // Prepare
+    const keys = [
+      tablesKeyId(APPROVALS_TABLE),
+      tablesKeyId(SWEEP_TABLE),
+      workflowKeyId(),
+      ...resourcesOfType('AWS::SecretsManager::Secret').map(([, { Properties }]) =>
+        getAttTarget(Properties.KmsKeyId),
+      ),
+    ];
+    // Act
+    const [, { Properties }] = stateMachine();
+    // Assess
+    for (const table of [APPROVALS_TABLE, SWEEP_TABLE]) {
+      expect(resource(table).Properties.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS' });
+    }
+    expect((Properties.EncryptionConfiguration as JsonObject).Type).toBe('CUSTOMER_MANAGED_KMS_KEY');
+    for (const key of keys) {
+      expect({ key, type: resource(key ?? '').Type }).toEqual({ key, type: 'AWS::KMS::Key' });
+      expect({ key, rotated: resource(key ?? '').Properties.EnableKeyRotation }).toEqual({
+        key,
+        rotated: true,
+      });
+    }
+  });
+
+  test('no key lets anyone create grants except through DynamoDB, and no administrator use a key', () => {
+    for (const [label, tpl] of TEMPLATES) {
+      for (const key of ownKeys(tpl())) {
+        // Prepare
+        const statements = keyPolicy(tpl(), key);
+        // Act
+        const grants = allowed(tpl(), statements, 'kms:CreateGrant');
+        const grantsThroughDynamoDb = allowed(tpl(), statements, 'kms:CreateGrant', {
+          'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com',
+          'kms:CallerAccount': ACCOUNT,
+        });
+        // Assess
+        expect({ label, key, grants }).toEqual({ label, key, grants: [] });
+        if (key !== tablesKeyId(APPROVALS_TABLE))
+          expect({ key, grantsThroughDynamoDb }).toEqual({ key, grantsThroughDynamoDb: [] });
+        // Root, the deployer, break-glass and everyone else administer at most: none may use a key by itself.
+        const users = principalsOf(tpl()).filter((principalArn) =>
+          ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'kms:GenerateMac', 'kms:VerifyMac'].some(
+            (action) => decide(statements, { principalArn, action }) === 'allow',
+          ),
+        );
+        expect({
+          label,
+          key,
+          outsiders: users.filter((user) => !user.includes(`:role/policy-gate-${STAGE}-`)),
+        }).toEqual({
+          label,
+          key,
+          outsiders: [],
+        });
+        if (resource(key).Properties.KeyUsage !== 'GENERATE_VERIFY_MAC') {
+          expect({ label, key, withoutContext: users }).toEqual({ label, key, withoutContext: [] });
+        }
+      }
+    }
+  });
+
+  test('with a deployer, only the root user, the deployer and break-glass administer the keys; without, the account', () => {
+    for (const key of ownKeys(configured)) {
+      for (const action of adminOnly) {
+        // Act
+        const administrators = allowed(configured, keyPolicy(configured, key), action);
+        const fallback = allowed(template, keyPolicy(template, key), action);
+        // Assess
+        expect({ key, action, administrators }).toEqual({
+          key,
+          action,
+          administrators: [ROOT_USER, DEPLOYER_ROLE, BREAK_GLASS_ROLE].sort(),
+        });
+        expect({ key, action, outsider: fallback.includes(OUTSIDER) }).toEqual({
+          key,
+          action,
+          outsider: true,
+        });
+      }
+    }
+  });
+
+  test('the workflow key decrypts only for this state machine, and only for its role, its starters and resumer', () => {
+    // Prepare
+    const statements = keyPolicy(configured, workflowKeyId());
+    const [, { Properties }] = stateMachine();
+    const callers = roleStatements()
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(({ statement }) =>
+        actionsOf(statement).some((action) => /^states:(Start|SendTask)/.test(action)),
+      )
+      .map(({ role }) => role);
+    const expected = [...new Set([getAttTarget(Properties.RoleArn) as string, ...callers])]
+      .map((role) => roleArn(String(resource(role).Properties.RoleName)))
+      .concat(DEPLOYER_ROLE, BREAK_GLASS_ROLE)
+      .sort();
+    const context = { 'kms:EncryptionContext:aws:states:stateMachineArn': STATE_MACHINE_ARN };
+    // Act
+    const decrypt = allowed(configured, statements, 'kms:Decrypt', context);
+    const generate = allowed(configured, statements, 'kms:GenerateDataKey', context);
+    const elsewhere = allowed(configured, statements, 'kms:Decrypt', {
+      'kms:EncryptionContext:aws:states:stateMachineArn': `${STATE_MACHINE_ARN}-other`,
+    });
+    // Assess
+    expect(decrypt).toEqual(expected);
+    expect(generate).toEqual(expected);
+    expect(elsewhere).toEqual([]);
+    expect(decrypt).not.toContain(OUTSIDER);
+    // Each of those roles has the matching IAM permission, bound to the same state machine.
+    for (const role of new Set([getAttTarget(Properties.RoleArn) as string, ...callers])) {
+      const uses = roleStatements().filter(
+        ({ role: owner, statement }) =>
+          owner === role && resourcesOf(statement).some((target) => getAttTarget(target) === workflowKeyId()),
+      );
+      expect({ role, actions: uses.flatMap(({ statement }) => actionsOf(statement)).sort() }).toEqual({
+        role,
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      });
+      for (const { statement } of uses) {
+        const condition = deployed(template, statement.Condition as Json) as JsonObject;
+        expect(
+          (condition.StringEquals as JsonObject)['kms:EncryptionContext:aws:states:stateMachineArn'],
+        ).toBe(STATE_MACHINE_ARN);
+      }
+    }
+  });
+
+  test('the tables’ key is usable only through DynamoDB, by the roles that work with the tables', () => {
+    // Prepare
+    const statements = keyPolicy(configured, tablesKeyId(APPROVALS_TABLE));
+    const tableRoles = [
+      ...new Set(
+        roleStatements()
+          .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('dynamodb:')))
+          .map(({ role }) => role),
+      ),
+    ];
+    const expected = tableRoles
+      .map((role) => roleArn(String(resource(role).Properties.RoleName)))
+      .concat(DEPLOYER_ROLE, BREAK_GLASS_ROLE)
+      .sort();
+    // Act
+    const throughDynamoDb = allowed(configured, statements, 'kms:Decrypt', {
+      'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com',
+      'kms:CallerAccount': ACCOUNT,
+    });
+    const direct = allowed(configured, statements, 'kms:Decrypt');
+    // Assess
+    expect(throughDynamoDb).toEqual(expected);
+    expect(direct).toEqual([]);
+    expect(tableRoles).not.toContain('NotifyChangeRole');
+  });
+
+  test('the Slack secrets’ key decrypts the signing secret only for the interactivity role (and break-glass)', () => {
+    for (const [label, tpl] of TEMPLATES) {
+      // Prepare
+      const statements = keyPolicy(tpl(), SLACK_SECRETS_KEY);
+      const secretArn = (name: string) =>
+        `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:policy-gate/${STAGE}/${name}-AbC123`;
+      const readers = (name: string) =>
+        allowed(tpl(), statements, 'kms:Decrypt', {
+          'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com',
+          'kms:EncryptionContext:SecretARN': secretArn(name),
+        }).filter((principal) => principal !== DEPLOYER_ROLE || tpl() === configured);
+      const slackRole = roleArnOfFunction(tpl(), 'SlackInteractivityLambdaFunction');
+      // Act
+      const signingReaders = readers('slack-signing-secret');
+      const botTokenReaders = readers('slack-bot-token');
+      const lookalike = readers('slack-signing-secret-x');
+      // Assess: the writers (deployer, break-glass; without a deployer, the account) decrypt to write.
+      const writers = tpl() === configured ? [DEPLOYER_ROLE, BREAK_GLASS_ROLE] : principalsOf(tpl());
+      expect({
+        label,
+        others: signingReaders.filter((p) => p !== slackRole && !writers.includes(p)),
+      }).toEqual({
+        label,
+        others: [],
+      });
+      expect({ label, slack: signingReaders.includes(slackRole) }).toEqual({ label, slack: true });
+      expect({ label, slack: botTokenReaders.includes(slackRole) }).toEqual({ label, slack: true });
+      expect({ label, lookalike: lookalike.filter((p) => !writers.includes(p)) }).toEqual({
+        label,
+        lookalike: [],
+      });
+    }
+  });
+});
+
+describe('generated template: resource policies', () => {
+  const DATA_ACTIONS = [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:PartiQLSelect',
+    'dynamodb:PartiQLInsert',
+    'dynamodb:PartiQLUpdate',
+    'dynamodb:PartiQLDelete',
+    'dynamodb:ExportTableToPointInTime',
+    'dynamodb:RestoreTableToPointInTime',
+    'dynamodb:CreateBackup',
+  ];
+  /** What CloudFormation needs to keep managing the table. */
+  const MANAGEMENT_ACTIONS = [
+    'dynamodb:DescribeTable',
+    'dynamodb:UpdateTable',
+    'dynamodb:PutResourcePolicy',
+    'dynamodb:GetResourcePolicy',
+    'dynamodb:DeleteTable',
+    'dynamodb:UpdateTimeToLive',
+    'dynamodb:UpdateContinuousBackups',
+    'dynamodb:TagResource',
+  ];
+
+  test.each([APPROVALS_TABLE, SWEEP_TABLE])(
+    '%s denies its data to every principal but the roles granted it (and break-glass), and leaves its management alone',
+    (table) => {
+      for (const [label, tpl] of TEMPLATES) {
+        // Prepare
+        const { Properties } = tpl().Resources[table] as Resource;
+        const document = deployed(tpl(), (Properties.ResourcePolicy as JsonObject).PolicyDocument as Json);
+        const statements = statementsOf(document);
+        const tableArn = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${String(Properties.TableName)}`;
+        const granted = [
+          ...new Set(
+            roleStatements()
+              .filter(({ statement }) =>
+                resourcesOf(statement).some((target) => referencedIds(target).has(table)),
+              )
+              .map(({ role }) => roleArn(String(resource(role).Properties.RoleName))),
+          ),
+        ];
+        const admitted = tpl() === configured ? [...granted, BREAK_GLASS_ROLE] : granted;
+        // Act
+        const reach = (action: string, resourceArn: string) =>
+          principalsOf(tpl())
+            .filter(
+              (principalArn) =>
+                decide(statements, { principalArn, action, resource: resourceArn }) !== 'deny',
+            )
+            .sort();
+        // Assess
+        expect(JSON.stringify(document).length).toBeLessThan(20 * 1024);
+        for (const action of DATA_ACTIONS) {
+          expect({ label, action, reach: reach(action, tableArn) }).toEqual({
+            label,
+            action,
+            reach: admitted.sort(),
+          });
+        }
+        expect({ label, index: reach('dynamodb:Query', `${tableArn}/index/byLookup`) }).toEqual({
+          label,
+          index: admitted.sort(),
+        });
+        for (const action of MANAGEMENT_ACTIONS) {
+          expect({ label, action, reachedBy: reach(action, tableArn).length }).toEqual({
+            label,
+            action,
+            reachedBy: principalsOf(tpl()).length,
+          });
+        }
+      }
+    },
+  );
+
+  test('the signing secret’s policy denies it to every principal but the interactivity role (and break-glass)', () => {
+    for (const [label, tpl] of TEMPLATES) {
+      // Prepare
+      const policies = Object.values(tpl().Resources).filter(
+        (r) => r.Type === 'AWS::SecretsManager::ResourcePolicy',
+      );
+      const policyOf = (secret: string) => {
+        const found = policies.filter(
+          (r) => JSON.stringify(r.Properties.SecretId) === JSON.stringify(ref(secret)),
+        );
+        expect(found).toHaveLength(1);
+        expect(found[0]?.Properties.BlockPublicPolicy).toBe(true);
+        return statementsOf(deployed(tpl(), found[0]?.Properties.ResourcePolicy as Json));
+      };
+      const readers = (secret: string, action = 'secretsmanager:GetSecretValue') =>
+        principalsOf(tpl())
+          .filter((principalArn) => decide(policyOf(secret), { principalArn, action }) !== 'deny')
+          .sort();
+      const iamReaders = (secret: string) =>
+        [
+          ...new Set(
+            roleStatements()
+              .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+              .filter(({ statement }) =>
+                resourcesOf(statement).some((target) => referencedIds(target).has(secret)),
+              )
+              .map(({ role }) => roleArn(String(resource(role).Properties.RoleName))),
+          ),
+        ].concat(tpl() === configured ? [BREAK_GLASS_ROLE] : []);
+      // Act
+      const signing = readers(SIGNING_SECRET);
+      const botToken = readers(BOT_TOKEN_SECRET);
+      // Assess
+      expect({ label, signing }).toEqual({
+        label,
+        signing: [
+          roleArnOfFunction(tpl(), 'SlackInteractivityLambdaFunction'),
+          ...(tpl() === configured ? [BREAK_GLASS_ROLE] : []),
+        ].sort(),
+      });
+      expect({ label, signing }).toEqual({ label, signing: iamReaders(SIGNING_SECRET).sort() });
+      expect({ label, botToken }).toEqual({ label, botToken: iamReaders(BOT_TOKEN_SECRET).sort() });
+      // Nobody copies a secret to another region under a key of their choosing.
+      for (const secret of [SIGNING_SECRET, BOT_TOKEN_SECRET]) {
+        expect({
+          label,
+          secret,
+          replicas: readers(secret, 'secretsmanager:ReplicateSecretToRegions'),
+        }).toEqual({
+          label,
+          secret,
+          replicas: [],
+        });
+      }
+      // With a deployer, only it and break-glass may write the value (a replaced signing secret forges clicks).
+      const writers = readers(SIGNING_SECRET, 'secretsmanager:PutSecretValue');
+      expect({ label, writers }).toEqual({
+        label,
+        writers: tpl() === configured ? [BREAK_GLASS_ROLE, DEPLOYER_ROLE].sort() : principalsOf(tpl()).sort(),
+      });
+    }
+  });
+
+  test('no function but slackInteractivity is told the signing secret or may read it through IAM', () => {
+    // Act
+    const told = functions()
+      .filter(([id]) => referencedIds(environmentOf(id)).has(SIGNING_SECRET))
+      .map(([id]) => id);
+    const named = functions()
+      .filter(([id]) => environmentOf(id).SLACK_SIGNING_SECRET_ARN !== undefined)
+      .map(([id]) => id);
+    const iamReaders = roleStatements()
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('secretsmanager:')))
+      .filter(({ statement }) =>
+        resourcesOf(statement).some((target) => target === '*' || referencedIds(target).has(SIGNING_SECRET)),
+      )
+      .map(({ role }) => role);
+    // Assess
+    expect(told).toEqual(['SlackInteractivityLambdaFunction']);
+    expect(named).toEqual(['SlackInteractivityLambdaFunction']);
+    expect(environmentOf('SlackInteractivityLambdaFunction').SLACK_SIGNING_SECRET_ARN).toEqual(
+      ref(SIGNING_SECRET),
+    );
+    expect([...new Set(iamReaders)]).toEqual([SLACK_ROLE]);
+    // The bot token goes to exactly the functions whose roles may read it.
+    for (const [id] of functions()) {
+      const reads = roleStatements().some(
+        ({ role, statement }) =>
+          role === roleOfFunction(id) &&
+          actionsOf(statement).includes('secretsmanager:GetSecretValue') &&
+          resourcesOf(statement).some((target) => referencedIds(target).has(BOT_TOKEN_SECRET)),
+      );
+      expect({ id, told: environmentOf(id).SLACK_BOT_TOKEN_SECRET_ARN }).toEqual({
+        id,
+        told: reads ? ref(BOT_TOKEN_SECRET) : undefined,
+      });
+    }
+  });
+});
+
+describe('generated template: reserved concurrency', () => {
+  /** Lambda keeps at least this much of the account's concurrency unreserved. */
+  const UNRESERVED_MINIMUM = 100;
+  const DEFAULT_ACCOUNT_QUOTA = 1_000;
+
+  test('caps the public interactivity function and keeps a floor for every workflow function', () => {
+    // Act
+    const reserved = Object.fromEntries(
+      functions().map(([id, { Properties }]) => [id, Properties.ReservedConcurrentExecutions]),
+    );
+    const total = Object.values(reserved).reduce<number>((sum, value) => sum + Number(value), 0);
+    // Assess
+    expect(Number(reserved.SlackInteractivityLambdaFunction)).toBeGreaterThan(0);
+    for (const id of WORKFLOW_FUNCTIONS)
+      expect({ id, floor: Number(reserved[id]) >= 1 }).toEqual({ id, floor: true });
+    expect(reserved[SWEEP_FUNCTION]).toBe(1);
+    expect(total + UNRESERVED_MINIMUM).toBeLessThanOrEqual(DEFAULT_ACCOUNT_QUOTA);
+  });
+
+  test('every workflow task retries Lambda throttling, so a cap delays an event but never loses it', () => {
+    // Prepare
+    const definition = JSON.parse(
+      readFileSync(join(ROOT, 'stepfunctions', 'approval-workflow.asl.json'), 'utf8'),
+    ) as { States: Record<string, { Type: string; Resource?: string; Retry?: { ErrorEquals: string[] }[] }> };
+    // Act
+    const lambdaTasks = Object.entries(definition.States).filter(
+      ([, state]) =>
+        state.Type === 'Task' && String(state.Resource).startsWith('arn:aws:states:::lambda:invoke'),
+    );
+    const unretried = lambdaTasks
+      .filter(
+        ([, state]) =>
+          !(state.Retry ?? []).some((retry) => retry.ErrorEquals.includes('Lambda.TooManyRequestsException')),
+      )
+      .map(([name]) => name);
+    // Assess
+    expect(lambdaTasks.length).toBeGreaterThan(0);
+    expect(unretried).toEqual([]);
+  });
+});
+
+describe('generated template: every action is one IAM knows', () => {
+  test('each action of every role, key and resource policy names at least one real action', () => {
+    for (const [label, tpl] of TEMPLATES) {
+      // Prepare
+      const documents: Json[] = [];
+      for (const resourceEntry of Object.values(tpl().Resources)) {
+        const { Type, Properties } = resourceEntry;
+        if (Type === 'AWS::IAM::Role') {
+          for (const policy of asArray(Properties.Policies as Json[] | undefined))
+            documents.push((policy as JsonObject).PolicyDocument as Json);
+        }
+        if (Type === 'AWS::KMS::Key') documents.push(Properties.KeyPolicy as Json);
+        if (Type === 'AWS::SecretsManager::ResourcePolicy') documents.push(Properties.ResourcePolicy as Json);
+        if (Type === 'AWS::DynamoDB::Table' && Properties.ResourcePolicy)
+          documents.push((Properties.ResourcePolicy as JsonObject).PolicyDocument as Json);
+      }
+      // Act
+      const unknown = documents
+        .flatMap((document) => statementsOf(deployed(tpl(), document)))
+        .flatMap((statement) => actionsOf(statement))
+        .filter((action) => actionsMatching(action).length === 0);
+      // Assess
+      expect({ label, count: documents.length > 10, unknown }).toEqual({ label, count: true, unknown: [] });
+    }
   });
 });
