@@ -2421,3 +2421,260 @@ describe('generated template: every action is one IAM knows', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------- SCP
+
+describe('the service control policy shipped in policies/', () => {
+  const SCP_FILE = join(ROOT, 'policies', 'scp-protect-policy-gate.json');
+  /** AWS Organizations' limit for a service control policy (the CLI and API count every character sent). */
+  const SCP_MAX_CHARACTERS = 5_120;
+  const EXEMPT = [
+    'arn:aws:iam::123456789012:role/policy-gate-deployer',
+    'arn:aws:iam::123456789012:role/policy-gate-break-glass',
+  ];
+  const scp = () => JSON.parse(readFileSync(SCP_FILE, 'utf8')) as { Version: string; Statement: Statement[] };
+
+  /** What each kind of PolicyGate resource must be protected against, and its ARN in account ACCOUNT. */
+  const PROTECTED: Record<string, { actions: string[]; arn: (properties: JsonObject) => string }> = {
+    'AWS::Lambda::Function': {
+      actions: [
+        'lambda:UpdateFunctionCode',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:DeleteFunction',
+        'lambda:AddPermission',
+        'lambda:PutFunctionConcurrency',
+        'lambda:DeleteFunctionConcurrency',
+        'lambda:UpdateFunctionUrlConfig',
+      ],
+      arn: (p) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${String(p.FunctionName)}`,
+    },
+    'AWS::IAM::Role': {
+      actions: [
+        'iam:PassRole',
+        'iam:PutRolePolicy',
+        'iam:AttachRolePolicy',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:DeleteRole',
+      ],
+      arn: (p) => `arn:aws:iam::${ACCOUNT}:role/${String(p.RoleName)}`,
+    },
+    'AWS::DynamoDB::Table': {
+      actions: [
+        'dynamodb:DeleteTable',
+        'dynamodb:UpdateTable',
+        'dynamodb:PutResourcePolicy',
+        'dynamodb:DeleteResourcePolicy',
+      ],
+      arn: (p) => `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${String(p.TableName)}`,
+    },
+    'AWS::SecretsManager::Secret': {
+      actions: [
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:DeleteResourcePolicy',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ],
+      arn: (p) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${String(p.Name)}-AbC123`,
+    },
+    'AWS::StepFunctions::StateMachine': {
+      actions: ['states:UpdateStateMachine', 'states:DeleteStateMachine'],
+      arn: (p) => `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:${String(p.StateMachineName)}`,
+    },
+    'AWS::Events::Rule': {
+      actions: [
+        'events:PutRule',
+        'events:PutTargets',
+        'events:DisableRule',
+        'events:RemoveTargets',
+        'events:DeleteRule',
+      ],
+      arn: (p) => `arn:aws:events:us-east-1:${ACCOUNT}:rule/${String(p.Name)}`,
+    },
+    'AWS::SNS::Topic': {
+      actions: ['sns:DeleteTopic', 'sns:SetTopicAttributes', 'sns:Unsubscribe'],
+      arn: (p) => `arn:aws:sns:us-east-1:${ACCOUNT}:${String(p.TopicName)}`,
+    },
+    'AWS::SQS::Queue': {
+      actions: ['sqs:PurgeQueue', 'sqs:DeleteQueue', 'sqs:SetQueueAttributes'],
+      arn: (p) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${String(p.QueueName)}`,
+    },
+    'AWS::CloudWatch::Alarm': {
+      actions: ['cloudwatch:DeleteAlarms', 'cloudwatch:DisableAlarmActions', 'cloudwatch:PutMetricAlarm'],
+      arn: (p) => `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${String(p.AlarmName)}`,
+    },
+    'AWS::Logs::LogGroup': {
+      actions: ['logs:DeleteLogGroup', 'logs:PutRetentionPolicy'],
+      arn: (p) => `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${String(p.LogGroupName)}`,
+    },
+    'AWS::KMS::Alias': {
+      actions: ['kms:DeleteAlias', 'kms:UpdateAlias'],
+      arn: (p) => `arn:aws:kms:us-east-1:${ACCOUNT}:${String(p.AliasName)}`,
+    },
+  };
+  /** Kinds protected through another (a key by its aliases, a policy by its resource's actions) or not at all. */
+  const COVERED_OTHERWISE: Record<string, string> = {
+    'AWS::KMS::Key': 'by its alias (kms:ResourceAliases), tested below',
+    'AWS::SecretsManager::ResourcePolicy': "the secret's PutResourcePolicy and DeleteResourcePolicy",
+    'AWS::Lambda::Url': "the function's UpdateFunctionUrlConfig",
+    'AWS::Lambda::Permission': "the function's AddPermission",
+    'AWS::SNS::Subscription': "the topic's Unsubscribe and SetTopicAttributes",
+    'AWS::SQS::QueuePolicy': "the queue's SetQueueAttributes",
+    'AWS::S3::Bucket': 'the deployment bucket, by its generated policy-gate-* name, tested below',
+    'AWS::S3::BucketPolicy': "the bucket's PutBucketPolicy and DeleteBucketPolicy",
+  };
+
+  test('is a valid SCP of at most 5,120 characters once minified', () => {
+    // Act
+    const policy = scp();
+    const minified = JSON.stringify(policy);
+    // Assess
+    expect(minified.length).toBeLessThanOrEqual(SCP_MAX_CHARACTERS);
+    expect(Object.keys(policy).sort()).toEqual(['Statement', 'Version']);
+    expect(policy.Version).toBe('2012-10-17');
+    const sids = policy.Statement.map((statement) => (statement as unknown as JsonObject).Sid);
+    expect(new Set(sids).size).toBe(sids.length);
+    for (const statement of policy.Statement) {
+      const keys = Object.keys(statement);
+      // SCPs name no Principal; these statements are all Denies with an Action, a Resource and a Condition.
+      expect(keys.sort()).toEqual(['Action', 'Condition', 'Effect', 'Resource', 'Sid']);
+      expect(String((statement as unknown as JsonObject).Sid)).toMatch(/^[A-Za-z0-9]+$/);
+      expect(statement.Effect).toBe('Deny');
+    }
+  });
+
+  test('names only actions, condition keys and resource ARNs that exist, each action with its service’s resources', () => {
+    for (const statement of scp().Statement) {
+      // Prepare
+      const services = new Set(actionsOf(statement).map((action) => action.split(':')[0]));
+      const resourceServices = new Set(
+        asArray(statement.Resource as Json).map((arn) =>
+          String(arn) === '*' ? '*' : String(arn).split(':')[2],
+        ),
+      );
+      // Act
+      const unknown = actionsOf(statement).filter((action) => actionsMatching(action).length === 0);
+      const keys = Object.values((statement.Condition ?? {}) as JsonObject).flatMap((entry) =>
+        Object.keys(entry as JsonObject),
+      );
+      const unknownKeys = keys.filter((key) => {
+        if (key.startsWith('aws:')) return !['aws:PrincipalArn'].includes(key);
+        const [service] = key.split(':');
+        const file = join(IAM_DATA, 'conditionKeys', `${service}.json`);
+        const known = existsSync(file)
+          ? Object.keys(JSON.parse(readFileSync(file, 'utf8')) as JsonObject)
+          : [];
+        return !known.includes(key.toLowerCase());
+      });
+      // Assess
+      expect({ unknown, unknownKeys }).toEqual({ unknown: [], unknownKeys: [] });
+      if (!resourceServices.has('*')) {
+        expect([...services].sort()).toEqual([...resourceServices].sort());
+      }
+    }
+  });
+
+  test('exempts exactly the deployer and break-glass roles (and, from reading secrets, PolicyGate’s roles)', () => {
+    for (const statement of scp().Statement) {
+      // Act
+      const exempt = asArray(
+        ((statement.Condition as JsonObject).ArnNotLike as JsonObject)['aws:PrincipalArn'] as Json[],
+      );
+      // Assess
+      const reads = actionsOf(statement).includes('secretsmanager:GetSecretValue');
+      expect([...exempt].sort()).toEqual(
+        [
+          ...(reads ? ['arn:*:iam::*:role/policy-gate-*'] : ['arn:*:iam::*:role/policy-gate-deployer']),
+          'arn:*:iam::*:role/policy-gate-break-glass',
+        ].sort(),
+      );
+    }
+  });
+
+  test('every kind of resource in the template is protected, or covered through another', () => {
+    // Act
+    const kinds = [...new Set(Object.values(template.Resources).map(({ Type }) => Type))];
+    // Assess
+    expect(kinds.filter((kind) => !PROTECTED[kind] && !COVERED_OTHERWISE[kind])).toEqual([]);
+  });
+
+  test('denies every protected change of every PolicyGate resource to anyone but the deployer and break-glass', () => {
+    // Prepare
+    const statements = scp().Statement;
+    for (const [kind, { actions, arn }] of Object.entries(PROTECTED)) {
+      const named = resourcesOfType(kind);
+      expect({ kind, present: named.length > 0 }).toEqual({ kind, present: true });
+      for (const [id, { Properties }] of named) {
+        const resourceArn = arn(Properties);
+        for (const action of actions) {
+          // Act
+          const outsider = decide(statements, { principalArn: OUTSIDER, action, resource: resourceArn });
+          const exempt = EXEMPT.map((principalArn) =>
+            decide(statements, { principalArn, action, resource: resourceArn }),
+          );
+          const policyGate = decide(statements, {
+            principalArn: roleArnOfFunction(template, 'SlackInteractivityLambdaFunction'),
+            action,
+            resource: resourceArn,
+          });
+          // Assess
+          expect({ id, action, outsider }).toEqual({ id, action, outsider: 'deny' });
+          expect({ id, action, exempt }).toEqual({ id, action, exempt: ['none', 'none'] });
+          // PolicyGate's functions read their secrets; everything else is denied to them too.
+          expect({ id, action, policyGate }).toEqual({
+            id,
+            action,
+            policyGate: action === 'secretsmanager:GetSecretValue' ? 'none' : 'deny',
+          });
+        }
+      }
+    }
+  });
+
+  test('protects every key of the stack by its policy-gate-* alias, and the deployment bucket by its name', () => {
+    // Prepare
+    const statements = scp().Statement;
+    const bucketName = `policy-gate-${STAGE}-serverlessdeploymentbucket-abc123`;
+    for (const [key] of resourcesOfType('AWS::KMS::Key')) {
+      const aliases = resourcesOfType('AWS::KMS::Alias')
+        .filter(([, { Properties }]) => JSON.stringify(Properties.TargetKeyId) === JSON.stringify(ref(key)))
+        .map(([, { Properties }]) => String(Properties.AliasName));
+      for (const action of [
+        'kms:PutKeyPolicy',
+        'kms:ScheduleKeyDeletion',
+        'kms:DisableKey',
+        'kms:CreateGrant',
+      ]) {
+        // Act
+        const request = {
+          action,
+          resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+          context: { 'kms:ResourceAliases': aliases },
+        };
+        // Assess
+        expect({ key, aliases: aliases.length }).toEqual({ key, aliases: 1 });
+        expect({ key, action, outsider: decide(statements, { ...request, principalArn: OUTSIDER }) }).toEqual(
+          {
+            key,
+            action,
+            outsider: 'deny',
+          },
+        );
+        expect({
+          key,
+          action,
+          deployer: decide(statements, { ...request, principalArn: EXEMPT[0] as string }),
+        }).toEqual({
+          key,
+          action,
+          deployer: 'none',
+        });
+      }
+    }
+    for (const action of ['s3:PutObject', 's3:PutBucketPolicy']) {
+      const request = { action, resource: `arn:aws:s3:::${bucketName}/serverless/policy-gate/ci/code.zip` };
+      expect(decide(statements, { ...request, principalArn: OUTSIDER })).toBe('deny');
+    }
+    // serverless names the deployment bucket after the stack, which is policy-gate-<stage>.
+    expect(resourcesOfType('AWS::S3::Bucket')).toHaveLength(1);
+  });
+});
