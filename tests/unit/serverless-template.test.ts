@@ -2095,7 +2095,9 @@ describe('generated template: customer-managed keys', () => {
     for (const role of new Set([getAttTarget(Properties.RoleArn) as string, ...callers])) {
       const uses = roleStatements().filter(
         ({ role: owner, statement }) =>
-          owner === role && resourcesOf(statement).some((target) => getAttTarget(target) === workflowKeyId()),
+          owner === role &&
+          resourcesOf(statement).some((target) => getAttTarget(target) === workflowKeyId()) &&
+          !JSON.stringify(statement.Condition).includes('kms:EncryptionContext:SourceArn'),
       );
       expect({ role, actions: uses.flatMap(({ statement }) => actionsOf(statement)).sort() }).toEqual({
         role,
@@ -2108,6 +2110,27 @@ describe('generated template: customer-managed keys', () => {
         ).toBe(STATE_MACHINE_ARN);
       }
     }
+  });
+
+  test('only the state machine’s role encrypts with the workflow key for log delivery, which alone decrypts it', () => {
+    // Prepare
+    const statements = keyPolicy(configured, workflowKeyId());
+    const [, { Properties }] = stateMachine();
+    const machineRole = roleArn(
+      String(resource(getAttTarget(Properties.RoleArn) as string).Properties.RoleName),
+    );
+    const logs = { 'kms:EncryptionContext:SourceArn': `arn:aws:logs:us-east-1:${ACCOUNT}:*` };
+    // Act
+    const encrypt = allowed(configured, statements, 'kms:GenerateDataKey', logs);
+    const decrypt = allowed(configured, statements, 'kms:Decrypt', logs);
+    const delivery = statements.filter(
+      (statement) =>
+        JSON.stringify(statement.Principal) === JSON.stringify({ Service: 'delivery.logs.amazonaws.com' }),
+    );
+    // Assess
+    expect(encrypt).toEqual([machineRole]);
+    expect(decrypt).toEqual([]);
+    expect(delivery.map((statement) => actionsOf(statement))).toEqual([['kms:Decrypt']]);
   });
 
   test('the tables’ key is usable only through DynamoDB, by the roles that work with the tables', () => {
