@@ -2159,38 +2159,47 @@ describe('generated template: customer-managed keys', () => {
     expect(tableRoles).not.toContain('NotifyChangeRole');
   });
 
-  test('the Slack secrets’ key decrypts the signing secret only for the interactivity role (and break-glass)', () => {
-    for (const [label, tpl] of TEMPLATES) {
-      // Prepare
-      const statements = keyPolicy(tpl(), SLACK_SECRETS_KEY);
-      const secretArn = (name: string) =>
-        `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:policy-gate/${STAGE}/${name}-AbC123`;
-      const readers = (name: string) =>
-        allowed(tpl(), statements, 'kms:Decrypt', {
-          'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com',
-          'kms:EncryptionContext:SecretARN': secretArn(name),
-        }).filter((principal) => principal !== DEPLOYER_ROLE || tpl() === configured);
-      const slackRole = roleArnOfFunction(tpl(), 'SlackInteractivityLambdaFunction');
-      // Act
-      const signingReaders = readers('slack-signing-secret');
-      const botTokenReaders = readers('slack-bot-token');
-      const lookalike = readers('slack-signing-secret-x');
-      // Assess: the writers (deployer, break-glass; without a deployer, the account) decrypt to write.
-      const writers = tpl() === configured ? [DEPLOYER_ROLE, BREAK_GLASS_ROLE] : principalsOf(tpl());
-      expect({
-        label,
-        others: signingReaders.filter((p) => p !== slackRole && !writers.includes(p)),
-      }).toEqual({
-        label,
-        others: [],
+  test('the Slack secrets’ key decrypts each secret only for its readers (and the writers), no look-alike', () => {
+    // Prepare
+    const secretArn = (name: string) =>
+      `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:policy-gate/${STAGE}/${name}-AbC123`;
+    const decrypting = (tpl: Template, name: string) =>
+      allowed(tpl, keyPolicy(tpl, SLACK_SECRETS_KEY), 'kms:Decrypt', {
+        'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com',
+        'kms:EncryptionContext:SecretARN': secretArn(name),
       });
-      expect({ label, slack: signingReaders.includes(slackRole) }).toEqual({ label, slack: true });
-      expect({ label, slack: botTokenReaders.includes(slackRole) }).toEqual({ label, slack: true });
-      expect({ label, lookalike: lookalike.filter((p) => !writers.includes(p)) }).toEqual({
-        label,
-        lookalike: [],
-      });
-    }
+    const iamReaders = (secret: string) => [
+      ...new Set(
+        roleStatements()
+          .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+          .filter(({ statement }) =>
+            resourcesOf(statement).some((target) => referencedIds(target).has(secret)),
+          )
+          .map(({ role }) => roleArn(String(resource(role).Properties.RoleName))),
+      ),
+    ];
+    const writers = [DEPLOYER_ROLE, BREAK_GLASS_ROLE];
+    const policyGateRoles = (arns: string[]) =>
+      arns.filter((arn) => arn.includes(`:role/policy-gate-${STAGE}-`));
+    // Act
+    const signing = decrypting(configured, 'slack-signing-secret');
+    const botToken = decrypting(configured, 'slack-bot-token');
+    const lookalikes = ['slack-signing-secret-x', 'slack-bot-token-x', 'slack'].flatMap((name) =>
+      decrypting(configured, name),
+    );
+    const viaOtherService = allowed(configured, keyPolicy(configured, SLACK_SECRETS_KEY), 'kms:Decrypt', {
+      'kms:EncryptionContext:SecretARN': secretArn('slack-signing-secret'),
+    });
+    // Assess
+    expect(signing).toEqual([...iamReaders(SIGNING_SECRET), ...writers].sort());
+    expect(botToken).toEqual([...iamReaders(BOT_TOKEN_SECRET), ...writers].sort());
+    expect(iamReaders(SIGNING_SECRET)).toEqual([
+      roleArnOfFunction(template, 'SlackInteractivityLambdaFunction'),
+    ]);
+    expect(lookalikes).toEqual([]);
+    expect(viaOtherService).toEqual([]);
+    // Without a deployer the writers are whoever IAM lets, but still no other PolicyGate function.
+    expect(policyGateRoles(decrypting(template, 'slack-signing-secret'))).toEqual(iamReaders(SIGNING_SECRET));
   });
 });
 
@@ -2435,12 +2444,23 @@ describe('generated template: every action is one IAM knows', () => {
           documents.push((Properties.ResourcePolicy as JsonObject).PolicyDocument as Json);
       }
       // Act
+      const repeatedSids = documents.flatMap((document) => {
+        const sids = statementsOf(deployed(tpl(), document))
+          .map((statement) => (statement as unknown as JsonObject).Sid)
+          .filter((sid) => sid !== undefined);
+        return sids.filter((sid, index) => sids.indexOf(sid) !== index);
+      });
       const unknown = documents
         .flatMap((document) => statementsOf(deployed(tpl(), document)))
         .flatMap((statement) => actionsOf(statement))
         .filter((action) => actionsMatching(action).length === 0);
       // Assess
-      expect({ label, count: documents.length > 10, unknown }).toEqual({ label, count: true, unknown: [] });
+      expect({ label, count: documents.length > 10, unknown, repeatedSids }).toEqual({
+        label,
+        count: true,
+        unknown: [],
+        repeatedSids: [],
+      });
     }
   });
 });
