@@ -2427,6 +2427,36 @@ describe('generated template: reserved concurrency', () => {
   });
 });
 
+describe('generated template: policy sizes', () => {
+  /** IAM's limit for a role's inline policies together, and KMS's for a key policy (whitespace not counted). */
+  const ROLE_INLINE_LIMIT = 10_240;
+  const KEY_POLICY_LIMIT = 32_768;
+
+  test('every role’s inline policies and every key policy fit their service’s limit, with a 20-character stage', () => {
+    // Prepare: the longest ARNs a real account and a long stage name make.
+    const longer = (document: Json) =>
+      JSON.stringify(deployed(configured, document)).replaceAll(`-${STAGE}-`, `-${'x'.repeat(20)}-`).length;
+    // Act
+    const roles = Object.entries(configured.Resources)
+      .filter(([, { Type }]) => Type === 'AWS::IAM::Role')
+      .map(([id, { Properties }]) => ({
+        id,
+        size: asArray(Properties.Policies as Json[]).reduce<number>(
+          (sum, policy) => sum + longer((policy as JsonObject).PolicyDocument as Json),
+          0,
+        ),
+      }));
+    const keys = Object.entries(configured.Resources)
+      .filter(([, { Type }]) => Type === 'AWS::KMS::Key')
+      .map(([id, { Properties }]) => ({ id, size: longer(Properties.KeyPolicy as Json) }));
+    // Assess
+    for (const { id, size } of roles)
+      expect({ id, fits: size <= ROLE_INLINE_LIMIT }).toEqual({ id, fits: true });
+    for (const { id, size } of keys)
+      expect({ id, fits: size <= KEY_POLICY_LIMIT }).toEqual({ id, fits: true });
+  });
+});
+
 describe('generated template: every action is one IAM knows', () => {
   test('each action of every role, key and resource policy names at least one real action', () => {
     for (const [label, tpl] of TEMPLATES) {
