@@ -2,8 +2,11 @@
  * A Serverless Framework plugin that refuses to package or deploy a stack PolicyGate cannot protect:
  * - outside us-east-1: IAM is a global service whose CloudTrail events reach EventBridge only there, so a
  *   stack elsewhere would never hear of an IAM change;
- * - a stage marked `production: true` in `params:` without `alertEmail` and `slackChannelId`: every alert
- *   would reach nobody, and no request would reach a person.
+ * - a stage marked `production: true` in `params:` without `alertEmail`, `slackChannelId` and
+ *   `deployerRoleArn`: every alert would reach nobody, no request would reach a person, and without a
+ *   deployer any principal IAM lets administer KMS could rewrite PolicyGate's key policies;
+ * - any stage with a `slackChannelId` but no `slackTeamId` or `slackAppId`: clicks could not be bound to
+ *   the installed workspace and app, so every one would be refused (or, worse, checked against nothing).
  *
  * It runs before packaging, and again before a deploy (which skips packaging when given `--package`), so
  * a refused stage never reaches AWS.
@@ -32,10 +35,19 @@ class DeployGuard {
     }
     // Only serverless.yml says what is production: a command-line --param cannot switch the check off.
     if (String(configured.production).trim() === 'true') {
-      for (const name of ['alertEmail', 'slackChannelId']) {
+      for (const name of ['alertEmail', 'slackChannelId', 'deployerRoleArn']) {
         if (String(effective[name] ?? '').trim() === '') {
           problems.push(
             `the stage ${stage} is marked production but has no ${name} (set it under params: in serverless.yml, or pass --param="${name}=…")`,
+          );
+        }
+      }
+    }
+    if (String(effective.slackChannelId ?? '').trim() !== '') {
+      for (const name of ['slackTeamId', 'slackAppId']) {
+        if (String(effective[name] ?? '').trim() === '') {
+          problems.push(
+            `the stage ${stage} posts to Slack channel ${String(effective.slackChannelId).trim()} but has no ${name} (the installed workspace's; set it under params: in serverless.yml, or pass --param="${name}=…")`,
           );
         }
       }

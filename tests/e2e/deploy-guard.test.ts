@@ -1,8 +1,9 @@
 /**
  * scripts/deploy-guard.js as `serverless package` (which `serverless deploy` runs first) really loads it: the real
  * osls packaging of serverless.yml, offline and without AWS credentials, refuses a stack PolicyGate cannot
- * protect (outside us-east-1, or a production stage nobody would hear from) before anything is packaged, and
- * packages a production stage once its alert address and Slack channel are given (`--param` counts).
+ * protect (outside us-east-1, a production stage nobody would hear from or without a deployer, a Slack channel
+ * without its workspace) before anything is packaged, and packages a production stage once its settings are
+ * given (`--param` counts).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,19 +24,37 @@ async function serverlessPackage(args: string[]): Promise<Run> {
   return run;
 }
 
-const PROD_PARAMS = ['--param=alertEmail=security@example.com', '--param=slackChannelId=C0123456789'];
+const SLACK_WORKSPACE_PARAMS = ['--param=slackTeamId=T0123456789', '--param=slackAppId=A0123456789'];
+const DEPLOYER_PARAM = '--param=deployerRoleArn=arn:aws:iam::123456789012:role/policy-gate-deployer';
+const PROD_PARAMS = [
+  '--param=alertEmail=security@example.com',
+  '--param=slackChannelId=C0123456789',
+  ...SLACK_WORKSPACE_PARAMS,
+  DEPLOYER_PARAM,
+];
 
 let prodWithoutSettings: Run;
 let prodWithAlertEmailOnly: Run;
 let ciInEurope: Run;
 let prodWithSettings: Run;
+let ciWithChannelOnly: Run;
+let prodWithoutDeployer: Run;
 
 beforeAll(async () => {
-  [prodWithoutSettings, prodWithAlertEmailOnly, ciInEurope, prodWithSettings] = await Promise.all([
+  [
+    prodWithoutSettings,
+    prodWithAlertEmailOnly,
+    ciInEurope,
+    prodWithSettings,
+    ciWithChannelOnly,
+    prodWithoutDeployer,
+  ] = await Promise.all([
     serverlessPackage(['--stage', 'prod']),
     serverlessPackage(['--stage', 'prod', '--param=alertEmail=security@example.com']),
     serverlessPackage(['--stage', 'ci', '--region', 'eu-west-1']),
     withPackagingLock(() => serverlessPackage(['--stage', 'prod', ...PROD_PARAMS])),
+    serverlessPackage(['--stage', 'ci', '--param=slackChannelId=C0123456789']),
+    serverlessPackage(['--stage', 'prod', ...PROD_PARAMS.filter((param) => param !== DEPLOYER_PARAM)]),
   ]);
 }, SETUP_TIMEOUT_MS);
 
@@ -44,7 +63,7 @@ afterAll(() => {
 });
 
 describe('the deploy guard, loaded by serverless package', () => {
-  test('refuses the production stage without alertEmail and slackChannelId, before packaging anything', () => {
+  test('refuses the production stage without alertEmail, slackChannelId and deployerRoleArn, before packaging', () => {
     // Act
     const { code, output, packaged } = prodWithoutSettings;
     // Assess
@@ -52,16 +71,38 @@ describe('the deploy guard, loaded by serverless package', () => {
     expect(output).toContain('PolicyGate refuses to deploy');
     expect(output).toMatch(/\balertEmail\b/);
     expect(output).toMatch(/\bslackChannelId\b/);
+    expect(output).toMatch(/\bdeployerRoleArn\b/);
     expect(packaged).toEqual([]);
   });
 
-  test('names only the setting still missing when the other one is given with --param', () => {
+  test('names only the settings still missing when one is given with --param', () => {
     // Act
     const { code, output, packaged } = prodWithAlertEmailOnly;
     // Assess
     expect(code).not.toBe(0);
     expect(output).toMatch(/\bslackChannelId\b/);
+    expect(output).toMatch(/\bdeployerRoleArn\b/);
     expect(output).not.toMatch(/\balertEmail\b/);
+    expect(packaged).toEqual([]);
+  });
+
+  test('refuses the production stage without deployerRoleArn, naming only it', () => {
+    // Act
+    const { code, output, packaged } = prodWithoutDeployer;
+    // Assess
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/\bdeployerRoleArn\b/);
+    expect(output).not.toMatch(/\b(alertEmail|slackChannelId|slackTeamId|slackAppId)\b/);
+    expect(packaged).toEqual([]);
+  });
+
+  test('refuses any stage with a Slack channel but no workspace team id and app id', () => {
+    // Act
+    const { code, output, packaged } = ciWithChannelOnly;
+    // Assess
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/\bslackTeamId\b/);
+    expect(output).toMatch(/\bslackAppId\b/);
     expect(packaged).toEqual([]);
   });
 
@@ -76,7 +117,7 @@ describe('the deploy guard, loaded by serverless package', () => {
     expect(packaged).toEqual([]);
   });
 
-  test('packages the production stage given both settings with --param, and the template uses them', () => {
+  test('packages the production stage given its settings with --param, and the template uses them', () => {
     // Prepare
     const { code, output, packaged, packageDir } = prodWithSettings;
     // Act
@@ -96,7 +137,12 @@ describe('the deploy guard, loaded by serverless package', () => {
     expect(subscription).toMatchObject({ Protocol: 'email', Endpoint: 'security@example.com' });
     expect(channels.length).toBeGreaterThan(0);
     for (const variables of channels) {
-      expect(variables).toMatchObject({ STAGE: 'prod', SLACK_CHANNEL_ID: 'C0123456789' });
+      expect(variables).toMatchObject({
+        STAGE: 'prod',
+        SLACK_CHANNEL_ID: 'C0123456789',
+        SLACK_TEAM_ID: 'T0123456789',
+        SLACK_APP_ID: 'A0123456789',
+      });
     }
   });
 });
