@@ -80,6 +80,7 @@ export function dependencies(): Dependencies {
     quarantine: new QuarantineService(new AwsIamGateway(new IAMClient({ region: cfg.region })), {
       index: store,
       isRisky: riskTest(cfg.restricted),
+      trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     }),
     metrics: new EmfAlarmMetrics(cfg.stage),
     notifier: new SnsNotifier(new SNSClient({ region: cfg.region }), cfg.alertTopicArn),

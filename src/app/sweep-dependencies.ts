@@ -1,6 +1,7 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -8,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
 import { IamInventorySource } from '../adapters/iam-inventory';
+import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
 import { DynamoSweepStateStore } from '../adapters/sweep-state-store';
 import { CloudTrailInspector } from '../adapters/trail-inspector';
@@ -16,6 +18,7 @@ import { config } from '../config';
 import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
+import { RecordSeals } from '../services/record-seals';
 import { SweepService } from '../services/sweep-service';
 
 let cached: SweepService | undefined;
@@ -33,6 +36,11 @@ export function sweepService(): SweepService {
   const documents = (client: DynamoDBClient) =>
     DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const dynamo = new DynamoDBClient(region);
+  const kms = new KMSClient(region);
+  const seals = new RecordSeals({
+    ...(cfg.recordSealKeyId && { record: new KmsSealKey(kms, cfg.recordSealKeyId) }),
+    ...(cfg.decisionSealKeyId && { decision: new KmsSealKey(kms, cfg.decisionSealKeyId) }),
+  });
   cached = new SweepService({
     inventory: new IamInventorySource(new IAMClient(region)),
     state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
@@ -42,6 +50,7 @@ export function sweepService(): SweepService {
     trails: new CloudTrailInspector(new CloudTrailClient(region)),
     notifier: new SnsNotifier(new SNSClient(region), cfg.alertTopicArn),
     isRisky: riskTest(cfg.restricted),
+    trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
     logger: createLogger('policy-gate-sweep'),
   });

@@ -62,6 +62,11 @@ export interface QuarantineServiceOptions {
    * refuses when the group gained a risky grant since the review; without it every new grant counts.
    */
   readonly isRisky?: (document: string) => boolean;
+  /**
+   * Whether a restored approval found in the index may be relied on to cover a principal (its seals
+   * verify). Without it no approval covers anything, so a widened grant always reports CONFLICT.
+   */
+  readonly trusts?: (record: ApprovalRecord) => Promise<boolean>;
   readonly now?: () => Date;
 }
 
@@ -604,7 +609,7 @@ export class QuarantineService {
         sameName(o.userName, entry.user) &&
         sameName(o.groupName, entry.group) &&
         o.grants.some((g) => g.pendingApprovalId === approvalId) &&
-        restored(record)
+        (await this.trusted(record))
       ) {
         return true;
       }
@@ -633,7 +638,7 @@ export class QuarantineService {
         o.principalType === principal.type &&
         sameName(o.principalName, principal.name) &&
         (o.pendingVersions ?? []).some((p) => p.approvalId === approvalId) &&
-        restored(record)
+        (await this.trusted(record))
       ) {
         return record;
       }
@@ -791,6 +796,11 @@ export class QuarantineService {
     return { outcome: 'RESTORED' };
   }
 
+  /** A restored approval whose seals verify: only that covers a principal nobody else reviewed. */
+  private async trusted(record: ApprovalRecord): Promise<boolean> {
+    return isRestored(record) && this.options.trusts !== undefined && (await this.options.trusts(record));
+  }
+
   private timestamp(): string {
     return this.now().toISOString();
   }
@@ -824,11 +834,6 @@ function findName(names: readonly string[], name: string): string | undefined {
 
 function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-/** Only an approved, restored approval covers anything. */
-function restored(record: ApprovalRecord): boolean {
-  return isRestored(record);
 }
 
 /**

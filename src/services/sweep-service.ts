@@ -47,6 +47,8 @@ export interface SweepDependencies {
   readonly trails: TrailInspector;
   readonly notifier: Notifier;
   readonly isRisky: RiskTest;
+  /** Whether a restored approval may be relied on to cover a grant (its seals verify). */
+  readonly trusts: (record: ApprovalRecord) => Promise<boolean>;
   readonly settings: SweepSettings;
   readonly logger: Logger;
   readonly now?: () => Date;
@@ -288,8 +290,15 @@ export class SweepService {
         }
         break;
     }
-    // The index hands back records read strongly, so their status can be relied on as it is.
-    if ([...candidates, ...reachCovers].some(restored)) return 'covered';
+    // The index hands back records read strongly, so their status can be relied on as it is; what they
+    // say covers a grant only under their seals (a record edited in the table covers nothing).
+    for (const record of [...candidates, ...reachCovers]) {
+      if (!restored(record)) continue;
+      if (await this.deps.trusts(record)) return 'covered';
+      this.deps.logger.error('a restored approval whose seals do not verify covers nothing', {
+        approvalId: record.approvalId,
+      });
+    }
     return candidates.some((record) => atWork(record, now)) ? 'in-progress' : 'none';
   }
 

@@ -213,6 +213,44 @@ describe('sealed approvals', () => {
   });
 });
 
+describe('records covering grants', () => {
+  test('a restored record edited to cover another grant covers nothing: the sweep gates the grant', async () => {
+    // Prepare: an approved, restored change, then the baseline.
+    await createRole('app');
+    const approvalId = await riskyInlinePolicy('app');
+    await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
+    await sandbox.settle();
+    await sandbox.sweep();
+    // The attacker swaps in an admin grant whose event is lost, and edits the record to match it.
+    sandbox.route((event) => (event.detail.eventName === 'PutRolePolicy' ? 'lose' : 'deliver'));
+    await sandbox.developer.send(
+      new PutRolePolicyCommand({
+        RoleName: 'app',
+        PolicyName: 'cleanup',
+        PolicyDocument: JSON.stringify(ADMIN),
+      }),
+    );
+    const original = (await sandbox.store.get(approvalId))?.original;
+    await table.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: { approvalId },
+        UpdateExpression: 'SET #original = :original',
+        ExpressionAttributeNames: { '#original': 'original' },
+        ExpressionAttributeValues: { ':original': { ...original, document: JSON.stringify(ADMIN) } },
+      }),
+    );
+    // Act
+    const report = await sandbox.sweep();
+    const [pending] = await waitForPending(sandbox);
+    // Assess
+    expect(report.started).toEqual(['inline policy cleanup on role app']);
+    expect(
+      documentsEqual(inlineDocument('app', 'cleanup'), quarantineDocument(pending?.approvalId ?? '')),
+    ).toBe(true);
+  });
+});
+
 describe("PolicyGate's own writes are recognised by content", () => {
   test('its quarantine and restore writes are its own: each ends Ignored, nothing is quarantined twice', async () => {
     // Prepare
