@@ -5,7 +5,9 @@
  * decided (the record still PENDING, no SendTaskSuccess) and a warn-level log of the attempt.
  */
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WebClient } from '@slack/web-api';
+import { startLambdaUrlServer } from '../../local/lambda-url/server';
 import {
   type Sandbox,
   SLACK_BOT_TOKEN,
@@ -17,7 +19,10 @@ import {
   startSandbox,
 } from '../../local/sandbox';
 import { type BlockActionsPayload, deliverSignedBody, findButton } from '../../local/slack';
-import { resetDependencies } from '../../src/app/dependencies';
+import { SecretsManagerSecret, SIGNING_SECRET } from '../../src/adapters/slack-credentials';
+import { dependencies, resetDependencies } from '../../src/app/dependencies';
+import { createLogger } from '../../src/logger';
+import { createSlackApp } from '../../src/slack/app';
 import {
   APPROVE_ACTION_ID,
   DECISION_BLOCK_ID,
@@ -633,5 +638,79 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
     expect(sandbox.slack.calls.filter((c) => c.error === 'token_revoked')).toEqual([]);
     for (const secret of [SLACK_BOT_TOKEN, rotated, SLACK_SIGNING_SECRET])
       expect(logs.text()).not.toContain(secret);
+  });
+
+  test('a click signed with a just-rotated secret is checked again once the cache is 30 s old, at most once per 30 s', async () => {
+    // Prepare: the interactivity app over a signing secret whose clock the test moves.
+    sandbox = await startSandbox();
+    await createPolicy(sandbox, 'cleanup');
+    const approvalId = await pendingApproval(sandbox);
+    let clock = Date.now();
+    const client = new SecretsManagerClient({
+      endpoint: sandbox.secrets.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const signing = new SecretsManagerSecret(
+      client,
+      sandbox.secrets.arnOf(SLACK_SIGNING_SECRET_NAME),
+      SIGNING_SECRET,
+      { ttlSeconds: 300, now: () => clock },
+    );
+    const deps = dependencies();
+    const { botToken, channel, workspace, slackApiUrl } = deps.slack;
+    if (!botToken || !channel || !workspace) throw new Error('sandbox Slack settings missing');
+    const logger = createLogger('policy-gate');
+    const { handler, start } = createSlackApp({
+      botToken,
+      signingSecret: signing,
+      workspace,
+      ...(slackApiUrl && { slackApiUrl }),
+      logger,
+      dependencies: { decisions: deps.decisions, channel, logger },
+    });
+    await start();
+    const endpoint = await startLambdaUrlServer(handler);
+    const reads = () => sandbox.secrets.callCount(SLACK_SIGNING_SECRET_NAME);
+    const click = (signingSecret: string, user: string = SLACK_USERS.ana.id) =>
+      sandbox.slack.deliverBlockAction({
+        url: endpoint.url,
+        signingSecret,
+        user: { id: user },
+        action: { actionId: APPROVE_ACTION_ID },
+      });
+    const warmUp = await click(SLACK_SIGNING_SECRET, SLACK_USERS.mallory.id); // no approver: decides nothing
+    // Act
+    const readsBefore = reads();
+    const rotated = 'rotated-signing-secret-00112233445566778899';
+    sandbox.secrets.putSecret(SLACK_SIGNING_SECRET_NAME, rotated);
+    const tooSoon = await Promise.all(Array.from({ length: 10 }, () => click(rotated)));
+    const readsTooSoon = reads() - readsBefore;
+    clock += 31_000;
+    const flood = await Promise.all(
+      Array.from({ length: 10 }, () => click('attacker-guess-0123456789abcdef')),
+    );
+    const readsFlood = reads() - readsBefore;
+    const undecided = (await sandbox.store.get(approvalId))?.status;
+    const oldOne = await click(SLACK_SIGNING_SECRET);
+    const accepted = await click(rotated);
+    await sandbox.settle();
+    await endpoint.close();
+    client.destroy();
+    // Assess
+    expect(warmUp.status).toBe(200);
+    expect(tooSoon.map((a) => a.status)).toEqual(Array(10).fill(401));
+    expect(readsTooSoon).toBe(0);
+    expect(flood.map((a) => a.status)).toEqual(Array(10).fill(401));
+    expect(readsFlood).toBe(1);
+    expect(accepted.status).toBe(200);
+    expect(oldOne.status).toBe(401);
+    expect(reads() - readsBefore).toBe(1);
+    expect(undecided).toBe('PENDING');
+    expect(await sandbox.store.get(approvalId)).toMatchObject({
+      status: 'APPROVED',
+      decision: { decidedBy: { id: SLACK_USERS.ana.id } },
+    });
+    expect(logs.text()).not.toContain(rotated);
   });
 });
