@@ -5,7 +5,7 @@
  * decided (the record still PENDING, no SendTaskSuccess) and a warn-level log of the attempt.
  */
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WebClient } from '@slack/web-api';
 import { startLambdaUrlServer } from '../../local/lambda-url/server';
 import {
@@ -66,6 +66,22 @@ async function postCopy(sandbox: Sandbox, approvalId: string, channel: string): 
     blocks: original.blocks as never,
   });
   return copy.ts as string;
+}
+
+/** An operator's rotation: PutSecretValue through the SDK, as the README's steps do it. */
+async function rotate(sandbox: Sandbox, name: string, value: string): Promise<void> {
+  const client = new SecretsManagerClient({
+    endpoint: sandbox.secrets.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDOPERATOR', secretAccessKey: 'local' },
+  });
+  try {
+    await client.send(
+      new PutSecretValueCommand({ SecretId: sandbox.secrets.arnOf(name), SecretString: value }),
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 describe('clicks are bound to their workspace and app', () => {
@@ -595,7 +611,7 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
     const approvalId = await pendingApproval(sandbox);
     await sandbox.click(SLACK_USERS.mallory.id, APPROVE_ACTION_ID, approvalId); // warms the cache
     const rotated = 'rotated-signing-secret-fedcba9876543210';
-    sandbox.secrets.putSecret(SLACK_SIGNING_SECRET_NAME, rotated);
+    await rotate(sandbox, SLACK_SIGNING_SECRET_NAME, rotated);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     // Act
     const old = await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
@@ -624,7 +640,7 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
     await sandbox.click(SLACK_USERS.mallory.id, APPROVE_ACTION_ID, approvalId); // warms the caches
     const rotated = 'xoxb-rotated-policy-gate-bot-token';
     sandbox.slack.rotateBotToken(rotated);
-    sandbox.secrets.putSecret(SLACK_BOT_TOKEN_SECRET, rotated);
+    await rotate(sandbox, SLACK_BOT_TOKEN_SECRET, rotated);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     // Act
     const click = await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
@@ -683,7 +699,7 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
     // Act
     const readsBefore = reads();
     const rotated = 'rotated-signing-secret-00112233445566778899';
-    sandbox.secrets.putSecret(SLACK_SIGNING_SECRET_NAME, rotated);
+    await rotate(sandbox, SLACK_SIGNING_SECRET_NAME, rotated);
     const tooSoon = await Promise.all(Array.from({ length: 10 }, () => click(rotated)));
     const readsTooSoon = reads() - readsBefore;
     clock += 31_000;
