@@ -1,10 +1,10 @@
 import { App, AwsLambdaReceiver } from '@slack/bolt';
 import type { SecretSource } from '../adapters/slack-credentials';
 import type { SlackWorkspace } from '../config';
-import { ConfigError } from '../errors';
+import { ConfigError, SlackApiError } from '../errors';
 import type { Logger } from '../logger';
 import type { AwsEvent, AwsHandler, AwsResponse } from './aws-types';
-import { createSlackClient, slackCall, slackClientOptions, slackLogger } from './client';
+import { createSlackClient, slackCall, slackClientOptions, slackLogger, TOKEN_REFUSED } from './client';
 import {
   type ActionKind,
   eventForBolt,
@@ -86,9 +86,20 @@ export function createSlackApp(options: SlackAppOptions): {
   // The token auth.test last confirmed; a rotated token is checked again before it is used.
   let confirmed: string | undefined;
   const verifiedToken = async (): Promise<void> => {
-    const token = await botToken.get();
+    let token = await botToken.get();
     if (token === confirmed) return;
-    await checkWorkspace(token, workspace, logger, slackApiUrl);
+    try {
+      await checkWorkspace(token, workspace, logger, slackApiUrl);
+    } catch (error) {
+      // A token Slack refuses may have just been rotated: re-read its secret once (bounded) and check that.
+      const fresh =
+        error instanceof SlackApiError && TOKEN_REFUSED.has(error.code)
+          ? await botToken.refresh()
+          : undefined;
+      if (fresh === undefined) throw error;
+      token = fresh;
+      await checkWorkspace(token, workspace, logger, slackApiUrl);
+    }
     confirmed = token;
   };
 

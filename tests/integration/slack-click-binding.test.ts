@@ -19,7 +19,7 @@ import {
   startSandbox,
 } from '../../local/sandbox';
 import { type BlockActionsPayload, deliverSignedBody, findButton } from '../../local/slack';
-import { SecretsManagerSecret, SIGNING_SECRET } from '../../src/adapters/slack-credentials';
+import { BOT_TOKEN, SecretsManagerSecret, SIGNING_SECRET } from '../../src/adapters/slack-credentials';
 import { dependencies, resetDependencies } from '../../src/app/dependencies';
 import { createLogger } from '../../src/logger';
 import { createSlackApp } from '../../src/slack/app';
@@ -727,6 +727,54 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
       status: 'APPROVED',
       decision: { decidedBy: { id: SLACK_USERS.ana.id } },
     });
+    expect(logs.text()).not.toContain(rotated);
+  });
+
+  test('a bot token Slack refuses at start is re-read once its cache is 30 s old, and the app then starts', async () => {
+    // Prepare: Slack revoked the token before the operator put the new one into the secret.
+    sandbox = await startSandbox();
+    let clock = Date.now();
+    const client = new SecretsManagerClient({
+      endpoint: sandbox.secrets.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const botToken = new SecretsManagerSecret(
+      client,
+      sandbox.secrets.arnOf(SLACK_BOT_TOKEN_SECRET),
+      BOT_TOKEN,
+      {
+        ttlSeconds: 300,
+        now: () => clock,
+      },
+    );
+    const deps = dependencies();
+    const { signingSecret, channel, workspace, slackApiUrl } = deps.slack;
+    if (!signingSecret || !channel || !workspace) throw new Error('sandbox Slack settings missing');
+    const logger = createLogger('policy-gate');
+    const app = () =>
+      createSlackApp({
+        botToken,
+        signingSecret,
+        workspace,
+        ...(slackApiUrl && { slackApiUrl }),
+        logger,
+        dependencies: { decisions: deps.decisions, channel, logger },
+      });
+    const rotated = 'xoxb-rotated-before-the-secret-was';
+    sandbox.slack.rotateBotToken(rotated);
+    // Act
+    const refused = app().start();
+    await expect(refused).rejects.toThrow(/token_revoked/);
+    await rotate(sandbox, SLACK_BOT_TOKEN_SECRET, rotated);
+    const tooSoon = app().start();
+    await expect(tooSoon).rejects.toThrow(/token_revoked/);
+    clock += 31_000;
+    const started = app().start();
+    // Assess
+    await expect(started).resolves.toBeUndefined();
+    expect(sandbox.secrets.callCount(SLACK_BOT_TOKEN_SECRET)).toBeLessThanOrEqual(3);
+    client.destroy();
     expect(logs.text()).not.toContain(rotated);
   });
 });
