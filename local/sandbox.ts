@@ -31,7 +31,13 @@ import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamSe
 import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
-import { type DeliveryResult, type LocalSlackServer, type SlackUserSpec, startSlackServer } from './slack';
+import {
+  type BlockActionsPayload,
+  type DeliveryResult,
+  type LocalSlackServer,
+  type SlackUserSpec,
+  startSlackServer,
+} from './slack';
 import { type LocalSnsServer, startSnsServer } from './sns/server';
 import { eventBridgeDeadLetterAttributes, type LocalSqsServer, startSqsServer } from './sqs';
 import {
@@ -61,7 +67,12 @@ export const GOOD_TRAIL: TrailInput = {
 export const SLACK_CHANNEL = 'C0POLICYGATE';
 export const SLACK_BOT_TOKEN = 'xoxb-local-policy-gate-bot-token';
 export const SLACK_SIGNING_SECRET = 'local-signing-secret-0123456789abcdef';
-const SLACK_SECRET_NAME = 'policy-gate/local/slack';
+/** The two Slack secrets' names in the local Secrets Manager (plain-text values). */
+export const SLACK_BOT_TOKEN_SECRET = 'policy-gate/local/slack-bot-token';
+export const SLACK_SIGNING_SECRET_NAME = 'policy-gate/local/slack-signing-secret';
+/** The installed workspace and app, as the stage settings name them and the Slack stand-in serves them. */
+export const SLACK_TEAM_ID = 'T0POLICYGATE';
+export const SLACK_APP_ID = 'A0POLICYGATE';
 export const APPROVER_GROUP = 'S0SECOPS';
 
 /**
@@ -94,6 +105,10 @@ export interface SandboxOptions {
   trails?: TrailInput[];
   /** IAM_SLACK_IDENTITY_MAP (people and role declarations); default none. */
   identityMap?: string;
+  /** SLACK_SECRET_CACHE_SECONDS; default unset (300). */
+  slackSecretCacheSeconds?: number;
+  /** SLACK_ENTERPRISE_ID, and the Enterprise Grid organisation the Slack stand-in's workspace is in. */
+  slackEnterpriseId?: string;
 }
 
 /** What the EventBridge rule does with one event: deliver it, lose it, or give it to the dead-letter queue. */
@@ -137,6 +152,10 @@ export interface Sandbox {
       timestampOffsetSeconds?: number;
       /** Click the button even if the message no longer shows it (a Slack client lagging behind). */
       stale?: boolean;
+      /** Signs with this secret instead of the sandbox's (e.g. after a rotation). */
+      signingSecret?: string;
+      /** Changes the payload before signing: a forgery by someone holding the signing secret. */
+      mutate?: (payload: BlockActionsPayload) => void;
     },
   ): Promise<DeliveryResult>;
   /** Waits until every started execution has ended (new ones included) and returns their results. */
@@ -158,7 +177,12 @@ const ENV_KEYS = [
   'APPROVAL_TIMEOUT_SECONDS',
   'RESTRICTED_ACTIONS',
   'AWS_ENDPOINT_URL_SECRETS_MANAGER',
-  'SLACK_SECRET_ARN',
+  'SLACK_BOT_TOKEN_SECRET_ARN',
+  'SLACK_SIGNING_SECRET_ARN',
+  'SLACK_SECRET_CACHE_SECONDS',
+  'SLACK_TEAM_ID',
+  'SLACK_ENTERPRISE_ID',
+  'SLACK_APP_ID',
   'SLACK_CHANNEL_ID',
   'SLACK_API_URL',
   'APPROVER_SLACK_USER_IDS',
@@ -198,12 +222,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const dynamo = await startDynalite();
   const sns = await startSnsServer({ topics: [`arn:aws:sns:us-east-1:${ACCOUNT}:policy-gate-local-alerts`] });
   const secrets = await startSecretsManagerServer({ accountId: ACCOUNT });
-  secrets.putSecret(
-    SLACK_SECRET_NAME,
-    JSON.stringify({ botToken: SLACK_BOT_TOKEN, signingSecret: SLACK_SIGNING_SECRET }),
-  );
+  secrets.putSecret(SLACK_BOT_TOKEN_SECRET, SLACK_BOT_TOKEN);
+  secrets.putSecret(SLACK_SIGNING_SECRET_NAME, SLACK_SIGNING_SECRET);
   const slack = await startSlackServer({
     botToken: SLACK_BOT_TOKEN,
+    teamId: SLACK_TEAM_ID,
+    appId: SLACK_APP_ID,
+    ...(options.slackEnterpriseId !== undefined && { enterpriseId: options.slackEnterpriseId }),
     users: Object.values(SLACK_USERS),
     usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
     channels: [SLACK_CHANNEL],
@@ -250,7 +275,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APPROVAL_TIMEOUT_SECONDS: String(options.approvalTimeoutSeconds ?? 86_400),
     ...(options.restrictedActions !== undefined && { RESTRICTED_ACTIONS: options.restrictedActions }),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    SLACK_SECRET_ARN: secrets.arnOf(SLACK_SECRET_NAME),
+    SLACK_BOT_TOKEN_SECRET_ARN: secrets.arnOf(SLACK_BOT_TOKEN_SECRET),
+    SLACK_SIGNING_SECRET_ARN: secrets.arnOf(SLACK_SIGNING_SECRET_NAME),
+    SLACK_TEAM_ID,
+    SLACK_APP_ID,
+    ...(options.slackEnterpriseId !== undefined && { SLACK_ENTERPRISE_ID: options.slackEnterpriseId }),
+    ...(options.slackSecretCacheSeconds !== undefined && {
+      SLACK_SECRET_CACHE_SECONDS: String(options.slackSecretCacheSeconds),
+    }),
     SLACK_CHANNEL_ID: SLACK_CHANNEL,
     SLACK_API_URL: slack.url,
     APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
@@ -343,12 +375,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       decide = decider;
     },
     sweep: () => reconciliationSweep(),
-    async click(userId, actionId, approvalId, { stale, ...clickOptions } = {}) {
+    async click(userId, actionId, approvalId, { stale, signingSecret, ...clickOptions } = {}) {
       const record = await store.get(approvalId);
       if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);
       return slack.deliverBlockAction({
         url: interactivity.url,
-        signingSecret: SLACK_SIGNING_SECRET,
+        signingSecret: signingSecret ?? SLACK_SIGNING_SECRET,
         user: { id: userId },
         action: stale ? { actionId, blockId: DECISION_BLOCK_ID, value: approvalId } : { actionId },
         message: record.slackMessage,

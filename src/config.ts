@@ -26,8 +26,14 @@ export interface Config {
   /** Seconds before a "not in force" verdict is checked again (IAM is eventually consistent); 0 = never. */
   readonly recheckDelaySeconds: number;
   readonly slackChannelId?: string;
-  /** Secrets Manager secret holding `{ botToken, signingSecret }`. */
-  readonly slackSecretArn?: string;
+  /** Secrets Manager secret holding the bot token (`xoxb-…`) as plain text; every Slack-posting function. */
+  readonly slackBotTokenSecretArn?: string;
+  /** Secrets Manager secret holding the signing secret as plain text; only the interactivity function. */
+  readonly slackSigningSecretArn?: string;
+  /** How long a secret read is used before it is read again (a rotation takes effect within it). */
+  readonly slackSecretCacheSeconds: number;
+  /** The installed workspace and app; set (and required) wherever the signing secret is. */
+  readonly slackWorkspace?: SlackWorkspace;
   /** Bolt's `slackApiUrl`: Slack's own API unless set (a proxy, or the local stand-in). */
   readonly slackApiUrl?: string;
   /** Slack users who may decide. */
@@ -45,6 +51,21 @@ export interface Config {
   /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
   readonly sweep?: SweepConfig;
 }
+
+/** The one workspace (and app) whose clicks PolicyGate accepts. */
+export interface SlackWorkspace {
+  /** The workspace, `T…`. */
+  readonly teamId: string;
+  /** The Enterprise Grid organisation, `E…`, when the workspace is in one. */
+  readonly enterpriseId?: string;
+  /** The Slack app, `A…`. */
+  readonly appId: string;
+}
+
+/** Slack's id formats for the workspace settings (upper-case letters and digits after the prefix). */
+export const SLACK_TEAM_ID = /^T[A-Z0-9]{2,31}$/;
+export const SLACK_ENTERPRISE_ID = /^E[A-Z0-9]{2,31}$/;
+export const SLACK_APP_ID = /^A[A-Z0-9]{2,31}$/;
 
 /** What only the reconciliation sweep needs. */
 export interface SweepConfig {
@@ -134,7 +155,6 @@ export function loadConfig(env: Env): Config {
       `SLACK_CHANNEL_ID must be a Slack channel id (C…/G…), got ${JSON.stringify(slackChannelId)}`,
     );
   }
-  const slackSecretArn = env.SLACK_SECRET_ARN?.trim();
   const keyId = (name: string): string | undefined => {
     const value = env[name]?.trim();
     if (!value) return undefined;
@@ -150,6 +170,20 @@ export function loadConfig(env: Env): Config {
   };
   const recordSealKeyId = keyId('RECORD_SEAL_KEY_ID');
   const decisionSealKeyId = keyId('DECISION_SEAL_KEY_ID');
+  const secretArn = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    if (
+      value &&
+      !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/.test(value)
+    ) {
+      problems.push(`${name} must be a Secrets Manager secret ARN, got ${JSON.stringify(value)}`);
+    }
+    return value || undefined;
+  };
+  const slackBotTokenSecretArn = secretArn('SLACK_BOT_TOKEN_SECRET_ARN');
+  const slackSigningSecretArn = secretArn('SLACK_SIGNING_SECRET_ARN');
+  const slackSecretCacheSeconds = integer('SLACK_SECRET_CACHE_SECONDS', 300, 0, 3600);
+  const slackWorkspace = slackSigningSecretArn ? workspaceConfig(env, problems) : undefined;
   const sweep = sweepConfig(env, problems);
   if (problems.length > 0 || !restricted) {
     throw new ConfigError(`invalid PolicyGate configuration: ${problems.join('; ')}`);
@@ -167,7 +201,10 @@ export function loadConfig(env: Env): Config {
     ...(deployerRoleArn ? { deployerRoleArn } : {}),
     recheckDelaySeconds,
     ...(slackChannelId ? { slackChannelId } : {}),
-    ...(slackSecretArn ? { slackSecretArn } : {}),
+    ...(slackBotTokenSecretArn ? { slackBotTokenSecretArn } : {}),
+    ...(slackSigningSecretArn ? { slackSigningSecretArn } : {}),
+    slackSecretCacheSeconds,
+    ...(slackWorkspace && { slackWorkspace }),
     ...(slackApiUrl ? { slackApiUrl } : {}),
     approverSlackUserIds,
     approverSlackUsergroupIds,
@@ -177,6 +214,24 @@ export function loadConfig(env: Env): Config {
     ...(decisionSealKeyId && { decisionSealKeyId }),
     ...(sweep && { sweep }),
   };
+}
+
+/** The workspace settings, required with the signing secret: a click is checked against them. */
+function workspaceConfig(env: Env, problems: string[]): SlackWorkspace {
+  const value = (name: string, pattern: RegExp, what: string, optional = false): string | undefined => {
+    const raw = env[name]?.trim() ?? '';
+    if (raw === '' && optional) return undefined;
+    if (!pattern.test(raw)) {
+      problems.push(
+        `${name} must be ${what} (required with SLACK_SIGNING_SECRET_ARN), got ${JSON.stringify(raw)}`,
+      );
+    }
+    return raw;
+  };
+  const teamId = value('SLACK_TEAM_ID', SLACK_TEAM_ID, 'the Slack workspace id (T…)') ?? '';
+  const enterpriseId = value('SLACK_ENTERPRISE_ID', SLACK_ENTERPRISE_ID, 'an Enterprise Grid id (E…)', true);
+  const appId = value('SLACK_APP_ID', SLACK_APP_ID, 'the Slack app id (A…)') ?? '';
+  return { teamId, appId, ...(enterpriseId && { enterpriseId }) };
 }
 
 /** The sweep's settings when `SWEEP_STATE_TABLE` says this is the sweep; all of them are then required. */

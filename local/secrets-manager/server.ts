@@ -11,8 +11,9 @@ import {
 
 /**
  * Local stand-in for AWS Secrets Manager, speaking its JSON 1.1 protocol
- * (`X-Amz-Target: secretsmanager.<Operation>`). Only GetSecretValue is served; secrets are set up from the
- * test side with {@link LocalSecretsManagerServer.putSecret}.
+ * (`X-Amz-Target: secretsmanager.<Operation>`). GetSecretValue and PutSecretValue (on an existing secret,
+ * `SecretString` only: an operator's rotation) are served; secrets are created from the test side with
+ * {@link LocalSecretsManagerServer.putSecret}.
  */
 
 const TARGET_PREFIX = 'secretsmanager.';
@@ -178,6 +179,29 @@ export async function startSecretsManagerServer(
     };
   };
 
+  const putSecretValue = (input: Record<string, unknown>): Record<string, unknown> => {
+    const secretId = input.SecretId;
+    const value = input.SecretString;
+    if (typeof secretId !== 'string' || secretId === '') {
+      throw new SecretsManagerFault(
+        400,
+        'ValidationException',
+        "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    if (typeof value !== 'string' || value === '') {
+      throw new SecretsManagerFault(
+        400,
+        'InvalidRequestException',
+        'You must provide either SecretString or SecretBinary.',
+      );
+    }
+    const secret = resolve(secretId);
+    if (secret === undefined) throw notFound();
+    const stored = putSecret(secret.name, value);
+    return { ARN: stored.arn, Name: stored.name, VersionId: stored.versionId, VersionStages: ['AWSCURRENT'] };
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const requestId = newRequestId();
     try {
@@ -197,7 +221,7 @@ export async function startSecretsManagerServer(
       });
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-      if (operation !== 'GetSecretValue') {
+      if (operation !== 'GetSecretValue' && operation !== 'PutSecretValue') {
         throw new SecretsManagerFault(400, 'UnknownOperationException', undefined);
       }
       let input: unknown;
@@ -212,7 +236,10 @@ export async function startSecretsManagerServer(
       if (faults.take()) {
         throw new SecretsManagerFault(500, 'InternalServiceError', 'An error occurred on the server side.');
       }
-      const output = getSecretValue(input as Record<string, unknown>);
+      const output =
+        operation === 'PutSecretValue'
+          ? putSecretValue(input as Record<string, unknown>)
+          : getSecretValue(input as Record<string, unknown>);
       send(res, 200, CONTENT_TYPE, JSON.stringify(output), { 'x-amzn-requestid': requestId });
     } catch (err) {
       if (!(err instanceof SecretsManagerFault)) throw err;

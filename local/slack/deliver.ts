@@ -64,9 +64,9 @@ export interface BlockActionsPayload {
   token: string;
   container: { type: 'message'; message_ts: string; channel_id: string; is_ephemeral: false };
   trigger_id: string;
-  team: { id: string; domain: string };
-  enterprise: null;
-  is_enterprise_install: false;
+  team: { id: string; domain: string; enterprise_id?: string; enterprise_name?: string } | null;
+  enterprise: { id: string; name: string } | null;
+  is_enterprise_install: boolean;
   channel: { id: string; name: string };
   message: Record<string, unknown>;
   state: { values: Record<string, unknown> };
@@ -104,6 +104,11 @@ export interface BuildBlockActionsOptions {
   teamId?: string;
   teamDomain?: string;
   appId?: string;
+  /**
+   * The Enterprise Grid organisation the workspace belongs to: set, the payload carries `enterprise` and
+   * `team.enterprise_id` as Slack sends them for a workspace-level install in an organisation.
+   */
+  enterprise?: { id: string; name?: string };
   /** Legacy verification token (`payload.token`); any string. */
   verificationToken?: string;
 }
@@ -120,6 +125,8 @@ export interface DeliverBlockActionOptions extends BuildBlockActionsOptions {
   headers?: Record<string, string>;
   /** Gives up on the endpoint after this long (default 10 s). */
   timeoutMs?: number;
+  /** Changes the payload before it is signed: a forgery by someone holding the signing secret. */
+  mutate?: (payload: BlockActionsPayload) => void;
 }
 
 const DEFAULT_TEAM_ID = 'T0POLICYGATE';
@@ -171,8 +178,17 @@ export function buildBlockActionsPayload(options: BuildBlockActionsOptions): Blo
       is_ephemeral: false,
     },
     trigger_id: `${Math.floor(Date.now() / 1000)}${randomDigits(3)}.${randomDigits(12)}.${randomBytes(16).toString('hex')}`,
-    team: { id: options.teamId ?? DEFAULT_TEAM_ID, domain: options.teamDomain ?? DEFAULT_TEAM_DOMAIN },
-    enterprise: null,
+    team: {
+      id: options.teamId ?? DEFAULT_TEAM_ID,
+      domain: options.teamDomain ?? DEFAULT_TEAM_DOMAIN,
+      ...(options.enterprise && {
+        enterprise_id: options.enterprise.id,
+        enterprise_name: options.enterprise.name ?? options.enterprise.id,
+      }),
+    },
+    enterprise: options.enterprise
+      ? { id: options.enterprise.id, name: options.enterprise.name ?? options.enterprise.id }
+      : null,
     is_enterprise_install: false,
     channel: { id: message.channel, name: message.channelName ?? message.channel.toLowerCase() },
     message: {
@@ -208,12 +224,14 @@ export function deliverBlockAction(options: DeliverBlockActionOptions): Promise<
 
 /** Signs and posts an already built interactivity payload. */
 export async function deliverPayload(
-  payload: BlockActionsPayload,
+  built: BlockActionsPayload,
   options: Pick<
     DeliverBlockActionOptions,
-    'url' | 'signingSecret' | 'timestampOffsetSeconds' | 'tamper' | 'headers' | 'timeoutMs'
+    'url' | 'signingSecret' | 'timestampOffsetSeconds' | 'tamper' | 'headers' | 'timeoutMs' | 'mutate'
   >,
 ): Promise<DeliveryResult> {
+  const payload = options.mutate ? structuredClone(built) : built;
+  options.mutate?.(payload);
   const timestamp = Math.floor(Date.now() / 1000) + (options.timestampOffsetSeconds ?? 0);
   const rawBody = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
   let signature = signSlackRequest(options.signingSecret, timestamp, rawBody);
@@ -239,7 +257,8 @@ export async function deliverPayload(
       break;
   }
   const started = performance.now();
-  const answer = await post(
+  const answer = await send(
+    'POST',
     options.url,
     sentBody,
     {
@@ -255,9 +274,56 @@ export async function deliverPayload(
   return { ...answer, payload, rawBody: sentBody, durationMs: performance.now() - started };
 }
 
-function post(
+/** Options for {@link deliverSignedBody}. */
+export interface DeliverSignedBodyOptions {
+  url: string;
+  /** Signs the body with this secret; without it, no signature headers are sent. */
+  signingSecret?: string;
+  body: string | Buffer;
+  method?: string;
+  /** Default `application/x-www-form-urlencoded`; `null` sends none. */
+  contentType?: string | null;
+  timestampOffsetSeconds?: number;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * Sends any body, signed as Slack signs (over its exact bytes), with any method and content type: what
+ * someone holding the signing secret, or a broken client, might send.
+ */
+export async function deliverSignedBody(
+  options: DeliverSignedBodyOptions,
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  const timestamp = Math.floor(Date.now() / 1000) + (options.timestampOffsetSeconds ?? 0);
+  const bytes = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  const signature =
+    options.signingSecret === undefined
+      ? undefined
+      : `v0=${createHmac('sha256', options.signingSecret).update(`v0:${timestamp}:`).update(bytes).digest('hex')}`;
+  const contentType =
+    options.contentType === undefined ? 'application/x-www-form-urlencoded' : options.contentType;
+  return send(
+    options.method ?? 'POST',
+    options.url,
+    bytes,
+    {
+      ...(contentType !== null && { 'Content-Type': contentType }),
+      'User-Agent': SLACK_USER_AGENT,
+      ...(signature !== undefined && {
+        'X-Slack-Request-Timestamp': String(timestamp),
+        'X-Slack-Signature': signature,
+      }),
+      ...options.headers,
+    },
+    options.timeoutMs ?? 10_000,
+  );
+}
+
+function send(
+  method: string,
   url: string,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
@@ -268,9 +334,9 @@ function post(
     const req = transport.request(
       target,
       {
-        method: 'POST',
+        method,
         agent: false,
-        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body, 'utf8')) },
+        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -60,6 +60,8 @@ export interface StartSlackServerOptions {
   botName?: string;
   appId?: string;
   teamId?: string;
+  /** The Enterprise Grid organisation, `E…`: auth.test's `enterprise_id` and the clicks' `enterprise`. */
+  enterpriseId?: string;
   teamName?: string;
   /** Workspace subdomain: auth.test's `url` and interactivity payloads' `team.domain`. */
   teamDomain?: string;
@@ -193,6 +195,13 @@ export interface LocalSlackServer {
    * answers; rejects after `timeoutMs` (default 5000) or when the server closes.
    */
   waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  /**
+   * Makes auth.test report another team and enterprise than the one the stand-in serves (as a token for
+   * another workspace would); `undefined` fields report the stand-in's own.
+   */
+  setAuthTest(identity: { teamId?: string; enterpriseId?: string | null }): void;
+  /** Accepts `token` from now on; the old token answers `token_revoked`, as Slack does after a rotation. */
+  rotateBotToken(token: string): void;
   /** Forgets messages, ephemerals, calls, response_url posts and pending faults (users and channels stay). */
   clear(): void;
   close(): Promise<void>;
@@ -253,6 +262,9 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
   const teamName = options.teamName ?? 'PolicyGate Test';
   const teamDomain = options.teamDomain ?? 'policygate-test';
   const scopes = new Set(options.scopes ?? DEFAULT_SCOPES);
+  let botToken = options.botToken;
+  const revokedTokens = new Set<string>();
+  let authTest: { teamId?: string; enterpriseId?: string | null } = {};
 
   const users = new Map<string, SlackUserSpec>();
   const addUser = (spec: SlackUserSpec): void => {
@@ -391,15 +403,20 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
   };
 
   const methods: Record<string, (params: Record<string, unknown>) => Record<string, unknown>> = {
-    'auth.test': () => ({
-      url: `https://${teamDomain}.slack.com/`,
-      team: teamName,
-      user: botName,
-      team_id: teamId,
-      user_id: botUserId,
-      bot_id: botId,
-      is_enterprise_install: false,
-    }),
+    'auth.test': () => {
+      const enterprise =
+        authTest.enterpriseId === undefined ? options.enterpriseId : (authTest.enterpriseId ?? undefined);
+      return {
+        url: `https://${teamDomain}.slack.com/`,
+        team: teamName,
+        user: botName,
+        team_id: authTest.teamId ?? teamId,
+        user_id: botUserId,
+        bot_id: botId,
+        ...(enterprise !== undefined && { enterprise_id: enterprise }),
+        is_enterprise_install: false,
+      };
+    },
 
     'chat.postMessage': (params) => {
       const channel = memberChannel(resolvePostChannel(params.channel));
@@ -600,8 +617,8 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
         answer(200, { ok: false, error: 'not_authed' });
         return;
       }
-      if (token !== options.botToken) {
-        answer(200, { ok: false, error: 'invalid_auth' });
+      if (token !== botToken) {
+        answer(200, { ok: false, error: revokedTokens.has(token) ? 'token_revoked' : 'invalid_auth' });
         return;
       }
       const needed = METHOD_SCOPES[method];
@@ -890,8 +907,17 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
         teamId,
         teamDomain,
         appId,
+        ...(options.enterpriseId !== undefined && { enterprise: { id: options.enterpriseId } }),
       });
       return deliverPayload(payload, deliverOptions);
+    },
+    setAuthTest(identity) {
+      authTest = { ...identity };
+    },
+    rotateBotToken(token: string) {
+      if (token === '') throw new Error('rotateBotToken: token must not be empty');
+      revokedTokens.add(botToken);
+      botToken = token;
     },
     onCall(listener: (call: SlackCall) => void): () => void {
       callListeners.add(listener);

@@ -11,10 +11,15 @@ import { AwsIamGateway } from '../adapters/iam-gateway';
 import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
 import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
-import { SecretsManagerSlackCredentials, type SlackCredentialSource } from '../adapters/slack-credentials';
+import {
+  BOT_TOKEN,
+  type SecretSource,
+  SecretsManagerSecret,
+  SIGNING_SECRET,
+} from '../adapters/slack-credentials';
 import { SlackApproverDirectory } from '../adapters/slack-directory';
 import { SfnTaskCallback } from '../adapters/task-callback';
-import { type Config, config } from '../config';
+import { config, type SlackWorkspace } from '../config';
 import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../logger';
@@ -23,7 +28,7 @@ import { ApprovalWorkflow } from '../services/approval-workflow';
 import { DecisionService } from '../services/decision-service';
 import { QuarantineService } from '../services/quarantine-service';
 import { RecordSeals } from '../services/record-seals';
-import { createSlackClient, type SlackCallProfile, type WebClient } from '../slack/client';
+import { type SlackCallProfile, slackClientFactory, type WebClient } from '../slack/client';
 
 /**
  * The composition root: SDK clients and adapters are built once per Lambda container (as Powertools
@@ -39,7 +44,15 @@ export interface Dependencies {
 }
 
 export interface SlackParts {
-  readonly credentials?: SlackCredentialSource;
+  /** The bot token's secret (every Slack-posting function). */
+  readonly botToken?: SecretSource;
+  /**
+   * The signing secret's secret: only the interactivity function has it configured (and may read it);
+   * building this source reads nothing, only the interactivity app does.
+   */
+  readonly signingSecret?: SecretSource;
+  /** The installed workspace and app that clicks must come from. */
+  readonly workspace?: SlackWorkspace;
   /** The request messages, with the interactive call profile (short timeouts, no sleeping on 429). */
   readonly channel?: ApprovalChannel;
   readonly slackApiUrl?: string;
@@ -59,10 +72,25 @@ export function dependencies(): Dependencies {
     }),
     cfg.approvalsTable,
   );
-  const credentials = cfg.slackSecretArn
-    ? new SecretsManagerSlackCredentials(new SecretsManagerClient({ region: cfg.region }), cfg.slackSecretArn)
-    : undefined;
-  const slackClient = slackClients(cfg, credentials, logger);
+  const secrets =
+    cfg.slackBotTokenSecretArn || cfg.slackSigningSecretArn
+      ? new SecretsManagerClient({ region: cfg.region })
+      : undefined;
+  const cache = { ttlSeconds: cfg.slackSecretCacheSeconds };
+  const botToken =
+    secrets && cfg.slackBotTokenSecretArn
+      ? new SecretsManagerSecret(secrets, cfg.slackBotTokenSecretArn, BOT_TOKEN, cache)
+      : undefined;
+  const signingSecret =
+    secrets && cfg.slackSigningSecretArn
+      ? new SecretsManagerSecret(secrets, cfg.slackSigningSecretArn, SIGNING_SECRET, cache)
+      : undefined;
+  const slackClient: (profile: SlackCallProfile) => Promise<WebClient> = botToken
+    ? slackClientFactory(botToken, logger, cfg.slackApiUrl)
+    : () =>
+        Promise.reject(
+          new ConfigError('Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN is not set'),
+        );
   const channelFor = (profile: SlackCallProfile): ApprovalChannel | undefined =>
     cfg.slackChannelId ? new SlackApprovalChannel(() => slackClient(profile), cfg.slackChannelId) : undefined;
 
@@ -112,33 +140,15 @@ export function dependencies(): Dependencies {
     workflow,
     decisions,
     slack: {
-      ...(credentials && { credentials }),
+      ...(botToken && { botToken }),
+      ...(signingSecret && { signingSecret }),
+      ...(cfg.slackWorkspace && { workspace: cfg.slackWorkspace }),
       ...(interactiveChannel && { channel: interactiveChannel }),
       ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
       logger,
     },
   };
   return cached;
-}
-
-/** One Web API client per call profile, built when first needed from the (cached) bot token. */
-function slackClients(
-  cfg: Config,
-  credentials: SlackCredentialSource | undefined,
-  logger: Logger,
-): (profile: SlackCallProfile) => Promise<WebClient> {
-  const clients = new Map<SlackCallProfile, WebClient>();
-  return async (profile) => {
-    if (!credentials)
-      throw new ConfigError('Slack is not configured for this stage: SLACK_SECRET_ARN is not set');
-    const { botToken } = await credentials.get();
-    let client = clients.get(profile);
-    if (!client) {
-      client = createSlackClient(botToken, profile, logger, cfg.slackApiUrl);
-      clients.set(profile, client);
-    }
-    return client;
-  };
 }
 
 /** Forgets the built dependencies (tests that change the environment). */

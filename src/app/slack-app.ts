@@ -11,24 +11,31 @@ import { type Dependencies, dependencies } from './dependencies';
 const handlers = new WeakMap<Dependencies, Promise<AwsHandler>>();
 
 async function build(deps: Dependencies): Promise<AwsHandler> {
-  const { credentials, channel, slackApiUrl, logger } = deps.slack;
-  if (!credentials || !channel) {
+  const { botToken, signingSecret, workspace, channel, slackApiUrl, logger } = deps.slack;
+  if (!botToken || !signingSecret || !workspace || !channel) {
     throw new ConfigError(
-      'Slack is not configured for this stage: SLACK_SECRET_ARN and SLACK_CHANNEL_ID are required',
+      'Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN, SLACK_SIGNING_SECRET_ARN, ' +
+        'SLACK_TEAM_ID, SLACK_APP_ID and SLACK_CHANNEL_ID are required',
     );
   }
-  const { handler } = createSlackApp({
-    credentials: await credentials.get(),
+  const { handler, start } = createSlackApp({
+    botToken,
+    signingSecret,
+    workspace,
     ...(slackApiUrl && { slackApiUrl }),
     logger,
     dependencies: { decisions: deps.decisions, channel, logger },
   });
+  // Fail closed at start: a bot token that is not the configured workspace's never serves a click.
+  await start();
   return handler;
 }
 
 /**
- * The Bolt handler for this container, built on first use (it needs the secret). A failed start (secret
- * not filled yet, Secrets Manager throttled) is forgotten, so the next request tries again.
+ * The interactivity handler for this container, built on first use. A failed start (secret not filled
+ * yet, Secrets Manager throttled, the token another workspace's) is forgotten, so the next request tries
+ * again. The secrets are read through their caches on every request, so a rotation needs no new
+ * container.
  */
 export function slackHandler(): Promise<AwsHandler> {
   const deps = dependencies();

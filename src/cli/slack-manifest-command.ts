@@ -180,10 +180,14 @@ Next steps:
   2. Install the app to the workspace; note the Bot User OAuth Token (xoxb-...) and, under Basic
      Information, the Signing Secret.
   3. Invite the bot to the approval channel: /invite @${botName}
-  4. Put {"botToken": "xoxb-...", "signingSecret": "..."} into the Secrets Manager secret
-     policy-gate/${stage}/slack, e.g. from a file you delete afterwards (keeps it out of shell history):
-     aws secretsmanager put-secret-value --region ${region} --secret-id policy-gate/${stage}/slack \\
-       --secret-string file://slack.json
+  4. Note the ids the stage settings need: slackTeamId (T..., from auth.test or the workspace URL),
+     slackAppId (A..., Basic Information -> App Credentials) and, in an Enterprise Grid, slackEnterpriseId (E...).
+  5. Put each credential, as plain text, into its own secret, from a file you delete afterwards (keeps it
+     out of shell history; printf adds no trailing newline):
+     aws secretsmanager put-secret-value --region ${region} --secret-id policy-gate/${stage}/slack-bot-token \\
+       --secret-string file://bot-token.txt
+     aws secretsmanager put-secret-value --region ${region} --secret-id policy-gate/${stage}/slack-signing-secret \\
+       --secret-string file://signing-secret.txt
 `;
 }
 

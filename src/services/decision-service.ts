@@ -23,6 +23,12 @@ export interface ApproverDirectory {
 export interface DecisionRequest {
   readonly channel: Decider['channel'];
   readonly id: string;
+  /**
+   * The Slack message the click was made in. When given, it must be the message recorded for the
+   * approval: a button value copied into another message, or a click naming another approval, decides
+   * nothing.
+   */
+  readonly origin?: { readonly channel: string; readonly ts: string };
 }
 
 /** How a decision attempt ended; every channel (Slack, e-mail) turns this into its own reply. */
@@ -32,6 +38,8 @@ export type DecisionResult =
   | { status: 'expired'; record: ApprovalRecord }
   | { status: 'not-ready'; record: ApprovalRecord }
   | { status: 'not-found' }
+  /** The click did not come from the approval's own Slack message (or it has none). */
+  | { status: 'wrong-message'; reason: string; record: ApprovalRecord }
   /** Stored, but the workflow could not be resumed: it keeps waiting and the change stays quarantined. */
   | { status: 'undelivered'; record: ApprovalRecord; output: DecisionOutput; reason: string }
   | { status: 'unauthorised'; reason: string; record: ApprovalRecord; decider?: DeciderIdentity }
@@ -82,6 +90,17 @@ export class DecisionService {
   async decide(approvalId: string, decision: Decision, request: DecisionRequest): Promise<DecisionResult> {
     const record = await this.store.get(approvalId);
     if (!record) return { status: 'not-found' };
+    const wrongMessage = request.origin && wrongOrigin(record, request.origin);
+    if (wrongMessage) {
+      this.logger.warn('decision refused: click not on the request’s own message', {
+        approvalId,
+        decider: request.id,
+        channel: request.origin?.channel,
+        messageTs: request.origin?.ts,
+        reason: wrongMessage,
+      });
+      return { status: 'wrong-message', reason: wrongMessage, record };
+    }
 
     const directory = this.options.directories[request.channel];
     const entry: DirectoryEntry = directory
@@ -190,4 +209,17 @@ export class DecisionService {
     });
     return { status: 'recorded', record: moved.record, output };
   }
+}
+
+/** Why a click's message is not the approval's recorded one; `undefined` when it is. */
+function wrongOrigin(
+  record: ApprovalRecord,
+  origin: NonNullable<DecisionRequest['origin']>,
+): string | undefined {
+  const shown = record.slackMessage;
+  if (!shown) return 'this request has no Slack message of its own to decide from';
+  if (shown.channel !== origin.channel || shown.ts !== origin.ts) {
+    return 'this button is not on the request’s own Slack message';
+  }
+  return undefined;
 }

@@ -75,13 +75,76 @@ export function createSlackClient(
   return new WebClient(botToken, slackClientOptions(profile, logger, slackApiUrl));
 }
 
+/** Slack's answers to a token that is no longer (or never was) good: the secret may have been rotated. */
+export const TOKEN_REFUSED = new Set(['invalid_auth', 'token_revoked', 'account_inactive', 'not_authed']);
+
+/** Where the bot token comes from (the cached secret, see `adapters/slack-credentials.ts`). */
+export interface BotTokenSource {
+  get(): Promise<string>;
+  /** Re-reads the secret (bounded); the new token when it changed, else `undefined`. */
+  refresh(): Promise<string | undefined>;
+}
+
+/**
+ * Web API clients that always use the current bot token: one client per token and profile, and a call
+ * Slack refuses for its token (`invalid_auth`, `token_revoked`, …) re-reads the secret once and, if the
+ * token changed, is made again with the new one. So a rotation takes effect at once where Slack revokes
+ * the old token, and within the cache time otherwise.
+ */
+export function slackClientFactory(
+  tokens: BotTokenSource,
+  logger: Logger,
+  slackApiUrl?: string,
+): (profile: SlackCallProfile) => Promise<WebClient> {
+  const clients = new Map<SlackCallProfile, { token: string; client: WebClient }>();
+  const clientFor = (profile: SlackCallProfile, token: string): WebClient => {
+    const known = clients.get(profile);
+    if (known?.token === token) return known.client;
+    const client = new RefreshingWebClient(
+      token,
+      slackClientOptions(profile, logger, slackApiUrl),
+      async () => {
+        const fresh = await tokens.refresh();
+        if (fresh === undefined) return undefined;
+        logger.warn('Slack refused the bot token; using the rotated one from its secret');
+        return clientFor(profile, fresh);
+      },
+    );
+    clients.set(profile, { token, client });
+    return client;
+  };
+  return async (profile) => clientFor(profile, await tokens.get());
+}
+
+class RefreshingWebClient extends WebClient {
+  constructor(
+    token: string,
+    options: WebClientOptions,
+    private readonly rotated: () => Promise<WebClient | undefined>,
+  ) {
+    super(token, options);
+  }
+
+  override async apiCall(method: string, options?: Record<string, unknown>) {
+    try {
+      return await super.apiCall(method, options);
+    } catch (error) {
+      const e = error as { code?: string; data?: { error?: string } };
+      if (e.code !== ErrorCode.PlatformError || !TOKEN_REFUSED.has(e.data?.error ?? '')) throw error;
+      const next = await this.rotated();
+      if (!next) throw error;
+      return next.apiCall(method, options);
+    }
+  }
+}
+
 // What an operator should do about the errors a set-up mistake causes; they reach the alert e-mail.
 const HINTS: Record<string, string> = {
   not_in_channel: 'invite the PolicyGate bot to the channel',
   channel_not_found: 'check slackChannelId, and invite the bot if the channel is private',
   is_archived: 'the channel is archived: set another slackChannelId',
-  not_authed: 'check botToken in the Slack secret',
-  invalid_auth: 'check botToken in the Slack secret',
+  not_authed: 'check the bot token secret (SLACK_BOT_TOKEN_SECRET_ARN)',
+  invalid_auth: 'check the bot token secret (SLACK_BOT_TOKEN_SECRET_ARN)',
   account_inactive: 'the app was uninstalled or the token revoked: reinstall it and update the secret',
   token_revoked: 'the app was uninstalled or the token revoked: reinstall it and update the secret',
   missing_scope: 'reinstall the app from the manifest of `npm run slack:manifest`',

@@ -1,4 +1,5 @@
 import type { ApprovalRecord, Decision } from '../domain/approval';
+import { SLACK_USER_ID } from '../domain/approvers';
 import { PolicyGateError, SlackApiError } from '../errors';
 import type { DecisionResult } from '../services/decision-service';
 import { decisionHeadline } from './messages/approval-message';
@@ -25,6 +26,8 @@ export function replyFor(result: DecisionResult, approvalId: string): string | u
       return 'This request is still being set up. Try again in a few seconds; nothing changed.';
     case 'not-found':
       return `PolicyGate has no approval ${plainText(approvalId)}. Nothing changed.`;
+    case 'wrong-message':
+      return `You cannot decide here: ${plainText(result.reason)}. Use the buttons on the request's own message. Nothing changed.`;
     case 'undelivered':
       return `Your decision was recorded, but PolicyGate could not hand it to the workflow (${plainText(result.reason)}). The change stays quarantined; tell the PolicyGate operators.`;
     case 'unauthorised':
@@ -36,12 +39,18 @@ export function replyFor(result: DecisionResult, approvalId: string): string | u
   }
 }
 
-/** The thread's audit line for an attempt that changed nothing but should be on record. */
+/**
+ * The thread's audit line for an attempt that changed nothing but should be on record. `userId` is only
+ * ever mentioned when it is a Slack user id: nothing else from a payload reaches mrkdwn.
+ */
 export function auditFor(result: DecisionResult, userId: string, decision: Decision): string | undefined {
+  const who = SLACK_USER_ID.test(userId) && userId.length <= 32 ? `<@${userId}>` : 'Someone';
   switch (result.status) {
     case 'unauthorised':
     case 'self-approval':
-      return `<@${userId}> tried to ${VERB[decision]}: refused (${plainText(result.reason)}).`;
+      return `${who} tried to ${VERB[decision]}: refused (${plainText(result.reason)}).`;
+    case 'wrong-message':
+      return `${who} tried to ${VERB[decision]} from another message: refused (${plainText(result.reason)}).`;
     case 'undelivered':
       return `${decisionHeadline(result.output)}, but the workflow could not be resumed (${plainText(result.reason)}).`;
     case 'tampered':

@@ -1,5 +1,6 @@
 import {
   GetSecretValueCommand,
+  PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
@@ -39,6 +40,25 @@ describe('local Secrets Manager stand-in through @aws-sdk/client-secrets-manager
   afterEach(async () => {
     client.destroy();
     await server.close();
+  });
+
+  it('PutSecretValue rotates an existing secret: the new value is AWSCURRENT, the old one AWSPREVIOUS', async () => {
+    // Act
+    const put = await client.send(
+      new PutSecretValueCommand({ SecretId: SLACK_SECRET, SecretString: 'rotated' }),
+    );
+    const current = await client.send(new GetSecretValueCommand({ SecretId: server.arnOf(SLACK_SECRET) }));
+    const previous = await client.send(
+      new GetSecretValueCommand({ SecretId: SLACK_SECRET, VersionStage: 'AWSPREVIOUS' }),
+    );
+    const unknown = client.send(
+      new PutSecretValueCommand({ SecretId: 'policy-gate/nope', SecretString: 'x' }),
+    );
+    // Assess
+    expect(put).toMatchObject({ Name: SLACK_SECRET, VersionStages: ['AWSCURRENT'] });
+    expect(current).toMatchObject({ SecretString: 'rotated', VersionId: put.VersionId });
+    expect(previous.SecretString).toBe(SLACK_VALUE);
+    await expect(unknown).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
   it('listens on loopback only', () => {

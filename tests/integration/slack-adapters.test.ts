@@ -9,23 +9,35 @@ import {
 } from '../../local/secrets-manager/server';
 import { type LocalSlackServer, startSlackServer, validateBlocks } from '../../local/slack';
 import { SlackApprovalChannel } from '../../src/adapters/slack-approval-channel';
-import { parseSlackSecret, SecretsManagerSlackCredentials } from '../../src/adapters/slack-credentials';
+import {
+  BOT_TOKEN,
+  parseSecretText,
+  SecretsManagerSecret,
+  SIGNING_SECRET,
+} from '../../src/adapters/slack-credentials';
 import { SlackApproverDirectory } from '../../src/adapters/slack-directory';
 import type { ApprovalRecord } from '../../src/domain/approval';
-import { ConfigError, SlackApiError } from '../../src/errors';
+import { ConfigError, SlackApiError, TransientError } from '../../src/errors';
 import { createLogger } from '../../src/logger';
-import { createSlackClient } from '../../src/slack/client';
+import { createSlackClient, slackClientFactory } from '../../src/slack/client';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 import record from '../fixtures/approvals/record.json';
 
 const TOKEN = 'xoxb-adapter-test-token';
-const SIGNING = 'adapter-test-signing-secret';
+const SIGNING = '0123456789abcdef0123456789abcdef';
 const silent = createLogger('test', () => {});
 
-describe('SecretsManagerSlackCredentials', () => {
+describe('SecretsManagerSecret: the two Slack secrets, cached with a time-to-live', () => {
   let server: LocalSecretsManagerServer;
   let client: SecretsManagerClient;
+  let clock: number;
+  const now = () => clock;
+  const tokenSource = (ttlSeconds = 300) =>
+    new SecretsManagerSecret(client, 'policy-gate/t/bot-token', BOT_TOKEN, { ttlSeconds, now });
+  const signingSource = (ttlSeconds = 300) =>
+    new SecretsManagerSecret(client, 'policy-gate/t/signing', SIGNING_SECRET, { ttlSeconds, now });
   beforeEach(async () => {
+    clock = 1_000_000;
     server = await startSecretsManagerServer();
     client = new SecretsManagerClient({
       endpoint: server.endpoint,
@@ -39,47 +51,154 @@ describe('SecretsManagerSlackCredentials', () => {
     await server.close();
   });
 
-  test('reads the secret once and caches it', async () => {
+  test('reads each secret once while its value is younger than the TTL', async () => {
     // Prepare
-    server.putSecret('policy-gate/t/slack', JSON.stringify({ botToken: TOKEN, signingSecret: SIGNING }));
-    const source = new SecretsManagerSlackCredentials(client, 'policy-gate/t/slack');
+    server.putSecret('policy-gate/t/bot-token', TOKEN);
+    server.putSecret('policy-gate/t/signing', SIGNING);
+    const token = tokenSource();
+    const signing = signingSource();
     // Act
-    const [first, second] = await Promise.all([source.get(), source.get()]);
-    const third = await source.get();
+    const [first, second] = await Promise.all([token.get(), token.get()]);
+    clock += 299_000;
+    const third = await token.get();
+    const secret = await signing.get();
     // Assess
-    expect(first).toEqual({ botToken: TOKEN, signingSecret: SIGNING });
-    expect(second).toBe(first);
-    expect(third).toBe(first);
-    expect(server.callCount('policy-gate/t/slack')).toBe(1);
+    expect([first, second, third]).toEqual([TOKEN, TOKEN, TOKEN]);
+    expect(secret).toBe(SIGNING);
+    expect(server.callCount('policy-gate/t/bot-token')).toBe(1);
+    expect(server.callCount('policy-gate/t/signing')).toBe(1);
   });
 
-  test('a secret not filled yet is a clear ConfigError, and a later call reads again', async () => {
+  test('a rotation (PutSecretValue) is picked up once the TTL has passed, without a new container', async () => {
     // Prepare
-    const source = new SecretsManagerSlackCredentials(client, 'policy-gate/t/slack');
+    server.putSecret('policy-gate/t/signing', SIGNING);
+    const signing = signingSource(60);
+    await signing.get();
+    server.putSecret('policy-gate/t/signing', `${SIGNING}-rotated`);
     // Act
-    const missing = source.get();
-    await expect(missing).rejects.toThrow(ConfigError);
-    await expect(missing).rejects.toThrow(/not found or has no value yet.*botToken.*signingSecret/);
-    server.putSecret('policy-gate/t/slack', JSON.stringify({ botToken: TOKEN, signingSecret: SIGNING }));
+    const before = await signing.get();
+    clock += 60_000;
+    const after = await signing.get();
     // Assess
-    await expect(source.get()).resolves.toEqual({ botToken: TOKEN, signingSecret: SIGNING });
+    expect(before).toBe(SIGNING);
+    expect(after).toBe(`${SIGNING}-rotated`);
+    expect(server.callCount('policy-gate/t/signing')).toBe(2);
+  });
+
+  test('refresh re-reads only a value older than 30 s, so a flood of bad requests costs one read', async () => {
+    // Prepare
+    server.putSecret('policy-gate/t/signing', SIGNING);
+    const signing = signingSource();
+    await signing.get();
+    server.putSecret('policy-gate/t/signing', `${SIGNING}-rotated`);
+    // Act
+    const tooSoon = await Promise.all(Array.from({ length: 20 }, () => signing.refresh()));
+    const readsTooSoon = server.callCount('policy-gate/t/signing');
+    clock += 30_000;
+    const flood = await Promise.all(Array.from({ length: 20 }, () => signing.refresh()));
+    const later = await Promise.all([signing.refresh(), signing.get()]);
+    // Assess
+    expect(tooSoon.every((value) => value === undefined)).toBe(true);
+    expect(readsTooSoon).toBe(1);
+    expect(flood).toContain(`${SIGNING}-rotated`);
+    expect(later).toEqual([undefined, `${SIGNING}-rotated`]);
+    expect(server.callCount('policy-gate/t/signing')).toBe(2);
+  });
+
+  test('a secret not filled yet is a clear ConfigError, not cached: a later call reads again', async () => {
+    // Prepare
+    const token = tokenSource();
+    // Act
+    const missing = token.get();
+    await expect(missing).rejects.toThrow(ConfigError);
+    await expect(missing).rejects.toThrow(/Slack bot token secret .* not found or has no value yet.*xoxb-/);
+    server.putSecret('policy-gate/t/bot-token', TOKEN);
+    // Assess
+    await expect(token.get()).resolves.toBe(TOKEN);
+  });
+
+  test('a failed read is not cached and the expired value is not used in its place', async () => {
+    // Prepare
+    server.putSecret('policy-gate/t/bot-token', TOKEN);
+    const token = tokenSource(10);
+    await token.get();
+    clock += 10_000;
+    server.failNext(1);
+    // Act
+    const failed = token.get();
+    // Assess
+    await expect(failed).rejects.toThrow(TransientError);
+    await expect(token.get()).resolves.toBe(TOKEN);
   });
 
   test.each([
-    ['empty', '', /is empty/],
-    ['not JSON', 'xoxb-123', /is not JSON/],
-    ['an array', '[]', /must be a JSON object/],
-    ['a user token', JSON.stringify({ botToken: 'xoxp-1', signingSecret: SIGNING }), /botToken must be/],
-    ['no signing secret', JSON.stringify({ botToken: TOKEN }), /signingSecret must be/],
-  ])('a secret that is %s is refused without echoing its value', (_label, text, problem) => {
+    ['empty', BOT_TOKEN, '', /is empty/],
+    [
+      'the old combined JSON',
+      BOT_TOKEN,
+      JSON.stringify({ botToken: TOKEN, signingSecret: SIGNING }),
+      /holds JSON/,
+    ],
+    ['a user token', BOT_TOKEN, 'xoxp-1234567890-abcdef', /is not a bot token/],
+    ['padded with a newline', BOT_TOKEN, `${TOKEN}\n`, /white space around it/],
+    ['a bot token in the signing secret', SIGNING_SECRET, TOKEN, /holds a Slack token/],
+    ['too short a signing secret', SIGNING_SECRET, 'abc123', /is not a signing secret/],
+    ['a signing secret with spaces', SIGNING_SECRET, 'abc 123 def 456 ghi 789', /is not a signing secret/],
+  ])('a secret that is %s is refused without echoing its value', (_label, kind, text, problem) => {
     // Act
-    const parse = () => parseSlackSecret(text, 'policy-gate/t/slack');
+    const parse = () => parseSecretText(text, kind, 'policy-gate/t/secret');
     // Assess
+    expect(parse).toThrow(ConfigError);
     expect(parse).toThrow(problem);
     try {
       parse();
     } catch (error) {
-      if (text) expect((error as Error).message).not.toContain(text);
+      if (text.trim()) expect((error as Error).message).not.toContain(text.trim());
+    }
+  });
+
+  test('a bot token Slack refuses (token_revoked) is re-read once and the call made with the new one', async () => {
+    // Prepare: the token was rotated in Slack and in the secret; this container still caches the old one.
+    server.putSecret('policy-gate/t/bot-token', TOKEN);
+    const slack = await startSlackServer({ botToken: TOKEN });
+    const token = tokenSource();
+    const clients = slackClientFactory(token, silent, slack.url);
+    try {
+      await (await clients('interactive')).auth.test();
+      slack.rotateBotToken(`${TOKEN}-rotated`);
+      server.putSecret('policy-gate/t/bot-token', `${TOKEN}-rotated`);
+      clock += 30_000;
+      // Act
+      const answer = await (await clients('interactive')).auth.test();
+      const next = await (await clients('interactive')).auth.test();
+      // Assess
+      expect(answer.ok).toBe(true);
+      expect(next.ok).toBe(true);
+      expect(server.callCount('policy-gate/t/bot-token')).toBe(2);
+      expect(slack.calls.map((call) => call.error ?? 'ok')).toEqual(['ok', 'token_revoked', 'ok', 'ok']);
+    } finally {
+      await slack.close();
+    }
+  });
+
+  test('a revoked token that was not rotated fails, and does not make every call read the secret', async () => {
+    // Prepare
+    server.putSecret('policy-gate/t/bot-token', TOKEN);
+    const slack = await startSlackServer({ botToken: TOKEN });
+    const clients = slackClientFactory(tokenSource(), silent, slack.url);
+    try {
+      await (await clients('interactive')).auth.test();
+      slack.rotateBotToken(`${TOKEN}-elsewhere`);
+      clock += 30_000;
+      // Act
+      const calls = await Promise.allSettled(
+        Array.from({ length: 5 }, async () => (await clients('interactive')).auth.test()),
+      );
+      // Assess
+      expect(calls.every((call) => call.status === 'rejected')).toBe(true);
+      expect(server.callCount('policy-gate/t/bot-token')).toBe(2);
+    } finally {
+      await slack.close();
     }
   });
 });
@@ -209,7 +328,7 @@ describe('Slack set-up mistakes explain themselves', () => {
   test.each([
     ['the bot is not in the channel', 'C0ELSEWHERE', TOKEN, /not_in_channel \(invite the PolicyGate bot/],
     ['the channel does not exist', 'C0NOWHERE', TOKEN, /channel_not_found \(check slackChannelId/],
-    ['the token is wrong', 'C0POLICYGATE', 'xoxb-wrong', /invalid_auth \(check botToken/],
+    ['the token is wrong', 'C0POLICYGATE', 'xoxb-wrong', /invalid_auth \(check the bot token secret/],
   ])('%s', async (_label, channelId, token, message) => {
     // Prepare
     const slack = await startSlackServer({ botToken: TOKEN, otherChannels: ['C0ELSEWHERE'] });

@@ -90,9 +90,10 @@ describe('slack-manifest command against the local CloudFormation stand-in', () 
     expect(result.regions).toEqual(['us-east-1']);
     expect(result.destroyed).toBe(1);
     expect(result.stderr).toContain('https://api.slack.com/apps');
-    expect(result.stderr).toContain('policy-gate/x/slack');
+    expect(result.stderr).toContain('policy-gate/x/slack-bot-token');
+    expect(result.stderr).toContain('policy-gate/x/slack-signing-secret');
     expect(result.stderr).toContain('/invite @policygate-x');
-    expect(result.stderr).toContain('"botToken"');
+    expect(result.stderr).not.toContain('"botToken"');
   });
 
   test('looks in the stack and region given with --stack and --region', async () => {

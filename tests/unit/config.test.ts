@@ -71,7 +71,8 @@ describe('loadConfig: Slack settings', () => {
     const config = loadConfig({
       ...base,
       SLACK_CHANNEL_ID: 'C0POLICYGATE',
-      SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:policy-gate/dev/slack-AbCdEf',
+      SLACK_BOT_TOKEN_SECRET_ARN:
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:policy-gate/dev/slack-bot-token-AbCdEf',
       SLACK_API_URL: 'http://127.0.0.1:3999/api/',
       APPROVER_SLACK_USER_IDS: 'U0ALICE, W0BOB',
       APPROVER_SLACK_USERGROUP_IDS: 'S0SECOPS',
@@ -126,5 +127,64 @@ describe('loadConfig: Slack settings', () => {
         ].join('.*'),
       ),
     );
+  });
+
+  test('the two Slack secrets, their cache time and the workspace ids are read', () => {
+    // Prepare
+    const arn = (name: string) =>
+      `arn:aws:secretsmanager:us-east-1:123456789012:secret:policy-gate/dev/${name}-AbCdEf`;
+    // Act
+    const config = loadConfig({
+      ...base,
+      SLACK_BOT_TOKEN_SECRET_ARN: arn('slack-bot-token'),
+      SLACK_SIGNING_SECRET_ARN: arn('slack-signing-secret'),
+      SLACK_SECRET_CACHE_SECONDS: '60',
+      SLACK_TEAM_ID: 'T0123ABCD',
+      SLACK_ENTERPRISE_ID: 'E0123ABCD',
+      SLACK_APP_ID: 'A0123ABCD',
+    });
+    // Assess
+    expect(config).toMatchObject({
+      slackBotTokenSecretArn: arn('slack-bot-token'),
+      slackSigningSecretArn: arn('slack-signing-secret'),
+      slackSecretCacheSeconds: 60,
+      slackWorkspace: { teamId: 'T0123ABCD', enterpriseId: 'E0123ABCD', appId: 'A0123ABCD' },
+    });
+  });
+
+  test('a bot-token-only function needs no workspace ids and caches secrets for 300 s by default', () => {
+    // Act
+    const config = loadConfig({
+      ...base,
+      SLACK_BOT_TOKEN_SECRET_ARN:
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:policy-gate/dev/t-AbCdEf',
+    });
+    // Assess
+    expect(config.slackSecretCacheSeconds).toBe(300);
+    expect(config.slackWorkspace).toBeUndefined();
+    expect(config.slackSigningSecretArn).toBeUndefined();
+  });
+
+  test('with the signing secret, the team and app ids are required and checked against Slack’s formats', () => {
+    // Act
+    const load = (extra: Record<string, string>) => () =>
+      loadConfig({
+        ...base,
+        SLACK_SIGNING_SECRET_ARN:
+          'arn:aws:secretsmanager:us-east-1:123456789012:secret:policy-gate/dev/s-AbCdEf',
+        ...extra,
+      });
+    // Assess
+    expect(load({})).toThrow(/SLACK_TEAM_ID must be .*SLACK_APP_ID must be/);
+    expect(load({ SLACK_TEAM_ID: 'T0A', SLACK_APP_ID: 'A0A', SLACK_ENTERPRISE_ID: 'T0A' })).toThrow(
+      /SLACK_ENTERPRISE_ID must be an Enterprise Grid id/,
+    );
+    expect(load({ SLACK_TEAM_ID: '<!channel>', SLACK_APP_ID: 'a0a' })).toThrow(/SLACK_TEAM_ID.*SLACK_APP_ID/);
+    expect(load({ SLACK_TEAM_ID: 'T0A', SLACK_APP_ID: 'A0A', SLACK_SECRET_CACHE_SECONDS: '3601' })).toThrow(
+      /SLACK_SECRET_CACHE_SECONDS must be a whole number from 0 to 3600/,
+    );
+    expect(
+      load({ SLACK_TEAM_ID: 'T0A', SLACK_APP_ID: 'A0A', SLACK_BOT_TOKEN_SECRET_ARN: 'policy-gate/x' }),
+    ).toThrow(/SLACK_BOT_TOKEN_SECRET_ARN must be a Secrets Manager secret ARN/);
   });
 });

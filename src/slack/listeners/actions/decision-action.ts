@@ -3,6 +3,7 @@ import type { Decision } from '../../../domain/approval';
 import type { Logger } from '../../../logger';
 import type { ApprovalChannel } from '../../../services/approval-channel';
 import type { DecisionService } from '../../../services/decision-service';
+import { APPROVAL_ID, clickOrigin } from '../../interactivity-request';
 import { auditFor, replyFor, replyForError } from '../../replies';
 
 /** What the action listeners need; built once per Lambda container. */
@@ -14,9 +15,6 @@ export interface ActionDependencies {
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
-// Approval ids are CloudTrail event ids; anything else in a button value was not put there by PolicyGate.
-const APPROVAL_ID = /^[A-Za-z0-9-]{1,128}$/;
-
 /**
  * The Approve / Deny button callback. The work stays well inside Slack's 3-second window: a record read,
  * the approver look-up (user groups cached), one conditional write, SendTaskSuccess and the message
@@ -26,15 +24,21 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
   return async ({ ack, body, action }: ButtonArgs): Promise<void> => {
     await ack();
     const { decisions, channel, logger } = deps;
-    const userId = body.user.id;
+    // The gate in front of Bolt checked every id already (see `interactivity-request.ts`); this is the
+    // same check again, so that nothing unchecked is used even if the listener is reached another way.
+    const origin = clickOrigin(body);
     const approvalId = action.value ?? '';
-    if (!APPROVAL_ID.test(approvalId)) {
-      logger.warn('button without a valid approval id', { userId, actionId: action.action_id });
-      await tellSafely(deps, userId, 'This button does not belong to a PolicyGate request. Nothing changed.');
+    if (!origin || !APPROVAL_ID.test(approvalId)) {
+      logger.warn('click without a valid user, message or approval id', { actionId: action.action_id });
       return;
     }
+    const { userId } = origin;
     try {
-      const result = await decisions.decide(approvalId, decision, { channel: 'slack', id: userId });
+      const result = await decisions.decide(approvalId, decision, {
+        channel: 'slack',
+        id: userId,
+        origin: { channel: origin.channel, ts: origin.ts },
+      });
       const reply = replyFor(result, approvalId);
       const audit = auditFor(result, userId, decision);
       const record = 'record' in result ? result.record : undefined;
