@@ -54,7 +54,7 @@ export function auditFor(result: DecisionResult, userId: string, decision: Decis
     case 'undelivered':
       return `${decisionHeadline(result.output)}, but the workflow could not be resumed (${plainText(result.reason)}).`;
     case 'tampered':
-      return `<@${userId}> tried to ${VERB[decision]}: refused, because the approval record was changed outside PolicyGate. The change stays quarantined.`;
+      return `${who} tried to ${VERB[decision]}: refused, because the approval record was changed outside PolicyGate. The change stays quarantined.`;
     default:
       return undefined;
   }

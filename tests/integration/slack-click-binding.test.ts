@@ -161,7 +161,7 @@ describe('clicks are bound to their workspace and app', () => {
     await sandbox.settle();
     // Assess
     expect(click.status).toBe(200);
-    expect(await sandbox.store.get(approvalId)).toMatchObject({ status: 'APPROVED' });
+    expect(await sandbox.store.get(approvalId)).toMatchObject({ decision: { decision: 'APPROVED' } });
   });
 
   test('with SLACK_ENTERPRISE_ID, a click from another enterprise or none is refused, from ours accepted', async () => {
@@ -189,7 +189,7 @@ describe('clicks are bound to their workspace and app', () => {
     expect(stillPending).toBe('PENDING');
     expect(decisionsBefore).toBe(0);
     expect(ours.status).toBe(200);
-    expect(await sandbox.store.get(approvalId)).toMatchObject({ status: 'APPROVED' });
+    expect(await sandbox.store.get(approvalId)).toMatchObject({ decision: { decision: 'APPROVED' } });
     expect(warnings(logs.entries()).filter((e) => /another enterprise/.test(String(e.reason)))).toHaveLength(
       2,
     );
@@ -488,7 +488,7 @@ describe('the interactivity endpoint refuses what is not a sound, current reques
     await sandbox.settle();
     // Assess
     expect(click.status).toBe(200);
-    expect(await sandbox.store.get(approvalId)).toMatchObject({ status: 'APPROVED' });
+    expect(await sandbox.store.get(approvalId)).toMatchObject({ decision: { decision: 'APPROVED' } });
   });
 
   test.each(['GET', 'PUT', 'DELETE', 'PATCH'])('%s gets 405 with Allow: POST', async (method) => {
@@ -630,8 +630,7 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
     expect(oldDecided).toBe(0);
     expect(fresh.status).toBe(200);
     expect(await sandbox.store.get(approvalId)).toMatchObject({
-      status: 'APPROVED',
-      decision: { decidedBy: { id: SLACK_USERS.ana.id } },
+      decision: { decision: 'APPROVED', decidedBy: { id: SLACK_USERS.ana.id } },
     });
     for (const secret of [SLACK_SIGNING_SECRET, rotated, SLACK_BOT_TOKEN])
       expect(logs.text()).not.toContain(secret);
@@ -729,8 +728,7 @@ describe('rotating the Slack secrets takes effect without a deploy', () => {
     expect(reads() - readsBefore).toBe(1);
     expect(undecided).toBe('PENDING');
     expect(await sandbox.store.get(approvalId)).toMatchObject({
-      status: 'APPROVED',
-      decision: { decidedBy: { id: SLACK_USERS.ana.id } },
+      decision: { decision: 'APPROVED', decidedBy: { id: SLACK_USERS.ana.id } },
     });
     expect(logs.text()).not.toContain(rotated);
   });
