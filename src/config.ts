@@ -1,4 +1,5 @@
 import { type IdentityMap, parseIdentityMap, SLACK_USER_ID, SLACK_USERGROUP_ID } from './domain/approvers';
+import type { AttributionSettings } from './domain/attribution';
 import { loadGeneratedCatalogue } from './domain/catalogue-data';
 import {
   defaultRestrictedEntries,
@@ -38,6 +39,8 @@ export interface Config {
   readonly approverCacheSeconds: number;
   /** IAM identity → Slack user id / e-mail, for the self-approval check. */
   readonly identityMap: IdentityMap;
+  /** The identity map's role declarations: service identities and person-session roles. */
+  readonly attribution: AttributionSettings;
   /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
   readonly sweep?: SweepConfig;
 }
@@ -154,6 +157,10 @@ export function loadConfig(env: Env): Config {
     approverSlackUsergroupIds,
     approverCacheSeconds,
     identityMap: identities.map,
+    attribution: {
+      serviceRoles: identities.serviceRoles,
+      personSessionRoles: identities.personSessionRoles,
+    },
     ...(sweep && { sweep }),
   };
 }

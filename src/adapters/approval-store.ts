@@ -23,6 +23,7 @@ import {
   type Reach,
   statusesLeadingTo,
 } from '../domain/approval';
+import type { Attribution } from '../domain/attribution';
 import type { PrincipalType } from '../domain/policy-change';
 import { ApprovalStateError, AwsOperationError, TransientError } from '../errors';
 
@@ -31,6 +32,24 @@ export interface TransitionChanges {
   readonly decision?: DecisionOutput;
   readonly outcome?: Outcome;
   readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
+}
+
+/** What {@link ApprovalStore.setQuarantine} records with the quarantine. */
+export interface QuarantineDetails {
+  readonly reach?: Reach;
+  readonly concerns?: readonly string[];
+  readonly attribution?: Attribution;
+  readonly requiredApprovals?: 1 | 2;
+}
+
+/** Conditions of a {@link ApprovalStore.transition}. */
+export interface TransitionOptions {
+  readonly from?: readonly ApprovalStatus[];
+  /**
+   * Only when exactly this many approvals are recorded (`approvals`): the last approval of two is then one
+   * conditional write, so two concurrent second approvals cannot both count.
+   */
+  readonly approvalsBefore?: number;
 }
 
 export type CreateResult = { created: true } | { created: false; existing: ApprovalRecord };
@@ -73,8 +92,13 @@ export interface ApprovalStore extends ApprovalIndex {
   setQuarantine(
     approvalId: string,
     quarantine: QuarantineState,
-    details?: { readonly reach?: Reach; readonly concerns?: readonly string[] },
+    details?: QuarantineDetails,
   ): Promise<ApprovalRecord>;
+  /**
+   * Records one approval of a PENDING approval that needs more than one, only while exactly `before`
+   * approvals are recorded: of two concurrent clicks, one is counted and the other told to look again.
+   */
+  addApproval(approvalId: string, approval: DecisionOutput, before: number): Promise<TransitionResult>;
   /** Stores the task token of a PENDING approval; refused (ApprovalStateError) once decided. */
   setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord>;
   /** Moves the status along ALLOWED_TRANSITIONS, exactly once; `{ ok: false, current }` when refused. */
@@ -82,7 +106,7 @@ export interface ApprovalStore extends ApprovalIndex {
     approvalId: string,
     to: ApprovalStatus,
     changes: TransitionChanges,
-    options?: { readonly from?: readonly ApprovalStatus[] },
+    options?: TransitionOptions,
   ): Promise<TransitionResult>;
   /** Records the final outcome of a decided approval without changing its status. */
   setOutcome(approvalId: string, outcome: Outcome): Promise<ApprovalRecord>;
@@ -138,6 +162,9 @@ const NAMES = {
   '#slackMessage': 'slackMessage',
   '#reach': 'reach',
   '#concerns': 'concerns',
+  '#attribution': 'attribution',
+  '#requiredApprovals': 'requiredApprovals',
+  '#approvals': 'approvals',
   '#versions': INTERNAL.versions,
   '#versionIds': INTERNAL.versionIds,
   '#savedAt': INTERNAL.savedAt,
@@ -343,7 +370,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   async setQuarantine(
     approvalId: string,
     quarantine: QuarantineState,
-    details: { readonly reach?: Reach; readonly concerns?: readonly string[] } = {},
+    details: QuarantineDetails = {},
   ): Promise<ApprovalRecord> {
     const { deletedVersions = [], ...rest } = quarantine;
     for (const version of deletedVersions) await this.addDeletedVersion(approvalId, version);
@@ -356,6 +383,14 @@ export class DynamoApprovalStore implements ApprovalStore {
     if (details.concerns) {
       sets.push('#concerns = :concerns');
       values[':concerns'] = details.concerns;
+    }
+    if (details.attribution) {
+      sets.push('#attribution = :attribution');
+      values[':attribution'] = details.attribution;
+    }
+    if (details.requiredApprovals !== undefined) {
+      sets.push('#requiredApprovals = :requiredApprovals');
+      values[':requiredApprovals'] = details.requiredApprovals;
     }
     return this.updatePending(approvalId, `SET ${sets.join(', ')}`, values, 'record');
   }
@@ -390,7 +425,7 @@ export class DynamoApprovalStore implements ApprovalStore {
     approvalId: string,
     to: ApprovalStatus,
     changes: TransitionChanges,
-    options: { readonly from?: readonly ApprovalStatus[] } = {},
+    options: TransitionOptions = {},
   ): Promise<TransitionResult> {
     const from = allowedPredecessors(to, options.from);
     checkDecision(approvalId, to, changes.decision);
@@ -407,7 +442,38 @@ export class DynamoApprovalStore implements ApprovalStore {
       values[`:from${i}`] = status;
     });
     const update = `SET ${sets.join(', ')}`;
-    const condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+    let condition = `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`;
+    if (options.approvalsBefore !== undefined) {
+      condition += ` AND ${approvalsCountIs(options.approvalsBefore, values)}`;
+    }
+    const result = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: values,
+    });
+    if (result) return { ok: true, record: result };
+    return { ok: false, current: await this.get(approvalId) };
+  }
+
+  /**
+   * Appends an approval to a PENDING record's `approvals`, only while exactly `before` are recorded, and
+   * returns the updated record; `{ ok: false, current }` when the condition failed (decided meanwhile, or
+   * another approval counted first).
+   */
+  async addApproval(approvalId: string, approval: DecisionOutput, before: number): Promise<TransitionResult> {
+    checkDecision(approvalId, 'APPROVED', approval);
+    const values: Record<string, unknown> = {
+      ':approval': [approval],
+      ':empty': [],
+      ':pending': 'PENDING' satisfies ApprovalStatus,
+      ':now': this.now().toISOString(),
+    };
+    const update =
+      'SET #approvals = list_append(if_not_exists(#approvals, :empty), :approval), #updatedAt = :now';
+    const condition = `#status = :pending AND ${approvalsCountIs(before, values)}`;
     const result = await this.conditionalUpdate({
       TableName: this.tableName,
       Key: { approvalId },
@@ -529,6 +595,14 @@ export class DynamoApprovalStore implements ApprovalStore {
       `approval ${approvalId} ${problem} (status ${current.status}); cannot record ${what}`,
     );
   }
+}
+
+/** A condition that exactly `count` approvals are recorded (adds its value to `values`). */
+function approvalsCountIs(count: number, values: Record<string, unknown>): string {
+  if (!Number.isInteger(count) || count < 0) throw new Error(`approval count must be >= 0, got ${count}`);
+  values[':approvalCount'] = count;
+  if (count === 0) return '(attribute_not_exists(#approvals) OR size(#approvals) = :approvalCount)';
+  return 'size(#approvals) = :approvalCount';
 }
 
 /** The statuses a transition to `to` may start from: all allowed ones, or the caller's subset of them. */

@@ -1,3 +1,4 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -6,6 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
+import { CloudTrailIssuingEventFinder } from '../adapters/assume-role-finder';
 import { AwsIamGateway } from '../adapters/iam-gateway';
 import { SnsNotifier } from '../adapters/notifier';
 import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
@@ -18,6 +20,7 @@ import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { ApprovalWorkflow } from '../services/approval-workflow';
+import { AttributionService } from '../services/attribution-service';
 import { DecisionService } from '../services/decision-service';
 import { QuarantineService } from '../services/quarantine-service';
 import { createSlackClient, type SlackCallProfile, type WebClient } from '../slack/client';
@@ -76,6 +79,11 @@ export function dependencies(): Dependencies {
     settings: cfg,
     logger,
     ...(workflowChannel && { channel: workflowChannel }),
+    attributor: new AttributionService(
+      new CloudTrailIssuingEventFinder(new CloudTrailClient({ region: cfg.region })),
+      cfg.attribution,
+      logger,
+    ),
   });
   const interactiveChannel = channelFor('interactive');
   const decisions = new DecisionService(
@@ -91,6 +99,7 @@ export function dependencies(): Dependencies {
         }),
       },
       identityMap: cfg.identityMap,
+      attribution: cfg.attribution,
       ...(interactiveChannel && { display: interactiveChannel }),
     },
   );

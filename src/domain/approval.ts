@@ -1,4 +1,5 @@
 import type { Finding, GrantingStatement } from './analyse-policy';
+import type { Attribution } from './attribution';
 import { documentsEqual } from './document-equality';
 import { parseStrictJson } from './json-strict';
 import type { PolicyChange, PrincipalType } from './policy-change';
@@ -203,6 +204,30 @@ export interface ApprovalRecord {
   readonly slackMessage?: MessageRef;
   readonly outcome?: Outcome;
   readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
+  /** Who the change is attributed to, and how (see `domain/attribution.ts`). */
+  readonly attribution?: Attribution;
+  /**
+   * How many different approvers must approve: 2 when no person could be named as the change's author, or
+   * when it grants a critical restricted action; absent = 1.
+   */
+  readonly requiredApprovals?: 1 | 2;
+  /** The critical restricted actions the change grants (why it needs two approvers). */
+  readonly criticalActions?: readonly string[];
+  /** Approvals given while more were needed, oldest first (the first of two approvers). */
+  readonly approvals?: readonly DecisionOutput[];
+}
+
+/**
+ * How many different approvers a record needs: the most any of its reasons asks for (the stored count, its
+ * critical actions, its attribution), so a record missing one field never needs fewer than it should.
+ */
+export function approvalsRequired(
+  record: Pick<ApprovalRecord, 'requiredApprovals' | 'criticalActions' | 'attribution'>,
+): 1 | 2 {
+  if (record.requiredApprovals === 2) return 2;
+  if ((record.criticalActions?.length ?? 0) > 0) return 2;
+  if (record.attribution?.method === 'unattributed') return 2;
+  return 1;
 }
 
 /** What of the findings a record keeps; see {@link storedFindings}. */

@@ -1,7 +1,19 @@
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { TaskCallback } from '../adapters/task-callback';
-import type { ApprovalRecord, Decider, Decision, DecisionOutput } from '../domain/approval';
+import {
+  type ApprovalRecord,
+  approvalsRequired,
+  type Decider,
+  type Decision,
+  type DecisionOutput,
+} from '../domain/approval';
 import { checkSelfApproval, type DeciderIdentity, type IdentityMap } from '../domain/approvers';
+import {
+  type Attribution,
+  type AttributionSettings,
+  attributeFromEvent,
+  NO_ATTRIBUTION_SETTINGS,
+} from '../domain/attribution';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 
@@ -34,7 +46,11 @@ export type DecisionResult =
   /** Stored, but the workflow could not be resumed: it keeps waiting and the change stays quarantined. */
   | { status: 'undelivered'; record: ApprovalRecord; output: DecisionOutput; reason: string }
   | { status: 'unauthorised'; reason: string; record: ApprovalRecord; decider?: DeciderIdentity }
-  | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
+  | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity }
+  /** An approval counted while more are needed ("1 of 2 approvals"); the change stays quarantined. */
+  | { status: 'approval-counted'; record: ApprovalRecord; output: DecisionOutput; required: number }
+  /** The same person approving again: a second approval must come from someone else. */
+  | { status: 'duplicate-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
 
 export interface DecisionServiceOptions {
   /** One directory per channel; a channel without one cannot decide (fail closed). */
@@ -47,8 +63,26 @@ export interface DecisionServiceOptions {
    * precedes what the workflow's next step shows ("Restored"). Its failure never stops a decision.
    */
   readonly display?: ApprovalChannel;
+  /**
+   * The operator's role declarations, for a record that has no attribution yet (written before PolicyGate
+   * attributed changes): it is then attributed from its event alone, conservatively.
+   */
+  readonly attribution?: AttributionSettings;
   readonly now?: () => Date;
 }
+
+/** A record's attribution, or for a record without one, what its event alone says (never a chain search). */
+export function attributionOf(record: ApprovalRecord, settings: AttributionSettings): Attribution {
+  return record.attribution ?? attributeFromEvent(record.change.actor, settings);
+}
+
+/** Whether two deciders are the same person: the same channel id. */
+function sameDecider(a: Decider, b: Decider): boolean {
+  return a.channel === b.channel && a.id === b.id;
+}
+
+/** How many times a decision re-reads the record after losing a race on its conditional write. */
+const MAX_DECISION_ATTEMPTS = 3;
 
 /**
  * Takes a decision exactly once, for every channel:
@@ -95,8 +129,9 @@ export class DecisionService {
       };
     }
     const identity = entry.identity;
+    const attribution = attributionOf(record, this.options.attribution ?? NO_ATTRIBUTION_SETTINGS);
     if (decision === 'APPROVED') {
-      const self = checkSelfApproval(record.change.actor, identity, this.options.identityMap);
+      const self = checkSelfApproval(record.change.actor, identity, this.options.identityMap, attribution);
       if (self.verdict !== 'different-person') {
         this.logger.warn('decision refused: self-approval', {
           approvalId,
@@ -106,28 +141,72 @@ export class DecisionService {
         return { status: 'self-approval', reason: self.reason, record, decider: identity };
       }
     }
-    if (record.status !== 'PENDING') {
-      return record.status === 'EXPIRED'
-        ? { status: 'expired', record }
-        : { status: 'already-decided', record };
-    }
-    const now = this.now();
-    if (now.getTime() >= new Date(record.deadline).getTime()) return { status: 'expired', record };
-    if (!record.taskToken) return { status: 'not-ready', record };
-
     const decider: Decider = { id: identity.id, name: identity.name, channel: request.channel };
-    const output: DecisionOutput = { decision, decidedBy: decider, decidedAt: now.toISOString(), approvalId };
-    const moved = await this.store.transition(
-      approvalId,
-      decision,
-      { decision: output },
-      { from: ['PENDING'] },
-    );
-    if (!moved.ok) {
-      if (!moved.current) return { status: 'not-found' };
-      return moved.current.status === 'EXPIRED'
-        ? { status: 'expired', record: moved.current }
-        : { status: 'already-decided', record: moved.current };
+    const required = approvalsRequired({ ...record, attribution });
+    let current = record;
+    let moved: Awaited<ReturnType<ApprovalStore['transition']>> | undefined;
+    let output: DecisionOutput | undefined;
+    for (let attempt = 1; attempt <= MAX_DECISION_ATTEMPTS && !moved?.ok; attempt++) {
+      if (current.status !== 'PENDING') {
+        return current.status === 'EXPIRED'
+          ? { status: 'expired', record: current }
+          : { status: 'already-decided', record: current };
+      }
+      const now = this.now();
+      if (now.getTime() >= new Date(current.deadline).getTime())
+        return { status: 'expired', record: current };
+      if (!current.taskToken) return { status: 'not-ready', record: current };
+      output = { decision, decidedBy: decider, decidedAt: now.toISOString(), approvalId };
+      const approvals = current.approvals ?? [];
+      if (decision === 'APPROVED' && approvals.some((a) => sameDecider(a.decidedBy, decider))) {
+        this.logger.warn('decision refused: second approval by the same approver', {
+          approvalId,
+          decider: identity.id,
+        });
+        return {
+          status: 'duplicate-approval',
+          reason: `you already approved this change, and it needs ${required} different approvers`,
+          record: current,
+          decider: identity,
+        };
+      }
+      if (decision === 'APPROVED' && approvals.length + 1 < required) {
+        // Not enough yet: the approval is counted (conditionally on the count read) and the workflow waits.
+        const counted = await this.store.addApproval(approvalId, output, approvals.length);
+        if (!counted.ok) {
+          if (!counted.current) return { status: 'not-found' };
+          current = counted.current;
+          continue;
+        }
+        this.logger.info('approval counted', {
+          approvalId,
+          decider: decider.id,
+          approvals: approvals.length + 1,
+          required,
+        });
+        await this.showCount(counted.record, approvals.length + 1, required);
+        return { status: 'approval-counted', record: counted.record, output, required };
+      }
+      // A Deny ends it at once; the last approval is one conditional write on the count read, so two
+      // concurrent second approvals cannot both count.
+      moved = await this.store.transition(
+        approvalId,
+        decision,
+        { decision: output },
+        {
+          from: ['PENDING'],
+          ...(decision === 'APPROVED' && required > 1 && { approvalsBefore: approvals.length }),
+        },
+      );
+      if (!moved.ok) {
+        if (!moved.current) return { status: 'not-found' };
+        current = moved.current;
+      }
+    }
+    if (!moved?.ok || !output) {
+      return current.status === 'EXPIRED'
+        ? { status: 'expired', record: current }
+        : { status: 'already-decided', record: current };
     }
     if (this.options.display) {
       try {
@@ -139,8 +218,10 @@ export class DecisionService {
       }
     }
     let rejection: Awaited<ReturnType<TaskCallback['sendSuccess']>>;
+    const taskToken = moved.record.taskToken ?? current.taskToken;
     try {
-      rejection = await this.callback.sendSuccess(record.taskToken, output);
+      if (!taskToken) throw new Error('the approval lost its task token');
+      rejection = await this.callback.sendSuccess(taskToken, output);
     } catch (error) {
       // The decision stands in the record, but the workflow never heard it: it keeps waiting and, at the
       // deadline, records an expiry. The change stays quarantined meanwhile (fail closed).
@@ -171,5 +252,20 @@ export class DecisionService {
       channel: decider.channel,
     });
     return { status: 'recorded', record: moved.record, output };
+  }
+
+  /** Shows "n of m approvals" in Slack; its failure never stops a decision. */
+  private async showCount(record: ApprovalRecord, count: number, required: number): Promise<void> {
+    if (!this.options.display) return;
+    const last = record.approvals?.at(-1);
+    const by = last ? `${last.decidedBy.name} (${last.decidedBy.id})` : 'an approver';
+    try {
+      await this.options.display.showState(
+        record,
+        `Approved by ${by}: ${count} of ${required} approvals. The change stays quarantined until a different approver approves it too; one Deny ends it.`,
+      );
+    } catch (error) {
+      this.logger.warn('approval count not shown in Slack', { approvalId: record.approvalId, error });
+    }
   }
 }

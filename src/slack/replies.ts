@@ -31,6 +31,10 @@ export function replyFor(result: DecisionResult, approvalId: string): string | u
       return `You cannot decide on this request: ${plainText(result.reason)}. Nothing changed.`;
     case 'self-approval':
       return `You cannot approve this change: ${plainText(result.reason)}. Another approver must approve it (you may deny it). Nothing changed.`;
+    case 'approval-counted':
+      return `Your approval is counted: ${result.record.approvals?.length ?? 1} of ${result.required} approvals. The change stays quarantined until a different approver approves it too.`;
+    case 'duplicate-approval':
+      return `You cannot approve this change again: ${plainText(result.reason)}. Nothing changed.`;
   }
 }
 
@@ -39,6 +43,7 @@ export function auditFor(result: DecisionResult, userId: string, decision: Decis
   switch (result.status) {
     case 'unauthorised':
     case 'self-approval':
+    case 'duplicate-approval':
       return `<@${userId}> tried to ${VERB[decision]}: refused (${plainText(result.reason)}).`;
     case 'undelivered':
       return `${decisionHeadline(result.output)}, but the workflow could not be resumed (${plainText(result.reason)}).`;
