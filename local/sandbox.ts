@@ -40,6 +40,7 @@ import {
   type StartedExecution,
   startLocalStepFunctions,
 } from './stepfunctions';
+import { type LocalStsServer, startStsServer } from './sts';
 
 export const ACCOUNT = '123456789012';
 export const POLICY_GATE_KEY = 'AKIDPOLICYGATE';
@@ -91,6 +92,8 @@ export interface SandboxOptions {
   documentEncoding?: IamServerOptions['documentEncoding'];
   /** The account's CloudTrail trails; default {@link GOOD_TRAIL}. */
   trails?: TrailInput[];
+  /** IAM_SLACK_IDENTITY_MAP (people and role declarations); default none. */
+  identityMap?: string;
 }
 
 /** What the EventBridge rule does with one event: deliver it, lose it, or give it to the dead-letter queue. */
@@ -109,6 +112,11 @@ export interface Sandbox {
   developer: IAMClient;
   sqs: LocalSqsServer;
   cloudtrail: LocalCloudTrailServer;
+  /**
+   * STS `AssumeRole`: its sessions' calls to the local IAM carry their CloudTrail identity, and its events
+   * (and IAM's) are recorded in the local CloudTrail for `LookupEvents`.
+   */
+  sts: LocalStsServer;
   /** Executions started by CloudTrail events, the sweep or anything else, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
   /**
@@ -160,6 +168,7 @@ const ENV_KEYS = [
   'IAM_SLACK_IDENTITY_MAP',
   'AWS_ENDPOINT_URL_SQS',
   'AWS_ENDPOINT_URL_CLOUDTRAIL',
+  'AWS_ENDPOINT_URL_STS',
   'SWEEP_STATE_TABLE',
   'STATE_MACHINE_ARN',
   'DEAD_LETTER_QUEUE_URL',
@@ -204,6 +213,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     accountId: ACCOUNT,
     trails: options.trails ?? [GOOD_TRAIL],
   });
+  const sts = await startStsServer({
+    accountId: ACCOUNT,
+    callers: {
+      [DEVELOPER_KEY]: {
+        type: 'IAMUser',
+        principalId: 'AIDALOCALALICE000001',
+        arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+        accountId: ACCOUNT,
+        userName: 'alice',
+      },
+    },
+    onSession: (accessKeyId, identity) => iam.setIdentity(accessKeyId, identity),
+    onEvent: (record) => cloudtrail.recordEvent(record),
+  });
   const interactivity = await startLambdaUrlServer(slackInteractivity);
   const timeScale = options.timeScale ?? 0.001;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
@@ -243,12 +266,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.endpoint,
+    AWS_ENDPOINT_URL_STS: sts.endpoint,
     SWEEP_STATE_TABLE: SWEEP_TABLE,
     STATE_MACHINE_ARN: sfn.stateMachineArn,
     DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
     ACCOUNT_ID: ACCOUNT,
     RECHECK_DELAY_SECONDS: String(recheckDelaySeconds),
     ...(options.deployerRoleArn !== undefined && { DEPLOYER_ROLE_ARN: options.deployerRoleArn }),
+    ...(options.identityMap !== undefined && { IAM_SLACK_IDENTITY_MAP: options.identityMap }),
   });
   resetConfig();
   resetDependencies();
@@ -280,6 +305,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   let decide: (event: CloudTrailEvent) => Delivery = () => 'deliver';
   const unsubscribe = iam.onEvent((event) => {
+    cloudtrail.recordEvent({ ...event.detail });
     if (!isPolicyChangeEventName(event.detail.eventName)) return;
     const delivery = decide(event);
     if (delivery === 'deliver') sfn.startExecution(event);
@@ -317,6 +343,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     developer,
     sqs,
     cloudtrail,
+    sts,
     executions,
     route(decider) {
       decide = decider;
@@ -351,6 +378,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         sns.close(),
         sqs.close(),
         cloudtrail.close(),
+        sts.close(),
         dynamo.close(),
         secrets.close(),
         slack.close(),
