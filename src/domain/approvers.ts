@@ -187,7 +187,12 @@ export function checkSelfApproval(
   }
   // The attributed person is compared as well as the actor's own names, never instead of them.
   const identities = [
-    ...new Set([...actorIdentities(actor), ...(attribution?.person ? [attribution.person] : [])]),
+    ...new Set([
+      ...actorIdentities(actor),
+      ...(attribution?.person ? [attribution.person] : []),
+      ...(attribution?.sourceIdentity ? [attribution.sourceIdentity] : []),
+      ...(actor.sourceIdentity ? [actor.sourceIdentity] : []),
+    ]),
   ];
   const chainArns = (attribution?.chain ?? [])
     .map((link) => link.calledBy)

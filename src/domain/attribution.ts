@@ -46,6 +46,11 @@ export interface Attribution {
   readonly serviceNote?: string;
   /** `unattributed` (or `service-identity`): why no person could be named. */
   readonly reason?: string;
+  /**
+   * The session's source identity when the chain named someone through its `AssumeRole` events instead:
+   * the self-approval check compares the decider with both.
+   */
+  readonly sourceIdentity?: string;
 }
 
 /** The operator's declarations that bear on attribution (from the identity map). */

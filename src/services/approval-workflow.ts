@@ -316,7 +316,8 @@ export class ApprovalWorkflow {
     const { attributor, settings, logger } = this.deps;
     if (!attributor) return undefined;
     const direct = attributeDirectly(record.change.actor, settings.attribution ?? NO_ATTRIBUTION_SETTINGS);
-    if (direct.kind !== 'follow') return undefined;
+    const sourceIdentity = direct.kind === 'person' && direct.attribution.method === 'source-identity';
+    if (direct.kind !== 'follow' && !(sourceIdentity && record.change.actor.accessKeyId)) return undefined;
     const attribution = await attributor.attribute(record.change);
     logger.info('change attributed', {
       approvalId: record.approvalId,

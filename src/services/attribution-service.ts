@@ -40,6 +40,27 @@ export class AttributionService {
   }
 
   async attribute(change: PolicyChange): Promise<Attribution> {
+    const direct = attributeDirectly(change.actor, this.settings);
+    const source = change.actor.sourceIdentity;
+    if (direct.kind === 'person' && direct.attribution.method === 'source-identity' && source) {
+      // A source identity is only as good as the trust policy that constrains it (the README's condition):
+      // where the trail tells who set it, that person is named too, so a chosen source identity cannot
+      // stand in for the caller.
+      const { sourceIdentity: _set, ...withoutSource } = change.actor;
+      const walked = await this.walk({ ...change, actor: withoutSource }, true);
+      if (walked.method === 'assume-role-chain' && walked.person !== source) {
+        return { ...walked, sourceIdentity: source };
+      }
+      return direct.attribution;
+    }
+    return this.walk(change, false);
+  }
+
+  /**
+   * Follows the chain from `change.actor`. With `ignoreSourceIdentity`, sessions along the chain are followed
+   * past their source identity to the caller who set it.
+   */
+  private async walk(change: PolicyChange, ignoreSourceIdentity: boolean): Promise<Attribution> {
     const chain: ChainLink[] = [];
     const budget: LookupBudget = { requests: this.maxRequests };
     let actor = change.actor;
@@ -87,8 +108,11 @@ export class AttributionService {
             `the session name on ${direct.roleArn} is chosen by whoever assumed the role, and ${found.reason}`,
           );
         }
-        const callerIdentity = found.record.userIdentity;
-        actor = parseUserIdentity(callerIdentity);
+        actor = parseUserIdentity(found.record.userIdentity);
+        if (ignoreSourceIdentity) {
+          const { sourceIdentity: _set, ...caller } = actor;
+          actor = caller;
+        }
         chain.push({
           sessionArn: direct.sessionArn,
           eventId: found.eventId,

@@ -192,6 +192,38 @@ describe('attribution through CloudTrail LookupEvents', () => {
     expect(attribution.chain?.map((l) => l.calledBy)).toEqual([sessionArn('hop-1', 'x'), ssoIdentity.arn]);
   });
 
+  test('a source identity of the caller’s choosing does not stand in for whoever set it', async () => {
+    // Prepare: Alice sets the source identity "bob" (a trust policy without the README's condition allows it).
+    const s: SessionSpec = {
+      role: 'ops-admin',
+      name: 'deploy',
+      key: key(),
+      issuedAt: 0,
+      caller: ALICE,
+      sourceIdentity: 'bob',
+    };
+    trail.recordEvent(assumeRoleRecord(s));
+    const chosen: SessionSpec = {
+      ...s,
+      key: key(),
+      caller: { ...ALICE, userName: 'bob', arn: `arn:aws:iam::${ACCOUNT}:user/bob` },
+    };
+    trail.recordEvent(assumeRoleRecord(chosen));
+    const unsearchable: SessionSpec = { ...s, key: key() };
+    // Act
+    const attribution = await service().attribute(changeBy(actorOf(s)));
+    const honest = await service().attribute(changeBy(actorOf(chosen)));
+    const unconfirmed = await service().attribute(changeBy(actorOf(unsearchable)));
+    // Assess
+    expect(attribution).toMatchObject({
+      method: 'assume-role-chain',
+      person: 'alice',
+      sourceIdentity: 'bob',
+    });
+    expect(honest).toEqual({ method: 'source-identity', person: 'bob', via: 'source-identity' });
+    expect(unconfirmed).toEqual({ method: 'source-identity', person: 'bob', via: 'source-identity' });
+  });
+
   test('a chain longer than the bound is unattributed', async () => {
     // Prepare
     let caller: Record<string, unknown> = ALICE;

@@ -120,6 +120,39 @@ describe('attribution and the two-approver rule, through the real workflow and s
     expect(documentsEqual(sandbox.iam.getInlinePolicy('role', 'worker', 'ops'), risky)).toBe(true);
   });
 
+  test('a source identity of her choosing does not let an approver approve her own change', async () => {
+    // Prepare: the trust policy does not constrain the source identity, so Alice sets "sam".
+    sandbox = await startSandbox();
+    await createRole(sandbox, 'worker');
+    const session = await assumeRole(sandbox, OPS_ROLE, 'deploy-bot', { sourceIdentity: 'sam' });
+    await session.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'worker',
+        PolicyName: 'ops',
+        PolicyDocument: JSON.stringify(risky),
+      }),
+    );
+    const [pending] = await waitForPending(sandbox);
+    const approvalId = pending?.approvalId as string;
+    // Act
+    await sandbox.click(SLACK_USERS.alice.id, APPROVE_ACTION_ID, approvalId);
+    await sandbox.click(SLACK_USERS.sam.id, APPROVE_ACTION_ID, approvalId);
+    const refused = await sandbox.store.get(approvalId);
+    await sandbox.click(SLACK_USERS.ana.id, DENY_ACTION_ID, approvalId);
+    await sandbox.settle();
+    // Assess
+    expect(pending?.attribution).toMatchObject({
+      method: 'assume-role-chain',
+      person: 'alice',
+      sourceIdentity: 'sam',
+    });
+    expect(refused?.status).toBe('PENDING');
+    expect(refused?.approvals).toBeUndefined();
+    expect(sendTaskSuccessCalls(sandbox)).toBe(1);
+    expect((await sandbox.store.get(approvalId))?.status).toBe('DENIED');
+    expect(inlineIsQuarantined(sandbox, 'worker', 'ops', approvalId)).toBe(true);
+  });
+
   test('an unattributed change needs two different approvers, and one Deny ends it', async () => {
     // Prepare: the AssumeRole event is not searchable yet (CloudTrail takes minutes), so nobody is named.
     sandbox = await startSandbox();
