@@ -99,6 +99,15 @@ export interface ApprovalStore extends ApprovalIndex {
    * approvals are recorded: of two concurrent clicks, one is counted and the other told to look again.
    */
   addApproval(approvalId: string, approval: DecisionOutput, before: number): Promise<TransitionResult>;
+  /**
+   * Replaces the attribution (and the approvals it needs) of a PENDING approval no one has approved yet;
+   * `{ ok: false, current }` otherwise, so an approval counted under the old attribution is never re-judged.
+   */
+  setAttribution(
+    approvalId: string,
+    attribution: Attribution,
+    requiredApprovals: 1 | 2,
+  ): Promise<TransitionResult>;
   /** Stores the task token of a PENDING approval; refused (ApprovalStateError) once decided. */
   setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord>;
   /** Moves the status along ALLOWED_TRANSITIONS, exactly once; `{ ok: false, current }` when refused. */
@@ -474,6 +483,32 @@ export class DynamoApprovalStore implements ApprovalStore {
     const update =
       'SET #approvals = list_append(if_not_exists(#approvals, :empty), :approval), #updatedAt = :now';
     const condition = `#status = :pending AND ${approvalsCountIs(before, values)}`;
+    const result = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: values,
+    });
+    if (result) return { ok: true, record: result };
+    return { ok: false, current: await this.get(approvalId) };
+  }
+
+  async setAttribution(
+    approvalId: string,
+    attribution: Attribution,
+    requiredApprovals: 1 | 2,
+  ): Promise<TransitionResult> {
+    const values: Record<string, unknown> = {
+      ':attribution': attribution,
+      ':requiredApprovals': requiredApprovals,
+      ':pending': 'PENDING' satisfies ApprovalStatus,
+      ':now': this.now().toISOString(),
+    };
+    const update =
+      'SET #attribution = :attribution, #requiredApprovals = :requiredApprovals, #updatedAt = :now';
+    const condition = `#status = :pending AND ${approvalsCountIs(0, values)}`;
     const result = await this.conditionalUpdate({
       TableName: this.tableName,
       Key: { approvalId },

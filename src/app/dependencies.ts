@@ -100,6 +100,16 @@ export function dependencies(): Dependencies {
       },
       identityMap: cfg.identityMap,
       attribution: cfg.attribution,
+      // At an approval click, within Slack's 3 seconds: one hop's first pages at most.
+      reattributor: new AttributionService(
+        new CloudTrailIssuingEventFinder(new CloudTrailClient({ region: cfg.region, maxAttempts: 1 }), {
+          maxPages: 2,
+          minIntervalMs: 200,
+        }),
+        cfg.attribution,
+        logger,
+        { maxRequests: 2 },
+      ),
       ...(interactiveChannel && { display: interactiveChannel }),
     },
   );

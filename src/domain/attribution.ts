@@ -51,6 +51,11 @@ export interface Attribution {
    * the self-approval check compares the decider with both.
    */
   readonly sourceIdentity?: string;
+  /**
+   * `unattributed` because the trail did not (yet) answer: the `AssumeRole` not searchable yet, throttled,
+   * failed. Worth asking again later, e.g. at the first approval.
+   */
+  readonly retryable?: true;
 }
 
 /** The operator's declarations that bear on attribution (from the identity map). */

@@ -65,12 +65,17 @@ export class AttributionService {
     const budget: LookupBudget = { requests: this.maxRequests };
     let actor = change.actor;
     let usedAt = change.eventTime;
-    const unattributed = (reason: string): Attribution => {
+    const unattributed = (reason: string, retryable = false): Attribution => {
       const service = serviceRoleOf(change.actor, this.settings);
       if (service) {
         return { method: 'service-identity', serviceRole: service.arn, serviceNote: service.note, reason };
       }
-      return { method: 'unattributed', reason, ...(chain.length > 0 && { chain }) };
+      return {
+        method: 'unattributed',
+        reason,
+        ...(chain.length > 0 && { chain }),
+        ...(retryable && { retryable: true }),
+      };
     };
     try {
       for (;;) {
@@ -106,6 +111,7 @@ export class AttributionService {
         if (found.kind !== 'found') {
           return unattributed(
             `the session name on ${direct.roleArn} is chosen by whoever assumed the role, and ${found.reason}`,
+            true,
           );
         }
         actor = parseUserIdentity(found.record.userIdentity);
@@ -123,7 +129,7 @@ export class AttributionService {
       }
     } catch (error) {
       this.logger.warn('attribution failed; the change is unattributed', { eventId: change.eventId, error });
-      return unattributed('attribution failed unexpectedly');
+      return unattributed('attribution failed unexpectedly', true);
     }
   }
 }

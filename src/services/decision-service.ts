@@ -16,6 +16,7 @@ import {
 } from '../domain/attribution';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
+import type { AttributionService } from './attribution-service';
 
 /** What a channel's directory says about a would-be decider. */
 export type DirectoryEntry =
@@ -68,6 +69,13 @@ export interface DecisionServiceOptions {
    * attributed changes): it is then attributed from its event alone, conservatively.
    */
   readonly attribution?: AttributionSettings;
+  /**
+   * Asks the trail again, at an approval, about a change left unattributed because CloudTrail had not made
+   * its `AssumeRole` searchable yet (it takes minutes); bounded by `reattributionTimeoutMs`. Absent = never.
+   */
+  readonly reattributor?: AttributionService;
+  /** How long an approval click waits for that (default 1,500 ms, within Slack's 3 seconds). */
+  readonly reattributionTimeoutMs?: number;
   readonly now?: () => Date;
 }
 
@@ -107,7 +115,7 @@ export class DecisionService {
   }
 
   async decide(approvalId: string, decision: Decision, request: DecisionRequest): Promise<DecisionResult> {
-    const record = await this.store.get(approvalId);
+    let record = await this.store.get(approvalId);
     if (!record) return { status: 'not-found' };
 
     const directory = this.options.directories[request.channel];
@@ -129,6 +137,7 @@ export class DecisionService {
       };
     }
     const identity = entry.identity;
+    if (decision === 'APPROVED') record = await this.reattributed(record);
     const attribution = attributionOf(record, this.options.attribution ?? NO_ATTRIBUTION_SETTINGS);
     if (decision === 'APPROVED') {
       const self = checkSelfApproval(record.change.actor, identity, this.options.identityMap, attribution);
@@ -252,6 +261,42 @@ export class DecisionService {
       channel: decider.channel,
     });
     return { status: 'recorded', record: moved.record, output };
+  }
+
+  /**
+   * The record with a fresh attribution when it was left unattributed only because the trail had not
+   * answered, nobody has approved it yet, and the trail now names someone; else the record as it was.
+   * Never throws and never waits longer than its timeout: the change then simply stays unattributed.
+   */
+  private async reattributed(record: ApprovalRecord): Promise<ApprovalRecord> {
+    const { reattributor } = this.options;
+    const current = record.attribution;
+    if (!reattributor || current?.method !== 'unattributed' || !current.retryable) return record;
+    if (record.status !== 'PENDING' || (record.approvals?.length ?? 0) > 0) return record;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), this.options.reattributionTimeoutMs ?? 1_500);
+      });
+      const fresh = await Promise.race([reattributor.attribute(record.change), timeout]);
+      if (!fresh || fresh.method === 'unattributed') return record;
+      const required = approvalsRequired({ ...record, attribution: fresh, requiredApprovals: undefined });
+      const updated = await this.store.setAttribution(record.approvalId, fresh, required);
+      this.logger.info('change attributed at approval', {
+        approvalId: record.approvalId,
+        method: fresh.method,
+        stored: updated.ok,
+      });
+      return updated.ok ? updated.record : (updated.current ?? record);
+    } catch (error) {
+      this.logger.warn('re-attribution failed; the change stays unattributed', {
+        approvalId: record.approvalId,
+        error,
+      });
+      return record;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   /** Shows "n of m approvals" in Slack; its failure never stops a decision. */

@@ -116,6 +116,23 @@ describe('two-approver writes of the approvals store', () => {
     expect((await store.get(id))?.approvals).toBeUndefined();
   });
 
+  test('a later attribution replaces the first only while nobody has approved', async () => {
+    // Prepare
+    const fresh = newId('reattribute-fresh');
+    const counted = newId('reattribute-counted');
+    await store.create(pendingRecord(fresh));
+    await store.create(pendingRecord(counted));
+    await store.addApproval(counted, approval(counted, 'U0ANA'), 0);
+    const person = { method: 'assume-role-chain', person: 'alice', via: 'iam-user' } as const;
+    // Act
+    const replaced = await store.setAttribution(fresh, person, 1);
+    const refused = await store.setAttribution(counted, person, 1);
+    // Assess
+    expect(replaced).toMatchObject({ ok: true, record: { attribution: person, requiredApprovals: 1 } });
+    expect(refused.ok).toBe(false);
+    expect((await store.get(counted))?.requiredApprovals).toBe(2);
+  });
+
   test('attribution and the required count are recorded with the quarantine', async () => {
     // Prepare
     const id = newId('quarantine');

@@ -120,6 +120,39 @@ describe('attribution and the two-approver rule, through the real workflow and s
     expect(documentsEqual(sandbox.iam.getInlinePolicy('role', 'worker', 'ops'), risky)).toBe(true);
   });
 
+  test('an AssumeRole that becomes searchable by the first approval attributes the change then', async () => {
+    // Prepare: CloudTrail has not made the AssumeRole searchable when the change is analysed.
+    sandbox = await startSandbox();
+    await createRole(sandbox, 'worker');
+    const session = await assumeRole(sandbox, OPS_ROLE, 'deploy-bot');
+    sandbox.cloudtrail.clearEvents();
+    for (const event of sandbox.sts.events) sandbox.cloudtrail.recordEvent(event, { searchable: false });
+    await session.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'worker',
+        PolicyName: 'ops',
+        PolicyDocument: JSON.stringify(risky),
+      }),
+    );
+    const [pending] = await waitForPending(sandbox);
+    const approvalId = pending?.approvalId as string;
+    // Act
+    sandbox.cloudtrail.makeSearchable();
+    await sandbox.click(SLACK_USERS.alice.id, APPROVE_ACTION_ID, approvalId);
+    const afterOwn = await sandbox.store.get(approvalId);
+    await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
+    await sandbox.settle();
+    // Assess
+    expect(pending?.attribution).toMatchObject({ method: 'unattributed', retryable: true });
+    expect(pending?.requiredApprovals).toBe(2);
+    expect(afterOwn?.attribution).toMatchObject({ method: 'assume-role-chain', person: 'alice' });
+    expect(afterOwn?.requiredApprovals).toBe(1);
+    expect(afterOwn?.approvals).toBeUndefined();
+    expect(lastEphemeral(sandbox, SLACK_USERS.alice.id)).toMatch(/cannot approve/);
+    expect((await sandbox.store.get(approvalId))?.decision?.decidedBy.id).toBe(SLACK_USERS.ana.id);
+    expect(documentsEqual(sandbox.iam.getInlinePolicy('role', 'worker', 'ops'), risky)).toBe(true);
+  });
+
   test('a source identity of her choosing does not let an approver approve her own change', async () => {
     // Prepare: the trust policy does not constrain the source identity, so Alice sets "sam".
     sandbox = await startSandbox();
