@@ -47,6 +47,7 @@ import {
   type StartedExecution,
   startLocalStepFunctions,
 } from './stepfunctions';
+import { type LocalStsServer, startStsServer } from './sts';
 
 export const ACCOUNT = '123456789012';
 export const POLICY_GATE_KEY = 'AKIDPOLICYGATE';
@@ -130,6 +131,11 @@ export interface Sandbox {
   /** KMS, with the record-seal and decision-seal HMAC keys the stack would create. */
   kms: LocalKmsServer;
   sealKeys: { record: LocalKmsKey; decision: LocalKmsKey };
+  /**
+   * STS `AssumeRole`: its sessions' calls to the local IAM carry their CloudTrail identity, and its events
+   * (and IAM's) are recorded in the local CloudTrail for `LookupEvents`.
+   */
+  sts: LocalStsServer;
   /** Executions started by CloudTrail events, the sweep or anything else, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
   /**
@@ -190,6 +196,7 @@ const ENV_KEYS = [
   'IAM_SLACK_IDENTITY_MAP',
   'AWS_ENDPOINT_URL_SQS',
   'AWS_ENDPOINT_URL_CLOUDTRAIL',
+  'AWS_ENDPOINT_URL_STS',
   'SWEEP_STATE_TABLE',
   'STATE_MACHINE_ARN',
   'DEAD_LETTER_QUEUE_URL',
@@ -243,6 +250,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     record: kms.createKey({ description: 'PolicyGate local record seals' }),
     decision: kms.createKey({ description: 'PolicyGate local decision seals' }),
   };
+  const sts = await startStsServer({
+    accountId: ACCOUNT,
+    callers: {
+      [DEVELOPER_KEY]: {
+        type: 'IAMUser',
+        principalId: 'AIDALOCALALICE000001',
+        arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+        accountId: ACCOUNT,
+        userName: 'alice',
+      },
+    },
+    onSession: (accessKeyId, identity) => iam.setIdentity(accessKeyId, identity),
+    onEvent: (record) => cloudtrail.recordEvent(record),
+  });
   const interactivity = await startLambdaUrlServer(slackInteractivity);
   const timeScale = options.timeScale ?? 0.001;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
@@ -289,6 +310,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.endpoint,
+    AWS_ENDPOINT_URL_STS: sts.endpoint,
     SWEEP_STATE_TABLE: SWEEP_TABLE,
     STATE_MACHINE_ARN: sfn.stateMachineArn,
     DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
@@ -331,6 +353,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   let decide: (event: CloudTrailEvent) => Delivery = () => 'deliver';
   const unsubscribe = iam.onEvent((event) => {
+    cloudtrail.recordEvent({ ...event.detail });
     if (!isPolicyChangeEventName(event.detail.eventName)) return;
     const delivery = decide(event);
     if (delivery === 'deliver') sfn.startExecution(event);
@@ -370,6 +393,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cloudtrail,
     kms,
     sealKeys,
+    sts,
     executions,
     route(decider) {
       decide = decider;
@@ -405,6 +429,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         sqs.close(),
         cloudtrail.close(),
         kms.close(),
+        sts.close(),
         dynamo.close(),
         secrets.close(),
         slack.close(),

@@ -1,4 +1,5 @@
 import { type IdentityMap, parseIdentityMap, SLACK_USER_ID, SLACK_USERGROUP_ID } from './domain/approvers';
+import type { AttributionSettings } from './domain/attribution';
 import { loadGeneratedCatalogue } from './domain/catalogue-data';
 import {
   defaultRestrictedEntries,
@@ -48,6 +49,8 @@ export interface Config {
   readonly recordSealKeyId?: string;
   /** KMS HMAC key of the decision seals (only the deciding functions may generate with it). */
   readonly decisionSealKeyId?: string;
+  /** The identity map's role declarations: service identities and person-session roles. */
+  readonly attribution: AttributionSettings;
   /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
   readonly sweep?: SweepConfig;
 }
@@ -212,6 +215,10 @@ export function loadConfig(env: Env): Config {
     identityMap: identities.map,
     ...(recordSealKeyId && { recordSealKeyId }),
     ...(decisionSealKeyId && { decisionSealKeyId }),
+    attribution: {
+      serviceRoles: identities.serviceRoles,
+      personSessionRoles: identities.personSessionRoles,
+    },
     ...(sweep && { sweep }),
   };
 }

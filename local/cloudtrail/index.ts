@@ -3,6 +3,7 @@ export {
   type AdvancedFieldSelector,
   type EventSelector,
   type LocalCloudTrailServer,
+  type RecordEventOptions,
   type StartCloudTrailServerOptions,
   startCloudTrailServer,
   type TrailInput,

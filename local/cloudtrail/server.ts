@@ -85,6 +85,16 @@ export interface StartCloudTrailServerOptions {
   now?: () => Date;
 }
 
+/** Options of one event recorded for `LookupEvents`. */
+export interface RecordEventOptions {
+  /**
+   * Whether `LookupEvents` finds it yet (default true). CloudTrail makes events searchable some minutes after
+   * the call (typically within 5, up to about 15); `false` models an event not searchable yet, until
+   * {@link LocalCloudTrailServer.makeSearchable}.
+   */
+  searchable?: boolean;
+}
+
 export interface LocalCloudTrailServer {
   /** Base URL for `new CloudTrailClient({ endpoint })` or `AWS_ENDPOINT_URL_CLOUDTRAIL`. */
   readonly endpoint: string;
@@ -101,7 +111,93 @@ export interface LocalCloudTrailServer {
    * so a test that wants the failure to surface should build its client with `maxAttempts: 1`.
    */
   failNext(count?: number): void;
+  /**
+   * Records a CloudTrail record (its `eventTime`, `eventID`, `eventName`, `eventSource`, `userIdentity`,
+   * `resources`, ...) for `LookupEvents`, which searches what the server holds, newest first.
+   */
+  recordEvent(record: Record<string, unknown>, options?: RecordEventOptions): void;
+  /** Makes every recorded event searchable (the delay CloudTrail takes has passed). */
+  makeSearchable(): void;
+  /** Forgets every recorded event. */
+  clearEvents(): void;
+  /** Makes the next `count` `LookupEvents` calls fail with `ThrottlingException` (2 requests/s per account per Region). */
+  throttleNext(count?: number): void;
+  /** How many `LookupEvents` requests the server answered or refused, for tests bounding their cost. */
+  lookupRequests(): number;
   close(): Promise<void>;
+}
+
+/** The lookup attribute keys LookupEvents accepts (LookupAttribute.AttributeKey). */
+const LOOKUP_KEYS = [
+  'EventId',
+  'EventName',
+  'ReadOnly',
+  'Username',
+  'ResourceType',
+  'ResourceName',
+  'EventSource',
+  'AccessKeyId',
+] as const;
+type LookupKey = (typeof LOOKUP_KEYS)[number];
+
+interface StoredEvent {
+  readonly record: Record<string, unknown>;
+  readonly time: Date;
+  readonly sequence: number;
+  searchable: boolean;
+}
+
+function field(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function stringField(record: unknown, key: string): string | undefined {
+  if (typeof record !== 'object' || record === null) return undefined;
+  const value = field(record as Record<string, unknown>, key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The event's `Username` as event history shows it: the IAM user name, else the role session name. */
+function usernameOf(record: Record<string, unknown>): string | undefined {
+  const identity = field(record, 'userIdentity');
+  const userName = stringField(identity, 'userName');
+  if (userName !== undefined) return userName;
+  const arn = stringField(identity, 'arn');
+  return arn?.match(/:assumed-role\/[^/]+\/(.+)$/)?.[1] ?? arn?.match(/:federated-user\/(.+)$/)?.[1];
+}
+
+function resourcesOf(record: Record<string, unknown>): { ResourceType?: string; ResourceName?: string }[] {
+  const resources = field(record, 'resources');
+  if (!Array.isArray(resources)) return [];
+  return resources.map((resource: unknown) => {
+    const type = stringField(resource, 'type');
+    const name = stringField(resource, 'ARN') ?? stringField(resource, 'arn');
+    return { ...(type && { ResourceType: type }), ...(name && { ResourceName: name }) };
+  });
+}
+
+/** Whether the event matches one lookup attribute, compared exactly as CloudTrail does (case-sensitive). */
+function matchesLookup(record: Record<string, unknown>, key: LookupKey, value: string): boolean {
+  switch (key) {
+    case 'EventId':
+      return stringField(record, 'eventID') === value;
+    case 'EventName':
+      return stringField(record, 'eventName') === value;
+    case 'EventSource':
+      return stringField(record, 'eventSource') === value;
+    case 'ReadOnly':
+      return String(field(record, 'readOnly')) === value;
+    case 'Username':
+      return usernameOf(record) === value;
+    // The key that signed the request (userIdentity.accessKeyId), never keys inside responseElements: an
+    // AssumeRole event is not found by the access key it issued.
+    case 'AccessKeyId':
+      return stringField(field(record, 'userIdentity'), 'accessKeyId') === value;
+    case 'ResourceType':
+      return resourcesOf(record).some((r) => r.ResourceType === value);
+    case 'ResourceName':
+      return resourcesOf(record).some((r) => r.ResourceName === value);
+  }
 }
 
 interface Trail {
@@ -175,7 +271,11 @@ export async function startCloudTrailServer(
   }
   const now = options.now ?? (() => new Date());
   const faults = new FaultCounter();
+  const throttles = new FaultCounter();
   let trails: Trail[] = [];
+  let events: StoredEvent[] = [];
+  let sequence = 0;
+  let lookups = 0;
 
   const build = (input: TrailInput, previous: Trail | undefined): Trail => {
     try {
@@ -344,6 +444,105 @@ export async function startCloudTrailServer(
     };
   };
 
+  /** LookupEvents: at most one lookup attribute, a time range, pages of at most 50, newest first. */
+  const lookupEvents = (input: Record<string, unknown>): Record<string, unknown> => {
+    const attributes = input.LookupAttributes;
+    let filter: { key: LookupKey; value: string } | undefined;
+    if (attributes !== undefined) {
+      if (!Array.isArray(attributes)) throw new CloudTrailFault('SerializationException', undefined);
+      if (attributes.length > 1) {
+        throw new CloudTrailFault(
+          'InvalidLookupAttributesException',
+          'You cannot specify more than one lookup attribute.',
+        );
+      }
+      const [first] = attributes as unknown[];
+      if (first !== undefined) {
+        const key = stringField(first, 'AttributeKey');
+        const value = stringField(first, 'AttributeValue');
+        if (key === undefined || !(LOOKUP_KEYS as readonly string[]).includes(key)) {
+          throw new CloudTrailFault(
+            'InvalidLookupAttributesException',
+            `The attribute key ${String(key)} is not valid.`,
+          );
+        }
+        if (value === undefined || value.length < 1 || value.length > 2000) {
+          throw new CloudTrailFault('InvalidLookupAttributesException', 'The attribute value is not valid.');
+        }
+        filter = { key: key as LookupKey, value };
+      }
+    }
+    const time = (raw: unknown, name: string): Date | undefined => {
+      if (raw === undefined) return undefined;
+      if (typeof raw !== 'number' || !Number.isFinite(raw)) {
+        throw new CloudTrailFault('SerializationException', `${name} is not a timestamp`);
+      }
+      return new Date(raw * 1000);
+    };
+    const start = time(input.StartTime, 'StartTime');
+    const end = time(input.EndTime, 'EndTime');
+    if (start && end && start.getTime() > end.getTime()) {
+      throw new CloudTrailFault('InvalidTimeRangeException', 'Start time must be earlier than end time.');
+    }
+    const maxResults = input.MaxResults ?? 50;
+    if (
+      typeof maxResults !== 'number' ||
+      !Number.isInteger(maxResults) ||
+      maxResults < 1 ||
+      maxResults > 50
+    ) {
+      throw new CloudTrailFault('InvalidMaxResultsException', 'MaxResults must be between 1 and 50.');
+    }
+    // The token names the query it belongs to, as CloudTrail refuses a token used with other parameters.
+    const query = JSON.stringify([filter, start?.getTime(), end?.getTime()]);
+    let offset = 0;
+    if (input.NextToken !== undefined) {
+      const token = typeof input.NextToken === 'string' ? input.NextToken : '';
+      let decoded: { q?: unknown; o?: unknown } = {};
+      try {
+        decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof decoded;
+      } catch {
+        // refused below
+      }
+      if (decoded.q !== query || typeof decoded.o !== 'number') {
+        throw new CloudTrailFault('InvalidNextTokenException', 'Invalid NextToken.');
+      }
+      offset = decoded.o;
+    }
+    const matching = events
+      .filter(
+        (e) =>
+          e.searchable &&
+          (start === undefined || e.time.getTime() >= start.getTime()) &&
+          (end === undefined || e.time.getTime() <= end.getTime()) &&
+          (filter === undefined || matchesLookup(e.record, filter.key, filter.value)),
+      )
+      .sort((a, b) => b.time.getTime() - a.time.getTime() || b.sequence - a.sequence);
+    const page = matching.slice(offset, offset + maxResults);
+    const next = offset + page.length < matching.length ? offset + page.length : undefined;
+    return {
+      Events: page.map(({ record, time: at }) => {
+        const accessKeyId = stringField(field(record, 'userIdentity'), 'accessKeyId');
+        const username = usernameOf(record);
+        const readOnly = field(record, 'readOnly');
+        return {
+          EventId: stringField(record, 'eventID'),
+          EventName: stringField(record, 'eventName'),
+          ...(readOnly !== undefined && { ReadOnly: String(readOnly) }),
+          ...(accessKeyId && { AccessKeyId: accessKeyId }),
+          EventTime: epochSeconds(at),
+          EventSource: stringField(record, 'eventSource'),
+          ...(username && { Username: username }),
+          Resources: resourcesOf(record),
+          CloudTrailEvent: JSON.stringify(record),
+        };
+      }),
+      ...(next !== undefined && {
+        NextToken: Buffer.from(JSON.stringify({ q: query, o: next })).toString('base64url'),
+      }),
+    };
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const requestId = newRequestId();
     try {
@@ -375,6 +574,11 @@ export async function startCloudTrailServer(
         case 'GetEventSelectors':
           output = getEventSelectors(input);
           break;
+        case 'LookupEvents':
+          lookups += 1;
+          if (throttles.take()) throw new CloudTrailFault('ThrottlingException', 'Rate exceeded');
+          output = lookupEvents(input);
+          break;
         default:
           throw new CloudTrailFault('UnknownOperationException', undefined);
       }
@@ -404,6 +608,25 @@ export async function startCloudTrailServer(
     },
     trailArns: () => trails.map((t) => t.arn),
     failNext: (count = 1) => faults.failNext(count),
+    recordEvent(record, recordOptions = {}) {
+      const at = new Date(String(field(record, 'eventTime') ?? ''));
+      if (Number.isNaN(at.getTime())) throw new Error('recordEvent: the record needs an ISO eventTime');
+      sequence += 1;
+      events.push({
+        record: structuredClone(record),
+        time: at,
+        sequence,
+        searchable: recordOptions.searchable ?? true,
+      });
+    },
+    makeSearchable() {
+      for (const event of events) event.searchable = true;
+    },
+    clearEvents() {
+      events = [];
+    },
+    throttleNext: (count = 1) => throttles.failNext(count),
+    lookupRequests: () => lookups,
     close: started.close,
   };
 }

@@ -24,6 +24,7 @@ import {
   type RestoreMark,
   statusesLeadingTo,
 } from '../domain/approval';
+import type { Attribution } from '../domain/attribution';
 import type { PrincipalType } from '../domain/policy-change';
 import { ApprovalStateError, AwsOperationError, TransientError } from '../errors';
 
@@ -36,6 +37,16 @@ export interface TransitionChanges {
   readonly failure?: { readonly error: string; readonly cause?: string; readonly at: string };
   /** RESTORING / RESTORED: which execution restores, and when. */
   readonly restore?: RestoreMark;
+  /** The attribution the deciding click found, stored with the decision that used it. */
+  readonly reattribution?: Attribution;
+}
+
+/** What {@link ApprovalStore.addApproval} stores with the approval: the click's attribution and the seal. */
+export interface ApprovalsSealed {
+  /** The attribution the click found (it takes the place of the record's `attribution`), if any. */
+  readonly reattribution?: Attribution;
+  /** The deciding function's seal over the approvals including this one, and `reattribution`. */
+  readonly approvalsSeal: string;
 }
 
 /** Conditions a {@link ApprovalStore.transition} must meet besides the status it starts from. */
@@ -45,6 +56,24 @@ export interface TransitionOptions {
   readonly executionId?: string;
   /** Only if the restore in progress was begun by this execution (`restore.executionId`). */
   readonly restoringExecutionId?: string;
+}
+
+/** What {@link ApprovalStore.setQuarantine} records with the quarantine. */
+export interface QuarantineDetails {
+  readonly reach?: Reach;
+  readonly concerns?: readonly string[];
+  readonly attribution?: Attribution;
+  readonly requiredApprovals?: 1 | 2;
+}
+
+/** Conditions of a {@link ApprovalStore.transition}. */
+export interface TransitionOptions {
+  readonly from?: readonly ApprovalStatus[];
+  /**
+   * Only when exactly this many approvals are recorded (`approvals`): the last approval of two is then one
+   * conditional write, so two concurrent second approvals cannot both count.
+   */
+  readonly approvalsBefore?: number;
 }
 
 export type CreateResult = { created: true } | { created: false; existing: ApprovalRecord };
@@ -87,10 +116,20 @@ export interface ApprovalStore extends ApprovalIndex {
   setQuarantine(
     approvalId: string,
     quarantine: QuarantineState,
-    details?: { readonly reach?: Reach; readonly concerns?: readonly string[] },
+    details?: QuarantineDetails,
   ): Promise<ApprovalRecord>;
   /** Stores AnalyseChange's quarantine seal on a PENDING approval; refused (ApprovalStateError) otherwise. */
   setQuarantineSeal(approvalId: string, seal: string): Promise<ApprovalRecord>;
+  /**
+   * Records one approval of a PENDING approval that needs more than one, only while exactly `before`
+   * approvals are recorded: of two concurrent clicks, one is counted and the other told to look again.
+   */
+  addApproval(
+    approvalId: string,
+    approval: DecisionOutput,
+    before: number,
+    sealed: ApprovalsSealed,
+  ): Promise<TransitionResult>;
   /** Stores the task token of a PENDING approval; refused (ApprovalStateError) once decided. */
   setTaskToken(approvalId: string, taskToken: string): Promise<ApprovalRecord>;
   /** Moves the status along ALLOWED_TRANSITIONS, exactly once; `{ ok: false, current }` when refused. */
@@ -158,6 +197,11 @@ const NAMES = {
   '#quarantineSeal': 'quarantineSeal',
   '#restore': 'restore',
   '#executionId': 'executionId',
+  '#attribution': 'attribution',
+  '#requiredApprovals': 'requiredApprovals',
+  '#approvals': 'approvals',
+  '#approvalsSeal': 'approvalsSeal',
+  '#reattribution': 'reattribution',
   '#versions': INTERNAL.versions,
   '#versionIds': INTERNAL.versionIds,
   '#savedAt': INTERNAL.savedAt,
@@ -363,7 +407,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   async setQuarantine(
     approvalId: string,
     quarantine: QuarantineState,
-    details: { readonly reach?: Reach; readonly concerns?: readonly string[] } = {},
+    details: QuarantineDetails = {},
   ): Promise<ApprovalRecord> {
     const { deletedVersions = [], ...rest } = quarantine;
     for (const version of deletedVersions) await this.addDeletedVersion(approvalId, version);
@@ -376,6 +420,14 @@ export class DynamoApprovalStore implements ApprovalStore {
     if (details.concerns) {
       sets.push('#concerns = :concerns');
       values[':concerns'] = details.concerns;
+    }
+    if (details.attribution) {
+      sets.push('#attribution = :attribution');
+      values[':attribution'] = details.attribution;
+    }
+    if (details.requiredApprovals !== undefined) {
+      sets.push('#requiredApprovals = :requiredApprovals');
+      values[':requiredApprovals'] = details.requiredApprovals;
     }
     return this.updatePending(approvalId, `SET ${sets.join(', ')}`, values, 'record');
   }
@@ -432,7 +484,14 @@ export class DynamoApprovalStore implements ApprovalStore {
 
     const values: Record<string, unknown> = { ':to': to, ':now': this.now().toISOString() };
     const sets = ['#status = :to', '#updatedAt = :now'];
-    for (const field of ['decision', 'decisionSeal', 'outcome', 'failure', 'restore'] as const) {
+    for (const field of [
+      'decision',
+      'decisionSeal',
+      'outcome',
+      'failure',
+      'restore',
+      'reattribution',
+    ] as const) {
       if (changes[field] === undefined) continue;
       sets.push(`#${field} = :${field}`);
       values[`:${field}`] = changes[field];
@@ -450,6 +509,47 @@ export class DynamoApprovalStore implements ApprovalStore {
       condition += ' AND #restore.#executionId = :restoringExecution';
       values[':restoringExecution'] = options.restoringExecutionId;
     }
+    if (options.approvalsBefore !== undefined) {
+      condition += ` AND ${approvalsCountIs(options.approvalsBefore, values)}`;
+    }
+    const result = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeValues: values,
+    });
+    if (result) return { ok: true, record: result };
+    return { ok: false, current: await this.get(approvalId) };
+  }
+
+  /**
+   * Appends an approval to a PENDING record's `approvals`, only while exactly `before` are recorded, and
+   * returns the updated record; `{ ok: false, current }` when the condition failed (decided meanwhile, or
+   * another approval counted first).
+   */
+  async addApproval(
+    approvalId: string,
+    approval: DecisionOutput,
+    before: number,
+    sealed: ApprovalsSealed,
+  ): Promise<TransitionResult> {
+    checkDecision(approvalId, 'APPROVED', approval);
+    const values: Record<string, unknown> = {
+      ':approval': [approval],
+      ':empty': [],
+      ':pending': 'PENDING' satisfies ApprovalStatus,
+      ':now': this.now().toISOString(),
+      ':approvalsSeal': sealed.approvalsSeal,
+    };
+    let update =
+      'SET #approvals = list_append(if_not_exists(#approvals, :empty), :approval), #approvalsSeal = :approvalsSeal, #updatedAt = :now';
+    if (sealed.reattribution !== undefined) {
+      update += ', #reattribution = :reattribution';
+      values[':reattribution'] = sealed.reattribution;
+    }
+    const condition = `#status = :pending AND ${approvalsCountIs(before, values)}`;
     const result = await this.conditionalUpdate({
       TableName: this.tableName,
       Key: { approvalId },
@@ -571,6 +671,14 @@ export class DynamoApprovalStore implements ApprovalStore {
       `approval ${approvalId} ${problem} (status ${current.status}); cannot record ${what}`,
     );
   }
+}
+
+/** A condition that exactly `count` approvals are recorded (adds its value to `values`). */
+function approvalsCountIs(count: number, values: Record<string, unknown>): string {
+  if (!Number.isInteger(count) || count < 0) throw new Error(`approval count must be >= 0, got ${count}`);
+  values[':approvalCount'] = count;
+  if (count === 0) return '(attribute_not_exists(#approvals) OR size(#approvals) = :approvalCount)';
+  return 'size(#approvals) = :approvalCount';
 }
 
 /** The statuses a transition to `to` may start from: all allowed ones, or the caller's subset of them. */

@@ -1,3 +1,4 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -7,6 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
+import { CloudTrailIssuingEventFinder } from '../adapters/assume-role-finder';
 import { AwsIamGateway } from '../adapters/iam-gateway';
 import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
@@ -25,6 +27,7 @@ import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { ApprovalWorkflow } from '../services/approval-workflow';
+import { AttributionService } from '../services/attribution-service';
 import { DecisionService } from '../services/decision-service';
 import { QuarantineService } from '../services/quarantine-service';
 import { RecordSeals } from '../services/record-seals';
@@ -101,6 +104,7 @@ export function dependencies(): Dependencies {
     ...(kms && cfg.recordSealKeyId && { record: new KmsSealKey(kms, cfg.recordSealKeyId) }),
     ...(kms && cfg.decisionSealKeyId && { decision: new KmsSealKey(kms, cfg.decisionSealKeyId) }),
   });
+  const metrics = new EmfAlarmMetrics(cfg.stage);
   const workflowChannel = channelFor('workflow');
   const workflow = new ApprovalWorkflow({
     store,
@@ -110,12 +114,17 @@ export function dependencies(): Dependencies {
       isRisky: riskTest(cfg.restricted),
       trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     }),
-    metrics: new EmfAlarmMetrics(cfg.stage),
+    metrics,
     notifier: new SnsNotifier(new SNSClient({ region: cfg.region }), cfg.alertTopicArn),
     restricted: cfg.restricted,
     settings: cfg,
     logger,
     ...(workflowChannel && { channel: workflowChannel }),
+    attributor: new AttributionService(
+      new CloudTrailIssuingEventFinder(new CloudTrailClient({ region: cfg.region })),
+      cfg.attribution,
+      logger,
+    ),
   });
   const interactiveChannel = channelFor('interactive');
   const decisions = new DecisionService(
@@ -132,6 +141,18 @@ export function dependencies(): Dependencies {
       },
       identityMap: cfg.identityMap,
       seals,
+      metrics,
+      attribution: cfg.attribution,
+      // At an approval click, within Slack's 3 seconds: one hop's first pages at most.
+      reattributor: new AttributionService(
+        new CloudTrailIssuingEventFinder(new CloudTrailClient({ region: cfg.region, maxAttempts: 1 }), {
+          maxPages: 2,
+          minIntervalMs: 200,
+        }),
+        cfg.attribution,
+        logger,
+        { maxRequests: 2 },
+      ),
       ...(interactiveChannel && { display: interactiveChannel }),
     },
   );

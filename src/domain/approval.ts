@@ -1,4 +1,5 @@
 import type { Finding, GrantingStatement } from './analyse-policy';
+import type { Attribution } from './attribution';
 import { documentsEqual } from './document-equality';
 import { parseStrictJson } from './json-strict';
 import type { PolicyChange, PrincipalType } from './policy-change';
@@ -226,6 +227,24 @@ export interface ApprovalRecord {
   readonly quarantineSeal?: string;
   /** The deciding function's seal over the decision, chained to the two seals above. */
   readonly decisionSeal?: string;
+  /** Who the change is attributed to, and how (see `domain/attribution.ts`). */
+  readonly attribution?: Attribution;
+  /**
+   * How many different approvers must approve: 2 when no person could be named as the change's author, or
+   * when it grants a critical restricted action; absent = 1.
+   */
+  readonly requiredApprovals?: 1 | 2;
+  /** The critical restricted actions the change grants (why it needs two approvers). */
+  readonly criticalActions?: readonly string[];
+  /** Approvals given while more were needed, oldest first (the first of two approvers). */
+  readonly approvals?: readonly DecisionOutput[];
+  /**
+   * The attribution the deciding function found at the first approval click, for a change the trail could
+   * not attribute yet when it was contained; it takes the place of `attribution` (sealed with the approvals).
+   */
+  readonly reattribution?: Attribution;
+  /** The deciding function's seal over `approvals` and `reattribution` (see `domain/seal.ts`). */
+  readonly approvalsSeal?: string;
 }
 
 /** Which execution moved an approval to RESTORING, and when; a restore by anything else is refused. */
@@ -244,6 +263,21 @@ export function isRestored(record: Pick<ApprovalRecord, 'status' | 'outcome'>): 
   return (
     record.status === 'RESTORED' || (record.status === 'APPROVED' && record.outcome?.result === 'RESTORED')
   );
+}
+
+/**
+ * How many different approvers a record needs: the most any of its reasons asks for (the stored count, its
+ * critical actions, its attribution), so a record missing one field never needs fewer than it should.
+ */
+export function approvalsRequired(
+  record: Pick<ApprovalRecord, 'requiredApprovals' | 'criticalActions' | 'attribution' | 'reattribution'>,
+): 1 | 2 {
+  if ((record.criticalActions?.length ?? 0) > 0) return 2;
+  const attribution = record.reattribution ?? record.attribution;
+  if (attribution?.method === 'unattributed') return 2;
+  // A click's attribution of a person replaces AnalyseChange's count, which said nobody could be named.
+  if (record.reattribution === undefined && record.requiredApprovals === 2) return 2;
+  return 1;
 }
 
 /** What of the findings a record keeps; see {@link storedFindings}. */

@@ -1,3 +1,4 @@
+import { type Attribution, isIdentityCenterRole } from './attribution';
 import type { Actor } from './policy-change';
 
 /**
@@ -22,25 +23,60 @@ export interface DeciderIdentity {
  */
 export type IdentityMap = ReadonlyMap<string, readonly string[]>;
 
+/** The identity map, parsed: people, plus the roles the operator declared (see {@link parseIdentityMap}). */
+export interface ParsedIdentityMap {
+  readonly map: IdentityMap;
+  /** Role ARNs (lower case) declared service identities, with the operator's note. */
+  readonly serviceRoles: ReadonlyMap<string, string>;
+  /** Role ARNs (lower case) whose session names an IdP sets from the person's sign-in, with the note. */
+  readonly personSessionRoles: ReadonlyMap<string, string>;
+  readonly problems: string[];
+}
+
+/** An IAM role ARN, exactly: no wildcards (a declaration covers one role). */
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\u0021-\u007E]*\/)?[\w+=,.@-]{1,64}$/;
+const DECLARATION_KEYS = ['service', 'personSessions'] as const;
+const MAX_NOTE = 200;
+
 /**
- * Parses the IAM-to-Slack mapping (a JSON object; a value may be one id/e-mail or a list). Problems are
- * returned, not thrown, so the config loader can report them with every other problem at once.
+ * Parses the IAM-to-Slack mapping: a JSON object whose keys are IAM identities (user or session name, or an
+ * ARN) and whose values are one Slack user id / e-mail or a list of them. A value may instead be a role
+ * declaration, keyed by the role's exact ARN:
+ *
+ * - `{"service": "<what runs as it>"}`: the role is a service identity, so a change it makes that no person
+ *   can be found behind needs one approver rather than two;
+ * - `{"personSessions": "<which IdP sets the session name>"}`: the role's session names are set by an
+ *   identity provider from the person's sign-in (as IAM Identity Center does for its own roles), so they
+ *   name the person.
+ *
+ * Identity Center roles cannot be declared service identities. Problems are returned, not thrown, so the
+ * config loader can report them with every other problem at once.
  */
-export function parseIdentityMap(text: string | undefined): { map: IdentityMap; problems: string[] } {
+export function parseIdentityMap(text: string | undefined): ParsedIdentityMap {
   const map = new Map<string, string[]>();
+  const serviceRoles = new Map<string, string>();
+  const personSessionRoles = new Map<string, string>();
   const problems: string[] = [];
+  const result = { map, serviceRoles, personSessionRoles, problems };
   const raw = text?.trim();
-  if (!raw) return { map, problems };
+  if (!raw) return result;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return { map, problems: ['must be a JSON object such as {"jdoe": "U012ABCDEF"}'] };
+    problems.push('must be a JSON object such as {"jdoe": "U012ABCDEF"}');
+    return result;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { map, problems: ['must be a JSON object such as {"jdoe": "U012ABCDEF"}'] };
+    problems.push('must be a JSON object such as {"jdoe": "U012ABCDEF"}');
+    return result;
   }
   for (const [key, value] of Object.entries(parsed)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const problem = declareRole(key, value as Record<string, unknown>, serviceRoles, personSessionRoles);
+      if (problem) problems.push(`${JSON.stringify(key)}: ${problem}`);
+      continue;
+    }
     const values = Array.isArray(value) ? value : [value];
     const iamIdentity = key.trim().toLowerCase();
     if (!iamIdentity) problems.push('an IAM identity is empty');
@@ -56,7 +92,37 @@ export function parseIdentityMap(text: string | undefined): { map: IdentityMap; 
       map.set(iamIdentity, list);
     }
   }
-  return { map, problems };
+  return result;
+}
+
+function declareRole(
+  key: string,
+  value: Record<string, unknown>,
+  serviceRoles: Map<string, string>,
+  personSessionRoles: Map<string, string>,
+): string | undefined {
+  const keys = Object.keys(value);
+  const kind = keys[0];
+  if (keys.length !== 1 || !DECLARATION_KEYS.includes(kind as (typeof DECLARATION_KEYS)[number])) {
+    return 'a role declaration must be exactly {"service": "<note>"} or {"personSessions": "<note>"}';
+  }
+  if (!ROLE_ARN.test(key))
+    return 'a role declaration must be keyed by the exact ARN of an IAM role (no wildcards)';
+  const note = value[kind as string];
+  if (typeof note !== 'string' || note.trim() === '' || note.length > MAX_NOTE) {
+    return `the ${kind} note must be a non-empty string of at most ${MAX_NOTE} characters`;
+  }
+  const arn = key.toLowerCase();
+  if (kind === 'service') {
+    if (isIdentityCenterRole(key)) return "an IAM Identity Center role is people's, never a service identity";
+    if (personSessionRoles.has(arn))
+      return 'a role cannot be both a service identity and a person-session role';
+    serviceRoles.set(arn, note.trim());
+  } else {
+    if (serviceRoles.has(arn)) return 'a role cannot be both a service identity and a person-session role';
+    personSessionRoles.set(arn, note.trim());
+  }
+  return undefined;
 }
 
 /** A Slack user id (`U…`, or `W…` on Enterprise Grid). */
@@ -108,6 +174,7 @@ export function checkSelfApproval(
   actor: Actor,
   decider: DeciderIdentity,
   map: IdentityMap,
+  attribution?: Attribution,
 ): SelfApprovalCheck {
   // Nobody can be ruled out as the author of a change whose actor PolicyGate could not read (an event it
   // could not fully read, or a change found by the sweep): approving it could be approving one's own.
@@ -118,8 +185,19 @@ export function checkSelfApproval(
         'who made this change is unknown (its CloudTrail event could not be read, or never arrived and the sweep found it), so nobody can be ruled out as its author; deny it, and have it made again so its event is read',
     };
   }
-  const identities = actorIdentities(actor);
-  const keys = [...identities, ...(actor.arn ? [actor.arn] : [])];
+  // The attributed person is compared as well as the actor's own names, never instead of them.
+  const identities = [
+    ...new Set([
+      ...actorIdentities(actor),
+      ...(attribution?.person ? [attribution.person] : []),
+      ...(attribution?.sourceIdentity ? [attribution.sourceIdentity] : []),
+      ...(actor.sourceIdentity ? [actor.sourceIdentity] : []),
+    ]),
+  ];
+  const chainArns = (attribution?.chain ?? [])
+    .map((link) => link.calledBy)
+    .filter((v) => v.startsWith('arn:'));
+  const keys = [...identities, ...(actor.arn ? [actor.arn] : []), ...chainArns];
   const deciderKeys = new Set([decider.id, ...(decider.email ? [decider.email.toLowerCase()] : [])]);
   let mapped = false;
   for (const key of keys) {

@@ -249,6 +249,8 @@ function parseActor(located: Located): Actor {
 
   let sessionIssuer: Actor['sessionIssuer'];
   let mfaAuthenticated: boolean | undefined;
+  let sourceIdentity: string | undefined;
+  let sessionCreatedAt: string | undefined;
   const session = own(identity, 'sessionContext');
   if (isJsonObject(session)) {
     // Root and IAM-user sessions carry an empty `sessionIssuer: {}`; only an issuer with an ARN counts.
@@ -279,6 +281,22 @@ function parseActor(located: Located): Actor {
     const mfa = own(own(session, 'attributes'), 'mfaAuthenticated');
     if (typeof mfa === 'boolean') mfaAuthenticated = mfa;
     else if (mfa === 'true' || mfa === 'false') mfaAuthenticated = mfa === 'true';
+    // AWS puts the source identity here (and only here) on every call of a session that has one; a session
+    // name that merely looks like one is not read as one.
+    const source = own(session, 'sourceIdentity');
+    if (source !== undefined && source !== null) {
+      if (typeof source === 'string' && SOURCE_IDENTITY.test(source)) sourceIdentity = source;
+      else {
+        problems.note(
+          path('sessionContext', 'sourceIdentity'),
+          `${describe(source)} is not a source identity; dropped`,
+        );
+      }
+    }
+    const created = own(own(session, 'attributes'), 'creationDate');
+    if (typeof created === 'string' && !Number.isNaN(Date.parse(created))) {
+      sessionCreatedAt = new Date(created).toISOString();
+    }
   } else if (session !== undefined && session !== null) {
     problems.note(path('sessionContext'), `expected an object, got ${describe(session)}; dropped`);
   }
@@ -301,7 +319,21 @@ function parseActor(located: Located): Actor {
     accessKeyId: text(own(identity, 'accessKeyId')),
     invokedBy: text(own(identity, 'invokedBy')),
     mfaAuthenticated,
+    sourceIdentity,
+    sessionCreatedAt,
   });
+}
+
+/** STS's source-identity grammar: 2 to 64 of letters, digits and `_+=,.@-`, never starting with `aws:`. */
+const SOURCE_IDENTITY = /^(?!aws:)[\w+=,.@-]{2,64}$/i;
+
+/**
+ * Reads a CloudTrail `userIdentity` on its own (e.g. the caller of an `AssumeRole` event) exactly as the
+ * actor of a change is read; what cannot be read is dropped, never guessed.
+ */
+export function parseUserIdentity(identity: unknown): Actor {
+  const record: JsonObject = { userIdentity: identity as JsonObject[string] };
+  return parseActor({ record, origin: 'cloudtrail', problems: new Problems('') });
 }
 
 function ownRoleMatch(actor: Actor, ownRoleArns: readonly string[]): string | undefined {

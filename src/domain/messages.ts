@@ -1,5 +1,6 @@
 import type { Finding } from './analyse-policy';
-import { type ApprovalRecord, totalFindings } from './approval';
+import { type ApprovalRecord, approvalsRequired, totalFindings } from './approval';
+import { describeAttribution } from './attribution';
 import type { ChangeTarget, PolicyChange } from './policy-change';
 
 /**
@@ -52,6 +53,24 @@ export function changeLines(change: PolicyChange): string[] {
       ? [
           'The event could not be read in full, so PolicyGate treats the change as risky:',
           ...change.problems.slice(0, 20).map((p) => `  - ${p}`),
+        ]
+      : []),
+  ];
+}
+
+/** Who the change is attributed to, and how many different approvers it needs (and why). */
+export function describeApprovalRule(record: ApprovalRecord): string[] {
+  const required = approvalsRequired(record);
+  const approvals = record.approvals ?? [];
+  return [
+    ...(record.attribution ? [`Attributed to: ${describeAttribution(record.attribution)}`] : []),
+    ...(required > 1
+      ? [
+          `Approvals: ${record.status === 'APPROVED' ? required : approvals.length} of ${required} (two different approvers${record.criticalActions?.length ? `; critical: ${record.criticalActions.slice(0, 10).join(', ')}` : ''})`,
+          ...approvals.map(
+            (a) =>
+              `  - approved by ${a.decidedBy.name} (${a.decidedBy.channel} ${a.decidedBy.id}) at ${a.decidedAt}`,
+          ),
         ]
       : []),
   ];
@@ -136,6 +155,7 @@ export function approvalRequestedMessage(
       'A risky IAM change was quarantined and waits for a decision.',
       '',
       ...changeLines(record.change),
+      ...describeApprovalRule(record),
       '',
       ...describeFindings(record.findings, record.findingsOmitted),
       ...(record.analysisError ? [`The policy could not be analysed: ${record.analysisError}`] : []),
@@ -162,6 +182,7 @@ export function outcomeMessage(record: ApprovalRecord, headline: string): Messag
       headline,
       '',
       ...changeLines(record.change),
+      ...describeApprovalRule(record),
       ...decision,
       `Approval id: ${record.approvalId}`,
     ].join('\n'),

@@ -122,6 +122,13 @@ export interface Actor {
   accessKeyId?: string;
   invokedBy?: string;
   mfaAuthenticated?: boolean;
+  /**
+   * `userIdentity.sessionContext.sourceIdentity`: the identity set with `AssumeRole`'s `SourceIdentity` (or the
+   * IdP's SourceIdentity attribute). AWS keeps it unchanged along a role chain, so it names the person.
+   */
+  sourceIdentity?: string;
+  /** `sessionContext.attributes.creationDate` (ISO): when the session's credentials were issued. */
+  sessionCreatedAt?: string;
 }
 
 /** How PolicyGate learnt of a change. */

@@ -14,6 +14,11 @@ export interface RestrictedEntry {
   action: string;
   /** Why the action is restricted; shown to approvers. */
   reason?: string;
+  /**
+   * A grant of this entry needs two different approvers. Written `"critical": true` in JSON, or with a
+   * leading `!` in the text and comma-separated forms (`!iam:PassRole # reason`).
+   */
+  critical?: true;
 }
 
 /** One concrete restricted action, after wildcard expansion. */
@@ -27,6 +32,8 @@ export interface RestrictedAction {
   /** the list entry it came from, trimmed, e.g. 'kms:Disable*' */
   entry: string;
   reason?: string;
+  /** Set when some entry matching the action is critical (two approvers). */
+  critical?: true;
 }
 
 /** The resolved list: concrete actions (unique, sorted by `lower`) and the entries they came from. */
@@ -40,7 +47,9 @@ const ENTRY_SHAPE = /^[a-z0-9*?-]+:[a-z0-9*?-]+$/i;
 const SERVICE_CHARS = /^[a-z0-9*?-]+$/i;
 // Hyphens occur in a few real action names (vpc-lattice:AssociateViaAWSService-EventsAndStates).
 const ACTION_CHARS = /^[a-z0-9*?-]+$/i;
-const ENTRY_KEYS = new Set(['action', 'reason']);
+const ENTRY_KEYS = new Set(['action', 'reason', 'critical']);
+/** The text-form marker of a critical entry. */
+const CRITICAL_MARK = '!';
 
 /**
  * Accepts an array of strings or `{action, reason?}` objects (as from JSON); anything else →
@@ -57,7 +66,7 @@ export function parseRestrictedEntries(input: unknown, source: string): Restrict
   }
   return input.map((item: unknown, index) => {
     const where = `${source}: entry ${index}`;
-    if (typeof item === 'string') return { action: item };
+    if (typeof item === 'string') return markedEntry(item, undefined);
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       throw new RestrictedActionError(
         `${where}: expected a string or an {"action", "reason"} object, got ${describeValue(item)}`,
@@ -67,7 +76,7 @@ export function parseRestrictedEntries(input: unknown, source: string): Restrict
     const unknownKeys = Object.keys(record).filter((key) => !ENTRY_KEYS.has(key));
     if (unknownKeys.length > 0) {
       throw new RestrictedActionError(
-        `${where}: unknown key(s) ${unknownKeys.map((key) => JSON.stringify(key)).join(', ')}; only "action" and "reason" are allowed`,
+        `${where}: unknown key(s) ${unknownKeys.map((key) => JSON.stringify(key)).join(', ')}; only "action", "reason" and "critical" are allowed`,
       );
     }
     if (typeof record.action !== 'string') {
@@ -80,8 +89,26 @@ export function parseRestrictedEntries(input: unknown, source: string): Restrict
         `${where}: "reason" must be a string, got ${describeValue(record.reason)}`,
       );
     }
-    return withReason(record.action, record.reason);
+    if (record.critical !== undefined && typeof record.critical !== 'boolean') {
+      throw new RestrictedActionError(
+        `${where}: "critical" must be true or false, got ${describeValue(record.critical)}`,
+      );
+    }
+    if (record.action.trimStart().startsWith(CRITICAL_MARK)) {
+      throw new RestrictedActionError(
+        `${where}: write "critical": true rather than a leading "${CRITICAL_MARK}" in an object's "action"`,
+      );
+    }
+    const entry = withReason(record.action, record.reason);
+    return record.critical === true ? { ...entry, critical: true } : entry;
   });
+}
+
+/** A string entry: a leading `!` marks it critical (the text and comma-separated forms). */
+function markedEntry(text: string, reason: string | undefined): RestrictedEntry {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith(CRITICAL_MARK)) return withReason(text, reason);
+  return { ...withReason(trimmed.slice(CRITICAL_MARK.length).trim(), reason), critical: true };
 }
 
 /**
@@ -114,13 +141,20 @@ export function parseRestrictedText(text: string, source: string): RestrictedEnt
     const comment = /\s#/.exec(content);
     if (comment) {
       entries.push(
-        withReason(content.slice(0, comment.index).trim(), content.slice(comment.index + comment[0].length)),
+        markedEntry(content.slice(0, comment.index).trim(), content.slice(comment.index + comment[0].length)),
       );
     } else {
-      entries.push({ action: content });
+      entries.push(markedEntry(content, undefined));
     }
   }
   return entries;
+}
+
+/** The critical actions among `findings`' actions (compared without case), in the findings' order. */
+export function criticalActionsOf(actions: readonly string[], restricted: RestrictedActionSet): string[] {
+  const critical = new Set(restricted.actions.filter((a) => a.critical).map((a) => a.lower));
+  if (critical.size === 0) return [];
+  return [...new Set(actions.filter((action) => critical.has(action.toLowerCase())))];
 }
 
 /**
@@ -140,9 +174,11 @@ export function resolveRestrictedActions(
   if (entries.length === 0) {
     throw new RestrictedActionError('The restricted-actions list is empty; it needs at least one action');
   }
-  const normalised = entries.map((entry) =>
-    typeof entry === 'string' ? { action: entry.trim() } : withReason(entry.action.trim(), entry.reason),
-  );
+  const normalised = entries.map((entry): RestrictedEntry => {
+    if (typeof entry === 'string') return markedEntry(entry.trim(), undefined);
+    const resolved = withReason(entry.action.trim(), entry.reason);
+    return entry.critical === true ? { ...resolved, critical: true } : resolved;
+  });
   const lookup = new CatalogueLookup(catalogue);
   const byLower = new Map<string, RestrictedAction>();
   normalised.forEach((entry, index) => {
@@ -154,7 +190,12 @@ export function resolveRestrictedActions(
     }
     for (const action of expandEntry(entry.action, lookup)) {
       const lower = action.toLowerCase();
-      if (byLower.has(lower)) continue;
+      const existing = byLower.get(lower);
+      if (existing) {
+        // Critical if any entry says so: a later, narrower critical entry is never lost to a broad one.
+        if (entry.critical) existing.critical = true;
+        continue;
+      }
       const resolved: RestrictedAction = {
         action,
         lower,
@@ -162,6 +203,7 @@ export function resolveRestrictedActions(
         entry: entry.action,
       };
       if (entry.reason !== undefined) resolved.reason = entry.reason;
+      if (entry.critical) resolved.critical = true;
       byLower.set(lower, resolved);
     }
   });

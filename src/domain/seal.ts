@@ -12,8 +12,12 @@ import type { ApprovalRecord, DecisionOutput } from './approval';
  * - the *quarantine* seal, made by AnalyseChange once the change is contained: what the quarantine did
  *   (the versions it deleted, the quarantine version), who the grant reaches and the record's concerns,
  *   chained to the record seal;
+ * - the *approvals* seal, made by the deciding function with its key whenever it counts an approval that
+ *   is not yet enough (the first of two approvers), over the approvals so far and the attribution it found
+ *   at the click, chained to both seals above;
  * - the *decision* seal, made by the function that takes the decision (its own key): the decision and
- *   who took it, chained to both seals above, so a decision covers exactly what was shown.
+ *   who took it, the approvals before it and the attribution at the click, chained to the record and
+ *   quarantine seals, so a decision covers exactly what was shown.
  *
  * KMS takes at most 4,096 bytes to MAC, so the MAC is over a purpose-tagged SHA-256 of canonical JSON.
  */
@@ -31,10 +35,16 @@ const SET_AFTER_CREATION: ReadonlySet<string> = new Set([
   'recordSeal',
   'quarantineSeal',
   'decisionSeal',
-  // What the quarantine seal covers.
+  'approvalsSeal',
+  // What the quarantine seal covers (attribution: the trail is followed once the change is contained).
   'quarantine',
   'reach',
   'concerns',
+  'attribution',
+  'requiredApprovals',
+  // What the approvals and decision seals cover.
+  'approvals',
+  'reattribution',
 ]);
 
 /** Canonical JSON: object keys sorted, `undefined` members dropped, so equal content gives equal text. */
@@ -73,6 +83,27 @@ export function quarantineSealMessage(record: ApprovalRecord): Uint8Array {
     quarantine: record.quarantine ?? null,
     reach: record.reach ?? null,
     concerns: record.concerns ?? null,
+    attribution: record.attribution ?? null,
+    requiredApprovals: record.requiredApprovals ?? null,
+  });
+}
+
+/**
+ * The bytes the approvals seal is a MAC of: the approvals counted so far and the attribution found at a
+ * click, chained to the record and quarantine seals.
+ */
+export function approvalsSealMessage(
+  record: ApprovalRecord,
+  approvals: readonly DecisionOutput[],
+  reattribution: ApprovalRecord['reattribution'],
+): Uint8Array {
+  return digestMessage('approvals', {
+    approvalId: record.approvalId,
+    executionId: record.executionId,
+    recordSeal: record.recordSeal ?? null,
+    quarantineSeal: record.quarantineSeal ?? null,
+    approvals,
+    reattribution: reattribution ?? null,
   });
 }
 
@@ -83,6 +114,8 @@ export function decisionSealMessage(record: ApprovalRecord, decision: DecisionOu
     executionId: record.executionId,
     recordSeal: record.recordSeal ?? null,
     quarantineSeal: record.quarantineSeal ?? null,
+    approvals: record.approvals ?? [],
+    reattribution: record.reattribution ?? null,
     decision,
   });
 }

@@ -5,6 +5,7 @@ import type { Notifier } from '../adapters/notifier';
 import type { Finding } from '../domain/analyse-policy';
 import {
   type ApprovalRecord,
+  approvalsRequired,
   type DecisionOutput,
   isRestored,
   type OriginalState,
@@ -13,6 +14,14 @@ import {
   storedFindings,
   totalFindings,
 } from '../domain/approval';
+import {
+  type Attribution,
+  type AttributionSettings,
+  approvalsNeededFor,
+  attributeDirectly,
+  attributeFromEvent,
+  NO_ATTRIBUTION_SETTINGS,
+} from '../domain/attribution';
 import { analyseDocuments, type SourcedDocument } from '../domain/change-analysis';
 import { eventIdentifiers, normaliseEvent } from '../domain/cloudtrail';
 import {
@@ -26,12 +35,13 @@ import { boundedNotice, type Notice, noticeFindings, noticeText } from '../domai
 import { isDeployer, ownRoleTargeted, roleNameOfArn } from '../domain/own-roles';
 import { type OwnWrite, ownWriteFor } from '../domain/own-writes';
 import { isRemovalEventName, isReportedEventName, type PolicyChange } from '../domain/policy-change';
-import type { RestrictedActionSet } from '../domain/restricted-actions';
+import { criticalActionsOf, type RestrictedActionSet } from '../domain/restricted-actions';
 import { canonicalJson } from '../domain/seal';
 import { summariseTrustPolicy } from '../domain/trust-policy';
 import { ApprovalStateError, EventNormalisationError, PolicyGateError, SealError } from '../errors';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
+import type { AttributionService } from './attribution-service';
 import type { QuarantineService } from './quarantine-service';
 import type { RecordSeals, SealRequirements } from './record-seals';
 
@@ -75,6 +85,8 @@ export interface WorkflowSettings {
   readonly deployerRoleArn?: string;
   /** How long to wait before looking again at a change IAM showed as not in force; 0 = never. */
   readonly recheckDelaySeconds?: number;
+  /** The operator's service-identity and person-session role declarations (from the identity map). */
+  readonly attribution?: AttributionSettings;
 }
 
 export interface WorkflowDependencies {
@@ -92,6 +104,11 @@ export interface WorkflowDependencies {
   readonly channelTimeoutMs?: number;
   /** Makes and checks the records' seals; nothing is restored or trusted as PolicyGate's own unsealed. */
   readonly seals: RecordSeals;
+  /**
+   * Follows an assumed-role session back through CloudTrail to the person behind it, once the change is
+   * contained; absent = the change's own event is all there is to go on.
+   */
+  readonly attributor?: AttributionService;
   readonly now?: () => Date;
 }
 
@@ -271,6 +288,13 @@ export class ApprovalWorkflow {
       // The record goes in before anything is touched, so nothing is lost if this execution dies.
       const now = this.now();
       const deadline = new Date(now.getTime() + settings.approvalTimeoutSeconds * 1000);
+      // From the event alone, conservatively: a session still to be followed counts as unattributed (two
+      // approvers) until the trail says otherwise, after the quarantine.
+      const attribution = attributeFromEvent(change.actor, settings.attribution ?? NO_ATTRIBUTION_SETTINGS);
+      const criticalActions = criticalActionsOf(
+        analysis.findings.map((f) => f.action),
+        this.deps.restricted,
+      );
       const record: ApprovalRecord = {
         approvalId,
         status: 'PENDING',
@@ -284,6 +308,9 @@ export class ApprovalWorkflow {
         ...(analysis.error !== undefined && { analysisError: analysis.error }),
         ...(concerns.length > 0 && { concerns }),
         original,
+        attribution,
+        ...(criticalActions.length > 0 && { criticalActions }),
+        requiredApprovals: approvalsRequired({ attribution, criticalActions }),
       };
       const sealed: ApprovalRecord = { ...record, recordSeal: await this.deps.seals.sealRecord(record) };
       const created = await store.create(sealed);
@@ -309,9 +336,17 @@ export class ApprovalWorkflow {
     // added while it waited), and whether it reaches PolicyGate's own roles.
     const reach = current.reach ?? (await quarantine.captureReach(current.original));
     const concerns = this.ownRoleConcerns(current, reach);
+    const attribution = await this.attributeContained(current);
     const contained = await store.setQuarantine(approvalId, state, {
       ...(reach && { reach }),
       ...(concerns && { concerns }),
+      ...(attribution && {
+        attribution,
+        requiredApprovals: approvalsRequired({
+          attribution,
+          ...(current.criticalActions && { criticalActions: current.criticalActions }),
+        }),
+      }),
     });
     await store.setQuarantineSeal(approvalId, await this.deps.seals.sealQuarantine(contained));
     logger.info('change quarantined', {
@@ -435,6 +470,26 @@ export class ApprovalWorkflow {
     throw new SealError(
       `approval ${record.approvalId} was changed outside PolicyGate (${check.problem}): nothing is restored and the change stays quarantined`,
     );
+  }
+
+  /**
+   * Once the change is contained (the search takes seconds and must not delay the quarantine), follows an
+   * assumed-role session the event alone could not attribute through CloudTrail to the person behind it.
+   * `undefined` when there is nothing to add to the record's attribution.
+   */
+  private async attributeContained(record: ApprovalRecord): Promise<Attribution | undefined> {
+    const { attributor, settings, logger } = this.deps;
+    if (!attributor) return undefined;
+    const direct = attributeDirectly(record.change.actor, settings.attribution ?? NO_ATTRIBUTION_SETTINGS);
+    const sourceIdentity = direct.kind === 'person' && direct.attribution.method === 'source-identity';
+    if (direct.kind !== 'follow' && !(sourceIdentity && record.change.actor.accessKeyId)) return undefined;
+    const attribution = await attributor.attribute(record.change);
+    logger.info('change attributed', {
+      approvalId: record.approvalId,
+      method: attribution.method,
+      approvalsNeeded: approvalsNeededFor(attribution),
+    });
+    return attribution;
   }
 
   /**

@@ -1,9 +1,23 @@
+import type { AlarmMetrics } from '../adapters/alarm-metrics';
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { TaskCallback } from '../adapters/task-callback';
-import type { ApprovalRecord, Decider, Decision, DecisionOutput } from '../domain/approval';
+import {
+  type ApprovalRecord,
+  approvalsRequired,
+  type Decider,
+  type Decision,
+  type DecisionOutput,
+} from '../domain/approval';
 import { checkSelfApproval, type DeciderIdentity, type IdentityMap } from '../domain/approvers';
+import {
+  type Attribution,
+  type AttributionSettings,
+  attributeFromEvent,
+  NO_ATTRIBUTION_SETTINGS,
+} from '../domain/attribution';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
+import type { AttributionService } from './attribution-service';
 import type { RecordSeals } from './record-seals';
 
 /** What a channel's directory says about a would-be decider. */
@@ -45,7 +59,11 @@ export type DecisionResult =
   | { status: 'unauthorised'; reason: string; record: ApprovalRecord; decider?: DeciderIdentity }
   /** The record's seals do not verify: it was changed outside PolicyGate; nobody may decide on it. */
   | { status: 'tampered'; record: ApprovalRecord; reason: string }
-  | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
+  | { status: 'self-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity }
+  /** An approval counted while more are needed ("1 of 2 approvals"); the change stays quarantined. */
+  | { status: 'approval-counted'; record: ApprovalRecord; output: DecisionOutput; required: number }
+  /** The same person approving again: a second approval must come from someone else. */
+  | { status: 'duplicate-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
 
 export interface DecisionServiceOptions {
   /** One directory per channel; a channel without one cannot decide (fail closed). */
@@ -58,10 +76,37 @@ export interface DecisionServiceOptions {
    * precedes what the workflow's next step shows ("Restored"). Its failure never stops a decision.
    */
   readonly display?: ApprovalChannel;
-  /** Checks the record's seals before anyone decides, and seals the decision taken. */
+  /** Checks the record's seals before anyone decides, and seals the approvals and decision taken. */
   readonly seals: RecordSeals;
+  /** The metric the critical-alert alarm watches (a record changed outside PolicyGate). */
+  readonly metrics?: AlarmMetrics;
+  /**
+   * The operator's role declarations, for a record that has no attribution yet (written before PolicyGate
+   * attributed changes): it is then attributed from its event alone, conservatively.
+   */
+  readonly attribution?: AttributionSettings;
+  /**
+   * Asks the trail again, at an approval, about a change left unattributed because CloudTrail had not made
+   * its `AssumeRole` searchable yet (it takes minutes); bounded by `reattributionTimeoutMs`. Absent = never.
+   */
+  readonly reattributor?: AttributionService;
+  /** How long an approval click waits for that (default 1,500 ms, within Slack's 3 seconds). */
+  readonly reattributionTimeoutMs?: number;
   readonly now?: () => Date;
 }
+
+/** A record's attribution, or for a record without one, what its event alone says (never a chain search). */
+export function attributionOf(record: ApprovalRecord, settings: AttributionSettings): Attribution {
+  return record.reattribution ?? record.attribution ?? attributeFromEvent(record.change.actor, settings);
+}
+
+/** Whether two deciders are the same person: the same channel id. */
+function sameDecider(a: Decider, b: Decider): boolean {
+  return a.channel === b.channel && a.id === b.id;
+}
+
+/** How many times a decision re-reads the record after losing a race on its conditional write. */
+const MAX_DECISION_ATTEMPTS = 3;
 
 /**
  * Takes a decision exactly once, for every channel:
@@ -88,7 +133,7 @@ export class DecisionService {
   }
 
   async decide(approvalId: string, decision: Decision, request: DecisionRequest): Promise<DecisionResult> {
-    const record = await this.store.get(approvalId);
+    let record = await this.store.get(approvalId);
     if (!record) return { status: 'not-found' };
     const wrongMessage = request.origin && wrongOrigin(record, request.origin);
     if (wrongMessage) {
@@ -121,8 +166,16 @@ export class DecisionService {
       };
     }
     const identity = entry.identity;
+    // What the decider was shown must be what AnalyseChange recorded (and what earlier clicks counted): a
+    // record edited in the table is never decided on; the change stays quarantined until it expires.
+    const tampered = await this.tampered(record);
+    if (tampered) return tampered;
+    // An attribution found now is kept in memory and stored, sealed, only with what this click writes.
+    const fresh = decision === 'APPROVED' ? await this.reattributed(record) : undefined;
+    if (fresh) record = { ...record, reattribution: fresh };
+    const attribution = attributionOf(record, this.options.attribution ?? NO_ATTRIBUTION_SETTINGS);
     if (decision === 'APPROVED') {
-      const self = checkSelfApproval(record.change.actor, identity, this.options.identityMap);
+      const self = checkSelfApproval(record.change.actor, identity, this.options.identityMap, attribution);
       if (self.verdict !== 'different-person') {
         this.logger.warn('decision refused: self-approval', {
           approvalId,
@@ -132,39 +185,92 @@ export class DecisionService {
         return { status: 'self-approval', reason: self.reason, record, decider: identity };
       }
     }
-    if (record.status !== 'PENDING') {
-      return record.status === 'EXPIRED'
-        ? { status: 'expired', record }
-        : { status: 'already-decided', record };
-    }
-    const now = this.now();
-    if (now.getTime() >= new Date(record.deadline).getTime()) return { status: 'expired', record };
-    if (!record.taskToken) return { status: 'not-ready', record };
-
-    // What the decider was shown must be what AnalyseChange recorded: a record edited in the table is
-    // never decided on (the change stays quarantined until it expires).
-    const sealed = await this.options.seals.check(record, { quarantine: true });
-    if (!sealed.ok) {
-      this.logger.error('decision refused: the approval record was changed outside PolicyGate', {
-        approvalId,
-        problem: sealed.problem,
-      });
-      return { status: 'tampered', record, reason: sealed.problem };
-    }
     const decider: Decider = { id: identity.id, name: identity.name, channel: request.channel };
-    const output: DecisionOutput = { decision, decidedBy: decider, decidedAt: now.toISOString(), approvalId };
-    const decisionSeal = await this.options.seals.sealDecision(record, output);
-    const moved = await this.store.transition(
-      approvalId,
-      decision,
-      { decision: output, decisionSeal },
-      { from: ['PENDING'] },
-    );
-    if (!moved.ok) {
-      if (!moved.current) return { status: 'not-found' };
-      return moved.current.status === 'EXPIRED'
-        ? { status: 'expired', record: moved.current }
-        : { status: 'already-decided', record: moved.current };
+    const required = approvalsRequired({ ...record, attribution });
+    let current = record;
+    let moved: Awaited<ReturnType<ApprovalStore['transition']>> | undefined;
+    let output: DecisionOutput | undefined;
+    for (let attempt = 1; attempt <= MAX_DECISION_ATTEMPTS && !moved?.ok; attempt++) {
+      if (attempt > 1 && current.status === 'PENDING') {
+        // Another click wrote first: what it wrote counts only under its seal.
+        const changed = await this.tampered(current);
+        if (changed) return changed;
+        if (fresh && current.reattribution === undefined) current = { ...current, reattribution: fresh };
+      }
+      if (current.status !== 'PENDING') {
+        return current.status === 'EXPIRED'
+          ? { status: 'expired', record: current }
+          : { status: 'already-decided', record: current };
+      }
+      const now = this.now();
+      if (now.getTime() >= new Date(current.deadline).getTime())
+        return { status: 'expired', record: current };
+      if (!current.taskToken) return { status: 'not-ready', record: current };
+      output = { decision, decidedBy: decider, decidedAt: now.toISOString(), approvalId };
+      const approvals = current.approvals ?? [];
+      if (decision === 'APPROVED' && approvals.some((a) => sameDecider(a.decidedBy, decider))) {
+        this.logger.warn('decision refused: second approval by the same approver', {
+          approvalId,
+          decider: identity.id,
+        });
+        return {
+          status: 'duplicate-approval',
+          reason: `you already approved this change, and it needs ${required} different approvers`,
+          record: current,
+          decider: identity,
+        };
+      }
+      if (decision === 'APPROVED' && approvals.length + 1 < required) {
+        // Not enough yet: the approval is counted (conditionally on the count read) and the workflow waits.
+        const reattribution = current.reattribution;
+        const approvalsSeal = await this.options.seals.sealApprovals(
+          current,
+          [...approvals, output],
+          reattribution,
+        );
+        const counted = await this.store.addApproval(approvalId, output, approvals.length, {
+          approvalsSeal,
+          ...(reattribution && { reattribution }),
+        });
+        if (!counted.ok) {
+          if (!counted.current) return { status: 'not-found' };
+          current = counted.current;
+          continue;
+        }
+        this.logger.info('approval counted', {
+          approvalId,
+          decider: decider.id,
+          approvals: approvals.length + 1,
+          required,
+        });
+        await this.showCount(counted.record, approvals.length + 1, required);
+        return { status: 'approval-counted', record: counted.record, output, required };
+      }
+      // A Deny ends it at once; the last approval is one conditional write on the count read, so two
+      // concurrent second approvals cannot both count.
+      const decisionSeal = await this.options.seals.sealDecision(current, output);
+      moved = await this.store.transition(
+        approvalId,
+        decision,
+        {
+          decision: output,
+          decisionSeal,
+          ...(current.reattribution && { reattribution: current.reattribution }),
+        },
+        {
+          from: ['PENDING'],
+          ...(decision === 'APPROVED' && required > 1 && { approvalsBefore: approvals.length }),
+        },
+      );
+      if (!moved.ok) {
+        if (!moved.current) return { status: 'not-found' };
+        current = moved.current;
+      }
+    }
+    if (!moved?.ok || !output) {
+      return current.status === 'EXPIRED'
+        ? { status: 'expired', record: current }
+        : { status: 'already-decided', record: current };
     }
     if (this.options.display) {
       try {
@@ -176,8 +282,10 @@ export class DecisionService {
       }
     }
     let rejection: Awaited<ReturnType<TaskCallback['sendSuccess']>>;
+    const taskToken = moved.record.taskToken ?? current.taskToken;
     try {
-      rejection = await this.callback.sendSuccess(record.taskToken, output);
+      if (!taskToken) throw new Error('the approval lost its task token');
+      rejection = await this.callback.sendSuccess(taskToken, output);
     } catch (error) {
       // The decision stands in the record, but the workflow never heard it: it keeps waiting and, at the
       // deadline, records an expiry. The change stays quarantined meanwhile (fail closed).
@@ -208,6 +316,66 @@ export class DecisionService {
       channel: decider.channel,
     });
     return { status: 'recorded', record: moved.record, output };
+  }
+
+  /**
+   * A fresh attribution when the change was left unattributed only because the trail had not answered,
+   * nobody has approved it yet, and the trail now names someone; else `undefined`.
+   * Never throws and never waits longer than its timeout: the change then simply stays unattributed.
+   */
+  private async reattributed(record: ApprovalRecord): Promise<Attribution | undefined> {
+    const { reattributor } = this.options;
+    const current = record.reattribution ?? record.attribution;
+    if (!reattributor || current?.method !== 'unattributed' || !current.retryable) return undefined;
+    if (record.status !== 'PENDING' || (record.approvals?.length ?? 0) > 0) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), this.options.reattributionTimeoutMs ?? 1_500);
+      });
+      const fresh = await Promise.race([reattributor.attribute(record.change), timeout]);
+      if (!fresh || fresh.method === 'unattributed') return undefined;
+      this.logger.info('change attributed at approval', {
+        approvalId: record.approvalId,
+        method: fresh.method,
+      });
+      return fresh;
+    } catch (error) {
+      this.logger.warn('re-attribution failed; the change stays unattributed', {
+        approvalId: record.approvalId,
+        error,
+      });
+      return undefined;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** `tampered` (logged as an error) unless the record's seals verify as a decision needs them. */
+  private async tampered(record: ApprovalRecord): Promise<DecisionResult | undefined> {
+    const sealed = await this.options.seals.check(record, { quarantine: true });
+    if (sealed.ok) return undefined;
+    this.logger.error('decision refused: the approval record was changed outside PolicyGate', {
+      approvalId: record.approvalId,
+      problem: sealed.problem,
+    });
+    this.options.metrics?.count('SelfProtectionAlerts');
+    return { status: 'tampered', record, reason: sealed.problem };
+  }
+
+  /** Shows "n of m approvals" in Slack; its failure never stops a decision. */
+  private async showCount(record: ApprovalRecord, count: number, required: number): Promise<void> {
+    if (!this.options.display) return;
+    const last = record.approvals?.at(-1);
+    const by = last ? `${last.decidedBy.name} (${last.decidedBy.id})` : 'an approver';
+    try {
+      await this.options.display.showState(
+        record,
+        `Approved by ${by}: ${count} of ${required} approvals. The change stays quarantined until a different approver approves it too; one Deny ends it.`,
+      );
+    } catch (error) {
+      this.logger.warn('approval count not shown in Slack', { approvalId: record.approvalId, error });
+    }
   }
 }
 

@@ -1,6 +1,11 @@
 import type { SealKey } from '../adapters/kms-seal-key';
 import type { ApprovalRecord, DecisionOutput } from '../domain/approval';
-import { decisionSealMessage, quarantineSealMessage, recordSealMessage } from '../domain/seal';
+import {
+  approvalsSealMessage,
+  decisionSealMessage,
+  quarantineSealMessage,
+  recordSealMessage,
+} from '../domain/seal';
 import { ConfigError } from '../errors';
 
 /** The two seal keys: the record key (AnalyseChange generates) and the decision key (the deciders generate). */
@@ -35,6 +40,15 @@ export class RecordSeals {
     return this.key('record').generate(quarantineSealMessage(record));
   }
 
+  /** The deciding function: the seal of the approvals counted so far and the attribution it found. */
+  async sealApprovals(
+    record: ApprovalRecord,
+    approvals: readonly DecisionOutput[],
+    reattribution: ApprovalRecord['reattribution'],
+  ): Promise<string> {
+    return this.key('decision').generate(approvalsSealMessage(record, approvals, reattribution));
+  }
+
   /** The deciding function: the seal of its decision on `record`. */
   async sealDecision(record: ApprovalRecord, decision: DecisionOutput): Promise<string> {
     return this.key('decision').generate(decisionSealMessage(record, decision));
@@ -61,6 +75,20 @@ export class RecordSeals {
           problem:
             'the quarantine seal does not match the record: its quarantine, reach or concerns were changed',
         };
+      }
+    }
+    // Approvals counted (and an attribution found) at a click, while no decision covers them yet.
+    const counted = (record.approvals?.length ?? 0) > 0 || record.reattribution !== undefined;
+    if (require.quarantine && !require.decision && counted) {
+      const { approvalsSeal } = record;
+      if (
+        approvalsSeal === undefined ||
+        !(await this.key('decision').verify(
+          approvalsSealMessage(record, record.approvals ?? [], record.reattribution),
+          approvalsSeal,
+        ))
+      ) {
+        return { ok: false, problem: 'the approvals so far are not sealed as PolicyGate counted them' };
       }
     }
     if (require.decision) {

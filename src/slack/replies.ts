@@ -36,6 +36,10 @@ export function replyFor(result: DecisionResult, approvalId: string): string | u
       return `You cannot approve this change: ${plainText(result.reason)}. Another approver must approve it (you may deny it). Nothing changed.`;
     case 'tampered':
       return 'PolicyGate cannot take a decision on this request: its record was changed outside PolicyGate. The change stays quarantined; the PolicyGate operators have been alerted. Nothing changed.';
+    case 'approval-counted':
+      return `Your approval is counted: ${result.record.approvals?.length ?? 1} of ${result.required} approvals. The change stays quarantined until a different approver approves it too.`;
+    case 'duplicate-approval':
+      return `You cannot approve this change again: ${plainText(result.reason)}. Nothing changed.`;
   }
 }
 
@@ -51,6 +55,8 @@ export function auditFor(result: DecisionResult, userId: string, decision: Decis
       return `${who} tried to ${VERB[decision]}: refused (${plainText(result.reason)}).`;
     case 'wrong-message':
       return `${who} tried to ${VERB[decision]} from another message: refused (${plainText(result.reason)}).`;
+    case 'duplicate-approval':
+      return `${who} tried to ${VERB[decision]}: refused (${plainText(result.reason)}).`;
     case 'undelivered':
       return `${decisionHeadline(result.output)}, but the workflow could not be resumed (${plainText(result.reason)}).`;
     case 'tampered':

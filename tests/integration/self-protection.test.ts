@@ -24,7 +24,7 @@ import {
   SLACK_USERS,
   startSandbox,
 } from '../../local/sandbox';
-import { eventually, mails, waitForPending } from '../support/approvals';
+import { approveFully, eventually, mails, waitForPending } from '../support/approvals';
 import { createRole } from '../support/iam';
 
 const OWN_ROLE = 'policy-gate-local-workflow';
@@ -228,7 +228,8 @@ describe('AddUserToGroup is gated', () => {
     await sandbox.developer.send(new CreateUserCommand({ UserName: 'eve' }));
     await eventually(async () => (await sandbox.store.byPrincipal('group', 'Admins')).length > 0);
     const [attach] = await waitForPending(sandbox);
-    await decisions().decide(attach?.approvalId ?? '', 'APPROVED', approver);
+    // AdministratorAccess grants critical actions: two approvers.
+    await approveFully(attach?.approvalId ?? '');
     await eventually(async () => (await sandbox.store.get(attach?.approvalId ?? ''))?.outcome);
   }
 
@@ -240,7 +241,7 @@ describe('AddUserToGroup is gated', () => {
     await sandbox.developer.send(new AddUserToGroupCommand({ GroupName: 'Admins', UserName: 'eve' }));
     const [record] = await waitForPending(sandbox);
     const whileWaiting = sandbox.iam.getGroupMembers('Admins');
-    await decisions().decide(record?.approvalId ?? '', 'APPROVED', approver);
+    await approveFully(record?.approvalId ?? '');
     await sandbox.settle();
     // Assess
     expect(record?.change.target).toEqual({ kind: 'group-membership', groupName: 'Admins', userName: 'eve' });

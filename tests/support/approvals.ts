@@ -1,5 +1,6 @@
-import type { Sandbox } from '../../local/sandbox';
+import { decisions, type Sandbox, SLACK_USERS } from '../../local/sandbox';
 import type { ApprovalRecord } from '../../src/domain/approval';
+import type { DecisionResult } from '../../src/services/decision-service';
 
 /** The approval id of an execution: its input's CloudTrail event id. */
 export function approvalIdOf(input: unknown): string | undefined {
@@ -44,4 +45,17 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error('the expected state was never reached');
+}
+
+/**
+ * Approves through the decision service with as many different approvers as the approval needs (two for an
+ * unattributed change or a critical grant): Ana, then Sam, until the approval is more than counted.
+ */
+export async function approveFully(approvalId: string): Promise<DecisionResult> {
+  let result: DecisionResult | undefined;
+  for (const approver of [SLACK_USERS.ana, SLACK_USERS.sam]) {
+    result = await decisions().decide(approvalId, 'APPROVED', { channel: 'slack', id: approver.id });
+    if (result.status !== 'approval-counted') return result;
+  }
+  return result as DecisionResult;
 }

@@ -125,7 +125,28 @@ describe('default restricted actions', () => {
     expect(lines[0]).toBe('[');
     expect(lines.at(-1)).toBe(']');
     expect(entryLines).toHaveLength(defaultRestrictedEntries().length);
-    for (const line of entryLines) expect(line).toMatch(/^ {2}\{ "action": "[^"]+", "reason": "[^"]+" \},?$/);
+    for (const line of entryLines) {
+      expect(line).toMatch(/^ {2}\{ "action": "[^"]+", (?:"critical": true, )?"reason": "[^"]+" \},?$/);
+    }
+  });
+
+  it('marks the grants that amount to administrator critical, and few others', () => {
+    // Prepare
+    const entries = defaultRestrictedEntries();
+
+    // Act
+    const critical = entries.filter((e) => e.critical).map((e) => e.action);
+
+    // Assess
+    expect(critical).toEqual(
+      expect.arrayContaining([
+        'iam:Put*Policy',
+        'iam:Attach*Policy',
+        'iam:CreatePolicyVersion',
+        'iam:PassRole',
+      ]),
+    );
+    expect(critical.length).toBeLessThan(entries.length / 4);
   });
 
   it('returns a fresh copy on each call', () => {

@@ -1913,7 +1913,7 @@ describe('generated template: seal keys', () => {
         SWEEP_FUNCTION,
       ],
     ],
-    // Only the function that takes decisions seals one.
+    // Only the function that takes decisions seals one; it also verifies the approvals earlier clicks sealed.
     [
       DECISION_SEAL_KEY,
       ['SlackInteractivityLambdaFunction'],
@@ -1922,6 +1922,7 @@ describe('generated template: seal keys', () => {
         'AnalyseChangeLambdaFunction',
         'RecordOutcomeLambdaFunction',
         SWEEP_FUNCTION,
+        'SlackInteractivityLambdaFunction',
       ],
     ],
   ])(

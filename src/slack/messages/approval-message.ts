@@ -3,10 +3,12 @@ import type { Finding, GrantingStatement } from '../../domain/analyse-policy';
 import {
   type ApprovalRecord,
   type ApprovalStatus,
+  approvalsRequired,
   type DecisionOutput,
   type OutcomeResult,
   totalFindings,
 } from '../../domain/approval';
+import { describeAttribution } from '../../domain/attribution';
 import { describeTarget } from '../../domain/messages';
 import type { Actor, ChangeTarget, PolicyChange, PrincipalType } from '../../domain/policy-change';
 import { PolicyGateError } from '../../errors';
@@ -148,7 +150,36 @@ function actorLine(actor: Actor): string {
   return `*Who:* ${id ? `${inlineCode(id, NAME_MAX)} (${type})` : type}`;
 }
 
-function actorSection(change: PolicyChange): types.SectionBlock {
+/** Who the change is attributed to, and how (escaped: names come from the event and the trail). */
+function attributionLine(record: ApprovalRecord): string[] {
+  if (!record.attribution) return [];
+  return [`*Attributed to:* ${plainText(describeAttribution(record.attribution), ERROR_MAX)}`];
+}
+
+/** "n of 2 approvals" and who gave them, when the change needs two different approvers. */
+function approvalCountLine(record: ApprovalRecord): string[] {
+  const required = approvalsRequired(record);
+  if (required < 2) return [];
+  const approvals = record.approvals ?? [];
+  const count = record.status === 'APPROVED' ? required : approvals.length;
+  const why = [
+    ...(record.attribution?.method === 'unattributed' ? ['no person could be named as its author'] : []),
+    ...((record.criticalActions?.length ?? 0) > 0
+      ? [
+          `it grants critical ${record.criticalActions
+            ?.slice(0, 3)
+            .map((a) => inlineCode(a, 80))
+            .join(', ')}`,
+        ]
+      : []),
+  ];
+  const given = approvals.map(decisionHeadline);
+  return [
+    `:busts_in_silhouette: *${count} of ${required} approvals*${why.length > 0 ? ` (two different approvers, since ${why.join(' and ')})` : ''}${given.length > 0 ? `: ${given.join('; ')}` : ''}`,
+  ];
+}
+
+function actorSection(change: PolicyChange, record?: ApprovalRecord): types.SectionBlock {
   const { actor } = change;
   const session = [
     ...(actor.sessionName ? [`*Session:* ${inlineCode(actor.sessionName, SHORT_MAX)}`] : []),
@@ -163,6 +194,7 @@ function actorSection(change: PolicyChange): types.SectionBlock {
   return section(
     [
       actorLine(actor),
+      ...(record ? attributionLine(record) : []),
       ...(session.length > 0 ? [session.join(' · ')] : []),
       origin.join(' · '),
       `*User agent:* ${change.userAgent ? inlineCode(change.userAgent, USER_AGENT_MAX) : '_unknown_'}`,
@@ -268,6 +300,7 @@ function pendingStateSection(record: ApprovalRecord, now: Date): types.SectionBl
   return section(
     [
       quarantineLine(record),
+      ...approvalCountLine(record),
       `:hourglass_flowing_sand: *Expires* ${slackDate(record.deadline)}${when}. With no decision by then, the change stays quarantined.`,
     ].join('\n'),
   );
@@ -286,6 +319,7 @@ function resolvedStateSection(record: ApprovalRecord): types.SectionBlock {
   return section(
     [
       ...(record.decision ? [`*Decision:* ${decisionHeadline(record.decision)}`] : []),
+      ...approvalCountLine(record),
       ...(outcome
         ? [
             `*Outcome:* ${OUTCOME_LABELS[outcome.result] ?? plainText(String(outcome.result), 40)} at ${slackDate(outcome.at)}${outcome.detail ? `: ${plainText(outcome.detail, ERROR_MAX)}` : ''}`,
@@ -516,7 +550,7 @@ function layout(
   const details: KnownBlock[] = [
     ...analysisErrorSection(record),
     changeSection(record.change),
-    actorSection(record.change),
+    actorSection(record.change, record),
     ...reachSection(record),
     state,
   ];

@@ -1,0 +1,6 @@
+export {
+  type IssuedSession,
+  type LocalStsServer,
+  type StsServerOptions,
+  startStsServer,
+} from './server';
