@@ -4,7 +4,7 @@
  * first approval (bounded in time).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
 import { DynamoApprovalStore } from '../../src/adapters/approval-store';
 import type { IssuingEventFinder } from '../../src/adapters/assume-role-finder';
@@ -144,6 +144,76 @@ describe('the two-approver rule in the decision service', () => {
       approvals: [{ decidedBy: { id: 'U0ANA' } }],
       decision: { decidedBy: { id: 'U0SAM' } },
     });
+  });
+
+  test.each([
+    ['the count lowered to one', 'SET #f = :v', { '#f': 'requiredApprovals' }, { ':v': 1 }],
+    [
+      'the attribution replaced by a person',
+      'SET #f = :v',
+      { '#f': 'attribution' },
+      { ':v': { method: 'iam-user', person: 'bob' } },
+    ],
+    [
+      'a first approval added',
+      'SET #f = :v',
+      { '#f': 'approvals' },
+      {
+        ':v': [
+          {
+            decision: 'APPROVED',
+            decidedBy: { id: 'U0SAM', name: 'Sam', channel: 'slack' },
+            decidedAt: '2025-03-11T09:59:00.000Z',
+            approvalId: 'x',
+          },
+        ],
+      },
+    ],
+  ])(
+    'an unattributed change with %s in the table is not decided on by one approver',
+    async (_what, set, names, values) => {
+      // Prepare
+      const approvalId = await pending({ attribution: NOT_YET, requiredApprovals: 2 });
+      const forged = names['#f'] === 'approvals' ? (values[':v'] as { approvalId: string }[])[0] : undefined;
+      if (forged) forged.approvalId = approvalId;
+      await DynamoDBDocumentClient.from(client).send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: { approvalId },
+          UpdateExpression: set,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      const callback = new Callback();
+      // Act
+      const result = await service(callback).decide(approvalId, 'APPROVED', as('U0ANA'));
+      // Assess
+      expect(result.status).toBe('tampered');
+      expect(callback.sent).toHaveLength(0);
+      expect((await store.get(approvalId))?.status).toBe('PENDING');
+    },
+  );
+
+  test('a counted first approval rewritten in the table to name someone else is refused at the second', async () => {
+    // Prepare
+    const approvalId = await pending({ attribution: NOT_YET, requiredApprovals: 2 });
+    const callback = new Callback();
+    await service(callback).decide(approvalId, 'APPROVED', as('U0ANA'));
+    await DynamoDBDocumentClient.from(client).send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: { approvalId },
+        UpdateExpression: 'SET #a[0].#d.#i = :sam',
+        ExpressionAttributeNames: { '#a': 'approvals', '#d': 'decidedBy', '#i': 'id' },
+        ExpressionAttributeValues: { ':sam': 'U0SAM' },
+      }),
+    );
+    // Act: Ana, whose approval now reads as Sam's, approves "again".
+    const result = await service(callback).decide(approvalId, 'APPROVED', as('U0ANA'));
+    // Assess
+    expect(result.status).toBe('tampered');
+    expect(callback.sent).toHaveLength(0);
   });
 
   test('one Deny after the first approval ends it', async () => {
