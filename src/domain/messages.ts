@@ -1,5 +1,5 @@
 import type { Finding } from './analyse-policy';
-import { type ApprovalRecord, totalFindings } from './approval';
+import { type ApprovalRecord, reachGroupMembers, totalFindings } from './approval';
 import type { ChangeTarget, PolicyChange } from './policy-change';
 
 /**
@@ -71,7 +71,7 @@ export function describeReach(record: ApprovalRecord): string[] {
   }
   const names = [
     ...reach.attachedTo.map((p) => `${p.type} ${p.name}`),
-    ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
+    ...reachGroupMembers(reach).flatMap(({ group, users }) =>
       users.map((user) => `user ${user} (group ${group})`),
     ),
   ];

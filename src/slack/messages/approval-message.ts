@@ -5,6 +5,7 @@ import {
   type ApprovalStatus,
   type DecisionOutput,
   type OutcomeResult,
+  reachGroupMembers,
   totalFindings,
 } from '../../domain/approval';
 import { describeTarget } from '../../domain/messages';
@@ -219,7 +220,7 @@ function reachSection(record: ApprovalRecord): types.SectionBlock[] {
   }
   const names = [
     ...reach.attachedTo.map((p) => `${plainText(p.type, 10)} ${inlineCode(p.name, 80)}`),
-    ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
+    ...reachGroupMembers(reach).flatMap(({ group, users }) =>
       users.map((user) => `user ${inlineCode(user, 80)} (group ${inlineCode(group, 80)})`),
     ),
   ];
