@@ -306,7 +306,8 @@ export function totalFindings(record: Pick<ApprovalRecord, 'findings' | 'finding
 
 /** Whether `to` may follow `from`. */
 export function canTransition(from: ApprovalStatus, to: ApprovalStatus): boolean {
-  return ALLOWED_TRANSITIONS[from].includes(to);
+  // `from` may come from a stored item anyone with DynamoDB write access could edit: own keys only.
+  return Object.hasOwn(ALLOWED_TRANSITIONS, from) && ALLOWED_TRANSITIONS[from].includes(to);
 }
 
 /** The statuses from which `to` may be reached. */

@@ -81,6 +81,21 @@ describe('which trails deliver IAM write events', () => {
       },
       /selectors/,
     ],
+    ...['constructor', 'toString', '__proto__', 'hasOwnProperty'].map(
+      (field): [string, Partial<TrailDescription>, RegExp] => [
+        `advanced: filtered on a field named ${field}`,
+        {
+          basic: undefined,
+          advanced: [
+            [
+              { field: 'eventCategory', equals: ['Management'] },
+              { field, notEquals: ['x'] },
+            ],
+          ],
+        },
+        /selectors/,
+      ],
+    ),
   ])('%s: does not deliver, and says why', (_label, change, reason) => {
     // Act
     const verdict = evaluateTrails([{ ...good, ...change }]);

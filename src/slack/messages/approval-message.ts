@@ -274,6 +274,15 @@ function pendingStateSection(record: ApprovalRecord, now: Date): types.SectionBl
   );
 }
 
+/**
+ * `table[key]` when it is one of the table's own entries. Statuses, results and channels come from stored
+ * items, which an edit can set to `constructor` or `toString`: those must read as unknown, not as a
+ * function pasted into the message.
+ */
+function labelOf(table: Readonly<Record<string, string>>, key: unknown): string | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 const OUTCOME_LABELS: Readonly<Record<OutcomeResult, string>> = {
   RESTORED: 'Restored',
   KEPT_QUARANTINED: 'Kept quarantined',
@@ -289,7 +298,7 @@ function resolvedStateSection(record: ApprovalRecord): types.SectionBlock {
       ...(record.decision ? [`*Decision:* ${decisionHeadline(record.decision)}`] : []),
       ...(outcome
         ? [
-            `*Outcome:* ${OUTCOME_LABELS[outcome.result] ?? plainText(String(outcome.result), 40)} at ${slackDate(outcome.at)}${outcome.detail ? `: ${plainText(outcome.detail, ERROR_MAX)}` : ''}`,
+            `*Outcome:* ${labelOf(OUTCOME_LABELS, outcome.result) ?? plainText(String(outcome.result), 40)} at ${slackDate(outcome.at)}${outcome.detail ? `: ${plainText(outcome.detail, ERROR_MAX)}` : ''}`,
           ]
         : []),
       ...(failure
@@ -588,8 +597,8 @@ const OUTCOME_HEADERS: Readonly<Record<OutcomeResult, string>> = {
  */
 export function resolvedMessage(record: ApprovalRecord, headline: string): SlackMessage {
   const label =
-    (record.outcome && OUTCOME_HEADERS[record.outcome.result]) ??
-    STATUS_HEADERS[record.status] ??
+    (record.outcome && labelOf(OUTCOME_HEADERS, record.outcome.result)) ??
+    labelOf(STATUS_HEADERS, record.status) ??
     ':information_source: Resolved';
   const header: types.HeaderBlock = {
     type: 'header',
@@ -637,6 +646,6 @@ export function decisionHeadline(decision: DecisionOutput): string {
   const who =
     by.channel === 'slack' && /^[UW][A-Z0-9]{2,30}$/.test(by.id) ? `<@${by.id}>` : inlineCode(by.id, 120);
   const name = by.name.trim() ? ` (${plainText(by.name, SHORT_MAX)})` : '';
-  const via = CHANNEL_NAMES[by.channel] ?? plainText(String(by.channel), 20);
+  const via = labelOf(CHANNEL_NAMES, by.channel) ?? plainText(String(by.channel), 20);
   return `${verb} by ${who}${name} via ${via} at ${slackDate(decision.decidedAt)}`;
 }
