@@ -8,8 +8,7 @@ import { startKmsServer } from '../../local/kms/server';
 import { type LambdaUrlEvent, startLambdaUrlServer } from '../../local/lambda-url/server';
 import type { LocalStepFunctions } from '../../local/stepfunctions/runner';
 import { startStepFunctionsServer } from '../../local/stepfunctions/server';
-
-const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+import { PROTOTYPE_NAMES } from '../support/prototype-names';
 
 function post(url: string, target: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

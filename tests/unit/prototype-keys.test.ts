@@ -14,15 +14,8 @@ import {
 import { toSlackApiError } from '../../src/slack/client';
 import { decisionHeadline, resolvedMessage } from '../../src/slack/messages/approval-message';
 import fixture from '../fixtures/approvals/record.json';
+import { PROTOTYPE_NAMES } from '../support/prototype-names';
 
-const PROTOTYPE_NAMES = [
-  'constructor',
-  '__proto__',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  'isPrototypeOf',
-];
 const RECORD = fixture as ApprovalRecord;
 
 describe.each(PROTOTYPE_NAMES)('a stored value or code %s', (name) => {
