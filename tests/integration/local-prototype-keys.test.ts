@@ -4,6 +4,7 @@
  * hide behind a stand-in that answers `TrentService.constructor` or drops a `__proto__` query parameter.
  */
 import http from 'node:http';
+import { toRequestParameters } from '../../local/iam/cloudtrail';
 import { startKmsServer } from '../../local/kms/server';
 import { type LambdaUrlEvent, startLambdaUrlServer } from '../../local/lambda-url/server';
 import type { LocalStepFunctions } from '../../local/stepfunctions/runner';
@@ -37,6 +38,18 @@ function post(url: string, target: string): Promise<{ status: number; body: stri
 }
 
 describe.each(PROTOTYPE_NAMES)('a name %s', (name) => {
+  test('as an IAM request parameter is recorded in the CloudTrail event as data', () => {
+    // Act: the event's parameter names are lower camel case, so `__proto__` and `constructor` stay as sent.
+    const parameters = toRequestParameters(
+      new URLSearchParams({ Action: 'X', [name]: 'v', PolicyName: 'p' }),
+    );
+    // Assess
+    const key = name.charAt(0).toLowerCase() + name.slice(1);
+    expect(Object.hasOwn(parameters, key)).toBe(true);
+    expect(parameters[key]).toBe('v');
+    expect(JSON.parse(JSON.stringify(parameters))).toEqual({ [key]: 'v', policyName: 'p' });
+  });
+
   test('is an unknown KMS operation', async () => {
     // Prepare
     const kms = await startKmsServer();
