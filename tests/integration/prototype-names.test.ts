@@ -23,10 +23,6 @@ const RISKY = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
 });
-const HARMLESS = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
-});
 const approver = { channel: 'slack' as const, id: SLACK_USERS.ana.id };
 const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
 
@@ -97,8 +93,8 @@ describe.each(NAMES)('a principal or policy named %s is gated like any other', (
       new CreatePolicyCommand({ PolicyName: name, PolicyDocument: RISKY, Path: `/${name}/` }),
     );
     const arn = created.Policy?.Arn as string;
-    const created_ = await waitForPending(sandbox);
-    await decisions().decide(created_[0]?.approvalId ?? '', 'APPROVED', approver);
+    const [creation] = await waitForPending(sandbox);
+    await decisions().decide(creation?.approvalId ?? '', 'APPROVED', approver);
     await sandbox.settle();
     // Act
     await sandbox.developer.send(new AttachGroupPolicyCommand({ GroupName: name, PolicyArn: arn }));
@@ -130,12 +126,10 @@ describe.each(NAMES)('a principal or policy named %s is gated like any other', (
     await sandbox.developer.send(new AddUserToGroupCommand({ GroupName: name, UserName: name }));
     const [record] = await waitForPending(sandbox);
     // Assess
+    expect(record?.original).toMatchObject({ kind: 'group-membership', groupName: name, userName: name });
     expect(sandbox.iam.state.users.find((u) => u.name === name)?.groups ?? []).toEqual([]);
     const { done } = await approveOnly();
     expect(done?.outcome?.result).toBe('RESTORED');
     expect(sandbox.iam.state.users.find((u) => u.name === name)?.groups).toEqual([name]);
-    void record;
   });
-
-  void HARMLESS;
 });
