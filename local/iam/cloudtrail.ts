@@ -93,7 +93,9 @@ const NUMBER_PARAMETERS = new Set(['MaxSessionDuration', 'MaxItems']);
  * lower camel case, documents as the exact strings sent, `Tags.member.N.*` folded into `tags: [{key, value}]`.
  */
 export function toRequestParameters(params: URLSearchParams): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
+  // A Map, then own properties: parameter names are the caller's, and `__proto__` must stay data, as it is
+  // in the JSON CloudTrail delivers.
+  const result = new Map<string, unknown>();
   const tags = new Map<number, { key?: string; value?: string }>();
   for (const [name, value] of params) {
     if (name === 'Action' || name === 'Version') continue;
@@ -107,14 +109,17 @@ export function toRequestParameters(params: URLSearchParams): Record<string, unk
       continue;
     }
     const key = name.charAt(0).toLowerCase() + name.slice(1);
-    if (BOOLEAN_PARAMETERS.has(name)) result[key] = value === 'true';
-    else if (NUMBER_PARAMETERS.has(name) && /^\d+$/.test(value)) result[key] = Number(value);
-    else result[key] = value;
+    if (BOOLEAN_PARAMETERS.has(name)) result.set(key, value === 'true');
+    else if (NUMBER_PARAMETERS.has(name) && /^\d+$/.test(value)) result.set(key, Number(value));
+    else result.set(key, value);
   }
   if (tags.size > 0) {
-    result.tags = [...tags.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
+    result.set(
+      'tags',
+      [...tags.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry),
+    );
   }
-  return result;
+  return Object.fromEntries(result);
 }
 
 /**

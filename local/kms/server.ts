@@ -224,7 +224,9 @@ export async function startKmsServer(
         }
       });
       const operation = jsonTargetOperation(req, [TARGET_PREFIX]);
-      const run = operation === undefined ? undefined : operations[operation];
+      // Own operations only: `TrentService.constructor` must be an unknown operation, not Object().
+      const run =
+        operation !== undefined && Object.hasOwn(operations, operation) ? operations[operation] : undefined;
       if (!run) throw new KmsFault(400, 'UnknownOperationException', '');
       const input = parseJsonObject(body);
       if (!input) throw new KmsFault(400, 'SerializationException', '');

@@ -121,7 +121,9 @@ export function toLambdaUrlEvent(
   body: Buffer,
   info: { apiId: string; domainName: string; requestId: string; now: Date },
 ): LambdaUrlEvent {
-  const headers: Record<string, string> = {};
+  // Maps, then own properties: a header or query name `constructor` or `__proto__` is data in the event
+  // Lambda builds (JSON-parsed), never an inherited member read or a prototype write.
+  const headerMap = new Map<string, string>();
   let cookieHeader: string | undefined;
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = (req.rawHeaders[i] as string).toLowerCase();
@@ -130,8 +132,10 @@ export function toLambdaUrlEvent(
       cookieHeader = cookieHeader === undefined ? value : `${cookieHeader}; ${value}`;
       continue;
     }
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    const seen = headerMap.get(name);
+    headerMap.set(name, seen === undefined ? value : `${seen},${value}`);
   }
+  const headers: Record<string, string> = Object.fromEntries(headerMap);
   const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
   headers['x-forwarded-for'] = sourceIp;
   headers['x-forwarded-proto'] = 'https';
@@ -143,10 +147,12 @@ export function toLambdaUrlEvent(
   const queryIndex = rawUrl.indexOf('?');
   const rawPath = queryIndex === -1 ? rawUrl : rawUrl.slice(0, queryIndex);
   const rawQueryString = queryIndex === -1 ? '' : rawUrl.slice(queryIndex + 1);
-  const query: Record<string, string> = {};
+  const queryMap = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
-    query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
+    const seen = queryMap.get(key);
+    queryMap.set(key, seen === undefined ? value : `${seen},${value}`);
   }
+  const query: Record<string, string> = Object.fromEntries(queryMap);
   const cookies = cookieHeader
     ?.split(';')
     .map((c) => c.trim())

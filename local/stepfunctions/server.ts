@@ -235,9 +235,10 @@ async function handle(runner: LocalStepFunctions, request: IncomingMessage): Pro
   if (request.method !== 'POST')
     throw new ProtocolError('UnknownOperationException', 'Only POST is served', 404);
   const target = String(request.headers['x-amz-target'] ?? '');
-  const operation = target.startsWith(TARGET_PREFIX)
-    ? operations[target.slice(TARGET_PREFIX.length)]
-    : undefined;
+  const name = target.slice(TARGET_PREFIX.length);
+  // Own operations only: `AWSStepFunctions.toString` must be an unknown operation, not a prototype method.
+  const operation =
+    target.startsWith(TARGET_PREFIX) && Object.hasOwn(operations, name) ? operations[name] : undefined;
   const text = await readBody(request);
   if (!operation) throw new ProtocolError('UnknownOperationException', `Unknown operation '${target}'`);
   let body: unknown;

@@ -126,6 +126,12 @@ export interface PrincipalRef {
   readonly name: string;
 }
 
+/** The users of one group a grant reaches, as {@link Reach} records them. */
+export interface GroupMembers {
+  readonly group: string;
+  readonly users: readonly string[];
+}
+
 /**
  * Who a change's grant reaches beyond its own target, recorded when it is quarantined so a restore can
  * tell whether the grant would now reach principals nobody reviewed: for a managed policy, the principals
@@ -135,8 +141,12 @@ export interface PrincipalRef {
 export interface Reach {
   /** Managed policy: the roles, users and groups it is attached to. */
   readonly attachedTo: readonly PrincipalRef[];
-  /** Users who hold the grant through a group, by group name. */
-  readonly groupMembers: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Users who hold the grant through a group, per group. A list, not an object keyed by group name: group
+   * names are attacker-chosen, and `constructor` or `__proto__` as an object key breaks the DynamoDB
+   * marshaller (the record could not be stored, so the change stayed in force) or reads inherited members.
+   */
+  readonly groupMembers: readonly GroupMembers[];
   /** More principals than the record keeps: only `digest` and the counts are exact. */
   readonly truncated?: boolean;
   /** SHA-256 of the complete, sorted reach, so a truncated one can still be compared. */
@@ -330,7 +340,8 @@ export function totalFindings(record: Pick<ApprovalRecord, 'findings' | 'finding
 
 /** Whether `to` may follow `from`. */
 export function canTransition(from: ApprovalStatus, to: ApprovalStatus): boolean {
-  return ALLOWED_TRANSITIONS[from].includes(to);
+  // `from` may come from a stored item anyone with DynamoDB write access could edit: own keys only.
+  return Object.hasOwn(ALLOWED_TRANSITIONS, from) && ALLOWED_TRANSITIONS[from].includes(to);
 }
 
 /** The statuses from which `to` may be reached. */
@@ -395,6 +406,19 @@ export function principalKeyOf(type: PrincipalType, name: string): string {
 /** The lookup key of a managed policy: IAM policy names are case-insensitive, so the ARN is lower-cased. */
 export function policyKeyOf(policyArn: string): string {
   return `policy:${policyArn.toLowerCase()}`;
+}
+
+/**
+ * The group members a reach lists. Records stored before the list form keyed them by group name; their own
+ * keys are read (never inherited ones), and anything else yields nothing.
+ */
+export function reachGroupMembers(reach: Pick<Reach, 'groupMembers'>): readonly GroupMembers[] {
+  const value: unknown = reach.groupMembers;
+  if (Array.isArray(value)) return value as GroupMembers[];
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value)
+    .filter((entry): entry is [string, string[]] => Array.isArray(entry[1]))
+    .map(([group, users]) => ({ group, users }));
 }
 
 /** The lookup key of a group whose members a grant reaches (group names are case-insensitive in IAM). */

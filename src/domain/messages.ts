@@ -1,5 +1,5 @@
 import type { Finding } from './analyse-policy';
-import { type ApprovalRecord, approvalsRequired, totalFindings } from './approval';
+import { type ApprovalRecord, approvalsRequired, reachGroupMembers, totalFindings } from './approval';
 import { describeAttribution } from './attribution';
 import type { ChangeTarget, PolicyChange } from './policy-change';
 
@@ -90,7 +90,7 @@ export function describeReach(record: ApprovalRecord): string[] {
   }
   const names = [
     ...reach.attachedTo.map((p) => `${p.type} ${p.name}`),
-    ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
+    ...reachGroupMembers(reach).flatMap(({ group, users }) =>
       users.map((user) => `user ${user} (group ${group})`),
     ),
   ];

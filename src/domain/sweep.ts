@@ -238,7 +238,7 @@ export async function compareWithBaseline(
   const sources: Record<string, string> = {};
   const found = new Set<string>();
   for (const source of grants.sources.values()) {
-    if (baseline.sources[source.key] === source.value) {
+    if (Object.hasOwn(baseline.sources, source.key) && baseline.sources[source.key] === source.value) {
       sources[source.key] = source.value;
       continue;
     }

@@ -65,7 +65,8 @@ function advancedRecordsIamWrites(fields: readonly FieldSelector[]): boolean {
   };
   let management = false;
   for (const field of fields) {
-    const value = probe[field.field];
+    // The field name is whatever the trail's selector says (cloudtrail:* is not iam:*): own keys only.
+    const value = Object.hasOwn(probe, field.field) ? probe[field.field] : undefined;
     // A selector on a field PolicyGate does not probe (eventName, userIdentity.arn, ...) may filter out
     // some IAM calls: it is not counted as delivering all of them.
     if (value === undefined) return false;

@@ -147,7 +147,9 @@ export class DecisionService {
       return { status: 'wrong-message', reason: wrongMessage, record };
     }
 
-    const directory = this.options.directories[request.channel];
+    const directory = Object.hasOwn(this.options.directories, request.channel)
+      ? this.options.directories[request.channel]
+      : undefined;
     const entry: DirectoryEntry = directory
       ? await directory.lookUp(request.id)
       : { approver: false, reason: `decisions through ${request.channel} are not enabled` };

@@ -5,6 +5,7 @@ import {
   type ApprovalRecord,
   type DeletedVersion,
   type GrantSource,
+  type GroupMembers,
   isQuarantineDocument,
   isRestored,
   looksLikeQuarantineDocument,
@@ -14,6 +15,7 @@ import {
   type QuarantineState,
   quarantineDocument,
   type Reach,
+  reachGroupMembers,
 } from '../domain/approval';
 import { sameDocument } from '../domain/document-equality';
 import type { ChangeTarget, PolicyChange, PrincipalType } from '../domain/policy-change';
@@ -176,7 +178,7 @@ export class QuarantineService {
       if (error instanceof TransientError) throw error;
       const reason =
         error instanceof AwsOperationError ? error.code : error instanceof Error ? error.name : 'error';
-      return { attachedTo: [], groupMembers: {}, digest: '', count: 0, unreadable: reason };
+      return { attachedTo: [], groupMembers: [], digest: '', count: 0, unreadable: reason };
     }
     return full === undefined ? undefined : summariseReach(full);
   }
@@ -620,7 +622,9 @@ export class QuarantineService {
         type: 'group',
         name: entry.group,
       });
-      const members = attachment?.reach?.groupMembers[entry.group] ?? [];
+      const members = attachment?.reach
+        ? (reachGroupMembers(attachment.reach).find((g) => sameName(g.group, entry.group))?.users ?? [])
+        : [];
       if (members.some((m) => sameName(m, entry.user))) return true;
     }
     return false;
@@ -853,10 +857,10 @@ type ReachEntry =
   | { kind: 'member'; key: string; label: string; group: string; user: string };
 
 function reachEntries(reach: FullReach | Reach): ReachEntry[] {
-  const members =
+  const members: [string, readonly string[]][] =
     reach.groupMembers instanceof Map
       ? [...reach.groupMembers.entries()]
-      : Object.entries(reach.groupMembers);
+      : reachGroupMembers({ groupMembers: reach.groupMembers }).map(({ group, users }) => [group, users]);
   return [
     ...reach.attachedTo.map(
       (principal): ReachEntry => ({
@@ -895,10 +899,11 @@ function summariseReach(full: FullReach): Reach {
   let room = MAX_REACH_ENTRIES;
   const attachedTo = full.attachedTo.slice(0, room);
   room -= attachedTo.length;
-  const groupMembers: Record<string, string[]> = {};
+  const groupMembers: GroupMembers[] = [];
   for (const [group, users] of full.groupMembers) {
-    groupMembers[group] = users.slice(0, Math.max(0, room));
-    room -= groupMembers[group].length;
+    const kept = users.slice(0, Math.max(0, room));
+    groupMembers.push({ group, users: kept });
+    room -= kept.length;
   }
   return { attachedTo, groupMembers, digest, count: entries.length, ...(truncated && { truncated }) };
 }

@@ -6,7 +6,7 @@ import type { Notifier } from '../adapters/notifier';
 import type { SweepState, SweepStateStore } from '../adapters/sweep-state-store';
 import type { TrailInspector } from '../adapters/trail-inspector';
 import type { WorkflowStarter } from '../adapters/workflow-starter';
-import { type ApprovalRecord, isRestored } from '../domain/approval';
+import { type ApprovalRecord, isRestored, reachGroupMembers } from '../domain/approval';
 import { normaliseEvent, sweepFindingEvent } from '../domain/cloudtrail';
 import { sameDocument } from '../domain/document-equality';
 import type { ChangeTarget, GatedEventName } from '../domain/policy-change';
@@ -283,9 +283,9 @@ export class SweepService {
             candidates.push(r);
         }
         for (const r of await approvals.byGroup(grant.groupName)) {
-          const members = Object.entries(r.reach?.groupMembers ?? {}).find(([g]) =>
-            sameText(g, grant.groupName),
-          )?.[1];
+          const members = (r.reach ? reachGroupMembers(r.reach) : []).find(({ group }) =>
+            sameText(group, grant.groupName),
+          )?.users;
           if (members?.some((u) => sameText(u, grant.userName))) reachCovers.push(r);
         }
         break;

@@ -157,7 +157,9 @@ export function toSlackApiError(method: string, error: unknown): SlackApiError {
   switch (e.code) {
     case ErrorCode.PlatformError: {
       const code = e.data?.error ?? 'unknown_error';
-      return new SlackApiError(method, code, { cause: error, ...(HINTS[code] && { hint: HINTS[code] }) });
+      // The code is Slack's (or whoever answers on its URL): only our own hints, never inherited members.
+      const hint = Object.hasOwn(HINTS, code) ? HINTS[code] : undefined;
+      return new SlackApiError(method, code, { cause: error, ...(hint && { hint }) });
     }
     case ErrorCode.HTTPError:
       return new SlackApiError(method, `http_${e.statusCode ?? 'error'}`, { cause: error });

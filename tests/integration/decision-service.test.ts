@@ -154,7 +154,7 @@ describe('DecisionService', () => {
       'reach',
       '#f = :v',
       { '#f': 'reach' },
-      { ':v': { attachedTo: [], groupMembers: {}, digest: 'x', count: 0 } },
+      { ':v': { attachedTo: [], groupMembers: [], digest: 'x', count: 0 } },
     ],
   ])(
     'a record whose %s was changed in the table after it was sealed is never decided on',

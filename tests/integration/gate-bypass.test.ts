@@ -4,6 +4,7 @@
  * (quarantined, with a record saying why) or with an alert that says plainly it is NOT contained.
  */
 import {
+  AddUserToGroupCommand,
   AttachRolePolicyCommand,
   CreateGroupCommand,
   CreatePolicyCommand,
@@ -15,13 +16,23 @@ import {
 } from '@aws-sdk/client-iam';
 import fc from 'fast-check';
 import { ACCOUNT, decisions, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
-import { quarantineDocument } from '../../src/domain/approval';
+import { quarantineDocument, reachGroupMembers } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 import { approvalIdOf, eventually, mails, waitForPending } from '../support/approvals';
 import { createRole, putRolePolicy } from '../support/iam';
+import { iamNameArbitrary, KNOWN_BAD_NAMES } from '../support/prototype-names';
 
 const RISKY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
 const approver = { channel: 'slack' as const, id: SLACK_USERS.ana.id };
+
+/** One generated case of the inline-policy property. */
+interface PrincipalCase {
+  kind: 'role' | 'user' | 'group';
+  name: string;
+  policyName: string;
+  path: string;
+  member: string | undefined;
+}
 
 function defaultDocument(sandbox: Sandbox, arn: string): string | undefined {
   return sandbox.iam.getPolicy(arn)?.versions.find((v) => v.isDefaultVersion)?.document;
@@ -37,9 +48,14 @@ describe('normalisation never fails open', () => {
     // Prepare
     sandbox = await startSandbox();
     const arbitraries = fc.record({
-      name: fc.stringMatching(/^[\w+=,.@-]{1,64}$/),
+      // Names of Object.prototype members half of the time: a plain object keyed by one reads the member.
+      name: iamNameArbitrary(/^[\w+=,.@-]{1,64}$/),
       // CreatePolicy's own path pattern, as the IAM API reference gives it: `((/[A-Za-z0-9.,+@=_-]+)*)/`.
-      path: fc.oneof(fc.constant('/'), fc.stringMatching(/^(\/[A-Za-z0-9.,+@=_-]{1,12}){1,4}\/$/)),
+      path: fc.oneof(
+        fc.constant('/'),
+        iamNameArbitrary(/^[A-Za-z0-9.,+@=_-]{1,12}$/).map((segment) => `/${segment}/`),
+        fc.stringMatching(/^(\/[A-Za-z0-9.,+@=_-]{1,12}){1,4}\/$/),
+      ),
     });
     // Act / Assess: every generated policy, created with IAM's widest grammar, ends quarantined.
     await fc.assert(
@@ -57,7 +73,12 @@ describe('normalisation never fails open', () => {
         await decisions().decide(record?.approvalId ?? '', 'DENIED', approver);
         await sandbox.settle();
       }),
-      { numRuns: 12 },
+      {
+        numRuns: 12,
+        examples: KNOWN_BAD_NAMES.map((name): [{ name: string; path: string }] => [
+          { name, path: `/${name}/` },
+        ]),
+      },
     );
   });
 
@@ -65,15 +86,23 @@ describe('normalisation never fails open', () => {
     // Prepare: IAM's grammars for principals: names [\w+=,.@-] (64 for roles and users, 128 for groups),
     // paths `/` or `/[\x21-\x7e]+/` (so `/a//b/` and `/x:y/` are valid).
     sandbox = await startSandbox();
-    const principal = fc.record({
+    // Names of Object.prototype members (`constructor`, `__proto__`...) half of the time, for the principal,
+    // the policy and a group's member: a plain object keyed by one reads the member, and a record holding
+    // one as a key could not be stored (the change then stayed in force).
+    const principal: fc.Arbitrary<PrincipalCase> = fc.record({
       kind: fc.constantFrom('role' as const, 'user' as const, 'group' as const),
-      name: fc.stringMatching(/^[\w+=,.@-]{1,64}$/),
-      policyName: fc.stringMatching(/^[\w+=,.@-]{1,128}$/),
-      path: fc.oneof(fc.constant('/'), fc.stringMatching(/^\/[\x21-\x7e]{1,30}\/$/)),
+      name: iamNameArbitrary(/^[\w+=,.@-]{1,64}$/),
+      policyName: iamNameArbitrary(/^[\w+=,.@-]{1,128}$/),
+      path: fc.oneof(
+        fc.constant('/'),
+        iamNameArbitrary(/^[\x21-\x2e\x30-\x7e]{1,30}$/).map((segment) => `/${segment}/`),
+        fc.stringMatching(/^\/[\x21-\x7e]{1,30}\/$/),
+      ),
+      member: fc.option(iamNameArbitrary(/^[\w+=,.@-]{1,64}$/), { nil: undefined }),
     });
     // Act / Assess
     await fc.assert(
-      fc.asyncProperty(principal, async ({ kind, name, policyName, path }) => {
+      fc.asyncProperty(principal, async ({ kind, name, policyName, path, member }) => {
         sandbox.iam.reset();
         const document = JSON.stringify(RISKY);
         if (kind === 'role') {
@@ -88,6 +117,12 @@ describe('normalisation never fails open', () => {
           );
         } else {
           await sandbox.developer.send(new CreateGroupCommand({ GroupName: name, Path: path }));
+          if (member !== undefined) {
+            await sandbox.developer.send(new CreateUserCommand({ UserName: member }));
+            await sandbox.developer.send(new AddUserToGroupCommand({ GroupName: name, UserName: member }));
+            // The membership itself is harmless (the group holds nothing yet): let its check end first.
+            await sandbox.settle();
+          }
           await sandbox.developer.send(
             new PutGroupPolicyCommand({ GroupName: name, PolicyName: policyName, PolicyDocument: document }),
           );
@@ -102,10 +137,23 @@ describe('normalisation never fails open', () => {
         expect(sandbox.iam.getInlinePolicy(kind, name, policyName)).toBe(
           quarantineDocument(record?.approvalId ?? ''),
         );
+        if (kind === 'group') {
+          expect(reachGroupMembers(record?.reach ?? { groupMembers: [] })).toEqual([
+            { group: name, users: member === undefined ? [] : [member] },
+          ]);
+        }
         await decisions().decide(record?.approvalId ?? '', 'DENIED', approver);
         await sandbox.settle();
       }),
-      { numRuns: 15 },
+      {
+        numRuns: 15,
+        // Every kind with a name that once broke the gate, run first whatever the seed.
+        examples: (['role', 'user', 'group'] as const).flatMap((kind) =>
+          KNOWN_BAD_NAMES.map((name): [PrincipalCase] => [
+            { kind, name, policyName: name, path: '/', member: name },
+          ]),
+        ),
+      },
     );
   });
 

@@ -939,7 +939,7 @@ describe('who a grant reaches', () => {
     // Assess
     expect(reach).toMatchObject({
       attachedTo: [{ type: 'role', name: 'holder' }],
-      groupMembers: {},
+      groupMembers: [],
       count: 1,
     });
     expect(reach?.digest).toMatch(/^[0-9a-f]{64}$/);

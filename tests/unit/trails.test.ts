@@ -1,4 +1,5 @@
 import { evaluateTrails, type TrailDescription } from '../../src/domain/trails';
+import { PROTOTYPE_NAMES } from '../support/prototype-names';
 
 const good: TrailDescription = {
   name: 'org',
@@ -81,6 +82,19 @@ describe('which trails deliver IAM write events', () => {
       },
       /selectors/,
     ],
+    ...PROTOTYPE_NAMES.map((field): [string, Partial<TrailDescription>, RegExp] => [
+      `advanced: filtered on a field named ${field}`,
+      {
+        basic: undefined,
+        advanced: [
+          [
+            { field: 'eventCategory', equals: ['Management'] },
+            { field, notEquals: ['x'] },
+          ],
+        ],
+      },
+      /selectors/,
+    ]),
   ])('%s: does not deliver, and says why', (_label, change, reason) => {
     // Act
     const verdict = evaluateTrails([{ ...good, ...change }]);

@@ -6,6 +6,7 @@ import {
   approvalsRequired,
   type DecisionOutput,
   type OutcomeResult,
+  reachGroupMembers,
   totalFindings,
 } from '../../domain/approval';
 import { describeAttribution } from '../../domain/attribution';
@@ -251,7 +252,7 @@ function reachSection(record: ApprovalRecord): types.SectionBlock[] {
   }
   const names = [
     ...reach.attachedTo.map((p) => `${plainText(p.type, 10)} ${inlineCode(p.name, 80)}`),
-    ...Object.entries(reach.groupMembers).flatMap(([group, users]) =>
+    ...reachGroupMembers(reach).flatMap(({ group, users }) =>
       users.map((user) => `user ${inlineCode(user, 80)} (group ${inlineCode(group, 80)})`),
     ),
   ];
@@ -306,6 +307,15 @@ function pendingStateSection(record: ApprovalRecord, now: Date): types.SectionBl
   );
 }
 
+/**
+ * `table[key]` when it is one of the table's own entries. Statuses, results and channels come from stored
+ * items, which an edit can set to `constructor` or `toString`: those must read as unknown, not as a
+ * function pasted into the message.
+ */
+function labelOf(table: Readonly<Record<string, string>>, key: unknown): string | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 const OUTCOME_LABELS: Readonly<Record<OutcomeResult, string>> = {
   RESTORED: 'Restored',
   KEPT_QUARANTINED: 'Kept quarantined',
@@ -322,7 +332,7 @@ function resolvedStateSection(record: ApprovalRecord): types.SectionBlock {
       ...approvalCountLine(record),
       ...(outcome
         ? [
-            `*Outcome:* ${OUTCOME_LABELS[outcome.result] ?? plainText(String(outcome.result), 40)} at ${slackDate(outcome.at)}${outcome.detail ? `: ${plainText(outcome.detail, ERROR_MAX)}` : ''}`,
+            `*Outcome:* ${labelOf(OUTCOME_LABELS, outcome.result) ?? plainText(String(outcome.result), 40)} at ${slackDate(outcome.at)}${outcome.detail ? `: ${plainText(outcome.detail, ERROR_MAX)}` : ''}`,
           ]
         : []),
       ...(failure
@@ -621,8 +631,8 @@ const OUTCOME_HEADERS: Readonly<Record<OutcomeResult, string>> = {
  */
 export function resolvedMessage(record: ApprovalRecord, headline: string): SlackMessage {
   const label =
-    (record.outcome && OUTCOME_HEADERS[record.outcome.result]) ??
-    STATUS_HEADERS[record.status] ??
+    (record.outcome && labelOf(OUTCOME_HEADERS, record.outcome.result)) ??
+    labelOf(STATUS_HEADERS, record.status) ??
     ':information_source: Resolved';
   const header: types.HeaderBlock = {
     type: 'header',
@@ -670,6 +680,6 @@ export function decisionHeadline(decision: DecisionOutput): string {
   const who =
     by.channel === 'slack' && /^[UW][A-Z0-9]{2,30}$/.test(by.id) ? `<@${by.id}>` : inlineCode(by.id, 120);
   const name = by.name.trim() ? ` (${plainText(by.name, SHORT_MAX)})` : '';
-  const via = CHANNEL_NAMES[by.channel] ?? plainText(String(by.channel), 20);
+  const via = labelOf(CHANNEL_NAMES, by.channel) ?? plainText(String(by.channel), 20);
   return `${verb} by ${who}${name} via ${via} at ${slackDate(decision.decidedAt)}`;
 }
