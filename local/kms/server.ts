@@ -98,7 +98,7 @@ export async function startKmsServer(
 
   const createKey = (opts: LocalKmsKeyOptions = {}): Key => {
     const spec = opts.keySpec ?? 'HMAC_256';
-    const size = SPECS[spec];
+    const size = Object.hasOwn(SPECS, spec) ? SPECS[spec] : undefined;
     if (!size) throw new KmsFault(400, 'ValidationException', `KeySpec ${spec} is not an HMAC key spec here`);
     const keyId = randomUUID();
     const key: Key = {
