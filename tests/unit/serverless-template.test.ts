@@ -1376,7 +1376,7 @@ describe('generated template: data and alerts', () => {
     // Act
     const alarms = resourcesOfType('AWS::CloudWatch::Alarm')
       .map(([, alarm]) => alarm.Properties)
-      .filter((alarm) => alarm.Namespace === 'AWS/SQS');
+      .filter((alarm) => alarm.Namespace === 'AWS/SQS' && JSON.stringify(alarm).includes(`"${queue}"`));
     // Assess
     expect(queue).toBe(DEAD_LETTER_QUEUE);
     expect(resource(queue).Type).toBe('AWS::SQS::Queue');
@@ -1467,7 +1467,10 @@ describe('generated template: state machine', () => {
 /**
  * Evaluates an EventBridge event pattern against an event, for the operators this stack uses, as documented:
  * every field named in the pattern must match (absent fields match only `exists: false`), the values of a field
- * are alternatives, and `$or` holds alternative sub-patterns. Anything else throws rather than guess.
+ * are alternatives, `$or` holds alternative sub-patterns, and an array in the event matches when one of its
+ * elements does. Anything else throws rather than guess. It is a model of EventBridge written from its
+ * documentation, not EventBridge: a pass here says the patterns mean what we think, not that AWS agrees (its
+ * TestEventPattern API is the check against the real thing).
  */
 function matchesPattern(pattern: Json, event: Json | undefined): boolean {
   if (!pattern || typeof pattern !== 'object' || Array.isArray(pattern))
@@ -1477,14 +1480,17 @@ function matchesPattern(pattern: Json, event: Json | undefined): boolean {
     if (key === '$or')
       return asArray(rule as Json[]).some((alternative) => matchesPattern(alternative, event));
     const value = fields?.[key];
-    if (Array.isArray(rule)) return rule.some((matcher) => matchesValue(matcher, value));
-    return matchesPattern(rule, value);
+    // An array in the event matches when one of its elements does (EventBridge flattens arrays).
+    const values = Array.isArray(value) ? value : [value];
+    if (Array.isArray(rule))
+      return values.some((item) => rule.some((matcher) => matchesValue(matcher, item)));
+    return values.some((item) => matchesPattern(rule, item));
   });
 }
 
 /**
  * One matcher of a field's array: a literal (equals), `exists`, `anything-but` (a list of literals; never matches an
- * absent field) and `equals-ignore-case` (one string, compared regardless of case: `"Name": [{
+ * absent field), `prefix` (a string), `wildcard` (`*` for any run of characters, no escapes) and `equals-ignore-case` (one string, compared regardless of case: `"Name": [{
  * "equals-ignore-case": "alice" }]` matches "Alice", AWS's example). Other operators, or a matcher object with
  * more than one operator, throw.
  */
@@ -1501,6 +1507,20 @@ function matchesValue(matcher: Json, value: Json | undefined): boolean {
     if (excluded.some((item) => typeof item !== 'string' && typeof item !== 'number'))
       throw new Error(`unsupported anything-but operand ${JSON.stringify(operand)}`);
     return value !== undefined && !excluded.includes(value);
+  }
+  if (operator === 'prefix') {
+    if (typeof operand !== 'string') throw new Error(`prefix takes a string, got ${JSON.stringify(operand)}`);
+    return typeof value === 'string' && value.startsWith(operand);
+  }
+  if (operator === 'wildcard') {
+    if (typeof operand !== 'string' || operand.includes('\\'))
+      throw new Error(`unsupported wildcard operand ${JSON.stringify(operand)}`);
+    // EventBridge's `*` is any run of characters; every other character stands for itself.
+    const expression = operand
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*');
+    return typeof value === 'string' && new RegExp(`^${expression}$`, 's').test(value);
   }
   if (operator === 'equals-ignore-case') {
     if (typeof operand !== 'string')
@@ -1577,7 +1597,9 @@ describe('the test’s EventBridge matcher', () => {
   });
 
   test.each<[string, Json]>([
-    ['an unknown operator', { prefix: 'policy-gate-' }],
+    ['an unknown operator', { suffix: '-approval' }],
+    ['a non-string prefix', { prefix: { 'equals-ignore-case': 'a' } }],
+    ['an escaped wildcard', { wildcard: 'a\\*' }],
     ['two operators in one matcher', { 'equals-ignore-case': 'a', exists: true }],
     ['a non-string equals-ignore-case', { 'equals-ignore-case': ['a'] }],
     ['an anything-but of patterns', { 'anything-but': { prefix: 'a' } }],
@@ -2593,6 +2615,7 @@ describe('the service control policy shipped in policies/', () => {
     'AWS::Lambda::Permission': "the function's AddPermission",
     'AWS::SNS::Subscription': "the topic's Unsubscribe and SetTopicAttributes",
     'AWS::SQS::QueuePolicy': "the queue's SetQueueAttributes",
+    'AWS::SNS::TopicPolicy': "the topic's SetTopicAttributes",
     'AWS::S3::Bucket': 'the deployment bucket, by its generated policy-gate-* name, tested below',
     'AWS::S3::BucketPolicy': "the bucket's PutBucketPolicy and DeleteBucketPolicy",
   };
@@ -2750,5 +2773,594 @@ describe('the service control policy shipped in policies/', () => {
     }
     // serverless names the deployment bucket after the stack, which is policy-gate-<stage>.
     expect(resourcesOfType('AWS::S3::Bucket')).toHaveLength(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- tamper watch
+
+/** The ARN a resource of the stack would have in account ACCOUNT, us-east-1 (for the kinds the rules name). */
+function arnOf(tpl: Template, logicalId: string): string {
+  const found = tpl.Resources[logicalId];
+  if (!found) throw new Error(`template has no resource ${logicalId}`);
+  const { Type, Properties } = found;
+  const at = `us-east-1:${ACCOUNT}`;
+  switch (Type) {
+    case 'AWS::KMS::Key':
+      // Key ids are random: the logical id stands in for one, which keeps every key's ARN distinct.
+      return `arn:aws:kms:${at}:key/${logicalId.toLowerCase()}`;
+    case 'AWS::SNS::Topic':
+      return `arn:aws:sns:${at}:${String(Properties.TopicName)}`;
+    case 'AWS::Events::Rule':
+      return `arn:aws:events:${at}:rule/${String(Properties.Name)}`;
+    case 'AWS::SQS::Queue':
+      return `arn:aws:sqs:${at}:${String(Properties.QueueName)}`;
+    default:
+      throw new Error(`no ARN for ${Type}`);
+  }
+}
+
+/** `value` as deployed (see `deployed`), with every Ref, GetAtt Arn and Sub of a resource replaced by its ARN. */
+function withArns(tpl: Template, value: Json | undefined): Json {
+  const text = JSON.stringify(deployed(tpl, value) ?? null);
+  return JSON.parse(text, (_key, node: Json) => {
+    if (!node || typeof node !== 'object' || Array.isArray(node)) return node;
+    if (typeof node.Ref === 'string') return arnOf(tpl, node.Ref);
+    const target = getAttTarget(node);
+    if (target) return arnOf(tpl, target);
+    const sub = node['Fn::Sub'];
+    if (typeof sub === 'string') return sub.replace(/\$\{(\w+)\}/g, (_whole, id: string) => arnOf(tpl, id));
+    return node;
+  });
+}
+
+/** The rules that publish to the alert topic: the tamper watch (no other rule targets the topic). */
+function tamperRules(tpl: Template = template): [string, Resource][] {
+  const topic = Object.entries(tpl.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0] as string;
+  return Object.entries(tpl.Resources).filter(
+    ([, r]) =>
+      r.Type === 'AWS::Events::Rule' &&
+      asArray(r.Properties.Targets as Json[]).some(
+        (target) => JSON.stringify((target as JsonObject).Arn) === JSON.stringify(ref(topic)),
+      ),
+  );
+}
+
+/** The tamper-watch rules (of `tpl`) whose deployed pattern matches `event`, by name. */
+function alertingRules(tpl: Template, event: JsonObject): string[] {
+  return tamperRules(tpl)
+    .filter(([, rule]) => matchesPattern(withArns(tpl, rule.Properties.EventPattern), event))
+    .map(([, rule]) => String(rule.Properties.Name));
+}
+
+/** A successful management call as CloudTrail hands it to EventBridge. */
+function cloudTrailEvent(
+  service: string,
+  eventName: string,
+  userIdentity: JsonObject,
+  detail: JsonObject = {},
+): JsonObject {
+  return {
+    version: '0',
+    source: `aws.${service}`,
+    'detail-type': 'AWS API Call via CloudTrail',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      eventSource: `${service}.amazonaws.com`,
+      eventName,
+      userIdentity,
+      eventTime: '2026-12-01T23:00:00Z',
+      sourceIPAddress: '198.51.100.7',
+      eventID: '11111111-2222-3333-4444-555555555555',
+      ...detail,
+    },
+  };
+}
+
+const POWER_USER = assumedRole('PowerUser');
+const DEPLOYER = assumedRole(DEPLOYER_ROLE.split('/').pop() as string);
+
+/** Changes to PolicyGate's own resources, each built from the template: every one must alert. */
+function tamperings(tpl: Template, actor: JsonObject): [string, JsonObject][] {
+  const ofType = (type: string) => Object.entries(tpl.Resources).filter(([, r]) => r.Type === type);
+  const functions = ofType('AWS::Lambda::Function').map(([, { Properties }]) =>
+    String(Properties.FunctionName),
+  );
+  const rules = ofType('AWS::Events::Rule').map(([, { Properties }]) => String(Properties.Name));
+  const machines = ofType('AWS::StepFunctions::StateMachine').map(
+    ([, { Properties }]) =>
+      `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:${String(Properties.StateMachineName)}`,
+  );
+  const keys = ofType('AWS::KMS::Key').map(([id]) => arnOf(tpl, id));
+  const aliases = ofType('AWS::KMS::Alias').map(([, { Properties }]): [string, string] => [
+    String(Properties.AliasName),
+    arnOf(tpl, (Properties.TargetKeyId as { Ref: string }).Ref),
+  ]);
+  const secrets = ofType('AWS::SecretsManager::Secret').map(([, { Properties }]) => String(Properties.Name));
+  const tables = ofType('AWS::DynamoDB::Table').map(([, { Properties }]) => String(Properties.TableName));
+  const [topic] = ofType('AWS::SNS::Topic').map(([id]) => arnOf(tpl, id));
+  const lambdaCalls = [
+    'UpdateFunctionCode20150331v2',
+    'UpdateFunctionConfiguration20150331v2',
+    'DeleteFunction20150331',
+    'AddPermission20150331v2',
+    'RemovePermission20150331v2',
+    'PutFunctionConcurrency20171031',
+    'DeleteFunctionConcurrency20171031',
+    'CreateFunctionUrlConfig20211031',
+    'UpdateFunctionUrlConfig20211031',
+    'DeleteFunctionUrlConfig20211031',
+  ];
+  const lambda = functions.flatMap((name) =>
+    lambdaCalls.flatMap((call): [string, JsonObject][] => [
+      [
+        `${call} on ${name}`,
+        cloudTrailEvent('lambda', call, actor, { requestParameters: { functionName: name } }),
+      ],
+      [
+        `${call} on ${name} by ARN`,
+        cloudTrailEvent('lambda', call, actor, {
+          requestParameters: { functionName: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}` },
+        }),
+      ],
+      [
+        `${call} on ${name} by partial ARN with a qualifier`,
+        cloudTrailEvent('lambda', call, actor, {
+          requestParameters: { functionName: `${ACCOUNT}:function:${name}:$LATEST` },
+        }),
+      ],
+    ]),
+  );
+  const events = rules.flatMap((name) => [
+    ...['PutRule', 'DeleteRule', 'DisableRule'].map((call): [string, JsonObject] => [
+      `${call} on ${name}`,
+      cloudTrailEvent('events', call, actor, { requestParameters: { name } }),
+    ]),
+    ...['PutTargets', 'RemoveTargets'].map((call): [string, JsonObject] => [
+      `${call} on ${name}`,
+      cloudTrailEvent('events', call, actor, { requestParameters: { rule: name, ids: ['x'] } }),
+    ]),
+  ]);
+  const states = machines.flatMap((arn) =>
+    ['UpdateStateMachine', 'DeleteStateMachine'].map((call): [string, JsonObject] => [
+      `${call} on ${arn}`,
+      cloudTrailEvent('states', call, actor, { requestParameters: { stateMachineArn: arn } }),
+    ]),
+  );
+  // The caller names the key by an alias; CloudTrail's resources hold the key's ARN.
+  const kms = [
+    ...keys.flatMap((arn) =>
+      ['PutKeyPolicy', 'ScheduleKeyDeletion', 'DisableKey', 'CreateGrant'].map(
+        (call): [string, JsonObject] => [
+          `${call} on ${arn}`,
+          cloudTrailEvent('kms', call, actor, {
+            requestParameters: { keyId: 'alias/whatever-the-caller-wrote' },
+            resources: [{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: arn }],
+          }),
+        ],
+      ),
+    ),
+    ...aliases.flatMap(([alias, keyArn]) =>
+      ['UpdateAlias', 'DeleteAlias'].map((call): [string, JsonObject] => [
+        `${call} on ${alias}`,
+        cloudTrailEvent('kms', call, actor, {
+          requestParameters: { aliasName: alias },
+          resources: [
+            { accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:us-east-1:${ACCOUNT}:${alias}` },
+            { accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: keyArn },
+          ],
+        }),
+      ]),
+    ),
+  ];
+  const secretCalls = [
+    'PutSecretValue',
+    'UpdateSecret',
+    'PutResourcePolicy',
+    'DeleteResourcePolicy',
+    'DeleteSecret',
+  ];
+  const secretsManager = secrets.flatMap((name) =>
+    secretCalls.flatMap((call): [string, JsonObject][] => [
+      [
+        `${call} on ${name}`,
+        cloudTrailEvent('secretsmanager', call, actor, { requestParameters: { secretId: name } }),
+      ],
+      [
+        `${call} on ${name} by ARN`,
+        cloudTrailEvent('secretsmanager', call, actor, {
+          requestParameters: {
+            secretId: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${name}-AbC123`,
+          },
+        }),
+      ],
+    ]),
+  );
+  const dynamodb = tables.flatMap((name) => [
+    ...['DeleteTable', 'UpdateTable'].map((call): [string, JsonObject] => [
+      `${call} on ${name}`,
+      cloudTrailEvent('dynamodb', call, actor, { requestParameters: { tableName: name } }),
+    ]),
+    ...['PutResourcePolicy', 'DeleteResourcePolicy'].map((call): [string, JsonObject] => [
+      `${call} on ${name}`,
+      cloudTrailEvent('dynamodb', call, actor, {
+        requestParameters: { resourceArn: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${name}` },
+      }),
+    ]),
+  ]);
+  const sns: [string, JsonObject][] = [
+    ...['SetTopicAttributes', 'DeleteTopic', 'AddPermission', 'RemovePermission'].map(
+      (call): [string, JsonObject] => [
+        `${call} on the alert topic`,
+        cloudTrailEvent('sns', call, actor, { requestParameters: { topicArn: topic as string } }),
+      ],
+    ),
+    [
+      'Unsubscribe from the alert topic',
+      cloudTrailEvent('sns', 'Unsubscribe', actor, {
+        requestParameters: { subscriptionArn: `${topic}:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0` },
+      }),
+    ],
+  ];
+  expect(
+    [functions, rules, machines, keys, aliases, secrets, tables].map((list) => list.length > 0),
+  ).not.toContain(false);
+  return [...lambda, ...events, ...states, ...kms, ...secretsManager, ...dynamodb, ...sns];
+}
+
+describe('the test’s EventBridge matcher: prefix, wildcard and arrays', () => {
+  test.each<[Json, string | undefined, boolean]>([
+    [{ prefix: 'policy-gate-ci-' }, 'policy-gate-ci-analyseChange', true],
+    [{ prefix: 'policy-gate-ci-' }, 'policy-gate-cid-analyseChange', false],
+    [{ prefix: 'policy-gate-ci-' }, undefined, false],
+    [
+      { wildcard: '*:function:policy-gate-ci-*' },
+      'arn:aws:lambda:us-east-1:1:function:policy-gate-ci-x',
+      true,
+    ],
+    [{ wildcard: '*:function:policy-gate-ci-*' }, '1:function:policy-gate-ci-x:$LATEST', true],
+    [{ wildcard: '*:function:policy-gate-ci-*' }, 'policy-gate-ci-x', false],
+    [{ wildcard: 'a.b*' }, 'axb', false],
+  ])('%j against %s is %s', (matcher, value, expected) => {
+    expect(matchesValue(matcher, value)).toBe(expected);
+  });
+
+  test('a field whose event value is an array matches when one element does, objects included', () => {
+    // Prepare
+    const pattern = { resources: { ARN: ['b'] }, tags: ['y'] };
+    // Act
+    const results = [
+      { resources: [{ ARN: 'a' }, { ARN: 'b' }], tags: ['x', 'y'] },
+      { resources: [{ ARN: 'a' }], tags: ['y'] },
+      { resources: [{ ARN: 'b' }], tags: [] },
+    ].map((event) => matchesPattern(pattern, event));
+    // Assess
+    expect(results).toEqual([true, false, false]);
+  });
+});
+
+describe('generated template: tamper watch', () => {
+  test('rules on the default bus watch successful CloudTrail calls of every service PolicyGate is built from', () => {
+    // Act
+    const rules = tamperRules();
+    const patterns = rules.map(([, rule]) => rule.Properties.EventPattern as JsonObject);
+    // Assess
+    expect(rules.map(([, rule]) => rule.Properties.Name)).toContain(`policy-gate-${STAGE}-tamper-watch`);
+    for (const [id, rule] of rules) {
+      expect({
+        id,
+        name: String(rule.Properties.Name).startsWith(`policy-gate-${STAGE}-tamper-watch`),
+      }).toEqual({
+        id,
+        name: true,
+      });
+      expect({ id, bus: rule.Properties.EventBusName, state: rule.Properties.State }).toEqual({
+        id,
+        bus: undefined,
+        state: 'ENABLED',
+      });
+    }
+    for (const pattern of patterns) {
+      const detail = pattern.detail as JsonObject;
+      const [service] = asArray(pattern.source as Json[]) as string[];
+      expect(asArray(pattern.source as Json[])).toHaveLength(1);
+      expect(pattern['detail-type']).toEqual(['AWS API Call via CloudTrail']);
+      expect(detail.errorCode).toEqual([{ exists: false }]);
+      expect(detail.eventSource).toEqual([`${String(service).replace(/^aws\./, '')}.amazonaws.com`]);
+    }
+    expect(patterns.map((pattern) => asArray(pattern.source as Json[])[0]).sort()).toEqual(
+      [
+        'aws.dynamodb',
+        'aws.events',
+        'aws.kms',
+        'aws.lambda',
+        'aws.secretsmanager',
+        'aws.sns',
+        'aws.states',
+      ].sort(),
+    );
+  });
+
+  test('every change of PolicyGate’s own functions, rules, workflow, keys, secrets, tables and topic alerts', () => {
+    for (const tpl of [template, configured]) {
+      // Act
+      const missed = tamperings(tpl, POWER_USER)
+        .filter(([, event]) => alertingRules(tpl, event).length === 0)
+        .map(([label]) => label);
+      // Assess
+      expect(missed).toEqual([]);
+    }
+  });
+
+  test('an UpdateFunctionCode on analyseChange by a PowerUser alerts once, with a deployer set or not', () => {
+    // Prepare
+    const event = cloudTrailEvent('lambda', 'UpdateFunctionCode20150331v2', POWER_USER, {
+      requestParameters: { functionName: `policy-gate-${STAGE}-analyseChange` },
+    });
+    // Act
+    const alerts = [template, configured].map((tpl) => alertingRules(tpl, event));
+    // Assess
+    expect(alerts).toEqual([[`policy-gate-${STAGE}-tamper-watch`], [`policy-gate-${STAGE}-tamper-watch`]]);
+  });
+
+  test('identities without a session issuer (IAM users, root) alert too when a deployer is set', () => {
+    for (const actor of OUTSIDERS.map(([, identity]) => identity)) {
+      const missed = tamperings(configured, actor)
+        .filter(([, event]) => alertingRules(configured, event).length === 0)
+        .map(([label]) => label);
+      expect(missed).toEqual([]);
+    }
+  });
+
+  test('the deployer’s own changes alert only when no deployerRoleArn is set', () => {
+    // Act
+    const silentWithDeployer = tamperings(configured, DEPLOYER).filter(
+      ([, event]) => alertingRules(configured, event).length === 0,
+    );
+    const silentWithout = tamperings(template, DEPLOYER).filter(
+      ([, event]) => alertingRules(template, event).length === 0,
+    );
+    // Assess
+    expect(silentWithDeployer).toHaveLength(tamperings(configured, DEPLOYER).length);
+    expect(silentWithout).toEqual([]);
+  });
+
+  test.each<[string, JsonObject]>([
+    [
+      'another function',
+      cloudTrailEvent('lambda', 'UpdateFunctionCode20150331v2', POWER_USER, {
+        requestParameters: { functionName: 'billing-api-handler' },
+      }),
+    ],
+    [
+      'a function of another stage',
+      cloudTrailEvent('lambda', 'UpdateFunctionCode20150331v2', POWER_USER, {
+        requestParameters: {
+          functionName: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:policy-gate-prod-analyseChange`,
+        },
+      }),
+    ],
+    [
+      'a failed call',
+      cloudTrailEvent('lambda', 'UpdateFunctionCode20150331v2', POWER_USER, {
+        errorCode: 'AccessDeniedException',
+        requestParameters: { functionName: `policy-gate-${STAGE}-analyseChange` },
+      }),
+    ],
+    [
+      'a read',
+      cloudTrailEvent('lambda', 'GetFunction20150331v2', POWER_USER, {
+        requestParameters: { functionName: `policy-gate-${STAGE}-analyseChange` },
+      }),
+    ],
+    [
+      'another rule',
+      cloudTrailEvent('events', 'DisableRule', POWER_USER, { requestParameters: { name: 'nightly-report' } }),
+    ],
+    [
+      'another state machine',
+      cloudTrailEvent('states', 'UpdateStateMachine', POWER_USER, {
+        requestParameters: { stateMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:orders` },
+      }),
+    ],
+    [
+      'another key',
+      cloudTrailEvent('kms', 'PutKeyPolicy', POWER_USER, {
+        requestParameters: { keyId: 'policy-gate-looking-id' },
+        resources: [{ ARN: `arn:aws:kms:us-east-1:${ACCOUNT}:key/0000-other` }],
+      }),
+    ],
+    [
+      'a secret of another stage',
+      cloudTrailEvent('secretsmanager', 'PutSecretValue', POWER_USER, {
+        requestParameters: { secretId: 'policy-gate/prod/slack-signing-secret' },
+      }),
+    ],
+    [
+      'another table',
+      cloudTrailEvent('dynamodb', 'DeleteTable', POWER_USER, { requestParameters: { tableName: 'orders' } }),
+    ],
+    [
+      'another topic',
+      cloudTrailEvent('sns', 'DeleteTopic', POWER_USER, {
+        requestParameters: { topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:orders` },
+      }),
+    ],
+    [
+      'a change to an IAM role (the IAM rule’s business)',
+      cloudTrailEvent('iam', 'PutRolePolicy', POWER_USER, {
+        requestParameters: { roleName: `policy-gate-${STAGE}-analyse` },
+      }),
+    ],
+  ])('%s does not alert', (_label, event) => {
+    expect([template, configured].map((tpl) => alertingRules(tpl, event))).toEqual([[], []]);
+  });
+
+  test('each rule publishes to the alert topic, retrying for a day, then into its own alarmed queue', () => {
+    // Prepare
+    const [topic] = only('AWS::SNS::Topic');
+    for (const [id, rule] of tamperRules()) {
+      const targets = asArray(rule.Properties.Targets as Json[]) as JsonObject[];
+      const [target] = targets;
+      const queue = getAttTarget((target?.DeadLetterConfig as JsonObject | undefined)?.Arn) as string;
+      const alarms = resourcesOfType('AWS::CloudWatch::Alarm')
+        .map(([, alarm]) => alarm.Properties)
+        .filter(
+          (alarm) =>
+            JSON.stringify(alarm.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: getAtt(queue, 'QueueName') }]),
+        );
+      // Assess
+      expect({ id, targets: targets.length }).toEqual({ id, targets: 1 });
+      expect(target?.Arn).toEqual(ref(topic));
+      expect(target?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 });
+      expect(queue).not.toBe(DEAD_LETTER_QUEUE);
+      expect(resource(queue).Properties.SqsManagedSseEnabled).toBe(true);
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]?.AlarmActions).toEqual([ref(topic)]);
+    }
+  });
+
+  test('the dead-letter queue accepts messages from EventBridge for exactly these rules', () => {
+    // Prepare
+    const queues = new Set(
+      tamperRules().map(([, rule]) =>
+        getAttTarget(
+          ((asArray(rule.Properties.Targets as Json[])[0] as JsonObject).DeadLetterConfig as JsonObject).Arn,
+        ),
+      ),
+    );
+    const [queue] = [...queues] as [string];
+    // Act
+    const policies = resourcesOfType('AWS::SQS::QueuePolicy').filter(([, { Properties }]) =>
+      JSON.stringify(Properties.Queues).includes(`"${queue}"`),
+    );
+    const statements = policies.flatMap(([, { Properties }]) => statementsOf(Properties.PolicyDocument));
+    // Assess
+    expect(queues.size).toBe(1);
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: getAtt(queue),
+        Condition: { ArnEquals: { 'aws:SourceArn': tamperRules().map(([id]) => getAtt(id)) } },
+      }),
+    ]);
+  });
+
+  test('the alert is plain text naming the call, the resource, who, when and from where, from CloudTrail only', () => {
+    for (const [id, rule] of tamperRules()) {
+      // Prepare
+      const transformer = (asArray(rule.Properties.Targets as Json[])[0] as JsonObject)
+        .InputTransformer as JsonObject;
+      const paths = transformer.InputPathsMap as Record<string, string>;
+      const text = String(transformer.InputTemplate);
+      // Act
+      const placeholders = [...text.matchAll(/<(\w+)>/g)].map((match) => match[1] as string);
+      // Assess
+      expect({ id, quoted: /^"PolicyGate CRITICAL: [^"]*"$/.test(text) }).toEqual({ id, quoted: true });
+      expect([...new Set(placeholders)].sort()).toEqual(Object.keys(paths).sort());
+      expect(paths).toMatchObject({
+        eventName: '$.detail.eventName',
+        actor: '$.detail.userIdentity.arn',
+        time: '$.detail.eventTime',
+        ip: '$.detail.sourceIPAddress',
+      });
+      expect(Object.values(paths).every((path) => path.startsWith('$.detail.'))).toBe(true);
+    }
+    // A function's environment and a secret's value never reach the e-mail: those rules quote only the name.
+    const resourcePath = (name: string) =>
+      (
+        (
+          asArray(
+            (tamperRules().find(([, rule]) => rule.Properties.Name === name)?.[1].Properties.Targets ??
+              []) as Json[],
+          )[0] as JsonObject
+        ).InputTransformer as JsonObject
+      ).InputPathsMap as Record<string, string>;
+    expect(resourcePath(`policy-gate-${STAGE}-tamper-watch`).resource).toBe(
+      '$.detail.requestParameters.functionName',
+    );
+    expect(resourcePath(`policy-gate-${STAGE}-tamper-watch-secrets`).resource).toBe(
+      '$.detail.requestParameters.secretId',
+    );
+  });
+
+  test('the topic policy lets exactly CloudWatch (this stage’s alarms) and EventBridge (these rules) publish', () => {
+    // Prepare
+    const [topic] = only('AWS::SNS::Topic');
+    const [, policy] = only('AWS::SNS::TopicPolicy');
+    const statements = statementsOf(policy.Properties.PolicyDocument);
+    const byService = (service: string) =>
+      statements.filter(
+        (statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: service }),
+      );
+    const [events] = byService('events.amazonaws.com');
+    const [alarms] = byService('cloudwatch.amazonaws.com');
+    const alarmArns = resourcesOfType('AWS::CloudWatch::Alarm').map(
+      ([, { Properties }]) => `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${String(Properties.AlarmName)}`,
+    );
+    const alarmPattern = String(
+      deployed(
+        template,
+        ((alarms?.Condition as JsonObject | undefined)?.ArnLike as JsonObject | undefined)?.['aws:SourceArn'],
+      ),
+    );
+    // Assess
+    expect(policy.Properties.Topics).toEqual([ref(topic)]);
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) {
+      expect(statement).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish', Resource: ref(topic) });
+      expect((statement.Condition as JsonObject).StringEquals).toEqual({
+        'aws:SourceAccount': ref('AWS::AccountId'),
+      });
+    }
+    expect((events?.Condition as JsonObject | undefined)?.ArnEquals).toEqual({
+      'aws:SourceArn': tamperRules().map(([id]) => getAtt(id)),
+    });
+    expect(alarmArns.length).toBeGreaterThan(0);
+    expect(alarmArns.filter((arn) => !wildcard(alarmPattern, arn))).toEqual([]);
+    expect(wildcard(alarmPattern, `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:billing-high`)).toBe(false);
+  });
+
+  test('the alert key lets EventBridge encrypt only for the alert topic and only from these rules', () => {
+    // Prepare
+    for (const tpl of [template, configured]) {
+      const [topicId, topic] = Object.entries(tpl.Resources).find(
+        ([, r]) => r.Type === 'AWS::SNS::Topic',
+      ) as [string, Resource];
+      const keyId = (topic.Properties.KmsMasterKeyId as { Ref: string }).Ref;
+      const statements = statementsOf(withArns(tpl, tpl.Resources[keyId]?.Properties.KeyPolicy));
+      const services = (service: string) =>
+        statements.filter(
+          (statement) => JSON.stringify(statement.Principal) === JSON.stringify({ Service: service }),
+        );
+      const topicArn = arnOf(tpl, topicId);
+      // Act
+      const events = services('events.amazonaws.com');
+      // Assess
+      expect(services('cloudwatch.amazonaws.com')).toHaveLength(1);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ Effect: 'Allow', Resource: '*' });
+      expect(asArray(events[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+      expect(events[0]?.Condition).toEqual({
+        StringEquals: { 'aws:SourceAccount': ACCOUNT, 'kms:EncryptionContext:aws:sns:topicArn': topicArn },
+        ArnEquals: { 'aws:SourceArn': tamperRules(tpl).map(([id]) => arnOf(tpl, id)) },
+      });
+    }
+  });
+
+  test('every pattern stays within EventBridge’s 2,048 characters, with a 20-character stage and real ARNs', () => {
+    for (const [id, rule] of tamperRules(configured)) {
+      // Prepare: key ids are 36 characters, the partition as long as aws-us-gov.
+      const text = JSON.stringify(withArns(configured, rule.Properties.EventPattern))
+        .replaceAll(`-${STAGE}-`, `-${'x'.repeat(20)}-`)
+        .replaceAll(`/${STAGE}/`, `/${'x'.repeat(20)}/`)
+        .replace(/key\/\w+/g, `key/${'1'.repeat(36)}`)
+        .replaceAll('arn:aws:', 'arn:aws-us-gov:');
+      // Assess
+      expect({ id, fits: text.length <= 2_048 }).toEqual({ id, fits: true });
+    }
   });
 });
