@@ -261,7 +261,8 @@ export class DecisionService {
         },
         {
           from: ['PENDING'],
-          ...(decision === 'APPROVED' && required > 1 && { approvalsBefore: approvals.length }),
+          // On the count read, whatever the rule: the decision seal covers the approvals before it.
+          approvalsBefore: approvals.length,
         },
       );
       if (!moved.ok) {

@@ -78,7 +78,10 @@ export class RecordSeals {
       }
     }
     // Approvals counted (and an attribution found) at a click, while no decision covers them yet.
-    const counted = (record.approvals?.length ?? 0) > 0 || record.reattribution !== undefined;
+    // (Once decided, the decision seal covers them instead.)
+    const counted =
+      record.decision === undefined &&
+      ((record.approvals?.length ?? 0) > 0 || record.reattribution !== undefined);
     if (require.quarantine && !require.decision && counted) {
       const { approvalsSeal } = record;
       if (

@@ -244,9 +244,12 @@ describe('the two-approver rule in the decision service', () => {
     // Act
     const own = await service(callback, reattributor).decide(approvalId, 'APPROVED', as('U0ALICE'));
     const other = await service(callback, reattributor).decide(approvalId, 'APPROVED', as('U0ANA'));
+    const late = await service(callback, reattributor).decide(approvalId, 'APPROVED', as('U0SAM'));
     // Assess
     expect(own.status).toBe('self-approval');
     expect(other.status).toBe('recorded');
+    // Decided with the attribution the click found: a late click is told so (the decision seal covers it).
+    expect(late.status).toBe('already-decided');
     expect(await store.get(approvalId)).toMatchObject({
       status: 'APPROVED',
       attribution: { method: 'unattributed' },
