@@ -16,6 +16,7 @@ import { resetSweepService } from '../src/app/sweep-dependencies';
 import { resetConfig } from '../src/config';
 import { isPolicyChangeEventName } from '../src/domain/policy-change';
 import { handler as analyseChange } from '../src/handlers/analyse-change';
+import { handler as emailDecision } from '../src/handlers/email-decision';
 import { handler as handleFailure } from '../src/handlers/handle-failure';
 import { handler as notifyChange } from '../src/handlers/notify-change';
 import { handler as reconciliationSweep } from '../src/handlers/reconciliation-sweep';
@@ -110,7 +111,12 @@ export interface SandboxOptions {
   slackSecretCacheSeconds?: number;
   /** SLACK_ENTERPRISE_ID, and the Enterprise Grid organisation the Slack stand-in's workspace is in. */
   slackEnterpriseId?: string;
+  /** EMAIL_DECISIONS; default unset (the shipped default). */
+  emailDecisions?: 'off' | 'deny-only' | 'on';
 }
+
+/** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
+export const DECISION_EMAIL = 'secops-alerts@example.com';
 
 /** What the EventBridge rule does with one event: deliver it, lose it, or give it to the dead-letter queue. */
 export type Delivery = 'deliver' | 'lose' | 'dead-letter';
@@ -123,6 +129,8 @@ export interface Sandbox {
   secrets: LocalSecretsManagerServer;
   /** The Slack interactivity handler behind a local Function URL (the app's Request URL). */
   interactivity: LambdaUrlServer;
+  /** The e-mail decision page behind its own local Function URL (DECISION_PAGE_URL). */
+  decisionPage: LambdaUrlServer;
   store: DynamoApprovalStore;
   /** An IAM client acting as a developer (an IAM user), whose changes PolicyGate gates. */
   developer: IAMClient;
@@ -130,7 +138,7 @@ export interface Sandbox {
   cloudtrail: LocalCloudTrailServer;
   /** KMS, with the record-seal and decision-seal HMAC keys the stack would create. */
   kms: LocalKmsServer;
-  sealKeys: { record: LocalKmsKey; decision: LocalKmsKey };
+  sealKeys: { record: LocalKmsKey; decision: LocalKmsKey; link: LocalKmsKey; form: LocalKmsKey };
   /**
    * STS `AssumeRole`: its sessions' calls to the local IAM carry their CloudTrail identity, and its events
    * (and IAM's) are recorded in the local CloudTrail for `LookupEvents`.
@@ -207,6 +215,11 @@ const ENV_KEYS = [
   'AWS_ENDPOINT_URL_KMS',
   'RECORD_SEAL_KEY_ID',
   'DECISION_SEAL_KEY_ID',
+  'DECISION_LINK_KEY_ID',
+  'DECISION_FORM_KEY_ID',
+  'DECISION_PAGE_URL',
+  'DECISION_EMAIL_ADDRESS',
+  'EMAIL_DECISIONS',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -249,6 +262,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const sealKeys = {
     record: kms.createKey({ description: 'PolicyGate local record seals' }),
     decision: kms.createKey({ description: 'PolicyGate local decision seals' }),
+    link: kms.createKey({ description: 'PolicyGate local decision links' }),
+    form: kms.createKey({ description: 'PolicyGate local decision page forms' }),
   };
   const sts = await startStsServer({
     accountId: ACCOUNT,
@@ -265,6 +280,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onEvent: (record) => cloudtrail.recordEvent(record),
   });
   const interactivity = await startLambdaUrlServer(slackInteractivity);
+  const decisionPage = await startLambdaUrlServer(emailDecision, {
+    functionName: 'policy-gate-local-emailDecision',
+  });
   const timeScale = options.timeScale ?? 0.001;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
   const definition = await readDefinitionFile(
@@ -319,6 +337,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
     RECORD_SEAL_KEY_ID: sealKeys.record.arn,
     DECISION_SEAL_KEY_ID: sealKeys.decision.arn,
+    DECISION_LINK_KEY_ID: sealKeys.link.arn,
+    DECISION_FORM_KEY_ID: sealKeys.form.arn,
+    DECISION_PAGE_URL: decisionPage.url,
+    DECISION_EMAIL_ADDRESS: DECISION_EMAIL,
+    ...(options.emailDecisions !== undefined && { EMAIL_DECISIONS: options.emailDecisions }),
     ...(options.deployerRoleArn !== undefined && { DEPLOYER_ROLE_ARN: options.deployerRoleArn }),
     ...(options.identityMap !== undefined && { IAM_SLACK_IDENTITY_MAP: options.identityMap }),
   });
@@ -387,6 +410,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     slack,
     secrets,
     interactivity,
+    decisionPage,
     store,
     developer,
     sqs,
@@ -434,6 +458,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         secrets.close(),
         slack.close(),
         interactivity.close(),
+        decisionPage.close(),
       ]);
       dynamoClient.destroy();
       developer.destroy();

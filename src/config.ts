@@ -49,10 +49,30 @@ export interface Config {
   readonly recordSealKeyId?: string;
   /** KMS HMAC key of the decision seals (only the deciding functions may generate with it). */
   readonly decisionSealKeyId?: string;
+  /** The e-mail decision channel's settings (links, page, address, mode). */
+  readonly emailDecisions: EmailDecisionConfig;
   /** The identity map's role declarations: service identities and person-session roles. */
   readonly attribution: AttributionSettings;
   /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
   readonly sweep?: SweepConfig;
+}
+
+/**
+ * E-mail decisions: `off` sends no links and the page decides nothing; `deny-only` sends and honours only
+ * Deny links; `on` (the default) also approves a change that needs a single approver.
+ */
+export type EmailDecisionMode = 'off' | 'deny-only' | 'on';
+
+export interface EmailDecisionConfig {
+  readonly mode: EmailDecisionMode;
+  /** The address the links are sent to (the stage's alert e-mail); no address, no e-mail decisions. */
+  readonly address?: string;
+  /** KMS HMAC key of the links: the request-approval function generates, the page verifies. */
+  readonly linkKeyId?: string;
+  /** KMS HMAC key of the page's form tokens: only the page uses it. */
+  readonly formKeyId?: string;
+  /** The decision page (its Function URL, ending in `/`). */
+  readonly pageUrl?: string;
 }
 
 /** The one workspace (and app) whose clicks PolicyGate accepts. */
@@ -173,6 +193,7 @@ export function loadConfig(env: Env): Config {
   };
   const recordSealKeyId = keyId('RECORD_SEAL_KEY_ID');
   const decisionSealKeyId = keyId('DECISION_SEAL_KEY_ID');
+  const emailDecisions = emailDecisionConfig(env, problems, keyId);
   const secretArn = (name: string): string | undefined => {
     const value = env[name]?.trim();
     if (
@@ -215,11 +236,41 @@ export function loadConfig(env: Env): Config {
     identityMap: identities.map,
     ...(recordSealKeyId && { recordSealKeyId }),
     ...(decisionSealKeyId && { decisionSealKeyId }),
+    emailDecisions,
     attribution: {
       serviceRoles: identities.serviceRoles,
       personSessionRoles: identities.personSessionRoles,
     },
     ...(sweep && { sweep }),
+  };
+}
+
+/** The e-mail decision settings; a malformed one is a problem, never a channel that half works. */
+function emailDecisionConfig(
+  env: Env,
+  problems: string[],
+  keyId: (name: string) => string | undefined,
+): EmailDecisionConfig {
+  const rawMode = env.EMAIL_DECISIONS?.trim() || 'on';
+  const modes: readonly EmailDecisionMode[] = ['off', 'deny-only', 'on'];
+  const mode = modes.find((m) => m === rawMode);
+  if (!mode) problems.push(`EMAIL_DECISIONS must be off, deny-only or on, got ${JSON.stringify(rawMode)}`);
+  const address = env.DECISION_EMAIL_ADDRESS?.trim() || undefined;
+  if (address && !/^[^\s@<>"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/.test(address)) {
+    problems.push(`DECISION_EMAIL_ADDRESS must be an e-mail address, got ${JSON.stringify(address)}`);
+  }
+  const pageUrl = env.DECISION_PAGE_URL?.trim() || undefined;
+  if (pageUrl && !/^https?:\/\/[A-Za-z0-9.:[\]-]+\/$/.test(pageUrl)) {
+    problems.push(`DECISION_PAGE_URL must be the page's URL ending in "/", got ${JSON.stringify(pageUrl)}`);
+  }
+  const linkKeyId = keyId('DECISION_LINK_KEY_ID');
+  const formKeyId = keyId('DECISION_FORM_KEY_ID');
+  return {
+    mode: mode ?? 'off',
+    ...(address && { address }),
+    ...(linkKeyId && { linkKeyId }),
+    ...(formKeyId && { formKeyId }),
+    ...(pageUrl && { pageUrl }),
   };
 }
 

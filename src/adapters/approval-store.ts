@@ -293,6 +293,29 @@ export class DynamoApprovalStore implements ApprovalStore {
     return { created: false, existing };
   }
 
+  /**
+   * Consumes a decision page's form nonce: one small item (`form#<nonce>`, `ref` the approval, expiring
+   * with the link) written only if absent, so of two posts of the same form exactly one gets `true`.
+   * It carries `ref`, so {@link get} never reads it as an approval.
+   */
+  async consumeFormNonce(nonce: string, approvalId: string, expiresAt: number): Promise<boolean> {
+    const condition = 'attribute_not_exists(#approvalId)';
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { approvalId: `form#${nonce}`, ref: approvalId, ttl: expiresAt + 86_400 },
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(condition),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw mapError('PutItem', err);
+    }
+  }
+
   /** Reads an approval with a strongly consistent read, or `undefined` if there is none. */
   async get(approvalId: string): Promise<ApprovalRecord | undefined> {
     try {

@@ -23,12 +23,15 @@ import { SlackApproverDirectory } from '../adapters/slack-directory';
 import { SfnTaskCallback } from '../adapters/task-callback';
 import { config, type SlackWorkspace } from '../config';
 import { riskTest } from '../domain/change-analysis';
+import type { DecisionPageDependencies } from '../email/decision-page';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { ApprovalWorkflow } from '../services/approval-workflow';
 import { AttributionService } from '../services/attribution-service';
+import { DecisionLinks } from '../services/decision-links';
 import { DecisionService } from '../services/decision-service';
+import { EmailLinkDirectory } from '../services/email-directory';
 import { QuarantineService } from '../services/quarantine-service';
 import { RecordSeals } from '../services/record-seals';
 import { type SlackCallProfile, slackClientFactory, type WebClient } from '../slack/client';
@@ -42,6 +45,8 @@ import { type SlackCallProfile, slackClientFactory, type WebClient } from '../sl
 export interface Dependencies {
   readonly workflow: ApprovalWorkflow;
   readonly decisions: DecisionService;
+  /** The e-mail decision page's parts (links, record reads, the stage's e-mail settings). */
+  readonly email: DecisionPageDependencies;
   /** What the Slack interactivity app is built from (see `slack-app.ts`, which alone loads Bolt). */
   readonly slack: SlackParts;
 }
@@ -98,8 +103,20 @@ export function dependencies(): Dependencies {
     cfg.slackChannelId ? new SlackApprovalChannel(() => slackClient(profile), cfg.slackChannelId) : undefined;
 
   // A function without a key's id cannot use that key; the stack gives each function only what it uses.
+  const { emailDecisions } = cfg;
   const kms =
-    cfg.recordSealKeyId || cfg.decisionSealKeyId ? new KMSClient({ region: cfg.region }) : undefined;
+    cfg.recordSealKeyId || cfg.decisionSealKeyId || emailDecisions.linkKeyId || emailDecisions.formKeyId
+      ? new KMSClient({ region: cfg.region })
+      : undefined;
+  // The request-approval function signs links (GenerateMac on the link key); the page verifies them and
+  // alone makes and checks form tokens (the form key). The key policies enforce who does which.
+  const links = new DecisionLinks({
+    ...(kms && emailDecisions.linkKeyId && { linkKey: new KmsSealKey(kms, emailDecisions.linkKeyId) }),
+    ...(kms && emailDecisions.formKeyId && { formKey: new KmsSealKey(kms, emailDecisions.formKeyId) }),
+    ...(emailDecisions.pageUrl && { pageUrl: emailDecisions.pageUrl }),
+    nonces: store,
+  });
+  const emailOn = emailDecisions.mode !== 'off' && emailDecisions.address !== undefined;
   const seals = new RecordSeals({
     ...(kms && cfg.recordSealKeyId && { record: new KmsSealKey(kms, cfg.recordSealKeyId) }),
     ...(kms && cfg.decisionSealKeyId && { decision: new KmsSealKey(kms, cfg.decisionSealKeyId) }),
@@ -120,6 +137,13 @@ export function dependencies(): Dependencies {
     settings: cfg,
     logger,
     ...(workflowChannel && { channel: workflowChannel }),
+    emailLinks: {
+      links,
+      settings: {
+        mode: emailDecisions.mode,
+        ...(emailDecisions.address && { address: emailDecisions.address }),
+      },
+    },
     attributor: new AttributionService(
       new CloudTrailIssuingEventFinder(new CloudTrailClient({ region: cfg.region })),
       cfg.attribution,
@@ -138,7 +162,10 @@ export function dependencies(): Dependencies {
           usergroupIds: cfg.approverSlackUsergroupIds,
           cacheSeconds: cfg.approverCacheSeconds,
         }),
+        ...(emailOn && emailDecisions.address && { email: new EmailLinkDirectory(emailDecisions.address) }),
       },
+      // By default one mailbox may deny anything but approve only what needs a single approver.
+      channelLimits: { email: emailDecisions.mode === 'deny-only' ? 'deny-only' : 'single-approver' },
       identityMap: cfg.identityMap,
       seals,
       metrics,
@@ -160,6 +187,15 @@ export function dependencies(): Dependencies {
   cached = {
     workflow,
     decisions,
+    email: {
+      links,
+      decisions,
+      records: store,
+      mode: emailDecisions.mode,
+      ...(emailDecisions.address && { address: emailDecisions.address }),
+      attribution: cfg.attribution,
+      logger,
+    },
     slack: {
       ...(botToken && { botToken }),
       ...(signingSecret && { signingSecret }),

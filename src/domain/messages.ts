@@ -111,7 +111,8 @@ export function describeReach(record: ApprovalRecord): string[] {
 // SNS caps a message at 256 KB; a wide restricted list against a large policy can grant thousands.
 const MAX_LISTED_FINDINGS = 200;
 
-function describeFindings(findings: readonly Finding[], omitted = 0): string[] {
+/** The restricted actions granted, each with the statements granting it (capped for SNS's size limit). */
+export function describeFindings(findings: readonly Finding[], omitted = 0): string[] {
   const total = findings.length + omitted;
   if (total === 0) return ['Restricted actions granted: none'];
   const listed = findings.slice(0, MAX_LISTED_FINDINGS);
@@ -134,21 +135,47 @@ function describeFindings(findings: readonly Finding[], omitted = 0): string[] {
   ];
 }
 
+/** The decision page links an approval e-mail carries (see `decision-link.ts`), and who they were sent to. */
+export interface EmailLinks {
+  readonly address: string;
+  readonly approve?: string;
+  readonly deny?: string;
+  /** Why a link is missing (deny-only stage, two approvers needed, signing failed). */
+  readonly note?: string;
+}
+
+/** The e-mail's "decide here" lines: plain text, each link alone on its line so mail clients keep it whole. */
+function linkLines(links: EmailLinks | undefined): string[] {
+  if (!links) return [];
+  return [
+    '',
+    'Decide here (each link opens a page; nothing is decided until you press its button):',
+    ...(links.approve ? ['Approve:', links.approve] : []),
+    ...(links.deny ? ['Deny:', links.deny] : []),
+    ...(links.note ? [links.note] : []),
+    `A decision made there is recorded as made through the link sent to ${links.address}; that is all a link proves.`,
+    'The links expire with the request. Do not forward this e-mail.',
+    '',
+  ];
+}
+
 /**
  * Asks for a decision on a quarantined change. `slackProblem` says why the Slack request could not be
  * posted: the e-mail is then the only notice, and it must say so.
  */
 export function approvalRequestedMessage(
   record: ApprovalRecord,
-  options: { readonly slackProblem?: string } = {},
+  options: { readonly slackProblem?: string; readonly links?: EmailLinks } = {},
 ): MessageText {
   const where = options.slackProblem
     ? [
         `The Slack request could NOT be posted (${options.slackProblem}).`,
         'The change stays quarantined; it is restored only after an approval, and the request expires at',
         `${record.deadline}. Fix Slack and the outcome will be posted there when the workflow ends.`,
+        ...(options.links?.approve || options.links?.deny ? ['Meanwhile, decide with a link below.'] : []),
+        ...linkLines(options.links),
       ]
-    : ['Decide in the PolicyGate Slack channel.'];
+    : ['Decide in the PolicyGate Slack channel.', ...linkLines(options.links)];
   return {
     subject: `PolicyGate: approval needed for ${record.change.eventName} (${totalFindings(record)} restricted actions)${options.slackProblem ? ' [Slack unavailable]' : ''}`,
     message: [

@@ -42,6 +42,7 @@ import { ApprovalStateError, EventNormalisationError, PolicyGateError, SealError
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { AttributionService } from './attribution-service';
+import { type DecisionLinks, type EmailLinkSettings, emailLinksFor } from './decision-links';
 import type { QuarantineService } from './quarantine-service';
 import type { RecordSeals, SealRequirements } from './record-seals';
 
@@ -104,6 +105,8 @@ export interface WorkflowDependencies {
   readonly channelTimeoutMs?: number;
   /** Makes and checks the records' seals; nothing is restored or trusted as PolicyGate's own unsealed. */
   readonly seals: RecordSeals;
+  /** Signs the e-mail's decision links (the request-approval function only); absent = no links. */
+  readonly emailLinks?: { readonly links: DecisionLinks; readonly settings: EmailLinkSettings };
   /**
    * Follows an assumed-role session back through CloudTrail to the person behind it, once the change is
    * contained; absent = the change's own event is all there is to go on.
@@ -699,8 +702,10 @@ export class ApprovalWorkflow {
         logger.error('approval request not posted to Slack', { approvalId, error });
       }
     }
+    const { emailLinks } = this.deps;
+    const links = emailLinks && (await emailLinksFor(emailLinks.links, emailLinks.settings, record));
     await notifier.notify({
-      ...approvalRequestedMessage(record, slackProblem ? { slackProblem } : {}),
+      ...approvalRequestedMessage(record, { ...(slackProblem && { slackProblem }), ...(links && { links }) }),
       severity: slackProblem ? 'alert' : 'warning',
     });
     logger.info('approval requested', { approvalId, slack: slackProblem ? 'failed' : 'posted' });

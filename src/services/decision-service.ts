@@ -65,7 +65,15 @@ export type DecisionResult =
   /** The same person approving again: a second approval must come from someone else. */
   | { status: 'duplicate-approval'; reason: string; record: ApprovalRecord; decider: DeciderIdentity };
 
+/**
+ * What a channel may approve: `deny-only` never approves; `single-approver` approves only a change that
+ * needs one approver (a change that needs two people cannot be approved by one mailbox).
+ */
+export type ChannelLimit = 'deny-only' | 'single-approver';
+
 export interface DecisionServiceOptions {
+  /** Limits per channel beyond its directory; a channel without one decides as its directory allows. */
+  readonly channelLimits?: Partial<Record<Decider['channel'], ChannelLimit>>;
   /** One directory per channel; a channel without one cannot decide (fail closed). */
   readonly directories: Partial<Record<Decider['channel'], ApproverDirectory>>;
   /** The operator's IAM-to-Slack mapping for the self-approval check. */
@@ -189,6 +197,20 @@ export class DecisionService {
     }
     const decider: Decider = { id: identity.id, name: identity.name, channel: request.channel };
     const required = approvalsRequired({ ...record, attribution });
+    const limit = Object.hasOwn(this.options.channelLimits ?? {}, request.channel)
+      ? this.options.channelLimits?.[request.channel]
+      : undefined;
+    const limited =
+      decision === 'APPROVED' &&
+      (limit === 'deny-only'
+        ? `approving through ${request.channel} is switched off for this stage; deny here, or approve in Slack`
+        : limit === 'single-approver' && required > 1
+          ? `this change needs ${required} different approvers, so it cannot be approved through ${request.channel}; approve it in Slack (denying here is allowed)`
+          : undefined);
+    if (limited) {
+      this.logger.warn('decision refused: channel limit', { approvalId, channel: request.channel, limit });
+      return { status: 'unauthorised', reason: limited, record, decider: identity };
+    }
     let current = record;
     let moved: Awaited<ReturnType<ApprovalStore['transition']>> | undefined;
     let output: DecisionOutput | undefined;

@@ -586,7 +586,7 @@ describe('decisionHeadline', () => {
         decision: 'DENIED',
         decidedBy: { id: 'alice@example.com', name: 'Alice', channel: 'email' },
       },
-      /^Denied by `alice@example\.com` \(Alice\) via e-mail at <!date\^/,
+      /^Denied via e-mail link at <!date\^\d+\^[^>]*> \(through the link sent to `alice@example\.com`\)$/,
     ],
     [
       { ...DECISION, decidedBy: { id: 'U1><!channel', name: '<!here>', channel: 'slack' } },

@@ -677,6 +677,10 @@ const CHANNEL_NAMES: Readonly<Record<DecisionOutput['decidedBy']['channel'], str
 export function decisionHeadline(decision: DecisionOutput): string {
   const verb = decision.decision === 'APPROVED' ? 'Approved' : 'Denied';
   const by = decision.decidedBy;
+  // All an e-mail link proves is that its holder read the mail: the decision names the link, not a person.
+  if (by.channel === 'email') {
+    return `${verb} via e-mail link at ${slackDate(decision.decidedAt)} (through the link sent to ${inlineCode(by.id, 120)})`;
+  }
   const who =
     by.channel === 'slack' && /^[UW][A-Z0-9]{2,30}$/.test(by.id) ? `<@${by.id}>` : inlineCode(by.id, 120);
   const name = by.name.trim() ? ` (${plainText(by.name, SHORT_MAX)})` : '';
