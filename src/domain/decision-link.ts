@@ -17,6 +17,10 @@ const MAC = /^[A-Za-z0-9_-]{43}$/;
 const NONCE = /^[A-Za-z0-9_-]{22}$/;
 /** Epoch seconds, without leading zeros, up to the year 2286. */
 const EPOCH_SECONDS = /^[1-9][0-9]{0,9}$/;
+/** Whether a base64url value is in its one canonical spelling (the unused low bits of its last character zero). */
+function canonicalBase64Url(value: string): boolean {
+  return Buffer.from(value, 'base64url').toString('base64url') === value;
+}
 /** The most a query string or form body may hold: more is not a link of ours. */
 export const MAX_LINK_QUERY_CHARS = 1024;
 export const MAX_FORM_BODY_CHARS = 2048;
@@ -136,7 +140,8 @@ function linkOf(values: Readonly<Record<string, string>>): Parsed<DecisionLink> 
   if (!LINK_APPROVAL_ID.test(approvalId)) return { ok: false, problem: 'not an approval id' };
   if (word !== 'approve' && word !== 'deny') return { ok: false, problem: 'not a decision' };
   if (!EPOCH_SECONDS.test(expiry)) return { ok: false, problem: 'not an expiry' };
-  if (!MAC.test(signature)) return { ok: false, problem: 'not a signature' };
+  if (!MAC.test(signature) || !canonicalBase64Url(signature))
+    return { ok: false, problem: 'not a signature' };
   return {
     ok: true,
     value: { approvalId, decision: DECISIONS[word], expiresAt: Number(expiry), signature },
@@ -161,9 +166,9 @@ export function parseFormBody(body: string): Parsed<{ link: DecisionLink; token:
   const nonce = pairs.value.n ?? '';
   const issuedAt = pairs.value.t ?? '';
   const mac = pairs.value.f ?? '';
-  if (!NONCE.test(nonce)) return { ok: false, problem: 'not a form nonce' };
+  if (!NONCE.test(nonce) || !canonicalBase64Url(nonce)) return { ok: false, problem: 'not a form nonce' };
   if (!EPOCH_SECONDS.test(issuedAt)) return { ok: false, problem: 'not a form time' };
-  if (!MAC.test(mac)) return { ok: false, problem: 'not a form token' };
+  if (!MAC.test(mac) || !canonicalBase64Url(mac)) return { ok: false, problem: 'not a form token' };
   return { ok: true, value: { link: link.value, token: { nonce, issuedAt: Number(issuedAt), mac } } };
 }
 

@@ -16,6 +16,7 @@ import type { Actor } from '../../src/domain/policy-change';
 import { createLogger } from '../../src/logger';
 import { AttributionService } from '../../src/services/attribution-service';
 import { DecisionService, type DirectoryEntry } from '../../src/services/decision-service';
+import { EmailLinkDirectory } from '../../src/services/email-directory';
 import fixture from '../fixtures/approvals/record.json';
 import { createSealed, type LocalSeals, startLocalSeals } from '../support/seals';
 
@@ -273,5 +274,74 @@ describe('the two-approver rule in the decision service', () => {
     expect(result.status).toBe('approval-counted');
     expect(took).toBeLessThan(1_500);
     expect((await store.get(approvalId))?.attribution).toEqual(NOT_YET);
+  });
+});
+
+describe('the e-mail channel under the two-approver rule', () => {
+  const ADDRESS = 'secops-alerts@example.com';
+  function emailService(callback: TaskCallback, limit: 'deny-only' | 'single-approver') {
+    return new DecisionService(
+      store,
+      callback,
+      createLogger('test', () => {}),
+      {
+        directories: {
+          email: new EmailLinkDirectory(ADDRESS),
+          slack: { lookUp: async (id) => PEOPLE[id] ?? { approver: false, reason: 'unknown' } },
+        },
+        channelLimits: { email: limit },
+        identityMap: parseIdentityMap(undefined).map,
+        seals: local.seals,
+        now: () => NOW,
+      },
+    );
+  }
+  const byLink = { channel: 'email' as const, id: ADDRESS };
+
+  test('a change that needs two approvers cannot be approved by the link, even after a Slack approval; it can be denied', async () => {
+    // Prepare
+    const approvalId = await pending({ attribution: NOT_YET, requiredApprovals: 2 });
+    const callback = new Callback();
+    const decisions = emailService(callback, 'single-approver');
+    // Act
+    const alone = await decisions.decide(approvalId, 'APPROVED', byLink);
+    await decisions.decide(approvalId, 'APPROVED', as('U0ANA'));
+    const second = await decisions.decide(approvalId, 'APPROVED', byLink);
+    const denied = await decisions.decide(approvalId, 'DENIED', byLink);
+    // Assess
+    expect(alone).toMatchObject({
+      status: 'unauthorised',
+      reason: expect.stringMatching(/2 different approvers/),
+    });
+    expect(second.status).toBe('unauthorised');
+    expect(denied).toMatchObject({
+      status: 'recorded',
+      output: { decidedBy: { channel: 'email', id: ADDRESS, name: `the link sent to ${ADDRESS}` } },
+    });
+  });
+
+  test('deny-only: the link never approves, even a single-approver change; a link for another address decides nothing', async () => {
+    // Prepare
+    const approvalId = await pending(
+      {},
+      {
+        type: 'IAMUser',
+        arn: 'arn:aws:iam::111122223333:user/bob',
+        userName: 'bob',
+      },
+    );
+    const callback = new Callback();
+    const decisions = emailService(callback, 'deny-only');
+    // Act
+    const approved = await decisions.decide(approvalId, 'APPROVED', byLink);
+    const other = await decisions.decide(approvalId, 'DENIED', {
+      channel: 'email',
+      id: 'someone@example.com',
+    });
+    // Assess
+    expect(approved).toMatchObject({ status: 'unauthorised', reason: expect.stringMatching(/switched off/) });
+    expect(other.status).toBe('unauthorised');
+    expect(callback.sent).toHaveLength(0);
+    expect(await store.get(approvalId)).toMatchObject({ status: 'PENDING' });
   });
 });

@@ -7,7 +7,7 @@
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
 import { DECISION_EMAIL, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
-import { eventually, mails, waitForPending } from '../support/approvals';
+import { mails, waitForPending } from '../support/approvals';
 import { formBodyOf, linksInMail, postForm, signedLinks } from '../support/decision-page';
 import { captureLogs } from '../support/slack';
 

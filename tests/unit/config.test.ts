@@ -188,3 +188,39 @@ describe('loadConfig: Slack settings', () => {
     ).toThrow(/SLACK_BOT_TOKEN_SECRET_ARN must be a Secrets Manager secret ARN/);
   });
 });
+
+describe('loadConfig: e-mail decisions', () => {
+  const KEY = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+  test('default on; address, keys and page URL read', () => {
+    // Act
+    const config = loadConfig({
+      ...base,
+      DECISION_EMAIL_ADDRESS: 'secops@example.com',
+      DECISION_LINK_KEY_ID: KEY,
+      DECISION_FORM_KEY_ID: KEY,
+      DECISION_PAGE_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
+    });
+    // Assess
+    expect(config.emailDecisions).toEqual({
+      mode: 'on',
+      address: 'secops@example.com',
+      linkKeyId: KEY,
+      formKeyId: KEY,
+      pageUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
+    });
+  });
+
+  test.each(['off', 'deny-only', 'on'])('EMAIL_DECISIONS=%s is taken', (mode) => {
+    expect(loadConfig({ ...base, EMAIL_DECISIONS: mode }).emailDecisions.mode).toBe(mode);
+  });
+
+  test.each([
+    ['EMAIL_DECISIONS', 'yes'],
+    ['DECISION_EMAIL_ADDRESS', 'not an address'],
+    ['DECISION_EMAIL_ADDRESS', 'a@b.example, c@d.example'],
+    ['DECISION_PAGE_URL', 'https://abc.example/path?x=1'],
+    ['DECISION_LINK_KEY_ID', 'key'],
+  ])('%s=%j is refused, never half a channel', (name, value) => {
+    expect(() => loadConfig({ ...base, [name]: value })).toThrow(new RegExp(name));
+  });
+});
