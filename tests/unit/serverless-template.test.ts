@@ -315,15 +315,22 @@ const WORKFLOW_FUNCTIONS = [
 ];
 const SWEEP_FUNCTION = 'ReconciliationSweepLambdaFunction';
 const SWEEP_ROLE = 'SweepRole';
-const EXPECTED_FUNCTIONS = [...WORKFLOW_FUNCTIONS, SWEEP_FUNCTION, 'SlackInteractivityLambdaFunction'];
+const EMAIL_FUNCTION = 'EmailDecisionLambdaFunction';
+const EXPECTED_FUNCTIONS = [
+  ...WORKFLOW_FUNCTIONS,
+  SWEEP_FUNCTION,
+  'SlackInteractivityLambdaFunction',
+  EMAIL_FUNCTION,
+];
 const APPROVALS_TABLE = 'ApprovalsTable';
 const SWEEP_TABLE = 'SweepStateTable';
 const DEAD_LETTER_QUEUE = 'IamChangeDeadLetterQueue';
 /**
  * Task tokens of waitForTaskToken tasks cannot be scoped by IAM, so resuming a workflow needs Resource "*";
- * only the Slack interactivity role may do it.
+ * only the deciding roles (Slack interactivity, the e-mail decision page) may do it.
  */
 const SLACK_ROLE = 'SlackInteractivityRole';
+const EMAIL_ROLE = 'EmailDecisionRole';
 const RESUME_WORKFLOW = 'states:SendTaskSuccess';
 const SELF_PROTECTION_METRIC: AlarmMetricName = 'SelfProtectionAlerts';
 const BOT_TOKEN_SECRET = 'SlackBotTokenSecret';
@@ -682,7 +689,7 @@ describe('generated template: least privilege', () => {
         actionsOf(statement)
           .filter((action) => !isReadOnly(action) && !XRAY_WRITES.includes(action))
           .filter((action) => !(role === workflowRole && LOG_DELIVERY_WRITES.includes(action)))
-          .filter((action) => !(role === SLACK_ROLE && action === RESUME_WORKFLOW))
+          .filter((action) => !((role === SLACK_ROLE || role === EMAIL_ROLE) && action === RESUME_WORKFLOW))
           .map((action) => `${role}: ${action}`),
       );
     // Assess
@@ -690,14 +697,17 @@ describe('generated template: least privilege', () => {
     expect(offending).toEqual([]);
   });
 
-  test('only the Slack interactivity role may resume a workflow, and nothing may fail one', () => {
+  test('only the deciding roles (Slack, e-mail page) may resume a workflow, and nothing may fail one', () => {
     // Act
     const resumers = roleStatements()
       .filter(({ statement }) => statement.Effect === 'Allow')
       .filter(({ statement }) => actionsOf(statement).some((action) => action.startsWith('states:SendTask')))
       .map(({ role, statement }) => ({ role, actions: actionsOf(statement) }));
     // Assess
-    expect(resumers).toEqual([{ role: SLACK_ROLE, actions: [RESUME_WORKFLOW] }]);
+    expect(resumers).toEqual([
+      { role: SLACK_ROLE, actions: [RESUME_WORKFLOW] },
+      { role: EMAIL_ROLE, actions: [RESUME_WORKFLOW] },
+    ]);
   });
 
   test('only the event rule’s role and the sweep may start a workflow, and only the approval workflow', () => {
@@ -783,6 +793,7 @@ describe('generated template: least privilege', () => {
         AuthType: 'NONE',
         TargetFunctionArn: getAtt('SlackInteractivityLambdaFunction'),
       }),
+      expect.objectContaining({ AuthType: 'NONE', TargetFunctionArn: getAtt(EMAIL_FUNCTION) }),
     ]);
     expect(template.Outputs?.SlackInteractivityLambdaFunctionUrl).toBeDefined();
     expect(actions).toEqual(
@@ -1020,8 +1031,8 @@ describe('generated template: least privilege', () => {
       if (role !== SWEEP_ROLE) {
         expect(dynamodb.flatMap(resourcesOf)).not.toContainEqual(OWN_TABLE);
       }
-      // The interactivity function only answers in Slack; alerts are the workflow's (and the sweep's) job.
-      const publishes = role !== SLACK_ROLE;
+      // The deciding functions only answer (in Slack, on the page); alerts are the workflow's and the sweep's.
+      const publishes = role !== SLACK_ROLE && role !== EMAIL_ROLE;
       expect(sns.flatMap(actionsOf)).toEqual(publishes ? ['sns:Publish'] : []);
       expect(sns.flatMap(resourcesOf)).toEqual(publishes ? [ref(topic)] : []);
       const alertKey = getAtt(String((topicProperties.KmsMasterKeyId as JsonObject).Ref));
@@ -1884,6 +1895,8 @@ const TEMPLATES: [string, () => Template][] = [
 describe('generated template: seal keys', () => {
   const RECORD_SEAL_KEY = 'RecordSealKey';
   const DECISION_SEAL_KEY = 'DecisionSealKey';
+  const LINK_KEY = 'DecisionLinkKey';
+  const FORM_KEY = 'DecisionFormKey';
   const SEAL_ENV: Record<string, string> = {
     RECORD_SEAL_KEY_ID: RECORD_SEAL_KEY,
     DECISION_SEAL_KEY_ID: DECISION_SEAL_KEY,
@@ -1894,9 +1907,10 @@ describe('generated template: seal keys', () => {
     'RecordOutcomeLambdaFunction',
     'SlackInteractivityLambdaFunction',
     SWEEP_FUNCTION,
+    EMAIL_FUNCTION,
   ];
 
-  test.each([RECORD_SEAL_KEY, DECISION_SEAL_KEY])(
+  test.each([RECORD_SEAL_KEY, DECISION_SEAL_KEY, LINK_KEY, FORM_KEY])(
     '%s is an HMAC key of the stack, which KMS cannot rotate',
     (id) => {
       // Act
@@ -1907,6 +1921,61 @@ describe('generated template: seal keys', () => {
       expect(Properties.EnableKeyRotation).toBeUndefined();
     },
   );
+
+  test('the link key reaches the request step and the page only, the form key and its form only the page', () => {
+    const LINK_ENV: Record<string, [string, string[]]> = {
+      DECISION_LINK_KEY_ID: [LINK_KEY, ['RequestApprovalLambdaFunction', EMAIL_FUNCTION]],
+      DECISION_FORM_KEY_ID: [FORM_KEY, [EMAIL_FUNCTION]],
+    };
+    for (const [id] of functions()) {
+      // Act
+      const variables = environmentOf(id);
+      for (const [name, [key, users]] of Object.entries(LINK_ENV)) {
+        // Assess
+        expect({ id, name, given: variables[name] }).toEqual({
+          id,
+          name,
+          given: users.includes(id) ? getAtt(key) : undefined,
+        });
+      }
+      expect({ id, pageUrl: variables.DECISION_PAGE_URL !== undefined }).toEqual({
+        id,
+        pageUrl: id === 'RequestApprovalLambdaFunction',
+      });
+    }
+    expect(environmentOf('RequestApprovalLambdaFunction').DECISION_PAGE_URL).toEqual(
+      getAtt('EmailDecisionLambdaFunctionUrl', 'FunctionUrl'),
+    );
+  });
+
+  test('the e-mail page’s role: records, nonce items only, the bot token; no signing secret, IAM or SNS', () => {
+    // Act
+    const actions = roleStatements()
+      .filter(({ role }) => role === EMAIL_ROLE)
+      .map(({ statement }) => statement)
+      .filter((statement) => statement.Effect === 'Allow');
+    const puts = actions.filter((statement) => actionsOf(statement).includes('dynamodb:PutItem'));
+    const names = actions.flatMap((statement) => actionsOf(statement));
+    // Assess
+    expect(puts).toEqual([
+      expect.objectContaining({
+        Resource: getAtt(APPROVALS_TABLE),
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['form#*'] } },
+      }),
+    ]);
+    expect(names).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue']),
+    );
+    expect(names.filter((a) => /^(iam|sns|sqs|dynamodb:(Scan|Query|DeleteItem))/.test(a))).toEqual([]);
+    expect(
+      actions
+        .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+        .flatMap((statement) => resourcesOf(statement)),
+    ).toEqual([ref(BOT_TOKEN_SECRET)]);
+    expect(resource(EMAIL_FUNCTION).Properties.ReservedConcurrentExecutions).toEqual(
+      resource('SlackInteractivityLambdaFunction').Properties.ReservedConcurrentExecutions,
+    );
+  });
 
   test('their ids are given exactly to the functions that seal or verify, as the key ARNs', () => {
     for (const [id] of functions()) {
@@ -1933,20 +2002,26 @@ describe('generated template: seal keys', () => {
         'RecordOutcomeLambdaFunction',
         'SlackInteractivityLambdaFunction',
         SWEEP_FUNCTION,
+        EMAIL_FUNCTION,
       ],
     ],
-    // Only the function that takes decisions seals one; it also verifies the approvals earlier clicks sealed.
+    // Only the functions that take decisions seal one; they also verify the approvals earlier clicks sealed.
     [
       DECISION_SEAL_KEY,
-      ['SlackInteractivityLambdaFunction'],
+      ['SlackInteractivityLambdaFunction', EMAIL_FUNCTION],
       [
         'RestoreChangeLambdaFunction',
         'AnalyseChangeLambdaFunction',
         'RecordOutcomeLambdaFunction',
         SWEEP_FUNCTION,
         'SlackInteractivityLambdaFunction',
+        EMAIL_FUNCTION,
       ],
     ],
+    // Links are signed by the request step only, and verified by the page only: the public page cannot mint one.
+    [LINK_KEY, ['RequestApprovalLambdaFunction'], [EMAIL_FUNCTION]],
+    // Form tokens are the page's alone.
+    [FORM_KEY, [EMAIL_FUNCTION], [EMAIL_FUNCTION]],
   ])(
     '%s: only %j may GenerateMac, every other principal is denied it explicitly; %j may VerifyMac',
     (key, sealers, verifiers) => {
@@ -1972,23 +2047,26 @@ describe('generated template: seal keys', () => {
     },
   );
 
-  test.each([RECORD_SEAL_KEY, DECISION_SEAL_KEY])('the roles’ own policies match %s’s key policy', (key) => {
-    // Prepare
-    const statements = keyPolicy(template, key);
-    const grantedBy = (action: string) =>
-      roleStatements()
-        .filter(({ statement }) => statement.Effect === 'Allow' && actionsOf(statement).includes(action))
-        .filter(({ statement }) => resourcesOf(statement).some((target) => getAttTarget(target) === key))
-        .map(({ role }) => roleArn(String(resource(role).Properties.RoleName)))
-        .sort();
-    // Assess: what IAM grants, the key lets through, and nothing more.
-    for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
-      expect({ action, roles: grantedBy(action) }).toEqual({
-        action,
-        roles: allowed(template, statements, action),
-      });
-    }
-  });
+  test.each([RECORD_SEAL_KEY, DECISION_SEAL_KEY, LINK_KEY, FORM_KEY])(
+    'the roles’ own policies match %s’s key policy',
+    (key) => {
+      // Prepare
+      const statements = keyPolicy(template, key);
+      const grantedBy = (action: string) =>
+        roleStatements()
+          .filter(({ statement }) => statement.Effect === 'Allow' && actionsOf(statement).includes(action))
+          .filter(({ statement }) => resourcesOf(statement).some((target) => getAttTarget(target) === key))
+          .map(({ role }) => roleArn(String(resource(role).Properties.RoleName)))
+          .sort();
+      // Assess: what IAM grants, the key lets through, and nothing more.
+      for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
+        expect({ action, roles: grantedBy(action) }).toEqual({
+          action,
+          roles: allowed(template, statements, action),
+        });
+      }
+    },
+  );
 });
 
 describe('generated template: customer-managed keys', () => {
