@@ -182,7 +182,7 @@ describe('the decision page', () => {
     // Act
     const tampered = await Promise.all(
       [
-        withParam(link, 'a', `${approvalId.slice(0, -1)}0`),
+        withParam(link, 'a', `${approvalId.slice(0, -1)}${approvalId.endsWith('0') ? '1' : '0'}`),
         withParam(link, 'd', 'deny'),
         withParam(link, 'e', String(Number(new URL(link).searchParams.get('e')) + 60)),
         withParam(link, 's', `${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`),
