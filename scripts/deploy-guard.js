@@ -6,7 +6,9 @@
  *   `deployerRoleArn`: every alert would reach nobody, no request would reach a person, and without a
  *   deployer any principal IAM lets administer KMS could rewrite PolicyGate's key policies;
  * - any stage with a `slackChannelId` but no `slackTeamId` or `slackAppId`: clicks could not be bound to
- *   the installed workspace and app, so every one would be refused (or, worse, checked against nothing).
+ *   the installed workspace and app, so every one would be refused (or, worse, checked against nothing);
+ * - an `emailDecisions` other than `off`, `deny-only` or `on` (YAML reads an unquoted `off` or `on` as a
+ *   boolean): every function would refuse its configuration, and the gate with it.
  *
  * It runs before packaging, and again before a deploy (which skips packaging when given `--package`), so
  * a refused stage never reaches AWS.
@@ -51,6 +53,12 @@ class DeployGuard {
           );
         }
       }
+    }
+    const emailDecisions = effective.emailDecisions ?? 'on';
+    if (!['off', 'deny-only', 'on'].includes(emailDecisions)) {
+      problems.push(
+        `emailDecisions must be "off", "deny-only" or "on" (quoted in serverless.yml), got ${JSON.stringify(emailDecisions)}`,
+      );
     }
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`PolicyGate refuses to deploy: ${problems.join('; ')}.`);

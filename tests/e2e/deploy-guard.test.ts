@@ -39,6 +39,7 @@ let ciInEurope: Run;
 let prodWithSettings: Run;
 let ciWithChannelOnly: Run;
 let prodWithoutDeployer: Run;
+let ciWithBadEmailDecisions: Run;
 
 beforeAll(async () => {
   [
@@ -48,6 +49,7 @@ beforeAll(async () => {
     prodWithSettings,
     ciWithChannelOnly,
     prodWithoutDeployer,
+    ciWithBadEmailDecisions,
   ] = await Promise.all([
     serverlessPackage(['--stage', 'prod']),
     serverlessPackage(['--stage', 'prod', '--param=alertEmail=security@example.com']),
@@ -55,6 +57,7 @@ beforeAll(async () => {
     withPackagingLock(() => serverlessPackage(['--stage', 'prod', ...PROD_PARAMS])),
     serverlessPackage(['--stage', 'ci', '--param=slackChannelId=C0123456789']),
     serverlessPackage(['--stage', 'prod', ...PROD_PARAMS.filter((param) => param !== DEPLOYER_PARAM)]),
+    serverlessPackage(['--stage', 'ci', '--param=emailDecisions=yes']),
   ]);
 }, SETUP_TIMEOUT_MS);
 
@@ -103,6 +106,15 @@ describe('the deploy guard, loaded by serverless package', () => {
     expect(code).not.toBe(0);
     expect(output).toMatch(/\bslackTeamId\b/);
     expect(output).toMatch(/\bslackAppId\b/);
+    expect(packaged).toEqual([]);
+  });
+
+  test('refuses an emailDecisions other than off, deny-only or on, before packaging', () => {
+    // Act
+    const { code, output, packaged } = ciWithBadEmailDecisions;
+    // Assess
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/emailDecisions must be "off", "deny-only" or "on"/);
     expect(packaged).toEqual([]);
   });
 
