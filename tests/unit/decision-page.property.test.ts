@@ -29,7 +29,7 @@ const RECORD = {
   deadline: new Date(Date.now() + 3_600_000).toISOString(),
 };
 
-function setup() {
+function setup(record: ApprovalRecord = RECORD) {
   const decided: unknown[] = [];
   const logged: string[] = [];
   const links = new DecisionLinks({
@@ -47,7 +47,7 @@ function setup() {
   const deps = {
     links,
     decisions,
-    records: { get: async (id: string) => (id === RECORD.approvalId ? RECORD : undefined) },
+    records: { get: async (id: string) => (id === record.approvalId ? record : undefined) },
     mode: 'on' as const,
     address: 'secops@example.com',
     attribution: NO_ATTRIBUTION_SETTINGS,
@@ -109,6 +109,38 @@ describe('the decision page edge, under any request', () => {
       { numRuns: 150 },
     );
     expect(decided).toEqual([]);
+  });
+
+  test('an Approve link on a change that needs two approvers shows the request but no form; its Deny link has one', async () => {
+    // Prepare
+    const critical: ApprovalRecord = { ...RECORD, criticalActions: ['iam:PassRole'] };
+    const { deps, links } = setup(critical);
+    const signed = await links.linksFor(critical, ['APPROVED', 'DENIED']);
+    const query = (url: string | undefined) => (url ?? '').slice(PAGE.length + 1);
+    // Act
+    const approve = await handleDecisionPage(request('GET', query(signed.APPROVED)), deps);
+    const deny = await handleDecisionPage(request('GET', query(signed.DENIED)), deps);
+    // Assess
+    expect(approve.statusCode).toBe(200);
+    expect(approve.body).not.toContain('<form');
+    expect(approve.body).toContain('needs 2 different approvers');
+    expect(deny.body).toContain('<form method="post" action="/">');
+  });
+
+  test('a value from the record is escaped on the page', async () => {
+    // Prepare
+    const hostile: ApprovalRecord = {
+      ...RECORD,
+      concerns: ['<script>alert(1)</script>"><img src=x>'],
+    };
+    const { deps, links } = setup(hostile);
+    const signed = await links.linksFor(hostile, ['DENIED']);
+    // Act
+    const page = await handleDecisionPage(request('GET', (signed.DENIED ?? '').slice(PAGE.length + 1)), deps);
+    // Assess
+    expect(page.body).not.toContain('<script>');
+    expect(page.body).not.toContain('<img');
+    expect(page.body).toContain('&lt;script&gt;');
   });
 
   test('escapeHtml leaves no markup-significant character', () => {
