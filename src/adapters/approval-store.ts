@@ -155,6 +155,8 @@ export interface ApprovalStore extends ApprovalIndex {
   ): Promise<ApprovalRecord | undefined>;
   /** Puts the approval on the Slack backlog: its request did not reach Slack at `since`. */
   markUnposted(approvalId: string, since: string): Promise<void>;
+  /** Marks a PENDING request posted to Slack, for the recovery to check that its message is still there. */
+  watchPosted(approvalId: string): Promise<void>;
 }
 
 /** A request on the Slack backlog ({@link SlackBacklog}). */
@@ -165,14 +167,17 @@ export interface UnpostedRequest {
 }
 
 /**
- * The requests that did not reach Slack, for the sweep to post once Slack answers again. The records
- * themselves are on the backlog (a sparse entry in the `byLookup` index), so no other item is written.
+ * What the sweep's Slack recovery looks at: the requests that did not reach Slack (to post once Slack
+ * answers again) and the PENDING requests posted (to notice a message deleted in Slack). The records
+ * themselves carry the entry (a sparse key in the `byLookup` index), so no other item is written.
  */
 export interface SlackBacklog {
-  /** At most `limit` requests on the backlog, oldest first. */
+  /** At most `limit` requests that did not reach Slack, oldest first. */
   unposted(limit: number): Promise<UnpostedRequest[]>;
-  /** Takes the approval off the backlog (posted, decided or given up on). */
-  clearUnposted(approvalId: string): Promise<void>;
+  /** At most `limit` approval ids of PENDING requests posted to Slack ({@link watchPosted}), oldest first. */
+  posted(limit: number): Promise<string[]>;
+  /** Takes the approval off both lists (posted, decided or given up on). */
+  clearSlackWatch(approvalId: string): Promise<void>;
 }
 
 export interface DynamoApprovalStoreOptions {
@@ -196,8 +201,11 @@ const MAX_INDEX_PAGES = 5;
 
 // The lookup key of the Slack backlog: records whose request did not reach Slack carry it as their own
 // `lookupKey` (with `slackUnpostedSince`), so they appear in the byLookup index under it until posted.
-// Both attributes are the store's bookkeeping, never part of the record (and so of its seal).
+// Both attributes are the store's bookkeeping, never part of the record (and so of its seal). A lookup
+// item's `lookupKey` is a digest of a target's key (`policy#…`, `principal#…`, `group#…`), never these.
 const UNPOSTED_KEY = 'slack#unposted';
+// The same for PENDING requests posted to Slack (a record is on one list at most: it has a message or not).
+const POSTED_KEY = 'slack#posted-pending';
 const UNPOSTED_SINCE = 'slackUnpostedSince';
 // A backlog query reads at most this many pages: the rest waits for the next run.
 const MAX_BACKLOG_PAGES = 2;
@@ -711,9 +719,49 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
     }
   }
 
-  /** The oldest requests on the Slack backlog, at most `limit` and {@link MAX_BACKLOG_PAGES} pages. */
+  /** The oldest requests that did not reach Slack, at most `limit` and {@link MAX_BACKLOG_PAGES} pages. */
   async unposted(limit: number): Promise<UnpostedRequest[]> {
-    const found: UnpostedRequest[] = [];
+    const items = await this.slackList(UNPOSTED_KEY, limit);
+    return items.map((item) => ({
+      approvalId: String(item.approvalId),
+      since: typeof item[UNPOSTED_SINCE] === 'string' ? item[UNPOSTED_SINCE] : String(item.createdAt),
+    }));
+  }
+
+  /** The oldest PENDING requests posted to Slack, at most `limit` and {@link MAX_BACKLOG_PAGES} pages. */
+  async posted(limit: number): Promise<string[]> {
+    return (await this.slackList(POSTED_KEY, limit)).map((item) => String(item.approvalId));
+  }
+
+  /** Puts a PENDING request with a message on the posted list; one decided or without a message is not. */
+  async watchPosted(approvalId: string): Promise<void> {
+    const update = 'SET #lookupKey = :key';
+    const condition = '#status = :pending AND attribute_exists(#slackMessage)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            ...namesFor(update, condition),
+            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
+          },
+          ExpressionAttributeValues: {
+            ':key': lookupKey(POSTED_KEY),
+            ':pending': 'PENDING' satisfies ApprovalStatus,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+  }
+
+  /** The records under one of the Slack lists' keys, oldest first, bounded in entries and pages. */
+  private async slackList(key: string, limit: number): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     for (let page = 0; page < MAX_BACKLOG_PAGES && found.length < limit; page += 1) {
       let output: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
@@ -724,7 +772,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
             IndexName: 'byLookup',
             KeyConditionExpression: '#key = :key',
             ExpressionAttributeNames: { '#key': APPROVAL_INDEXES.byLookup.partitionKey },
-            ExpressionAttributeValues: { ':key': lookupKey(UNPOSTED_KEY) },
+            ExpressionAttributeValues: { ':key': lookupKey(key) },
             ScanIndexForward: true,
             Limit: limit - found.length,
             ExclusiveStartKey: start,
@@ -734,12 +782,10 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
         throw mapError('Query', err);
       }
       for (const item of output.Items ?? []) {
-        // Only records: a lookup item (`ref`) never carries this key, whatever the index holds.
+        // Only records: a lookup item (`ref`) never carries these keys, whatever the index holds.
         if (item.ref !== undefined || typeof item.approvalId !== 'string') continue;
         if (found.some((f) => f.approvalId === item.approvalId)) continue;
-        const since =
-          typeof item[UNPOSTED_SINCE] === 'string' ? item[UNPOSTED_SINCE] : String(item.createdAt);
-        found.push({ approvalId: item.approvalId, since });
+        found.push(item);
       }
       start = output.LastEvaluatedKey;
       if (start === undefined) break;
@@ -747,8 +793,8 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
     return found.slice(0, limit);
   }
 
-  /** Takes an approval off the Slack backlog; nothing happens to one not on it. */
-  async clearUnposted(approvalId: string): Promise<void> {
+  /** Takes an approval off the Slack lists; nothing happens to one on neither. */
+  async clearSlackWatch(approvalId: string): Promise<void> {
     const update = 'REMOVE #lookupKey, #since';
     const condition = 'attribute_exists(#approvalId)';
     try {

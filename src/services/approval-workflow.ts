@@ -701,6 +701,7 @@ export class ApprovalWorkflow {
           'Slack did not answer in time',
         );
         record = await store.setSlackMessage(approvalId, ref);
+        await this.watchPosted(approvalId);
       } catch (error) {
         slackProblem = problemOf(error);
         logger.error('approval request not posted to Slack', { approvalId, error });
@@ -714,6 +715,18 @@ export class ApprovalWorkflow {
       severity: slackProblem ? 'alert' : 'warning',
     });
     logger.info('approval requested', { approvalId, slack: slackProblem ? 'failed' : 'posted' });
+  }
+
+  /**
+   * Puts a posted request on the list the sweep's Slack recovery checks (a message deleted in Slack is
+   * posted again). Never throws: the request is posted, and the e-mail and the record are what count.
+   */
+  private async watchPosted(approvalId: string): Promise<void> {
+    try {
+      await this.deps.store.watchPosted(approvalId);
+    } catch (error) {
+      this.deps.logger.warn('posted request not put on the Slack check list', { approvalId, error });
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import type { ApprovalStore, SlackBacklog } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import { describeTarget } from '../domain/messages';
+import { SlackApiError } from '../errors';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { RecordSeals } from './record-seals';
@@ -45,7 +46,8 @@ export async function repostDeleted(
 }
 
 export interface SlackRecoveryDependencies {
-  readonly store: Pick<ApprovalStore, 'get' | 'setSlackMessage'> & SlackBacklog;
+  readonly store: Pick<ApprovalStore, 'get' | 'setSlackMessage' | 'replaceSlackMessage' | 'watchPosted'> &
+    SlackBacklog;
   readonly channel: ApprovalChannel;
   readonly seals: RecordSeals;
   readonly notifier: Notifier;
@@ -61,6 +63,10 @@ export interface SlackRecoveryDependencies {
 export interface SlackRecoveryReport {
   /** Requests posted to Slack now, by approval id. */
   readonly posted: string[];
+  /** PENDING requests whose message was deleted in Slack, posted again now, by approval id. */
+  readonly reposted: string[];
+  /** PENDING requests whose message was checked (and found) in Slack. */
+  readonly checked: number;
   /** Requests not posted because their seals did not verify (alerted), by approval id. */
   readonly tampered: string[];
   /** Entries taken off the backlog without posting (decided, expired, posted by someone else). */
@@ -74,10 +80,12 @@ const DEFAULT_MAX_PER_RUN = 25;
 /**
  * Posts the requests that did not reach Slack (the backlog the request step writes when its post fails),
  * once Slack answers again: the same request message, recorded first-message-wins, with a thread line
- * that says it is late. Only PENDING requests still before their deadline, and only under their record
- * and quarantine seals: a record changed outside PolicyGate is alerted, never shown to approvers as a
- * request. Bounded: one backlog query of at most `maxPerRun` entries, and the run stops at the first post
- * Slack refuses.
+ * that says it is late. Then checks that the PENDING requests posted still have their message, by showing
+ * the record on it again (`chat.update`, the one scope the app has for it): one deleted in Slack
+ * (`message_not_found`) is posted again and the record moved to the new message. Only PENDING requests
+ * still before their deadline, and only under their record and quarantine seals: a record changed outside
+ * PolicyGate is alerted, never shown to approvers. Bounded: two list queries of at most `maxPerRun`
+ * entries each, and the run stops at the first call Slack refuses.
  */
 export class SlackRecovery {
   private readonly now: () => Date;
@@ -103,14 +111,14 @@ export class SlackRecovery {
         Date.parse(record.deadline) <= this.now().getTime()
       ) {
         // Posted meanwhile, decided (its outcome step shows it), never resumable, or past its deadline.
-        await store.clearUnposted(approvalId);
+        await store.clearSlackWatch(approvalId);
         cleared += 1;
         continue;
       }
       const check = await seals.check(record, { quarantine: true });
       if (!check.ok) {
         await this.alertTampered(record, check.problem);
-        await store.clearUnposted(approvalId);
+        await store.clearSlackWatch(approvalId);
         tampered.push(approvalId);
         continue;
       }
@@ -128,6 +136,7 @@ export class SlackRecovery {
         break;
       }
       const stored = await store.setSlackMessage(approvalId, ref);
+      await store.watchPosted(approvalId);
       posted.push(approvalId);
       try {
         if (stored.slackMessage?.ts !== ref.ts || stored.slackMessage.channel !== ref.channel) {
@@ -143,7 +152,76 @@ export class SlackRecovery {
       }
       logger.info('request posted late to Slack', { approvalId, since });
     }
-    return { posted, tampered, cleared, slackDown };
+    const reposted: string[] = [];
+    let checked = 0;
+    if (!slackDown) {
+      for (const approvalId of await store.posted(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN)) {
+        const record = await store.get(approvalId);
+        if (!record) continue;
+        if (
+          !record.slackMessage ||
+          record.status !== 'PENDING' ||
+          Date.parse(record.deadline) <= this.now().getTime()
+        ) {
+          // Decided (its steps keep the message in line from now on) or past its deadline.
+          await store.clearSlackWatch(approvalId);
+          cleared += 1;
+          continue;
+        }
+        const check = await seals.check(record, { quarantine: true });
+        if (!check.ok) {
+          await this.alertTampered(record, check.problem);
+          await store.clearSlackWatch(approvalId);
+          tampered.push(approvalId);
+          continue;
+        }
+        const outcome = await this.check(record);
+        if (outcome === 'slack-down') {
+          slackDown = true;
+          break;
+        }
+        if (outcome === 'reposted') reposted.push(approvalId);
+        else checked += 1;
+      }
+    }
+    return { posted, reposted, checked, tampered, cleared, slackDown };
+  }
+
+  /**
+   * Shows a PENDING record on its message again: `message_not_found` means it was deleted, so it is posted
+   * again. A decision taken meanwhile may have updated the message just before: the record is read again
+   * after, and a newer one shown, so the message ends as the record is.
+   */
+  private async check(record: ApprovalRecord): Promise<'found' | 'reposted' | 'slack-down'> {
+    const { store, channel, logger } = this.deps;
+    const timeout = this.deps.channelTimeoutMs ?? 10_000;
+    const { approvalId } = record;
+    let outcome: 'found' | 'reposted' = 'found';
+    try {
+      await withTimeout(channel.showState(record), timeout, 'Slack did not answer in time');
+    } catch (error) {
+      if (!(error instanceof SlackApiError && error.code === 'message_not_found')) {
+        logger.warn('Slack unavailable; request messages checked again next run', { approvalId, error });
+        return 'slack-down';
+      }
+      try {
+        await withTimeout(repostDeleted(store, channel, record), timeout, 'Slack did not answer in time');
+      } catch (repostError) {
+        logger.warn('deleted request message not posted again', { approvalId, error: repostError });
+        return 'slack-down';
+      }
+      logger.warn('request message deleted in Slack; posted again', { approvalId });
+      outcome = 'reposted';
+    }
+    const current = await store.get(approvalId);
+    if (current && outcome === 'found' && current.updatedAt !== record.updatedAt) {
+      try {
+        await withTimeout(channel.showState(current), timeout, 'Slack did not answer in time');
+      } catch (error) {
+        logger.warn('request message not brought up to date', { approvalId, error });
+      }
+    }
+    return outcome;
   }
 
   private async alertTampered(record: ApprovalRecord, problem: string): Promise<void> {

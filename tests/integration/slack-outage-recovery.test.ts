@@ -130,7 +130,7 @@ describe('Slack outage recovery', () => {
     // Assess
     expect(whileDown).toMatchObject({ posted: [], slackDown: true });
     expect(back).toMatchObject({ posted: [record.approvalId], slackDown: false });
-    expect(again).toMatchObject({ posted: [], cleared: 0 });
+    expect(again).toMatchObject({ posted: [], reposted: [], checked: 1, cleared: 0 });
     expect(requestMessages()).toHaveLength(1);
     await decisions().decide(record.approvalId, 'DENIED', { channel: 'slack', id: SLACK_USERS.ana.id });
     await sandbox.settle();
@@ -207,6 +207,47 @@ describe('Slack outage recovery', () => {
       expect.stringMatching(/Posted again: the request message was deleted in Slack/),
     ]);
     expect(stale.status).toBe('wrong-message');
+  });
+
+  test('a pending request whose message was deleted in Slack is posted again by the recovery; only the new message decides', async () => {
+    // Prepare
+    sandbox = await startSandbox();
+    const policyArn = await createPolicy('cleanup');
+    const [pending] = await waitForPending(sandbox);
+    const approvalId = pending?.approvalId as string;
+    const old = (await sandbox.store.get(approvalId))?.slackMessage;
+    if (!old) throw new Error('the request was not posted');
+    const untouched = await sandbox.recoverSlack();
+    sandbox.slack.deleteMessage(old.channel, old.ts);
+    // Act
+    const report = await sandbox.recoverSlack();
+    const record = await sandbox.store.get(approvalId);
+    const stale = await decisions().decide(approvalId, 'APPROVED', {
+      channel: 'slack',
+      id: SLACK_USERS.ana.id,
+      origin: old,
+    });
+    const click = await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
+    const [result] = await sandbox.settle();
+    // Assess
+    expect(untouched).toMatchObject({ posted: [], reposted: [], checked: 1 });
+    expect(report).toMatchObject({ posted: [], reposted: [approvalId], slackDown: false });
+    expect(record?.slackMessage?.ts).not.toBe(old.ts);
+    const [message] = requestMessages();
+    expect(requestMessages()).toHaveLength(1);
+    expect(message?.ts).toBe(record?.slackMessage?.ts);
+    expect(stale.status).toBe('wrong-message');
+    expect(click.status).toBe(200);
+    expect(result?.status).toBe('SUCCEEDED');
+    expect((await sandbox.store.get(approvalId))?.status).toBe('RESTORED');
+    expect(documentsEqual(defaultDocument(policyArn), RISKY)).toBe(true);
+    expect(thread(requestMessages()[0] as SlackMessage)).toEqual([
+      expect.stringMatching(/Posted again: the request message was deleted in Slack/),
+      expect.stringMatching(/Approved by/),
+      expect.stringMatching(/Restored/),
+    ]);
+    // Decided: off the list, so later runs leave the message alone.
+    expect(await sandbox.recoverSlack()).toMatchObject({ checked: 0, cleared: 1 });
   });
 
   test('a click bound to a replaced message is refused as not the request’s own', async () => {
