@@ -90,7 +90,8 @@ const MAX_LISTED = 50;
  * that a trail delivers IAM's write events, and compares every grant in force in the account with what it
  * saw last time. Every new or changed grant of a restricted action that no approval record covers starts
  * the normal workflow (recorded as "found by the sweep"), which contains it at once. The first run only
- * takes the baseline and reports it.
+ * takes the baseline and reports it. Every run first posts the approval requests Slack missed
+ * ({@link SlackRecovery}), which also runs alone on its own, more frequent schedule.
  */
 export class SweepService {
   private readonly now: () => Date;

@@ -136,6 +136,19 @@ describe('Slack outage recovery', () => {
     await sandbox.settle();
   });
 
+  test('every whole sweep run starts with the Slack recovery too', async () => {
+    // Prepare
+    sandbox = await startSandbox();
+    const { record } = await requestWhileSlackDown();
+    // Act
+    const report = await sandbox.sweep();
+    // Assess
+    expect(report.slack).toMatchObject({ posted: [record.approvalId], slackDown: false });
+    expect(requestMessages()).toHaveLength(1);
+    await decisions().decide(record.approvalId, 'DENIED', { channel: 'slack', id: SLACK_USERS.ana.id });
+    await sandbox.settle();
+  });
+
   test('a request decided by e-mail before Slack is back is not posted as a request with buttons', async () => {
     // Prepare
     sandbox = await startSandbox();
