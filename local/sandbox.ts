@@ -24,6 +24,7 @@ import { handler as recordOutcome } from '../src/handlers/record-outcome';
 import { handler as requestApproval } from '../src/handlers/request-approval';
 import { handler as restoreChange } from '../src/handlers/restore-change';
 import { handler as slackInteractivity } from '../src/handlers/slack-interactivity';
+import type { SlackRecoveryReport } from '../src/services/slack-recovery';
 import type { SweepReport } from '../src/services/sweep-service';
 import { DECISION_BLOCK_ID } from '../src/slack/messages/approval-message';
 import { type LocalCloudTrailServer, startCloudTrailServer, type TrailInput } from './cloudtrail';
@@ -153,6 +154,8 @@ export interface Sandbox {
   route: (decide: (event: CloudTrailEvent) => Delivery) => void;
   /** Runs the reconciliation sweep once, as its schedule would. */
   sweep(): Promise<SweepReport>;
+  /** Runs only the sweep's Slack recovery, as its own frequent schedule would. */
+  recoverSlack(): Promise<SlackRecoveryReport | undefined>;
   /**
    * Clicks a button of an approval's Slack message as `userId`, delivered signed to the interactivity
    * endpoint exactly as Slack does.
@@ -423,6 +426,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       decide = decider;
     },
     sweep: () => reconciliationSweep(),
+    recoverSlack: async () =>
+      (await reconciliationSweep({ task: 'slack-recovery' })) as SlackRecoveryReport | undefined,
     async click(userId, actionId, approvalId, { stale, signingSecret, ...clickOptions } = {}) {
       const record = await store.get(approvalId);
       if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);

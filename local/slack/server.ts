@@ -186,6 +186,8 @@ export interface LocalSlackServer {
     blocks?: unknown[];
     threadTs?: string;
   }): string;
+  /** Deletes a message and its thread, as someone in the channel can (then `message_not_found`). */
+  deleteMessage(channel: string, ts: string): boolean;
   /** Delivers a signed block_actions payload for a click on a stored message, as Slack would. */
   deliverBlockAction(options: ServerDeliverBlockActionOptions): Promise<DeliveryResult>;
   /** Calls `listener` after each Web API call is answered; returns an unsubscribe function. */
@@ -840,6 +842,11 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
     addUser,
     setUsergroup,
     addChannel,
+    deleteMessage(channel, ts) {
+      const before = store.length;
+      store = store.filter((m) => m.channel !== channel || (m.ts !== ts && m.threadTs !== ts));
+      return store.length < before;
+    },
     injectMessage(input) {
       const channel = channels.get(input.channel);
       if (channel === undefined) throw new Error(`injectMessage: unknown channel ${input.channel}`);

@@ -143,6 +143,41 @@ export interface ApprovalStore extends ApprovalIndex {
   setOutcome(approvalId: string, outcome: Outcome): Promise<ApprovalRecord>;
   /** Records where the request was posted, whatever the status; the first message posted wins. */
   setSlackMessage(approvalId: string, message: MessageRef): Promise<ApprovalRecord>;
+  /**
+   * Moves the recorded message from `from` (gone from Slack) to `to` (its repost), only while `from` is
+   * still the one recorded; `undefined` when another message is recorded by now. Clicks are bound to the
+   * recorded message, so this is the one way a request message is ever replaced.
+   */
+  replaceSlackMessage(
+    approvalId: string,
+    from: MessageRef,
+    to: MessageRef,
+  ): Promise<ApprovalRecord | undefined>;
+  /** Puts the approval on the Slack backlog: its request did not reach Slack at `since`. */
+  markUnposted(approvalId: string, since: string): Promise<void>;
+  /** Marks a PENDING request posted to Slack, for the recovery to check that its message is still there. */
+  watchPosted(approvalId: string): Promise<void>;
+}
+
+/** A request on the Slack backlog ({@link SlackBacklog}). */
+export interface UnpostedRequest {
+  readonly approvalId: string;
+  /** When Slack could not be reached for it. */
+  readonly since: string;
+}
+
+/**
+ * What the sweep's Slack recovery looks at: the requests that did not reach Slack (to post once Slack
+ * answers again) and the PENDING requests posted (to notice a message deleted in Slack). The records
+ * themselves carry the entry (a sparse key in the `byLookup` index), so no other item is written.
+ */
+export interface SlackBacklog {
+  /** At most `limit` requests that did not reach Slack, oldest first. */
+  unposted(limit: number): Promise<UnpostedRequest[]>;
+  /** At most `limit` approval ids of PENDING requests posted to Slack ({@link watchPosted}), oldest first. */
+  posted(limit: number): Promise<string[]>;
+  /** Takes the approval off both lists (posted, decided or given up on). */
+  clearSlackWatch(approvalId: string): Promise<void>;
 }
 
 export interface DynamoApprovalStoreOptions {
@@ -163,6 +198,17 @@ export const APPROVAL_INDEXES = {
 // An index query reads at most this many pages (1 MB each): far beyond the approvals one policy or group
 // gathers within the retention period, and a bound on what a flood of records can cost one step.
 const MAX_INDEX_PAGES = 5;
+
+// The lookup key of the Slack backlog: records whose request did not reach Slack carry it as their own
+// `lookupKey` (with `slackUnpostedSince`), so they appear in the byLookup index under it until posted.
+// Both attributes are the store's bookkeeping, never part of the record (and so of its seal). A lookup
+// item's `lookupKey` is a digest of a target's key (`policy#…`, `principal#…`, `group#…`), never these.
+const UNPOSTED_KEY = 'slack#unposted';
+// The same for PENDING requests posted to Slack (a record is on one list at most: it has a message or not).
+const POSTED_KEY = 'slack#posted-pending';
+const UNPOSTED_SINCE = 'slackUnpostedSince';
+// A backlog query reads at most this many pages: the rest waits for the next run.
+const MAX_BACKLOG_PAGES = 2;
 
 /*
  * Item layout. The record is stored as is, except for the deleted managed-policy versions: they are saved
@@ -240,7 +286,7 @@ const STATUSES = Object.keys(ALLOWED_TRANSITIONS) as ApprovalStatus[];
  * says, and any other AWS failure becomes {@link AwsOperationError}. Nothing is logged here, and the task
  * token never appears in an error message.
  */
-export class DynamoApprovalStore implements ApprovalStore {
+export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
   private readonly now: () => Date;
 
   constructor(
@@ -619,14 +665,19 @@ export class DynamoApprovalStore implements ApprovalStore {
    * @throws ApprovalStateError if the approval does not exist.
    */
   async setSlackMessage(approvalId: string, message: MessageRef): Promise<ApprovalRecord> {
-    const update = 'SET #slackMessage = :message, #updatedAt = :now';
+    // A posted request is off the Slack backlog, whoever posted it.
+    const update = 'SET #slackMessage = :message, #updatedAt = :now REMOVE #lookupKey, #since';
     const condition = 'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage)';
     const record = await this.conditionalUpdate({
       TableName: this.tableName,
       Key: { approvalId },
       UpdateExpression: update,
       ConditionExpression: condition,
-      ExpressionAttributeNames: namesFor(update, condition),
+      ExpressionAttributeNames: {
+        ...namesFor(update, condition),
+        '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
+        '#since': UNPOSTED_SINCE,
+      },
       ExpressionAttributeValues: {
         ':message': { channel: message.channel, ts: message.ts },
         ':now': this.now().toISOString(),
@@ -636,6 +687,156 @@ export class DynamoApprovalStore implements ApprovalStore {
     const current = await this.get(approvalId);
     if (!current) throw new ApprovalStateError(`approval ${approvalId} not found; cannot record its message`);
     return current;
+  }
+
+  /**
+   * Replaces the recorded request message with its repost, conditional on `from` still being recorded:
+   * of two reposts of one deleted message, one is recorded and the other gets `undefined`.
+   */
+  async replaceSlackMessage(
+    approvalId: string,
+    from: MessageRef,
+    to: MessageRef,
+  ): Promise<ApprovalRecord | undefined> {
+    const update = 'SET #slackMessage = :message, #updatedAt = :now';
+    const condition = '#slackMessage.#channel = :fromChannel AND #slackMessage.#ts = :fromTs';
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: { approvalId },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: { ...namesFor(update, condition), '#channel': 'channel', '#ts': 'ts' },
+      ExpressionAttributeValues: {
+        ':message': { channel: to.channel, ts: to.ts },
+        ':fromChannel': from.channel,
+        ':fromTs': from.ts,
+        ':now': this.now().toISOString(),
+      },
+    });
+  }
+
+  /**
+   * Puts an approval on the Slack backlog (see {@link UNPOSTED_KEY}); the first time it failed is kept. A
+   * record without a message only: one posted meanwhile needs nothing.
+   */
+  async markUnposted(approvalId: string, since: string): Promise<void> {
+    const update = 'SET #lookupKey = :key, #since = if_not_exists(#since, :since)';
+    const condition = 'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            ...namesFor(update, condition),
+            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
+            '#since': UNPOSTED_SINCE,
+          },
+          ExpressionAttributeValues: { ':key': lookupKey(UNPOSTED_KEY), ':since': since },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+  }
+
+  /** The oldest requests that did not reach Slack, at most `limit` and {@link MAX_BACKLOG_PAGES} pages. */
+  async unposted(limit: number): Promise<UnpostedRequest[]> {
+    const items = await this.slackList(UNPOSTED_KEY, limit);
+    return items.map((item) => ({
+      approvalId: String(item.approvalId),
+      since: typeof item[UNPOSTED_SINCE] === 'string' ? item[UNPOSTED_SINCE] : String(item.createdAt),
+    }));
+  }
+
+  /** The oldest PENDING requests posted to Slack, at most `limit` and {@link MAX_BACKLOG_PAGES} pages. */
+  async posted(limit: number): Promise<string[]> {
+    return (await this.slackList(POSTED_KEY, limit)).map((item) => String(item.approvalId));
+  }
+
+  /** Puts a PENDING request with a message on the posted list; one decided or without a message is not. */
+  async watchPosted(approvalId: string): Promise<void> {
+    const update = 'SET #lookupKey = :key';
+    const condition = '#status = :pending AND attribute_exists(#slackMessage)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            ...namesFor(update, condition),
+            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
+          },
+          ExpressionAttributeValues: {
+            ':key': lookupKey(POSTED_KEY),
+            ':pending': 'PENDING' satisfies ApprovalStatus,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+  }
+
+  /** The records under one of the Slack lists' keys, oldest first, bounded in entries and pages. */
+  private async slackList(key: string, limit: number): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < MAX_BACKLOG_PAGES && found.length < limit; page += 1) {
+      let output: { Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> };
+      try {
+        output = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'byLookup',
+            KeyConditionExpression: '#key = :key',
+            ExpressionAttributeNames: { '#key': APPROVAL_INDEXES.byLookup.partitionKey },
+            ExpressionAttributeValues: { ':key': lookupKey(key) },
+            ScanIndexForward: true,
+            Limit: limit - found.length,
+            ExclusiveStartKey: start,
+          }),
+        );
+      } catch (err) {
+        throw mapError('Query', err);
+      }
+      for (const item of output.Items ?? []) {
+        // Only records: a lookup item (`ref`) never carries these keys, whatever the index holds.
+        if (item.ref !== undefined || typeof item.approvalId !== 'string') continue;
+        if (found.some((f) => f.approvalId === item.approvalId)) continue;
+        found.push(item);
+      }
+      start = output.LastEvaluatedKey;
+      if (start === undefined) break;
+    }
+    return found.slice(0, limit);
+  }
+
+  /** Takes an approval off the Slack lists; nothing happens to one on neither. */
+  async clearSlackWatch(approvalId: string): Promise<void> {
+    const update = 'REMOVE #lookupKey, #since';
+    const condition = 'attribute_exists(#approvalId)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            ...namesFor(update, condition),
+            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
+            '#since': UNPOSTED_SINCE,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
   }
 
   /** A SET (plus `updatedAt`) on a record that must exist and be PENDING; returns the updated record. */
@@ -759,6 +960,9 @@ function fromItem(item: Record<string, unknown>): ApprovalRecord {
     [INTERNAL.versions]: versions,
     [INTERNAL.versionIds]: _ids,
     [INTERNAL.savedAt]: savedAt,
+    // The Slack backlog's bookkeeping (see UNPOSTED_KEY): on a record only while it waits for Slack.
+    lookupKey: _backlog,
+    [UNPOSTED_SINCE]: _since,
     ...rest
   } = item;
   const record = rest as unknown as ApprovalRecord;

@@ -2,6 +2,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -11,6 +12,8 @@ import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
 import { IamInventorySource } from '../adapters/iam-inventory';
 import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
+import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
+import { BOT_TOKEN, SecretsManagerSecret } from '../adapters/slack-credentials';
 import { DynamoSweepStateStore } from '../adapters/sweep-state-store';
 import { CloudTrailInspector } from '../adapters/trail-inspector';
 import { SfnWorkflowStarter } from '../adapters/workflow-starter';
@@ -19,7 +22,9 @@ import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
 import { RecordSeals } from '../services/record-seals';
+import { SlackRecovery } from '../services/slack-recovery';
 import { SweepService } from '../services/sweep-service';
+import { slackClientFactory } from '../slack/client';
 
 let cached: SweepService | undefined;
 
@@ -41,20 +46,61 @@ export function sweepService(): SweepService {
     ...(cfg.recordSealKeyId && { record: new KmsSealKey(kms, cfg.recordSealKeyId) }),
     ...(cfg.decisionSealKeyId && { decision: new KmsSealKey(kms, cfg.decisionSealKeyId) }),
   });
+  const logger = createLogger('policy-gate-sweep');
+  const approvals = new DynamoApprovalStore(documents(dynamo), cfg.approvalsTable);
+  const notifier = new SnsNotifier(new SNSClient(region), cfg.alertTopicArn);
+  // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
+  const slackRecovery =
+    cfg.slackChannelId && cfg.slackBotTokenSecretArn
+      ? new SlackRecovery({
+          store: approvals,
+          channel: slackChannel(cfg.slackBotTokenSecretArn, cfg.slackChannelId, {
+            cacheSeconds: cfg.slackSecretCacheSeconds,
+            region: cfg.region,
+            ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
+            logger,
+          }),
+          seals,
+          notifier,
+          logger,
+        })
+      : undefined;
   cached = new SweepService({
     inventory: new IamInventorySource(new IAMClient(region)),
     state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
-    approvals: new DynamoApprovalStore(documents(dynamo), cfg.approvalsTable),
+    approvals,
     starter: new SfnWorkflowStarter(new SFNClient(region), sweep.stateMachineArn),
     deadLetters: new SqsDeadLetterQueue(new SQSClient(region), sweep.deadLetterQueueUrl),
     trails: new CloudTrailInspector(new CloudTrailClient(region)),
-    notifier: new SnsNotifier(new SNSClient(region), cfg.alertTopicArn),
+    notifier,
     isRisky: riskTest(cfg.restricted),
     trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
-    logger: createLogger('policy-gate-sweep'),
+    logger,
+    ...(slackRecovery && { slackRecovery }),
   });
   return cached;
+}
+
+/** The request channel over the Web API, its bot token read (and cached) from Secrets Manager. */
+function slackChannel(
+  secretArn: string,
+  channelId: string,
+  options: {
+    cacheSeconds: number;
+    region: string;
+    slackApiUrl?: string;
+    logger: ReturnType<typeof createLogger>;
+  },
+): SlackApprovalChannel {
+  const token = new SecretsManagerSecret(
+    new SecretsManagerClient({ region: options.region }),
+    secretArn,
+    BOT_TOKEN,
+    { ttlSeconds: options.cacheSeconds },
+  );
+  const client = slackClientFactory(token, options.logger, options.slackApiUrl);
+  return new SlackApprovalChannel(() => client('workflow'), channelId);
 }
 
 /** Forgets the built service (tests that change the environment). */

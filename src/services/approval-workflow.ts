@@ -38,13 +38,20 @@ import { isRemovalEventName, isReportedEventName, type PolicyChange } from '../d
 import { criticalActionsOf, type RestrictedActionSet } from '../domain/restricted-actions';
 import { canonicalJson } from '../domain/seal';
 import { summariseTrustPolicy } from '../domain/trust-policy';
-import { ApprovalStateError, EventNormalisationError, PolicyGateError, SealError } from '../errors';
+import {
+  ApprovalStateError,
+  EventNormalisationError,
+  PolicyGateError,
+  SealError,
+  SlackApiError,
+} from '../errors';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { AttributionService } from './attribution-service';
 import { type DecisionLinks, type EmailLinkSettings, emailLinksFor } from './decision-links';
 import type { QuarantineService } from './quarantine-service';
 import type { RecordSeals, SealRequirements } from './record-seals';
+import { repostDeleted } from './slack-recovery';
 
 /** Verdicts that only notify: nothing is quarantined, nobody is asked to decide. */
 export type NoticeVerdict = 'harmless' | 'not-in-force' | 'self-protection' | 'reported';
@@ -697,9 +704,13 @@ export class ApprovalWorkflow {
           'Slack did not answer in time',
         );
         record = await store.setSlackMessage(approvalId, ref);
+        await this.watchPosted(approvalId);
       } catch (error) {
         slackProblem = problemOf(error);
         logger.error('approval request not posted to Slack', { approvalId, error });
+        // On the backlog the sweep's Slack recovery posts from once Slack answers again. Not caught: a
+        // request that neither reached Slack nor the backlog would never be posted, so the step retries.
+        await store.markUnposted(approvalId, this.now().toISOString());
       }
     }
     const { emailLinks } = this.deps;
@@ -712,20 +723,49 @@ export class ApprovalWorkflow {
   }
 
   /**
+   * Puts a posted request on the list the sweep's Slack recovery checks (a message deleted in Slack is
+   * posted again). Never throws: the request is posted, and the e-mail and the record are what count.
+   */
+  private async watchPosted(approvalId: string): Promise<void> {
+    try {
+      await this.deps.store.watchPosted(approvalId);
+    } catch (error) {
+      this.deps.logger.warn('posted request not put on the Slack check list', { approvalId, error });
+    }
+  }
+
+  /**
    * Shows the record's state in Slack (and `event` in the thread). Never throws: Slack is where people
    * look, but the record and the e-mail are what count, and a restore must not fail over a chat message.
    */
   private async showInChannel(record: ApprovalRecord, event: string): Promise<void> {
     const { store, channel, logger } = this.deps;
     if (!channel) return;
+    const timeout = this.deps.channelTimeoutMs ?? 20_000;
     try {
       const ref = await withTimeout(
         channel.showState(record, event),
-        this.deps.channelTimeoutMs ?? 20_000,
+        timeout,
         'Slack did not answer in time',
       );
       if (!record.slackMessage) await store.setSlackMessage(record.approvalId, ref);
     } catch (error) {
+      if (record.slackMessage && error instanceof SlackApiError && error.code === 'message_not_found') {
+        try {
+          await withTimeout(
+            repostDeleted(store, channel, record, event),
+            timeout,
+            'Slack did not answer in time',
+          );
+          logger.warn('request message deleted in Slack; reposted', { approvalId: record.approvalId });
+        } catch (repostError) {
+          logger.warn('deleted request message not reposted', {
+            approvalId: record.approvalId,
+            error: repostError,
+          });
+        }
+        return;
+      }
       logger.warn('Slack message not updated', { approvalId: record.approvalId, error });
     }
   }

@@ -764,4 +764,84 @@ describe('DynamoApprovalStore on dynalite', () => {
       ).rejects.toThrow(ApprovalStateError);
     });
   });
+
+  describe('the Slack lists (unposted and posted requests)', () => {
+    it('lists an unposted request until a message is recorded; the record reads as before, without the entry', async () => {
+      // Prepare
+      const approvalId = newId('unposted');
+      await store.create(pendingRecord(approvalId));
+      const before = await store.get(approvalId);
+      // Act
+      await store.markUnposted(approvalId, '2025-03-11T10:00:00.000Z');
+      await store.markUnposted(approvalId, '2025-03-11T10:30:00.000Z');
+      const listed = await store.unposted(100);
+      const marked = await store.get(approvalId);
+      const lookups = await store.byPolicy('arn:aws:iam::111122223333:policy/does-not-exist');
+      await store.setSlackMessage(approvalId, { channel: 'C0ONE', ts: '1700000000.000100' });
+      const afterPost = await store.unposted(100);
+      // Assess
+      expect(listed.filter((entry) => entry.approvalId === approvalId)).toEqual([
+        { approvalId, since: '2025-03-11T10:00:00.000Z' },
+      ]);
+      expect(marked).toEqual(before);
+      expect(lookups).toEqual([]);
+      expect(afterPost.map((entry) => entry.approvalId)).not.toContain(approvalId);
+    });
+
+    it('marks nothing once a message is recorded, and lists only PENDING posted requests', async () => {
+      // Prepare
+      const posted = newId('posted');
+      const decided = newId('posted-decided');
+      await store.create(pendingRecord(posted));
+      await recordIn('DENIED', decided);
+      for (const id of [posted, decided]) {
+        await store.setSlackMessage(id, { channel: 'C0ONE', ts: `1700000000.${id.length}` });
+      }
+      // Act
+      await store.markUnposted(posted, '2025-03-11T10:00:00.000Z');
+      await store.watchPosted(posted);
+      await store.watchPosted(decided);
+      const unposted = (await store.unposted(100)).map((entry) => entry.approvalId);
+      const listed = await store.posted(100);
+      await store.clearSlackWatch(posted);
+      const cleared = await store.posted(100);
+      // Assess
+      expect(unposted).not.toContain(posted);
+      expect(listed).toContain(posted);
+      expect(listed).not.toContain(decided);
+      expect(cleared).not.toContain(posted);
+    });
+
+    it('bounds a listing by its limit, oldest first', async () => {
+      // Prepare
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const approvalId = newId('bounded');
+        await store.create({ ...pendingRecord(approvalId), createdAt: `2020-01-01T00:00:0${i}.000Z` });
+        await store.markUnposted(approvalId, `2020-01-01T00:00:0${i}.000Z`);
+        ids.push(approvalId);
+      }
+      // Act
+      const listed = await store.unposted(4);
+      // Assess
+      expect(listed.map((entry) => entry.approvalId)).toEqual(ids.slice(0, 4));
+    });
+
+    it('moves the recorded message only from the one recorded, once', async () => {
+      // Prepare
+      const approvalId = newId('replace');
+      await store.create(pendingRecord(approvalId));
+      const old = { channel: 'C0ONE', ts: '1700000000.000100' };
+      await store.setSlackMessage(approvalId, old);
+      // Act
+      const moved = await store.replaceSlackMessage(approvalId, old, { channel: 'C0ONE', ts: '2.0' });
+      const again = await store.replaceSlackMessage(approvalId, old, { channel: 'C0ONE', ts: '3.0' });
+      const forged = await store.replaceSlackMessage(approvalId, { channel: 'C0TWO', ts: '2.0' }, old);
+      // Assess
+      expect(moved?.slackMessage).toEqual({ channel: 'C0ONE', ts: '2.0' });
+      expect(again).toBeUndefined();
+      expect(forged).toBeUndefined();
+      expect((await store.get(approvalId))?.slackMessage).toEqual({ channel: 'C0ONE', ts: '2.0' });
+    });
+  });
 });

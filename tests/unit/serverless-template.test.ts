@@ -534,7 +534,7 @@ describe('generated template: reconciliation sweep', () => {
     }
   });
 
-  test('a schedule (the stage’s sweepSchedule, 15 minutes by default) invokes it, and finishes within it', () => {
+  test('two schedules invoke it: the whole sweep (sweepSchedule, 15 minutes) and the Slack recovery (2 minutes)', () => {
     // Prepare
     const sweepArn = JSON.stringify(getAtt(SWEEP_FUNCTION));
     // Act
@@ -543,7 +543,16 @@ describe('generated template: reconciliation sweep', () => {
         (target) => JSON.stringify((target as JsonObject).Arn) === sweepArn,
       ),
     );
-    const [scheduleId, schedule] = schedules[0] as [string, Resource];
+    const inputOf = ([, rule]: [string, Resource]) =>
+      (asArray(rule.Properties.Targets as Json[])[0] as JsonObject).Input;
+    const [scheduleId, schedule] = schedules.find((entry) => inputOf(entry) === undefined) as [
+      string,
+      Resource,
+    ];
+    const [recoveryId, recovery] = schedules.find((entry) => inputOf(entry) !== undefined) as [
+      string,
+      Resource,
+    ];
     const permissions = resourcesOfType('AWS::Lambda::Permission')
       .map(([, { Properties }]) => Properties)
       .filter((permission) => JSON.stringify(permission.FunctionName) === sweepArn);
@@ -551,22 +560,32 @@ describe('generated template: reconciliation sweep', () => {
       /^rate\((\d+) minutes?\)$/.exec(String(schedule.Properties.ScheduleExpression))?.[1],
     );
     // Assess
-    expect(schedules).toHaveLength(1);
+    expect(schedules).toHaveLength(2);
     expect(schedule.Properties).toMatchObject({
       ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
       Name: `policy-gate-${STAGE}-sweep`,
     });
     expect(schedule.Properties.EventPattern).toBeUndefined();
-    expect(permissions).toEqual([
-      {
-        FunctionName: getAtt(SWEEP_FUNCTION),
-        Action: 'lambda:InvokeFunction',
-        Principal: 'events.amazonaws.com',
-        SourceArn: getAtt(scheduleId),
-      },
-    ]);
-    // A run ends before the next one is due (a late one is throttled by the reserved concurrency of 1).
+    // The recovery's own input: the handler then only posts the requests Slack missed.
+    expect(recovery.Properties).toMatchObject({
+      ScheduleExpression: 'rate(2 minutes)',
+      State: 'ENABLED',
+      Name: `policy-gate-${STAGE}-slack-recovery`,
+    });
+    expect(JSON.parse(String(inputOf([recoveryId, recovery])))).toEqual({ task: 'slack-recovery' });
+    expect(permissions.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [scheduleId, recoveryId]
+        .map((id) => ({
+          FunctionName: getAtt(SWEEP_FUNCTION),
+          Action: 'lambda:InvokeFunction',
+          Principal: 'events.amazonaws.com',
+          SourceArn: getAtt(id),
+        }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    // A run ends before the next one is due (a late one is throttled by the reserved concurrency of 1,
+    // and Lambda retries a throttled scheduled invocation: a recovery run only waits for the sweep).
     expect(Number(resource(SWEEP_FUNCTION).Properties.Timeout)).toBeLessThan(minutes * 60);
   });
 
@@ -582,6 +601,7 @@ describe('generated template: reconciliation sweep', () => {
     const tablesKey = tablesKeyId(SWEEP_TABLE);
     const { RECORD_SEAL_KEY_ID: recordSeal, DECISION_SEAL_KEY_ID: decisionSeal } =
       environmentOf(SWEEP_FUNCTION);
+    const slackKey = 'SlackSecretsKey';
     // Act
     const grants = grantsOf(SWEEP_ROLE);
     // Assess
@@ -600,7 +620,10 @@ describe('generated template: reconciliation sweep', () => {
         `dynamodb:PutItem on ${SWEEP_TABLE}`,
         `dynamodb:BatchWriteItem on ${SWEEP_TABLE}`,
         `dynamodb:GetItem on ${APPROVALS_TABLE}`,
+        `dynamodb:UpdateItem on ${APPROVALS_TABLE}`,
         `dynamodb:Query on \${${APPROVALS_TABLE}.Arn}/index/*`,
+        `secretsmanager:GetSecretValue on ${BOT_TOKEN_SECRET}`,
+        `kms:Decrypt on ${slackKey}`,
         `states:StartExecution on ${approvalMachine}`,
         `sqs:ReceiveMessage on ${DEAD_LETTER_QUEUE}`,
         `sqs:DeleteMessage on ${DEAD_LETTER_QUEUE}`,
@@ -644,7 +667,11 @@ describe('generated template: reconciliation sweep', () => {
       ],
     ]);
     expect(new Set(queues.map(([, target]) => target))).toEqual(new Set([DEAD_LETTER_QUEUE]));
-    expect(new Set(tableWrites.map(([, target]) => target))).toEqual(new Set([SWEEP_TABLE]));
+    // Its own table, and on the approvals only UpdateItem (a late request's message; never a put or delete).
+    expect(new Set(tableWrites.map(([, target]) => target))).toEqual(new Set([SWEEP_TABLE, APPROVALS_TABLE]));
+    expect(tableWrites.filter(([, target]) => target === APPROVALS_TABLE)).toEqual([
+      ['dynamodb:UpdateItem', APPROVALS_TABLE],
+    ]);
     expect(iamWrites).toEqual([]);
     // Named, not referenced: a reference to the state machine from the role would close a cycle.
     expect(dependencyGraph(template.Resources).get(SWEEP_ROLE)).not.toContain(stateMachineId);
@@ -858,7 +885,8 @@ describe('generated template: least privilege', () => {
     ['HandleFailureLambdaFunction', [], BOT_TOKEN, []],
     // The only reader of the signing secret.
     ['SlackInteractivityLambdaFunction', [], [BOT_TOKEN_SECRET, SIGNING_SECRET], [RESUME_WORKFLOW]],
-    [SWEEP_FUNCTION, [], [], ['states:StartExecution']],
+    // Its Slack recovery posts the requests Slack missed.
+    [SWEEP_FUNCTION, [], BOT_TOKEN, ['states:StartExecution']],
   ])(
     '%s may write IAM %j, reads the Slack secrets %j, may call Step Functions %j',
     (functionId, iamWrites, readsSecrets, stepFunctions) => {
@@ -976,6 +1004,8 @@ describe('generated template: least privilege', () => {
         ['dynamodb:PutItem', OWN_TABLE],
         ['dynamodb:BatchWriteItem', OWN_TABLE],
         ['dynamodb:GetItem', APPROVALS],
+        // The Slack recovery records a late request's message and takes it off the backlog.
+        ['dynamodb:UpdateItem', APPROVALS],
         ['dynamodb:Query', APPROVAL_INDEX],
       ],
     ],

@@ -1,0 +1,266 @@
+import type { ApprovalStore, SlackBacklog } from '../adapters/approval-store';
+import type { Notifier } from '../adapters/notifier';
+import type { ApprovalRecord, MessageRef } from '../domain/approval';
+import { describeTarget } from '../domain/messages';
+import { SlackApiError } from '../errors';
+import type { Logger } from '../logger';
+import type { ApprovalChannel } from './approval-channel';
+import type { RecordSeals } from './record-seals';
+
+/** The thread line of a request posted late. */
+export function postedLateNote(since: string): string {
+  return `Posted late: Slack could not be reached at ${since}; this request was first sent by e-mail.`;
+}
+
+/** The thread line of a request posted again after its message was deleted in Slack. */
+export const REPOSTED_NOTE =
+  'Posted again: the request message was deleted in Slack. Only this message decides it now.';
+
+const SUPERSEDED_NOTE =
+  'This copy was posted while another message of the same request was recorded: that one decides it, not this.';
+
+/**
+ * Posts a record's request again after its recorded message was deleted in Slack (`chat.update` said
+ * `message_not_found`), then moves the record to the new message in a conditional write from the old one.
+ * Clicks are bound to the recorded message, so the deleted one (should a stale payload of it arrive) no
+ * longer decides. `event`, when given, goes to the new thread as it would have gone to the old one.
+ */
+export async function repostDeleted(
+  store: Pick<ApprovalStore, 'replaceSlackMessage'>,
+  channel: ApprovalChannel,
+  record: ApprovalRecord,
+  event?: string,
+): Promise<MessageRef | undefined> {
+  const { slackMessage: old, ...unposted } = record;
+  if (!old) return undefined;
+  // Without a recorded message, showState posts a new one (with the buttons only while PENDING).
+  const ref = await channel.showState(unposted, event);
+  const moved = await store.replaceSlackMessage(record.approvalId, old, ref);
+  if (!moved) {
+    // Another repost was recorded first: this copy must say it is not the one that decides.
+    await channel.note({ ...record, slackMessage: ref }, SUPERSEDED_NOTE);
+    return undefined;
+  }
+  await channel.note(moved, REPOSTED_NOTE);
+  return ref;
+}
+
+export interface SlackRecoveryDependencies {
+  readonly store: Pick<ApprovalStore, 'get' | 'setSlackMessage' | 'replaceSlackMessage' | 'watchPosted'> &
+    SlackBacklog;
+  readonly channel: ApprovalChannel;
+  readonly seals: RecordSeals;
+  readonly notifier: Notifier;
+  readonly logger: Logger;
+  /** At most this many backlog entries are looked at per run (the rest wait for the next). */
+  readonly maxPerRun?: number;
+  /** How long one Slack post may take before the run gives up on Slack until the next. */
+  readonly channelTimeoutMs?: number;
+  readonly now?: () => Date;
+}
+
+/** What one recovery run did. */
+export interface SlackRecoveryReport {
+  /** Requests posted to Slack now, by approval id. */
+  readonly posted: string[];
+  /** PENDING requests whose message was deleted in Slack, posted again now, by approval id. */
+  readonly reposted: string[];
+  /** PENDING requests whose message was checked (and found) in Slack. */
+  readonly checked: number;
+  /** Requests not posted because their seals did not verify (alerted), by approval id. */
+  readonly tampered: string[];
+  /** Entries taken off the backlog without posting (decided, expired, posted by someone else). */
+  readonly cleared: number;
+  /** Whether Slack still did not answer (the rest of the backlog waits for the next run). */
+  readonly slackDown: boolean;
+}
+
+const DEFAULT_MAX_PER_RUN = 25;
+
+/**
+ * Posts the requests that did not reach Slack (the backlog the request step writes when its post fails),
+ * once Slack answers again: the same request message, recorded first-message-wins, with a thread line
+ * that says it is late. Then checks that the PENDING requests posted still have their message, by showing
+ * the record on it again (`chat.update`, the one scope the app has for it): one deleted in Slack
+ * (`message_not_found`) is posted again and the record moved to the new message. Only PENDING requests
+ * still before their deadline, and only under their record and quarantine seals: a record changed outside
+ * PolicyGate is alerted, never shown to approvers. Bounded: two list queries of at most `maxPerRun`
+ * entries each, and the run stops at the first call Slack refuses.
+ */
+export class SlackRecovery {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SlackRecoveryDependencies) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async run(): Promise<SlackRecoveryReport> {
+    const { store, channel, seals, logger } = this.deps;
+    const posted: string[] = [];
+    const tampered: string[] = [];
+    let cleared = 0;
+    let slackDown = false;
+    const backlog = await store.unposted(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN);
+    for (const { approvalId, since } of backlog) {
+      const record = await store.get(approvalId);
+      if (!record) continue;
+      if (
+        record.slackMessage ||
+        record.status !== 'PENDING' ||
+        record.taskToken === undefined ||
+        Date.parse(record.deadline) <= this.now().getTime()
+      ) {
+        // Posted meanwhile, decided (its outcome step shows it), never resumable, or past its deadline.
+        await store.clearSlackWatch(approvalId);
+        cleared += 1;
+        continue;
+      }
+      const check = await seals.check(record, { quarantine: true });
+      if (!check.ok) {
+        await this.alertTampered(record, check.problem);
+        await store.clearSlackWatch(approvalId);
+        tampered.push(approvalId);
+        continue;
+      }
+      let ref: MessageRef;
+      try {
+        ref = await withTimeout(
+          channel.postRequest(record),
+          this.deps.channelTimeoutMs ?? 10_000,
+          'Slack did not answer in time',
+        );
+      } catch (error) {
+        // Still down: nothing more this run; the backlog is as it was.
+        logger.warn('Slack still unavailable; backlog left for the next run', { approvalId, error });
+        slackDown = true;
+        break;
+      }
+      const stored = await store.setSlackMessage(approvalId, ref);
+      await store.watchPosted(approvalId);
+      posted.push(approvalId);
+      try {
+        if (stored.slackMessage?.ts !== ref.ts || stored.slackMessage.channel !== ref.channel) {
+          // Another message was recorded in between (a decision shown): this copy decides nothing.
+          await channel.showState({ ...stored, slackMessage: ref }, SUPERSEDED_NOTE);
+          continue;
+        }
+        await channel.note(stored, postedLateNote(since));
+        // Decided between the read and the post: the new message must not keep its buttons.
+        if (stored.status !== 'PENDING') await channel.showState(stored);
+      } catch (error) {
+        logger.warn('late request posted, but its thread note failed', { approvalId, error });
+      }
+      logger.info('request posted late to Slack', { approvalId, since });
+    }
+    const reposted: string[] = [];
+    let checked = 0;
+    if (!slackDown) {
+      for (const approvalId of await store.posted(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN)) {
+        const record = await store.get(approvalId);
+        if (!record) continue;
+        if (
+          !record.slackMessage ||
+          record.status !== 'PENDING' ||
+          Date.parse(record.deadline) <= this.now().getTime()
+        ) {
+          // Decided (its steps keep the message in line from now on) or past its deadline.
+          await store.clearSlackWatch(approvalId);
+          cleared += 1;
+          continue;
+        }
+        const check = await seals.check(record, { quarantine: true });
+        if (!check.ok) {
+          await this.alertTampered(record, check.problem);
+          await store.clearSlackWatch(approvalId);
+          tampered.push(approvalId);
+          continue;
+        }
+        const outcome = await this.check(record);
+        if (outcome === 'slack-down') {
+          slackDown = true;
+          break;
+        }
+        if (outcome === 'reposted') reposted.push(approvalId);
+        else checked += 1;
+      }
+    }
+    return { posted, reposted, checked, tampered, cleared, slackDown };
+  }
+
+  /**
+   * Shows a PENDING record on its message again: `message_not_found` means it was deleted, so it is posted
+   * again. A decision taken meanwhile may have updated the message just before: the record is read again
+   * after, and a newer one shown, so the message ends as the record is.
+   */
+  private async check(record: ApprovalRecord): Promise<'found' | 'reposted' | 'slack-down'> {
+    const { store, channel, logger } = this.deps;
+    const timeout = this.deps.channelTimeoutMs ?? 10_000;
+    const { approvalId } = record;
+    let outcome: 'found' | 'reposted' = 'found';
+    try {
+      await withTimeout(channel.showState(record), timeout, 'Slack did not answer in time');
+    } catch (error) {
+      if (!(error instanceof SlackApiError && error.code === 'message_not_found')) {
+        logger.warn('Slack unavailable; request messages checked again next run', { approvalId, error });
+        return 'slack-down';
+      }
+      try {
+        await withTimeout(repostDeleted(store, channel, record), timeout, 'Slack did not answer in time');
+      } catch (repostError) {
+        logger.warn('deleted request message not posted again', { approvalId, error: repostError });
+        return 'slack-down';
+      }
+      logger.warn('request message deleted in Slack; posted again', { approvalId });
+      outcome = 'reposted';
+    }
+    const current = await store.get(approvalId);
+    if (current && outcome === 'found' && current.updatedAt !== record.updatedAt) {
+      try {
+        await withTimeout(channel.showState(current), timeout, 'Slack did not answer in time');
+      } catch (error) {
+        logger.warn('request message not brought up to date', { approvalId, error });
+      }
+    }
+    return outcome;
+  }
+
+  private async alertTampered(record: ApprovalRecord, problem: string): Promise<void> {
+    const { notifier, logger } = this.deps;
+    logger.error('unposted request not posted: its seals do not verify', {
+      approvalId: record.approvalId,
+      problem,
+    });
+    await notifier.notify({
+      subject: `PolicyGate ALERT: approval ${record.approvalId} was changed outside PolicyGate`,
+      message: [
+        `The approval request ${record.approvalId} did not reach Slack when it was made, and was not posted now: ${problem}.`,
+        'Someone changed the approval record outside PolicyGate. It cannot be approved from Slack; the change stays quarantined and it will not be restored. Find out who wrote to the approvals table.',
+        `What the record claims: ${record.change.eventName} on ${safeTarget(record)}, event ${record.change.eventId}.`,
+      ].join('\n'),
+      severity: 'alert',
+    });
+  }
+}
+
+function safeTarget(record: ApprovalRecord): string {
+  try {
+    return describeTarget(record.change.target);
+  } catch {
+    return 'an unreadable target';
+  }
+}
+
+/** Rejects with `message` when `promise` takes longer than `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
