@@ -12,6 +12,11 @@ export function postedLateNote(since: string): string {
   return `Posted late: Slack could not be reached at ${since}; this request was first sent by e-mail.`;
 }
 
+/** The thread line of a request that ended while Slack could not be reached, posted once it answers. */
+export function endedLateNote(since: string): string {
+  return `Posted late: Slack could not be reached at ${since}; this request was sent by e-mail and ended before Slack answered again.`;
+}
+
 /** The thread line of a request posted again after its message was deleted in Slack. */
 export const REPOSTED_NOTE =
   'Posted again: the request message was deleted in Slack. Only this message decides it now.';
@@ -104,13 +109,25 @@ export class SlackRecovery {
     for (const { approvalId, since } of backlog) {
       const record = await store.get(approvalId);
       if (!record) continue;
+      if (!record.slackMessage && record.status !== 'PENDING') {
+        // Ended while Slack could not be reached (decided by e-mail, expired, failed): the channel is the
+        // audit trail, so the outcome goes there, without buttons, once Slack answers again.
+        const outcome = await this.postEnded(record, since);
+        if (outcome === 'slack-down') {
+          slackDown = true;
+          break;
+        }
+        if (outcome === 'posted') posted.push(approvalId);
+        else if (outcome === 'tampered') tampered.push(approvalId);
+        else cleared += 1;
+        continue;
+      }
       if (
         record.slackMessage ||
-        record.status !== 'PENDING' ||
         record.taskToken === undefined ||
         Date.parse(record.deadline) <= this.now().getTime()
       ) {
-        // Posted meanwhile, decided (its outcome step shows it), never resumable, or past its deadline.
+        // Posted meanwhile, never resumable, or past its deadline (its expiry step shows it).
         await store.clearSlackWatch(approvalId);
         cleared += 1;
         continue;
@@ -185,6 +202,51 @@ export class SlackRecovery {
       }
     }
     return { posted, reposted, checked, tampered, cleared, slackDown };
+  }
+
+  /**
+   * Posts the final state of a request that ended before Slack ever showed it (no buttons: it is no
+   * longer PENDING), records the message and notes why it is late. A record whose seals do not verify is
+   * alerted instead of shown.
+   */
+  private async postEnded(
+    record: ApprovalRecord,
+    since: string,
+  ): Promise<'posted' | 'tampered' | 'slack-down' | 'gone'> {
+    const { store, channel, seals, logger } = this.deps;
+    const check = await seals.check(record, { quarantine: true });
+    if (!check.ok) {
+      await this.alertTampered(record, check.problem);
+      await store.clearSlackWatch(record.approvalId);
+      return 'tampered';
+    }
+    let ref: MessageRef;
+    try {
+      ref = await withTimeout(
+        channel.showState(record),
+        this.deps.channelTimeoutMs ?? 10_000,
+        'Slack did not answer in time',
+      );
+    } catch (error) {
+      logger.warn('Slack still unavailable; backlog left for the next run', {
+        approvalId: record.approvalId,
+        error,
+      });
+      return 'slack-down';
+    }
+    const stored = await store.setSlackMessage(record.approvalId, ref);
+    await store.clearSlackWatch(record.approvalId);
+    if (stored.slackMessage?.ts !== ref.ts || stored.slackMessage.channel !== ref.channel) return 'gone';
+    try {
+      await channel.note(stored, endedLateNote(since));
+    } catch (error) {
+      logger.warn('late outcome posted, but its thread note failed', {
+        approvalId: record.approvalId,
+        error,
+      });
+    }
+    logger.info('outcome posted late to Slack', { approvalId: record.approvalId, since });
+    return 'posted';
   }
 
   /**

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { DECISION_EMAIL, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
+import { findButton } from '../../local/slack';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { waitForPending } from '../support/approvals';
 import { linksInMail, signedLinks } from '../support/decision-page';
@@ -183,6 +184,83 @@ describe('the decision page in Chromium', () => {
     expect(JSON.stringify(ref && s.slack.message(ref.channel, ref.ts)?.blocks)).toContain(
       'Approved via e-mail link at',
     );
+  });
+
+  test('Slack down at request time: the e-mail link decides meanwhile, and once Slack is back the request appears there, decided', async () => {
+    // Prepare: Slack cannot be reached when the request is made.
+    const s = await startSandbox();
+    sandbox = s;
+    s.slack.setDown(true);
+    await s.developer.send(
+      new CreatePolicyCommand({
+        PolicyName: 'cleanup',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'Cleanup', Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    );
+    const [record] = await waitForPending(s);
+    const approvalId = record?.approvalId as string;
+    const unavailable = s.sns.messages.find((m) => /Slack unavailable/.test(m.subject ?? ''));
+    const { approve } = linksInMail(s, approvalId);
+    const ctx = await browser();
+    const page = await ctx.newPage();
+    // Act: decide through the e-mail while Slack is still down, then Slack comes back.
+    await page.goto(approve as string);
+    await Promise.all([page.waitForURL(/\?a=/), page.click('button[type=submit]')]);
+    await s.settle();
+    const decided = await s.store.get(approvalId);
+    s.slack.setDown(false);
+    await s.recoverSlack();
+    // Assess
+    expect(unavailable?.message).toMatch(/Decide here/);
+    expect(decided).toMatchObject({
+      status: 'RESTORED',
+      decision: { decision: 'APPROVED', decidedBy: { channel: 'email', id: DECISION_EMAIL } },
+    });
+    const shown = JSON.stringify(s.slack.messages().map((m) => m.blocks));
+    expect(shown).toContain('Approved via e-mail link at');
+    expect(s.slack.messages().some((m) => findButton(m.blocks, APPROVE_ACTION_ID))).toBe(false);
+    expect(successes(s)).toBe(1);
+  });
+
+  test('Slack down at request time, then back: the request appears in Slack and can be decided there', async () => {
+    // Prepare
+    const s = await startSandbox();
+    sandbox = s;
+    s.slack.setDown(true);
+    await s.developer.send(
+      new CreatePolicyCommand({
+        PolicyName: 'cleanup',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'Cleanup', Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    );
+    const [record] = await waitForPending(s);
+    const approvalId = record?.approvalId as string;
+    const { approve } = linksInMail(s, approvalId);
+    s.slack.setDown(false);
+    // Act
+    await s.recoverSlack();
+    const posted = (await s.store.get(approvalId))?.slackMessage;
+    const click = await s.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, approvalId);
+    await s.settle();
+    const ctx = await browser();
+    const page = await ctx.newPage();
+    const later = await page.goto(approve as string);
+    // Assess
+    expect(posted).toBeDefined();
+    expect(click.status).toBe(200);
+    expect(await s.store.get(approvalId)).toMatchObject({
+      status: 'RESTORED',
+      decision: { decidedBy: { channel: 'slack', id: SLACK_USERS.ana.id } },
+    });
+    expect(later?.status()).toBe(200);
+    expect(await textOf(page)).toContain('already been decided');
+    expect(await page.locator('button[type=submit]').count()).toBe(0);
   });
 
   test('a tampered link gets 403 and an expired one 410, each a clear page', async () => {

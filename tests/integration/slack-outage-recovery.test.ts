@@ -149,7 +149,7 @@ describe('Slack outage recovery', () => {
     await sandbox.settle();
   });
 
-  test('a request decided by e-mail before Slack is back is not posted as a request with buttons', async () => {
+  test('a request decided before Slack is back is posted with its outcome, without buttons, and the delay noted', async () => {
     // Prepare
     sandbox = await startSandbox();
     const { record } = await requestWhileSlackDown();
@@ -161,8 +161,19 @@ describe('Slack outage recovery', () => {
     // Act
     const report = await sandbox.recoverSlack();
     // Assess
-    expect(report).toMatchObject({ posted: [], cleared: 1 });
+    expect(report).toMatchObject({ posted: [record.approvalId], cleared: 0 });
     expect(requestMessages().filter((m) => findButton(m.blocks, APPROVE_ACTION_ID))).toEqual([]);
+    const [message] = requestMessages();
+    expect(JSON.stringify(message?.blocks)).toMatch(/Denied by/);
+    expect(thread(message as SlackMessage)).toEqual([
+      expect.stringMatching(/ended before Slack answered again/),
+    ]);
+    expect((await sandbox.store.get(record.approvalId))?.slackMessage).toEqual({
+      channel: message?.channel,
+      ts: message?.ts,
+    });
+    // Once shown, it is off the backlog: the next run posts nothing.
+    expect(await sandbox.recoverSlack()).toMatchObject({ posted: [] });
   });
 
   test('an unposted record changed outside PolicyGate is not posted but alerted', async () => {
