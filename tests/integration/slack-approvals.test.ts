@@ -107,7 +107,11 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     });
     const record = await sandbox.store.get(approvalId);
     expect(JSON.stringify(sandbox.slack.calls)).not.toContain(record?.taskToken);
-    expect(sandbox.sns.messages.map((m) => m.subject)).toEqual([expect.stringMatching(/approval needed/)]);
+    // The e-mail goes out after the message is recorded (and its links are signed): wait for it.
+    const subjects = await waitFor(() =>
+      sandbox.sns.messages.length > 0 ? sandbox.sns.messages.map((m) => m.subject) : undefined,
+    );
+    expect(subjects).toEqual([expect.stringMatching(/approval needed/)]);
   });
 
   test('an approver’s click resumes the workflow once, restores the policy and updates the message', async () => {
@@ -373,9 +377,10 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
     const posts = sandbox.slack.calls.filter((call) => call.method === 'chat.postMessage');
     expect(posts.map((call) => call.status)).toEqual([429, 200]);
     expect(await requestMessage(sandbox, approvalId)).toBeDefined();
-    expect(sandbox.sns.messages.map((m) => m.subject)).toEqual([
-      expect.not.stringMatching(/Slack unavailable/),
-    ]);
+    const subjects = await waitFor(() =>
+      sandbox.sns.messages.length > 0 ? sandbox.sns.messages.map((m) => m.subject) : undefined,
+    );
+    expect(subjects).toEqual([expect.not.stringMatching(/Slack unavailable/)]);
   });
 
   test('Slack down: the e-mail still goes out, the workflow waits, and the outcome reaches Slack later', async () => {
