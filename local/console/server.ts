@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, readBody } from '../http-util';
 import { ACCOUNT, type Sandbox, SLACK_CHANNEL, SLACK_SIGNING_SECRET, SLACK_USERS } from '../sandbox';
+import { findButton } from '../slack';
 import {
   ACTORS,
   type Actor,
@@ -360,8 +361,11 @@ async function clickAs(sandbox: Sandbox, form: URLSearchParams): Promise<string>
   const ts = form.get('ts') ?? '';
   const action = form.get('action') ?? '';
   if (!user) return page('Click refused', '<p class="note">Choose one of the sandbox\'s Slack users.</p>');
-  if (channel !== SLACK_CHANNEL || !sandbox.slack.message(channel, ts)) {
-    return page('Click refused', '<p class="note">That message no longer exists.</p>');
+  const message = channel === SLACK_CHANNEL ? sandbox.slack.message(channel, ts) : undefined;
+  if (!message) return page('Click refused', '<p class="note">That message no longer exists.</p>');
+  // As in Slack, only a button the message shows now can be clicked.
+  if (!findButton(message.blocks, action)) {
+    return page('Click refused', '<p class="note">The message no longer shows that button.</p>');
   }
   const ephemeralsBefore = sandbox.slack.ephemerals.length;
   const postsBefore = sandbox.slack.responseUrlPosts.length;

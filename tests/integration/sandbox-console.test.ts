@@ -116,7 +116,7 @@ describe('sandbox console', () => {
     const { s, w } = await start();
     const [change] = await simulateViaApi(w, { sample: 'risky-create-policy' });
     const approvalId = change?.approvalId ?? '';
-    await waitForPending(s);
+    const [record] = await waitForPending(s);
     const name = s.iam.state.policies.find((p) => !p.awsManaged)?.name ?? '';
     const original = SAMPLES['risky-create-policy']?.calls('x')[0]?.requestParameters.policyDocument;
     // Act
@@ -136,6 +136,13 @@ describe('sandbox console', () => {
     const slack = await (await get(w, '/slack')).text();
     expect(slack).toMatch(/Restored/);
     expect(slack).not.toContain(`value="${APPROVE_ACTION_ID}"`);
+    const again = await postConsoleForm(w, '/slack/click', {
+      channel: SLACK_CHANNEL,
+      ts: record?.slackMessage?.ts ?? '',
+      user: SLACK_USERS.sam.id,
+      action: DENY_ACTION_ID,
+    });
+    expect(await again.text()).toContain('no longer shows that button');
   });
 
   test('Deny keeps the change quarantined', async () => {
