@@ -1,0 +1,132 @@
+/**
+ * `npm start`: the whole gate on this machine, with no AWS account and no Slack workspace. Starts the
+ * sandbox in real time (the definition's own waits and a one-day approval deadline), the reconciliation
+ * sweep and the Slack recovery on a short schedule, and the web console; stops cleanly on Ctrl-C.
+ *
+ * Settings: `.env` (POLICY_GATE_CONSOLE_HOST, POLICY_GATE_CONSOLE_PORT, POLICY_GATE_SWEEP_SECONDS,
+ * POLICY_GATE_SLACK_RECOVERY_SECONDS), then the environment, then flags (--host, --port, --env-file).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { seedAccount } from './console/samples';
+import { startConsole } from './console/server';
+import { SLACK_CHANNEL, SLACK_USERS, startSandbox } from './sandbox';
+
+const KEYS = [
+  'POLICY_GATE_CONSOLE_HOST',
+  'POLICY_GATE_CONSOLE_PORT',
+  'POLICY_GATE_SWEEP_SECONDS',
+  'POLICY_GATE_SLACK_RECOVERY_SECONDS',
+] as const;
+type Settings = Record<(typeof KEYS)[number], string | undefined>;
+
+/** Parses a dotenv file's KEY=value lines (comments, blank lines, optional quotes); other keys are ignored. */
+export function parseEnvFile(text: string): Partial<Settings> {
+  const out: Partial<Settings> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match?.[1] || !(KEYS as readonly string[]).includes(match[1])) continue;
+    const raw = match[2] ?? '';
+    const value = /^(['"])(.*)\1$/.exec(raw)?.[2] ?? raw.replace(/\s+#.*$/, '');
+    out[match[1] as (typeof KEYS)[number]] = value;
+  }
+  return out;
+}
+
+/** The settings: defaults, then `.env`, then the environment, then flags. */
+export function settingsOf(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  readEnvFile: (path: string) => string | undefined,
+) {
+  const flag = (name: string) => {
+    const at = argv.indexOf(`--${name}`);
+    return at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  };
+  const fromFile = parseEnvFile(readEnvFile(flag('env-file') ?? '.env') ?? '');
+  const get = (key: (typeof KEYS)[number]) => {
+    const value = env[key] ?? fromFile[key];
+    return value === '' ? undefined : value;
+  };
+  const number = (text: string | undefined, fallback: number, name: string, min: number) => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > 65_535 * 100)
+      throw new Error(`${name} must be an integer >= ${min}`);
+    return value;
+  };
+  const port = number(flag('port') ?? get('POLICY_GATE_CONSOLE_PORT'), 3000, 'the console port', 0);
+  if (port > 65_535) throw new Error('the console port must be at most 65535');
+  return {
+    host: flag('host') ?? get('POLICY_GATE_CONSOLE_HOST') ?? '127.0.0.1',
+    port,
+    sweepSeconds: number(get('POLICY_GATE_SWEEP_SECONDS'), 60, 'POLICY_GATE_SWEEP_SECONDS', 1),
+    slackRecoverySeconds: number(
+      get('POLICY_GATE_SLACK_RECOVERY_SECONDS'),
+      15,
+      'POLICY_GATE_SLACK_RECOVERY_SECONDS',
+      1,
+    ),
+  };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+async function main(): Promise<void> {
+  const settings = settingsOf(process.argv.slice(2), process.env, (path) =>
+    existsSync(path) ? readFileSync(path, 'utf8') : undefined,
+  );
+  if (!LOOPBACK.test(settings.host)) {
+    console.warn(
+      `warning: the console listens on ${settings.host}, not loopback: anyone who reaches it can approve changes`,
+    );
+  }
+  // Real time: the definition's own retry intervals and waits, and the one-day approval deadline.
+  const sandbox = await startSandbox({ timeScale: 1 });
+  await seedAccount(sandbox);
+  const web = await startConsole(sandbox, { host: settings.host, port: settings.port });
+  const timers = [
+    setInterval(() => {
+      sandbox.sweep().catch((error: unknown) => console.error('sweep failed:', (error as Error)?.name));
+    }, settings.sweepSeconds * 1000),
+    setInterval(() => {
+      sandbox
+        .recoverSlack()
+        .catch((error: unknown) => console.error('Slack recovery failed:', (error as Error)?.name));
+    }, settings.slackRecoverySeconds * 1000),
+  ];
+  console.log(`PolicyGate sandbox started (no AWS account, no Slack workspace):
+  console               ${web.url}
+  IAM                   ${sandbox.iam.endpoint}
+  STS                   ${sandbox.sts.endpoint}
+  Step Functions        ${sandbox.sfn.endpoint} (the real definition and handlers)
+  SNS                   ${sandbox.sns.endpoint}
+  Slack Web API         ${sandbox.slack.url} (channel ${SLACK_CHANNEL})
+  Slack interactivity   ${sandbox.interactivity.url}
+  e-mail decision page  ${sandbox.decisionPage.url}
+  sweep every ${settings.sweepSeconds}s, Slack recovery every ${settings.slackRecoverySeconds}s
+  Slack users: ${Object.values(SLACK_USERS)
+    .map((u) => `${u.name} (${u.id})`)
+    .join(', ')}
+Open ${web.url} and simulate a change. Ctrl-C stops everything.`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping`);
+    for (const t of timers) clearInterval(t);
+    await web.close();
+    await sandbox.close();
+    console.log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
