@@ -132,6 +132,8 @@ describe('the deploy guard, loaded by serverless package', () => {
   test('packages the production stage given its settings with --param, and the template uses them', () => {
     // Prepare
     const { code, output, packaged, packageDir } = prodWithSettings;
+    // A failed packaging says why, rather than as a missing template file.
+    if (code !== 0) throw new Error(`serverless package exited ${code}: ${output.slice(-3000)}`);
     // Act
     const template = JSON.parse(
       readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),

@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-/** How long one `serverless package` may take. */
-export const PACKAGE_TIMEOUT_MS = 120_000;
+/**
+ * How long one `serverless package` may take: it bundles every function with esbuild, and on CI's two cores
+ * it shares them with every other suite (browser tests included), so a minute alone can be four under load.
+ */
+export const PACKAGE_TIMEOUT_MS = 300_000;
 
 /**
  * serverless-esbuild bundles in `.esbuild/` of the project and deletes it afterwards, so two packagings of
