@@ -15,7 +15,7 @@ import {
 } from '../support/packaging';
 
 /** Every run starts at once; the one that packages may first wait for another packaging of this tree. */
-const SETUP_TIMEOUT_MS = 2 * PACKAGE_TIMEOUT_MS + 10_000;
+const SETUP_TIMEOUT_MS = 3 * PACKAGE_TIMEOUT_MS + 10_000;
 const packageDirs: string[] = [];
 
 async function serverlessPackage(args: string[]): Promise<Run> {
@@ -41,6 +41,9 @@ let ciWithChannelOnly: Run;
 let prodWithoutDeployer: Run;
 let ciWithBadEmailDecisions: Run;
 
+/** `serverless package` under this working tree's packaging lock. */
+const locked = (args: string[]) => withPackagingLock(() => serverlessPackage(args));
+
 beforeAll(async () => {
   [
     prodWithoutSettings,
@@ -51,13 +54,15 @@ beforeAll(async () => {
     prodWithoutDeployer,
     ciWithBadEmailDecisions,
   ] = await Promise.all([
-    serverlessPackage(['--stage', 'prod']),
-    serverlessPackage(['--stage', 'prod', '--param=alertEmail=security@example.com']),
-    serverlessPackage(['--stage', 'ci', '--region', 'eu-west-1']),
-    withPackagingLock(() => serverlessPackage(['--stage', 'prod', ...PROD_PARAMS])),
-    serverlessPackage(['--stage', 'ci', '--param=slackChannelId=C0123456789']),
-    serverlessPackage(['--stage', 'prod', ...PROD_PARAMS.filter((param) => param !== DEPLOYER_PARAM)]),
-    serverlessPackage(['--stage', 'ci', '--param=emailDecisions=yes']),
+    // One at a time, and never beside another suite's packaging: even a run the guard refuses starts the
+    // framework in this working tree, which may touch the build directories a packaging is using.
+    locked(['--stage', 'prod']),
+    locked(['--stage', 'prod', '--param=alertEmail=security@example.com']),
+    locked(['--stage', 'ci', '--region', 'eu-west-1']),
+    locked(['--stage', 'prod', ...PROD_PARAMS]),
+    locked(['--stage', 'ci', '--param=slackChannelId=C0123456789']),
+    locked(['--stage', 'prod', ...PROD_PARAMS.filter((param) => param !== DEPLOYER_PARAM)]),
+    locked(['--stage', 'ci', '--param=emailDecisions=yes']),
   ]);
 }, SETUP_TIMEOUT_MS);
 
