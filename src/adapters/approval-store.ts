@@ -251,6 +251,9 @@ const NAMES = {
   '#versions': INTERNAL.versions,
   '#versionIds': INTERNAL.versionIds,
   '#savedAt': INTERNAL.savedAt,
+  // The Slack lists: a record's own entry in the lookup index, and when it first failed to post.
+  '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
+  '#since': UNPOSTED_SINCE,
 } as const;
 
 type Name = keyof typeof NAMES;
@@ -673,11 +676,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
       Key: { approvalId },
       UpdateExpression: update,
       ConditionExpression: condition,
-      ExpressionAttributeNames: {
-        ...namesFor(update, condition),
-        '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
-        '#since': UNPOSTED_SINCE,
-      },
+      ExpressionAttributeNames: namesFor(update, condition),
       ExpressionAttributeValues: {
         ':message': { channel: message.channel, ts: message.ts },
         ':now': this.now().toISOString(),
@@ -729,11 +728,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
           Key: { approvalId },
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: {
-            ...namesFor(update, condition),
-            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
-            '#since': UNPOSTED_SINCE,
-          },
+          ExpressionAttributeNames: namesFor(update, condition),
           ExpressionAttributeValues: { ':key': lookupKey(UNPOSTED_KEY), ':since': since },
         }),
       );
@@ -767,10 +762,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
           Key: { approvalId },
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: {
-            ...namesFor(update, condition),
-            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
-          },
+          ExpressionAttributeNames: namesFor(update, condition),
           ExpressionAttributeValues: {
             ':key': lookupKey(POSTED_KEY),
             ':pending': 'PENDING' satisfies ApprovalStatus,
@@ -827,11 +819,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
           Key: { approvalId },
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: {
-            ...namesFor(update, condition),
-            '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
-            '#since': UNPOSTED_SINCE,
-          },
+          ExpressionAttributeNames: namesFor(update, condition),
         }),
       );
     } catch (err) {
