@@ -63,9 +63,11 @@ async function browser(options: { javaScriptEnabled?: boolean } = {}): Promise<B
   return context;
 }
 
-async function pendingRequest() {
+/** A risky CreatePolicy pending approval, with the links of its e-mail; Slack down meanwhile if asked. */
+async function pendingRequest(options: { slackDown?: boolean } = {}) {
   const s = await startSandbox();
   sandbox = s;
+  if (options.slackDown) s.slack.setDown(true);
   await s.developer.send(
     new CreatePolicyCommand({
       PolicyName: 'cleanup',
@@ -188,26 +190,12 @@ describe('the decision page in Chromium', () => {
 
   test('Slack down at request time: the e-mail link decides meanwhile, and once Slack is back the request appears there, decided', async () => {
     // Prepare: Slack cannot be reached when the request is made.
-    const s = await startSandbox();
-    sandbox = s;
-    s.slack.setDown(true);
-    await s.developer.send(
-      new CreatePolicyCommand({
-        PolicyName: 'cleanup',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Sid: 'Cleanup', Effect: 'Allow', Action: 's3:*', Resource: '*' }],
-        }),
-      }),
-    );
-    const [record] = await waitForPending(s);
-    const approvalId = record?.approvalId as string;
+    const { s, approvalId, approve } = await pendingRequest({ slackDown: true });
     const unavailable = s.sns.messages.find((m) => /Slack unavailable/.test(m.subject ?? ''));
-    const { approve } = linksInMail(s, approvalId);
     const ctx = await browser();
     const page = await ctx.newPage();
     // Act: decide through the e-mail while Slack is still down, then Slack comes back.
-    await page.goto(approve as string);
+    await page.goto(approve);
     await Promise.all([page.waitForURL(/\?a=/), page.click('button[type=submit]')]);
     await s.settle();
     const decided = await s.store.get(approvalId);
@@ -227,21 +215,7 @@ describe('the decision page in Chromium', () => {
 
   test('Slack down at request time, then back: the request appears in Slack and can be decided there', async () => {
     // Prepare
-    const s = await startSandbox();
-    sandbox = s;
-    s.slack.setDown(true);
-    await s.developer.send(
-      new CreatePolicyCommand({
-        PolicyName: 'cleanup',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Sid: 'Cleanup', Effect: 'Allow', Action: 's3:*', Resource: '*' }],
-        }),
-      }),
-    );
-    const [record] = await waitForPending(s);
-    const approvalId = record?.approvalId as string;
-    const { approve } = linksInMail(s, approvalId);
+    const { s, approvalId, approve } = await pendingRequest({ slackDown: true });
     s.slack.setDown(false);
     // Act
     await s.recoverSlack();
@@ -250,7 +224,7 @@ describe('the decision page in Chromium', () => {
     await s.settle();
     const ctx = await browser();
     const page = await ctx.newPage();
-    const later = await page.goto(approve as string);
+    const later = await page.goto(approve);
     // Assess
     expect(posted).toBeDefined();
     expect(click.status).toBe(200);
