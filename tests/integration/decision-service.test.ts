@@ -3,10 +3,9 @@
  * exactly-once decisions and what happens when Step Functions no longer accepts the token. The channel
  * directory and the task callback are small scripted implementations of their interfaces.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
-import { DynamoApprovalStore } from '../../src/adapters/approval-store';
+import type { DynamoApprovalStore } from '../../src/adapters/approval-store';
 import type { TaskCallback, TokenRejection } from '../../src/adapters/task-callback';
 import type { ApprovalRecord } from '../../src/domain/approval';
 import { parseIdentityMap } from '../../src/domain/approvers';
@@ -19,7 +18,7 @@ import {
   type DirectoryEntry,
 } from '../../src/services/decision-service';
 import fixture from '../fixtures/approvals/record.json';
-import { createSealed, type LocalSeals, startLocalSeals } from '../support/seals';
+import { createSealed, type LocalApprovals, startLocalApprovals } from '../support/seals';
 
 const TABLE = 'policy-gate-decision-service-test';
 const NOW = new Date('2025-03-11T10:00:00.000Z');
@@ -51,32 +50,17 @@ class ScriptedCallback implements TaskCallback {
   }
 }
 
-let dynamo: LocalDynamoDb;
+let local: LocalApprovals;
 let client: DynamoDBClient;
 let store: DynamoApprovalStore;
-let local: LocalSeals;
 let sequence = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: dynamo.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await createApprovalsTable(client, TABLE);
-  local = await startLocalSeals();
-  store = new DynamoApprovalStore(
-    DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-    TABLE,
-  );
+  local = await startLocalApprovals(TABLE);
+  ({ client, store } = local);
 });
 
-afterAll(async () => {
-  client.destroy();
-  await local.close();
-  await dynamo.close();
-});
+afterAll(() => local.close());
 
 /** A PENDING approval with a task token, deadline a day after {@link NOW}. */
 async function pending(): Promise<string> {

@@ -3,10 +3,9 @@
  * approver twice, one Deny ending it, records from before attribution, and asking the trail again at the
  * first approval (bounded in time).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
-import { DynamoApprovalStore } from '../../src/adapters/approval-store';
+import type { DynamoApprovalStore } from '../../src/adapters/approval-store';
 import type { IssuingEventFinder } from '../../src/adapters/assume-role-finder';
 import type { TaskCallback, TokenRejection } from '../../src/adapters/task-callback';
 import type { ApprovalRecord } from '../../src/domain/approval';
@@ -18,7 +17,7 @@ import { AttributionService } from '../../src/services/attribution-service';
 import { DecisionService, type DirectoryEntry } from '../../src/services/decision-service';
 import { EmailLinkDirectory } from '../../src/services/email-directory';
 import fixture from '../fixtures/approvals/record.json';
-import { createSealed, type LocalSeals, startLocalSeals } from '../support/seals';
+import { createSealed, type LocalApprovals, startLocalApprovals } from '../support/seals';
 
 const TABLE = 'policy-gate-two-approvers-test';
 const NOW = new Date('2025-03-11T10:00:00.000Z');
@@ -64,31 +63,16 @@ function trail(delayMs: number): IssuingEventFinder {
   };
 }
 
-let dynamo: LocalDynamoDb;
+let local: LocalApprovals;
 let client: DynamoDBClient;
 let store: DynamoApprovalStore;
-let local: LocalSeals;
 let sequence = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: dynamo.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await createApprovalsTable(client, TABLE);
-  local = await startLocalSeals();
-  store = new DynamoApprovalStore(
-    DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-    TABLE,
-  );
+  local = await startLocalApprovals(TABLE);
+  ({ client, store } = local);
 });
-afterAll(async () => {
-  client.destroy();
-  await local.close();
-  await dynamo.close();
-});
+afterAll(() => local.close());
 
 async function pending(changes: Partial<ApprovalRecord> = {}, actor: Actor = SPOOFED): Promise<string> {
   sequence += 1;

@@ -1,6 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createApprovalsTable, startDynalite } from '../../local/dynamodb';
 import { type LocalKmsServer, startKmsServer } from '../../local/kms/server';
-import type { ApprovalStore } from '../../src/adapters/approval-store';
+import { type ApprovalStore, DynamoApprovalStore } from '../../src/adapters/approval-store';
 import { KmsSealKey } from '../../src/adapters/kms-seal-key';
 import type { ApprovalRecord, QuarantineState } from '../../src/domain/approval';
 import { RecordSeals } from '../../src/services/record-seals';
@@ -54,4 +57,38 @@ export async function createSealed(
     ...(concerns && { concerns }),
   });
   return store.setQuarantineSeal(record.approvalId, await seals.sealQuarantine(contained));
+}
+
+/** The real approvals store on dynalite, with the local KMS seals, as the decision-service tests use them. */
+export interface LocalApprovals {
+  readonly client: DynamoDBClient;
+  readonly store: DynamoApprovalStore;
+  readonly seals: RecordSeals;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite with an approvals table named `table`, and the local seals. */
+export async function startLocalApprovals(table: string): Promise<LocalApprovals> {
+  const dynamo = await startDynalite();
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynamo.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await createApprovalsTable(client, table);
+  const local = await startLocalSeals();
+  const store = new DynamoApprovalStore(
+    DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    table,
+  );
+  return {
+    client,
+    store,
+    seals: local.seals,
+    async close() {
+      client.destroy();
+      await local.close();
+      await dynamo.close();
+    },
+  };
 }
