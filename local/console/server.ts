@@ -1,8 +1,9 @@
 /**
  * The sandbox's web console: server-rendered pages to watch the gate (the Slack channel, the mailbox, IAM,
  * the workflow runs) and drive it (Approve/Deny as a local Slack user through the real signed interactivity
- * path, and IAM changes made as a chosen actor). No scripts, no external assets, a strict CSP, everything
- * escaped. It binds to loopback and refuses requests whose Host is not its own (DNS rebinding) and form posts
+ * path, and IAM changes made as a chosen actor). No inline script, no external assets, a strict CSP,
+ * everything escaped; the list views update live through one same-origin script (./live.ts) and degrade to a
+ * meta refresh without JavaScript. It binds to loopback and refuses requests whose Host is not its own (DNS rebinding) and form posts
  * from another origin (a web page in the same browser must not approve a change).
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -11,6 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { closeServer, readBody } from '../http-util';
 import { ACCOUNT, type Sandbox, SLACK_CHANNEL, SLACK_SIGNING_SECRET, SLACK_USERS } from '../sandbox';
 import { findButton } from '../slack';
+import {
+  CONSOLE_SCRIPT,
+  createLiveHub,
+  isLiveView,
+  type LiveOptions,
+  type LiveView,
+  versionOf,
+} from './live';
 import {
   ACTORS,
   type Actor,
@@ -33,6 +42,8 @@ export interface ConsoleOptions {
   host?: string;
   /** Seconds between refreshes of the list views (0 = none); default 5. */
   refreshSeconds?: number;
+  /** Live updates' limits and timings (see ./live.ts). */
+  live?: LiveOptions;
 }
 
 export interface ConsoleServer {
@@ -58,7 +69,8 @@ button{margin:4px 6px 4px 0;padding:4px 12px}button.primary{background:#007a5a;c
 pre{background:#f4f4f4;padding:8px;overflow:auto;white-space:pre-wrap}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 .note{background:#fff8e1;border:1px solid #e0c36d;padding:8px;border-radius:6px}.muted{color:#777}`;
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
-const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+// script-src 'self' admits only /console.js (no inline script, no eval); connect-src 'self' its event stream and fragments.
+const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
 /** HTML-escapes text for element content and quoted attribute values. */
 export function esc(value: unknown): string {
@@ -68,9 +80,26 @@ export function esc(value: unknown): string {
   );
 }
 
-function page(title: string, body: string, refreshSeconds = 0): string {
-  const refresh = refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${refreshSeconds}">` : '';
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8">${refresh}<title>${esc(title)} · PolicyGate sandbox</title><style>${STYLE}</style></head><body><nav><a href="/slack">Slack channel</a><a href="/mail">Mailbox</a><a href="/iam">IAM</a><a href="/executions">Executions</a><a href="/simulate">Simulate a change</a></nav><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
+function page(title: string, body: string): string {
+  return pageWith(title, body, '');
+}
+
+/**
+ * A list view: its fragment inside the live region the script keeps current. Without JavaScript the
+ * `<noscript>` meta refresh reloads it instead (with JavaScript a noscript's content is inert text).
+ */
+function livePage(view: LiveView, fragment: string, refreshSeconds: number): string {
+  const refresh =
+    refreshSeconds > 0 ? `<noscript><meta http-equiv="refresh" content="${refreshSeconds}"></noscript>` : '';
+  return pageWith(
+    LIVE_TITLES[view],
+    `<div id="live" data-view="${esc(view)}" data-version="${esc(versionOf(fragment))}" data-refresh="${refreshSeconds}">${fragment}</div>`,
+    `${refresh}<script src="/console.js" defer></script>`,
+  );
+}
+
+function pageWith(title: string, body: string, head: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">${head}<title>${esc(title)} · PolicyGate sandbox</title><style>${STYLE}</style></head><body><nav><a href="/slack">Slack channel</a><a href="/mail">Mailbox</a><a href="/iam">IAM</a><a href="/executions">Executions</a><a href="/simulate">Simulate a change</a></nav><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
 }
 
 // ---------- Block Kit ----------
@@ -117,7 +146,7 @@ function renderButtons(elements: unknown[], channel: string, ts: string): string
       return `<button type="submit" name="action" value="${esc(b.action_id)}"${style}>${esc(textOf(b.text))}</button>`;
     })
     .join('');
-  return `<form method="post" action="/slack/click"><input type="hidden" name="channel" value="${esc(channel)}"><input type="hidden" name="ts" value="${esc(ts)}"><label>Click as <select name="user">${userOptions()}</select></label> ${html}${confirms.join('')}</form>`;
+  return `<form method="post" action="/slack/click" data-key="${esc(ts)}"><input type="hidden" name="channel" value="${esc(channel)}"><input type="hidden" name="ts" value="${esc(ts)}"><label>Click as <select name="user">${userOptions()}</select></label> ${html}${confirms.join('')}</form>`;
 }
 
 function renderBlocks(blocks: unknown[] | undefined, text: string, channel: string, ts: string): string {
@@ -149,7 +178,28 @@ function renderBlocks(blocks: unknown[] | undefined, text: string, channel: stri
     .join('');
 }
 
-function slackPage(sandbox: Sandbox, refresh: number): string {
+const LIVE_TITLES: Readonly<Record<LiveView, string>> = {
+  slack: `Slack #${SLACK_CHANNEL}`,
+  mail: 'Mailbox',
+  iam: `IAM (account ${ACCOUNT})`,
+  executions: 'Executions',
+};
+
+/** A list view's fragment: what its page shows inside the live region. */
+function fragmentOf(sandbox: Sandbox, view: LiveView): string {
+  switch (view) {
+    case 'slack':
+      return slackFragment(sandbox);
+    case 'mail':
+      return mailFragment(sandbox);
+    case 'iam':
+      return iamFragment(sandbox);
+    case 'executions':
+      return executionsFragment(sandbox);
+  }
+}
+
+function slackFragment(sandbox: Sandbox): string {
   const messages = sandbox.slack.messages(SLACK_CHANNEL).reverse();
   const body = messages
     .map((m) => {
@@ -164,14 +214,10 @@ function slackPage(sandbox: Sandbox, refresh: number): string {
       return `<div class="card msg" data-ts="${esc(m.ts)}"><div class="ctx">PolicyGate bot · ${esc(m.ts)}${edited}</div>${renderBlocks(m.blocks, m.text, SLACK_CHANNEL, m.ts)}</div>${replies}`;
     })
     .join('');
-  return page(
-    `Slack #${SLACK_CHANNEL}`,
-    body || '<p class="muted">No messages yet. Simulate a change.</p>',
-    refresh,
-  );
+  return body || '<p class="muted">No messages yet. Simulate a change.</p>';
 }
 
-function mailPage(sandbox: Sandbox, refresh: number): string {
+function mailFragment(sandbox: Sandbox): string {
   const pageUrl = sandbox.decisionPage.url;
   const linkify = (text: string) =>
     text
@@ -190,7 +236,7 @@ function mailPage(sandbox: Sandbox, refresh: number): string {
         `<div class="card mail"><div class="header">${esc(m.subject ?? '(no subject)')}</div><div class="ctx">to the alert topic</div><pre>${linkify(m.message)}</pre></div>`,
     )
     .join('');
-  return page('Mailbox', body || '<p class="muted">No e-mail yet.</p>', refresh);
+  return body || '<p class="muted">No e-mail yet.</p>';
 }
 
 function prettyJson(text: string): string {
@@ -215,7 +261,7 @@ function isQuarantine(document: string): boolean {
   }
 }
 
-function iamPage(sandbox: Sandbox, refresh: number): string {
+function iamFragment(sandbox: Sandbox): string {
   const state = sandbox.iam.state;
   const policies = state.policies
     .filter((p) => !p.awsManaged)
@@ -223,7 +269,7 @@ function iamPage(sandbox: Sandbox, refresh: number): string {
       const versions = p.versions
         .map(
           (v) =>
-            `<details${v.isDefaultVersion ? ' open' : ''}><summary>${esc(v.versionId)}${v.isDefaultVersion ? ' (default)' : ''}</summary><pre>${esc(prettyJson(v.document))}</pre></details>`,
+            `<details data-key="${esc(`policy/${p.name}/${v.versionId}`)}"${v.isDefaultVersion ? ' open' : ''}><summary>${esc(v.versionId)}${v.isDefaultVersion ? ' (default)' : ''}</summary><pre>${esc(prettyJson(v.document))}</pre></details>`,
         )
         .join('');
       const quarantined = isQuarantine(p.defaultDocument)
@@ -237,7 +283,7 @@ function iamPage(sandbox: Sandbox, refresh: number): string {
       const inline = Object.entries(p.inlinePolicies)
         .map(
           ([name, d]) =>
-            `<details><summary>inline ${esc(name)}</summary><pre>${esc(prettyJson(d))}</pre></details>`,
+            `<details data-key="${esc(`inline/${p.kind}/${p.name}/${name}`)}"><summary>inline ${esc(name)}</summary><pre>${esc(prettyJson(d))}</pre></details>`,
         )
         .join('');
       const attached = p.attachedPolicyArns.map((a) => `<li>${esc(a)}</li>`).join('');
@@ -245,14 +291,10 @@ function iamPage(sandbox: Sandbox, refresh: number): string {
       return `<div class="card principal"><div class="header">${esc(p.kind)} ${esc(p.name)}</div>${attached ? `<div>attached:<ul>${attached}</ul></div>` : ''}${inline}${members}</div>`;
     })
     .join('');
-  return page(
-    `IAM (account ${ACCOUNT})`,
-    `<h2>Customer managed policies</h2>${policies || '<p class="muted">None yet.</p>'}<h2>Roles, users and groups</h2>${principals}`,
-    refresh,
-  );
+  return `<h2>Customer managed policies</h2>${policies || '<p class="muted">None yet.</p>'}<h2>Roles, users and groups</h2>${principals}`;
 }
 
-function executionsPage(sandbox: Sandbox, refresh: number): string {
+function executionsFragment(sandbox: Sandbox): string {
   const body = [...sandbox.executions]
     .reverse()
     .map(({ eventName, execution }) => {
@@ -265,10 +307,10 @@ function executionsPage(sandbox: Sandbox, refresh: number): string {
             `<tr><td>${esc(e.timestamp.toISOString())}</td><td>${esc(e.type)}</td><td>${esc(e.stateName ?? '')}</td><td>${esc(e.error ?? '')}</td></tr>`,
         )
         .join('');
-      return `<div class="card execution"><div class="header">${esc(eventName)} · <span class="status">${esc(d.status)}</span></div><div class="ctx">${esc(d.name)} · started ${esc(d.startDate.toISOString())}${d.error ? ` · error ${esc(d.error)}` : ''}</div><details><summary>history</summary><table><tr><th>time</th><th>event</th><th>state</th><th>error</th></tr>${rows}</table></details></div>`;
+      return `<div class="card execution"><div class="header">${esc(eventName)} · <span class="status">${esc(d.status)}</span></div><div class="ctx">${esc(d.name)} · started ${esc(d.startDate.toISOString())}${d.error ? ` · error ${esc(d.error)}` : ''}</div><details data-key="${esc(`execution/${d.name}`)}"><summary>history</summary><table><tr><th>time</th><th>event</th><th>state</th><th>error</th></tr>${rows}</table></details></div>`;
     })
     .join('');
-  return page('Executions', body || '<p class="muted">No workflow runs yet.</p>', refresh);
+  return body || '<p class="muted">No workflow runs yet.</p>';
 }
 
 function actorSelect(): string {
@@ -425,6 +467,7 @@ function send(
 export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {}): Promise<ConsoleServer> {
   const host = options.host ?? '127.0.0.1';
   const refresh = options.refreshSeconds ?? 5;
+  const live = createLiveHub((view) => fragmentOf(sandbox, view), options.live);
   let allowedHosts = new Set<string>();
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -457,17 +500,28 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
     const method = req.method ?? 'GET';
     if (method === 'GET' || method === 'HEAD') {
       const html = 'text/html; charset=utf-8';
+      const name = url.pathname.slice(1);
+      if (isLiveView(name)) return send(res, 200, html, livePage(name, fragmentOf(sandbox, name), refresh));
+      const fragment = /^\/fragment\/([a-z]+)$/.exec(url.pathname)?.[1] ?? '';
+      if (url.pathname === '/events' || isLiveView(fragment)) {
+        // Read-only, and readable only by the console's own pages: Host is checked above (DNS rebinding), and
+        // a request another site's page makes is refused though the browser would not let it read the answer.
+        if (!sameOriginRead(req, allowedHosts))
+          return send(res, 403, 'text/plain', 'cross-site read refused\n');
+        if (isLiveView(fragment)) {
+          const body = fragmentOf(sandbox, fragment);
+          return send(res, 200, html, body, { 'x-fragment-version': versionOf(body) });
+        }
+        const view = url.searchParams.get('view') ?? '';
+        if (!isLiveView(view)) return send(res, 400, 'text/plain', 'unknown view\n');
+        if (method !== 'GET') return send(res, 405, 'text/plain', 'GET only\n', { allow: 'GET' });
+        return live.serve(req, res, view);
+      }
       switch (url.pathname) {
         case '/':
           return send(res, 303, 'text/plain', '', { location: '/slack' });
-        case '/slack':
-          return send(res, 200, html, slackPage(sandbox, refresh));
-        case '/mail':
-          return send(res, 200, html, mailPage(sandbox, refresh));
-        case '/iam':
-          return send(res, 200, html, iamPage(sandbox, refresh));
-        case '/executions':
-          return send(res, 200, html, executionsPage(sandbox, refresh));
+        case '/console.js':
+          return send(res, 200, 'text/javascript; charset=utf-8', CONSOLE_SCRIPT);
         case '/simulate':
           return send(res, 200, html, simulatePage());
         case '/api/state':
@@ -532,7 +586,26 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   allowedHosts = new Set([`${shownHost}:${port}`, `127.0.0.1:${port}`, `localhost:${port}`]);
-  return { url: `http://${shownHost}:${port}`, close: () => closeServer(server) };
+  return {
+    url: `http://${shownHost}:${port}`,
+    close: async () => {
+      // End the event streams first: they are requests in flight, which would hold the close back.
+      live.close();
+      await closeServer(server);
+    },
+  };
+}
+
+/**
+ * A GET the console's own page made: no Origin, or its own; and no Sec-Fetch-Site naming another site.
+ * (Browsers send Origin on a cross-origin EventSource or fetch, and Sec-Fetch-Site on every request.)
+ */
+function sameOriginRead(req: http.IncomingMessage, allowedHosts: Set<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !(origin.startsWith('http://') && allowedHosts.has(origin.slice(7))))
+    return false;
+  const site = req.headers['sec-fetch-site'];
+  return site === undefined || site === 'same-origin' || site === 'none';
 }
 
 function suffix(): string {

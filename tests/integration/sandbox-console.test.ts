@@ -82,9 +82,16 @@ describe('sandbox console', () => {
       expect(response.status).toBe(200);
       const csp = response.headers.get('content-security-policy') ?? '';
       expect(csp).toMatch(/default-src 'none'/);
-      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|script-src/);
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|unsafe-hashes|data:|blob:/);
+      expect(csp).toMatch(/script-src 'self';/);
       const html = await response.text();
-      expect(html).not.toMatch(/<script|src="http|href="https?:\/\/(?!127\.0\.0\.1)/);
+      // The one script is the console's own file: nothing inline, nothing from elsewhere.
+      const scripts = [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)];
+      for (const [tag, content] of scripts) {
+        expect(tag).toMatch(/^<script src="\/console\.js" defer>/);
+        expect(content).toBe('');
+      }
+      expect(html).not.toMatch(/src="http|href="https?:\/\/(?!127\.0\.0\.1)|\son[a-z]+=/);
     }
     expect((await get(w, '/')).headers.get('location')).toBe('/slack');
   });

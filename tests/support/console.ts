@@ -1,13 +1,15 @@
 import { seedAccount } from '../../local/console/samples';
-import { type ConsoleServer, startConsole } from '../../local/console/server';
+import { type ConsoleOptions, type ConsoleServer, startConsole } from '../../local/console/server';
 import { type Sandbox, startSandbox } from '../../local/sandbox';
 
 /** A sandbox with the console's seeded account and the console itself on a free loopback port. */
-export async function startSandboxConsole(): Promise<{ sandbox: Sandbox; web: ConsoleServer }> {
+export async function startSandboxConsole(
+  options: ConsoleOptions = {},
+): Promise<{ sandbox: Sandbox; web: ConsoleServer }> {
   const sandbox = await startSandbox();
   try {
     await seedAccount(sandbox);
-    const web = await startConsole(sandbox, { port: 0, refreshSeconds: 0 });
+    const web = await startConsole(sandbox, { port: 0, refreshSeconds: 0, ...options });
     return { sandbox, web };
   } catch (error) {
     await sandbox.close();
