@@ -10,7 +10,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, readBody } from '../http-util';
-import { ACCOUNT, type Sandbox, SLACK_CHANNEL, SLACK_SIGNING_SECRET, SLACK_USERS } from '../sandbox';
+import {
+  ACCOUNT,
+  POLICY_GATE_ROLE,
+  type Sandbox,
+  SLACK_CHANNEL,
+  SLACK_SIGNING_SECRET,
+  SLACK_USERS,
+} from '../sandbox';
 import { findButton } from '../slack';
 import {
   CONSOLE_SCRIPT,
@@ -345,8 +352,11 @@ export async function simulate(sandbox: Sandbox, calls: IamCall[], actor: Actor)
         const e = error as { name?: string; message?: string };
         throw new SimulateError(`IAM refused ${call.eventName}: ${e.name ?? 'Error'}: ${e.message ?? ''}`);
       }
-      // The IAM stand-in emits the event before it answers, so the execution has already started.
+      // The IAM stand-in emits the event before it answers, so the execution has already started. Runs
+      // started meanwhile by PolicyGate's own writes (the quarantine of an earlier call of a burst) are not
+      // this call's.
       for (const e of sandbox.executions.slice(before)) {
+        if (byPolicyGate(sandbox.sfn.describeExecution(e.execution.executionArn).input)) continue;
         started.push({ eventName: e.eventName, executionArn: e.execution.executionArn });
       }
     }
@@ -365,6 +375,14 @@ export async function simulate(sandbox: Sandbox, calls: IamCall[], actor: Actor)
       };
     }),
   );
+}
+
+/** Whether an execution's CloudTrail event is a call PolicyGate's own workflow role made. */
+function byPolicyGate(input: unknown): boolean {
+  const identity = (input as { detail?: { userIdentity?: unknown } } | null)?.detail?.userIdentity as
+    | { sessionContext?: { sessionIssuer?: { arn?: unknown } } }
+    | undefined;
+  return identity?.sessionContext?.sessionIssuer?.arn === POLICY_GATE_ROLE;
 }
 
 async function statusOf(sandbox: Sandbox, approvalId: string, executionArn: string): Promise<string> {

@@ -59,3 +59,26 @@ export async function approveFully(approvalId: string): Promise<DecisionResult> 
   }
   return result as DecisionResult;
 }
+
+/**
+ * Waits until one approval's request step is done (task token stored, Slack message posted, request e-mail
+ * sent) and returns its record: `waitForPending` for a sandbox that other approvals share.
+ */
+export function waitForRequest(sandbox: Sandbox, approvalId: string): Promise<ApprovalRecord> {
+  return eventually(async () => {
+    const record = await sandbox.store.get(approvalId);
+    const mailed = sandbox.sns.messages.some(
+      (m) => /approval needed/.test(m.subject ?? '') && m.message.includes(`Approval id: ${approvalId}`),
+    );
+    return record?.taskToken && record.slackMessage && mailed ? record : undefined;
+  });
+}
+
+/** Waits for the executions an approval started to end (other approvals' runs in the sandbox may go on). */
+export async function settleApproval(sandbox: Sandbox, approvalId: string): Promise<void> {
+  const runs = sandbox.executions.filter(
+    (e) => approvalIdOf(sandbox.sfn.describeExecution(e.execution.executionArn).input) === approvalId,
+  );
+  if (runs.length === 0) throw new Error(`no execution for ${approvalId}`);
+  await Promise.all(runs.map((e) => e.execution.done));
+}
