@@ -138,7 +138,7 @@ describe('the sandbox console in Chromium', () => {
     const requested = await messageText(page, ts);
     await screenshot(page, 'slack-request');
     const quarantinedBefore = await isQuarantinedInIamView(page, name);
-    await policyCard(page, name).scrollIntoViewIfNeeded();
+    await policyCard(page, name).locator('summary', { hasText: /^v1$/ }).click();
     await screenshot(page, 'iam-quarantined');
     // Act
     await clickInSlackView(page, ts, SLACK_USERS.ana.id, /^Approve$/);
