@@ -24,7 +24,7 @@ export const isLiveView = (value: string): value is LiveView =>
 export interface LiveOptions {
   /** Most concurrent event streams; more are answered 503 (the page then falls back to reloading). Default 32. */
   maxStreams?: number;
-  /** Milliseconds between checks of the watched views. Default 300. */
+  /** Milliseconds between checks of the watched views. Default 500. */
   pollMs?: number;
   /** Milliseconds between heartbeat comments on each stream. Default 15000. */
   heartbeatMs?: number;
@@ -53,7 +53,7 @@ interface Stream {
 /** Starts the hub; `render` gives a view's current fragment. */
 export function createLiveHub(render: (view: LiveView) => string, options: LiveOptions = {}): LiveHub {
   const maxStreams = options.maxStreams ?? 32;
-  const pollMs = options.pollMs ?? 300;
+  const pollMs = options.pollMs ?? 500;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const streams = new Set<Stream>();
   let poll: NodeJS.Timeout | undefined;
