@@ -70,14 +70,14 @@ export async function detectionRows({ quick, log }: SectionOptions): Promise<Ben
     {
       section: 'detection',
       metric: `checks/s, whole corpus (${formatCount(texts.length)} versions, shipped list)`,
-      value: `${rateText(whole.rate)}; ${megabytes.toFixed(1)} MB/s`,
+      value: `${rateText(whole.rate)}; ${formatCount(whole.cpuRate)} per CPU-second; ${megabytes.toFixed(1)} MB/s`,
       target: `≥ ${formatCount(CHECKS_PER_SECOND_TARGET)}/s`,
       met: whole.rate.median >= CHECKS_PER_SECOND_TARGET,
     },
     {
       section: 'detection',
       metric: `checks/s, current versions only (${formatCount(current.checked)}; smaller documents)`,
-      value: rateText(current.rate),
+      value: `${rateText(current.rate)}; ${formatCount(current.cpuRate)} per CPU-second`,
     },
     {
       section: 'detection',
@@ -113,10 +113,16 @@ function checkRate(texts: readonly string[], restricted: RestrictedActionSet, qu
     }
   };
   checkAll(); // warm-up: JIT and the pattern cache
+  // CPU time beside wall time: on a shared machine the wall figure (the one the target is judged on)
+  // also measures the neighbours, the CPU figure only this process.
+  const cpuSeconds: number[] = [];
   const seconds = roundsUntilStable(
     () => {
       const start = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
       checkAll();
+      const used = process.cpuUsage(cpu);
+      cpuSeconds.push((used.user + used.system) / 1e6);
       return Number(process.hrtime.bigint() - start) / 1e9;
     },
     quick ? { minRounds: 3, maxRounds: 3, tolerance: 1 } : { minRounds: 15, maxRounds: 60, tolerance: 0.05 },
@@ -124,6 +130,7 @@ function checkRate(texts: readonly string[], restricted: RestrictedActionSet, qu
   return {
     checked: texts.length,
     rate: summarise(seconds.map((s) => texts.length / s)),
+    cpuRate: median(cpuSeconds.map((s) => texts.length / s)),
     findings,
     unanalysable,
   };
