@@ -57,6 +57,11 @@ interface RestrictedIndex {
   /** Steps of a binary search over `sorted`. */
   readonly depth: number;
   /**
+   * The services of the restricted actions (lower case), by length: a pattern naming any other service
+   * can match none of them, and three in four actions of real policies are such patterns.
+   */
+  readonly servicesByLength: ReadonlyMap<number, readonly string[]>;
+  /**
    * Scratch space for one analysis at a time (analyses are synchronous, so they never overlap), kept
    * with the index so checking thousands of documents does not allocate it thousands of times.
    */
@@ -85,10 +90,17 @@ function indexOf(set: RestrictedActionSet): RestrictedIndex {
     const y = names[b] as string;
     return x < y ? -1 : x > y ? 1 : a - b;
   });
+  const servicesByLength = new Map<number, string[]>();
+  for (const service of new Set(names.map((name) => name.slice(0, name.indexOf(':'))))) {
+    const same = servicesByLength.get(service.length);
+    if (same) same.push(service);
+    else servicesByLength.set(service.length, [service]);
+  }
   index = {
     set,
     names,
     byName,
+    servicesByLength,
     sorted: positions.map((i) => names[i] as string),
     order: Int32Array.from(positions),
     depth: Math.ceil(Math.log2(names.length + 1)),
@@ -111,6 +123,40 @@ const MAX_NOTE = 400;
 function shownPattern(source: string): string {
   if (source.length <= MAX_SHOWN_PATTERN) return source;
   return `${source.slice(0, MAX_SHOWN_PATTERN)}… (${source.length.toLocaleString('en-US')} characters)`;
+}
+
+/** ASCII letters, digits and `-`: the characters of a service prefix. */
+function isServiceCharacter(code: number): boolean {
+  return (
+    (code >= 0x61 && code <= 0x7a) ||
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x30 && code <= 0x39) ||
+    code === 0x2d
+  );
+}
+
+/**
+ * Whether `pattern` names a service outside `servicesByLength`, so it matches no restricted action: its
+ * part before the first colon is plain (letters, digits, `-`: no wildcard, nothing that lower-cases
+ * unexpectedly) and equal, ignoring ASCII case, to none of them. Allocates nothing: it runs for every
+ * action of every statement. Anything else, `*` included, answers `false` and is matched in full.
+ */
+function namesOtherService(
+  pattern: string,
+  servicesByLength: ReadonlyMap<number, readonly string[]>,
+): boolean {
+  const colon = pattern.indexOf(':');
+  if (colon <= 0) return false;
+  for (let i = 0; i < colon; i++) if (!isServiceCharacter(pattern.charCodeAt(i))) return false;
+  const candidates = servicesByLength.get(colon);
+  if (candidates === undefined) return true;
+  for (const service of candidates) {
+    let same = true;
+    // For letters, digits and `-`, `| 0x20` is exactly ASCII lower-casing.
+    for (let i = 0; i < colon && same; i++) same = (pattern.charCodeAt(i) | 0x20) === service.charCodeAt(i);
+    if (same) return false;
+  }
+  return true;
 }
 
 function notActionNote(patterns: readonly string[]): string {
@@ -235,28 +281,31 @@ class Analysis {
    * pattern. Stops as soon as no action is left open. Returns how many it marked.
    */
   private cover(patterns: readonly string[], open: number): number {
-    const { names, order, byName } = this.index;
+    const { names, order, byName, servicesByLength } = this.index;
     const { state, counter, seen } = this;
     let remaining = open;
-    // A repeated pattern can never be the first to match anything, so it is tried once per statement.
+    // A repeated wildcard pattern can never be the first to match anything, so it is tried once per
+    // statement.
     seen.clear();
     for (let k = 0; k < patterns.length && remaining > 0; k++) {
       const source = patterns[k] as string;
       // Compiling (or finding in the cache) and hashing read the whole pattern, however often it repeats.
       this.charge(source.length + 1);
+      if (namesOtherService(source, servicesByLength)) continue;
       const pattern = compileActionPattern(source);
-      if (patterns.length > 1) {
-        if (seen.has(pattern.normalised)) continue;
-        seen.add(pattern.normalised);
-      }
       const { glob } = pattern;
       if (!glob) {
+        // One lookup, repeated or not: a repeat finds its action already marked.
         const i = byName.get(pattern.normalised);
         if (i !== undefined && state[i] === 0) {
           state[i] = k + 1;
           remaining--;
         }
         continue;
+      }
+      if (patterns.length > 1) {
+        if (seen.has(pattern.normalised)) continue;
+        seen.add(pattern.normalised);
       }
       this.prefixRange(glob.literalPrefix);
       const end = this.rangeEnd;

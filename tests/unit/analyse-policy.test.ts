@@ -380,7 +380,31 @@ describe('analysePolicy agrees with a brute-force reading of the rules', () => {
   }
 
   const names = restricted.actions.flatMap((a) => [a.action, a.action.toUpperCase()]);
+  // The service part is where the engine decides a pattern cannot match, so it is varied on its own:
+  // case flipped character by character, a near service, or a look-alike that lower-cases to ASCII.
+  const serviceVariantArb = fc
+    .tuple(
+      fc.constantFrom(...restricted.actions.map((a) => a.action)),
+      fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+      fc.constantFrom('same', 'longer', 'shorter', 'other', 'kelvin', 'wildcard'),
+      fc.constantFrom('exact', '*', 'prefix*'),
+    )
+    .map(([action, flips, change, rest]) => {
+      const [service = '', name = ''] = action.split(':');
+      const flipped = [...service].map((c, i) => (flips[i] ? c.toUpperCase() : c.toLowerCase())).join('');
+      const head = {
+        same: flipped,
+        longer: `${flipped}x`,
+        shorter: flipped.slice(0, -1),
+        other: `${flipped.slice(0, -1)}${flipped.endsWith('q') ? 'r' : 'q'}`,
+        kelvin: flipped.replace(/k/i, '\u212A'),
+        wildcard: `${flipped.slice(0, -1)}?`,
+      }[change];
+      const tail = { exact: name, '*': '*', 'prefix*': `${name.slice(0, 3)}*` }[rest];
+      return `${head}:${tail}`;
+    });
   const patternArb = fc.oneof(
+    serviceVariantArb,
     fc.constantFrom(...names, '*', 's3:*', 'iam:*', 'kms:Disable*', 'iam:Attach*', '*Policy', '*:*e*'),
     fc.string({
       unit: fc.constantFrom('s', '3', ':', 'i', 'a', 'm', 'e', 'l', '*', '?'),
