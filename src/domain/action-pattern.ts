@@ -39,8 +39,9 @@ export interface ActionPattern {
 // analyses. The cache is bounded by the memory it may hold, whatever documents a long-running process
 // sees: patterns longer than CACHE_MAX_SOURCE (which real policies do not repeat) are not kept, and it is
 // emptied once its estimated size would pass CACHE_MAX_BYTES. Measured on Node 20, a compiled pattern
-// takes about 600 bytes plus 16 per character; the estimate errs high. Every version of every AWS managed policy
-// together holds 17,186 distinct patterns of 28 characters on average (25 MB by the estimate): they all fit.
+// takes about 600 bytes plus 16 per character; the estimate errs high. Every version of every AWS
+// managed policy together holds 17,186 distinct patterns of 28 characters on average (25 MB by the
+// estimate): they all fit.
 const CACHE_MAX_SOURCE = 256;
 const CACHE_MAX_BYTES = 32 * 1024 * 1024;
 const cache = new Map<string, ActionPattern>();
