@@ -138,7 +138,12 @@ function checkOrganization({ stage, effective, production, serviceDir }) {
       accountSettings = JSON.stringify(parsed);
     } catch (error) {
       const reason = error && error.code === 'ENOENT' ? 'no such file' : String(error?.message ?? error);
-      problems.push(`accountSettingsFile ${settingsFile} cannot be used: ${reason}`);
+      // YAML reads an unquoted 012345678901 as the number 12345678901: the id the operator meant is lost.
+      const hint =
+        /\.ya?ml$/i.test(settingsFile) && /12-digit account id/.test(reason)
+          ? ' (quote account ids in YAML: unquoted, a leading 0 is dropped)'
+          : '';
+      problems.push(`accountSettingsFile ${settingsFile} cannot be used: ${reason}${hint}`);
     }
   }
   return { problems, accountSettings };

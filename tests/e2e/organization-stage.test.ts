@@ -54,6 +54,7 @@ let organization: Template;
 let withSettings: Template;
 let withoutExternalId: Run;
 let withBadSettings: Run;
+let withUnquotedAccount: Run;
 let withHugeSettings: Run;
 let settingsWithoutOrganization: Run;
 let productionShortExternalId: Run;
@@ -92,6 +93,7 @@ beforeAll(async () => {
     withSettings,
     withoutExternalId,
     withBadSettings,
+    withUnquotedAccount,
     withHugeSettings,
     settingsWithoutOrganization,
     productionShortExternalId,
@@ -101,6 +103,7 @@ beforeAll(async () => {
     packaged([...ORG_PARAMS, `--param=accountSettingsFile=${SETTINGS_FILE}`]),
     run([`--param=organizationId=${ORGANIZATION_ID}`]),
     run([...ORG_PARAMS, `--param=accountSettingsFile=${badSettings}`]),
+    run([...ORG_PARAMS, '--param=accountSettingsFile=tests/fixtures/account-settings/unquoted-account.yml']),
     run([...ORG_PARAMS, `--param=accountSettingsFile=${hugeSettingsFile()}`]),
     run([`--param=accountSettingsFile=${SETTINGS_FILE}`]),
     run([
@@ -412,6 +415,11 @@ describe('the deploy guard with an organization', () => {
       'a settings document with an unknown key',
       () => withBadSettings,
       /accountSettingsFile .*unknown-key\.yml cannot be used: .*unknown key\(s\) "approverSlackUserId"/,
+    ],
+    [
+      'a YAML account id that lost its leading zero, saying to quote it',
+      () => withUnquotedAccount,
+      /"12345678901" is not a 12-digit account id \(quote account ids in YAML/,
     ],
     [
       'a settings document past a function’s 4 KB environment',
