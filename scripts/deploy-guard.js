@@ -8,11 +8,16 @@
  * - any stage with a `slackChannelId` but no `slackTeamId` or `slackAppId`: clicks could not be bound to
  *   the installed workspace and app, so every one would be refused (or, worse, checked against nothing);
  * - an `emailDecisions` other than `off`, `deny-only` or `on` (YAML reads an unquoted `off` or `on` as a
- *   boolean): every function would refuse its configuration, and the gate with it.
+ *   boolean): every function would refuse its configuration, and the gate with it;
+ * - an AWS Organization stage whose settings (organization id, member role, external id, the per-account
+ *   settings document) are malformed or missing (scripts/organization-guard.js, which also gives the
+ *   functions the validated document as ACCOUNT_SETTINGS).
  *
  * It runs before packaging, and again before a deploy (which skips packaging when given `--package`), so
  * a refused stage never reaches AWS.
  */
+const { applyAccountSettings, checkOrganization } = require('./organization-guard');
+
 class DeployGuard {
   constructor(serverless, options) {
     this.serverless = serverless;
@@ -59,6 +64,16 @@ class DeployGuard {
       problems.push(
         `emailDecisions must be "off", "deny-only" or "on" (quoted in serverless.yml), got ${JSON.stringify(emailDecisions)}`,
       );
+    }
+    const organization = checkOrganization({
+      stage,
+      effective,
+      production: String(configured.production).trim() === 'true',
+      serviceDir: this.serverless.serviceDir || this.serverless.config?.servicePath || process.cwd(),
+    });
+    problems.push(...organization.problems);
+    if (problems.length === 0 && organization.accountSettings !== undefined) {
+      problems.push(...applyAccountSettings(this.serverless.service, organization.accountSettings));
     }
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`PolicyGate refuses to deploy: ${problems.join('; ')}.`);

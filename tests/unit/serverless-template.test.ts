@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildMemberTemplate } from '../../scripts/package-member';
 import {
   type AlarmMetricName,
   EmfAlarmMetrics,
@@ -65,9 +66,15 @@ async function packagedTemplate(args: string[]): Promise<Template> {
   const run = await withPackagingLock(() => serverlessPackage(['--stage', STAGE, ...args]));
   workDirs.push(run.packageDir);
   if (run.code !== 0) throw new Error(`serverless package failed:\n${run.output}`);
-  return JSON.parse(
+  const packaged = JSON.parse(
     readFileSync(join(run.packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   ) as Template;
+  // These stages name no organization, so CloudFormation creates none of the organization's resources;
+  // tests/e2e/organization-stage.test.ts checks them, and that they exist only with an organizationId.
+  const Resources = Object.fromEntries(
+    Object.entries(packaged.Resources).filter(([, { Condition }]) => Condition !== 'IsOrganization'),
+  );
+  return { ...packaged, Resources };
 }
 
 beforeAll(async () => {
@@ -2786,10 +2793,15 @@ describe('the service control policy shipped in policies/', () => {
       );
       // Assess
       const reads = actionsOf(statement).includes('secretsmanager:GetSecretValue');
+      // The member stack's StackSet deploys roles, a rule and its stack as stacksets-exec-* (README).
+      const memberStack = ['PolicyGateRoles', 'PolicyGateWorkflowAndAlerts', 'PolicyGateStack'].includes(
+        String((statement as unknown as JsonObject).Sid),
+      );
       expect([...exempt].sort()).toEqual(
         [
           ...(reads ? ['arn:*:iam::*:role/policy-gate-*'] : ['arn:*:iam::*:role/policy-gate-deployer']),
           'arn:*:iam::*:role/policy-gate-break-glass',
+          ...(memberStack ? ['arn:*:iam::*:role/stacksets-exec-*'] : []),
         ].sort(),
       );
     }
@@ -2833,6 +2845,48 @@ describe('the service control policy shipped in policies/', () => {
         }
       }
     }
+  });
+
+  test('protects the member stack (its roles, rule and StackSet stack), its exec role and the organization bus', () => {
+    // Prepare: what the member stack and the central organization stage create (member/, serverless.yml).
+    const member = buildMemberTemplate();
+    const memberRoles = Object.values(member.Resources as Record<string, JsonObject>)
+      .filter(({ Type }) => Type === 'AWS::IAM::Role')
+      .map(({ Properties }) => {
+        const name = (Properties as JsonObject).RoleName;
+        return roleArn(typeof name === 'string' ? name : 'policy-gate-member');
+      });
+    const rule = `arn:aws:events:us-east-1:${ACCOUNT}:rule/policy-gate-member-iam-changes`;
+    const stack = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/StackSet-policy-gate-member-0f1e2d3c/4b5a6978`;
+    const execRole = roleArn('stacksets-exec-0123456789abcdef0123456789abcdef');
+    const bus = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/policy-gate-${STAGE}-org-events`;
+    const statements = scp().Statement;
+    const requests: [string, string][] = [
+      ...memberRoles.flatMap((arn) =>
+        ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:DeleteRole'].map(
+          (action): [string, string] => [action, arn],
+        ),
+      ),
+      ...['events:PutTargets', 'events:RemoveTargets', 'events:DisableRule', 'events:DeleteRule'].map(
+        (action): [string, string] => [action, rule],
+      ),
+      ['cloudformation:DeleteStack', stack],
+      ['cloudformation:UpdateStack', stack],
+      ['iam:UpdateAssumeRolePolicy', execRole],
+      ['iam:CreateRole', execRole],
+      ['events:PutPermission', bus],
+      ['events:RemovePermission', bus],
+      ['events:DeleteEventBus', bus],
+    ];
+    for (const [action, resource] of requests) {
+      // Act
+      const outsider = decide(statements, { principalArn: OUTSIDER, action, resource });
+      const stackSet = decide(statements, { principalArn: execRole, action, resource });
+      // Assess: the account's own administrators may not; the StackSet's execution role may.
+      expect({ action, resource, outsider }).toEqual({ action, resource, outsider: 'deny' });
+      expect({ action, resource, stackSet }).toEqual({ action, resource, stackSet: 'none' });
+    }
+    expect(memberRoles.length).toBe(2);
   });
 
   test('protects every key of the stack by its policy-gate-* alias, and the deployment bucket by its name', () => {
