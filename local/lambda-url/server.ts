@@ -65,6 +65,8 @@ export interface StartLambdaUrlServerOptions {
   /** The function timeout: a handler still running after it gets a 502, as from a timed-out function. Default 30 s. */
   timeoutSeconds?: number;
   memoryLimitInMB?: number;
+  /** Port on 127.0.0.1; default one the OS picks. A restarted sandbox keeps its URLs (links in e-mails). */
+  port?: number;
 }
 
 export interface LocalLambdaUrlServer {
@@ -278,7 +280,7 @@ export async function startLambdaUrlServer(
     writeResult(res, result, requestId);
   };
 
-  const started = await listenOnLoopback(handle);
+  const started = await listenOnLoopback(handle, options.port ?? 0);
   return {
     url: `${started.endpoint}/`,
     get invocations() {
