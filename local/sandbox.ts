@@ -556,7 +556,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (previous && data) {
     try {
       // Last, with every stand-in and the environment ready: executions that were between steps go on now.
-      for (const { execution, input } of sfn.runner.importState(previous.stepfunctions)) {
+      for (const { execution, input } of await sfn.runner.importState(previous.stepfunctions)) {
         const detail = (input as { detail?: { eventName?: unknown } } | null)?.detail;
         executions.push({ eventName: String(detail?.eventName ?? ''), execution });
       }

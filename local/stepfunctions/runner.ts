@@ -583,6 +583,8 @@ interface ExecutionRecord {
   currentToken?: string;
   /** The callback the execution waits for now, for {@link LocalStepFunctions.exportState}. */
   waiting?: { token: string; startedAt: Date; deadline?: Date; heartbeatMs?: number };
+  /** Called once a resumed wait takes callbacks again. */
+  onWaiting?: () => void;
   /** The raw input of the state a resumed execution waits in, until the wait is taken over again. */
   resumeInput?: unknown;
   /** Set on a resumed execution until its first Task attempt takes it: wait again, do not invoke again. */
@@ -883,12 +885,13 @@ export class LocalStepFunctions {
    * Takes over executions a previous runner exported: finished ones for their history, running ones resumed
    * where they stood with the same ARN and name. One waiting for its callback waits again for the same task
    * token with what was left of its timeout (time spent stopped counts, as it would in AWS) and its function
-   * is not invoked again; one in any other state enters that state again with the same input. Returns the
-   * executions, oldest first, with their inputs (as {@link onExecutionStarted} would have given them).
+   * is not invoked again; one in any other state enters that state again with the same input. Settles once
+   * every resumed wait takes callbacks again, with the executions, oldest first, and their inputs (as
+   * {@link onExecutionStarted} would have given them).
    * @throws ConfigError when the state is of another state machine, names an unknown state, or an execution
    *   already exists here.
    */
-  importState(state: ExportedRunnerState): { execution: StartedExecution; input: unknown }[] {
+  async importState(state: ExportedRunnerState): Promise<{ execution: StartedExecution; input: unknown }[]> {
     if (state.stateMachineArn !== this.stateMachineArn) {
       throw new ConfigError(
         `saved executions belong to ${state.stateMachineArn}, not to ${this.stateMachineArn}`,
@@ -907,6 +910,7 @@ export class LocalStepFunctions {
       }
     }
     const restored: { execution: StartedExecution; input: unknown }[] = [];
+    const waits: Promise<unknown>[] = [];
     for (const exported of state.executions) {
       const record: ExecutionRecord = {
         arn: exported.executionArn,
@@ -955,8 +959,13 @@ export class LocalStepFunctions {
           };
           record.resumeInput = at.input;
         }
+        const registered = new Promise<void>((resolve) => {
+          record.onWaiting = resolve;
+        });
         record.skipEvents = new Set(['ExecutionStarted', 'StateEntered']);
         this.run(record, this.resumeMachine(at.stateName), at.input);
+        if (at.waiting) waits.push(Promise.race([registered, record.done]));
+        else record.onWaiting = undefined;
         this.log(`execution ${record.name} resumed at ${at.stateName}`);
       }
       restored.push({
@@ -964,6 +973,7 @@ export class LocalStepFunctions {
         input: record.input,
       });
     }
+    await Promise.all(waits);
     return restored;
   }
 
@@ -1381,6 +1391,8 @@ export class LocalStepFunctions {
         entry.settle({ error: new UncatchableError('States.Aborted', 'Execution stopped') });
       signal.addEventListener('abort', onAbort);
       this.tokens.set(token, entry);
+      record.onWaiting?.();
+      record.onWaiting = undefined;
       if (timeoutMs !== undefined) {
         timeoutTimer = setTimeout(() => {
           if (entry.settle({ error: makeTimeoutError(errorClass, 'States.Timeout') })) {
