@@ -132,6 +132,7 @@ export async function openDataDir(dir: string): Promise<SandboxDataDir> {
     const temp = `${path}${TEMP_SUFFIX}`;
     const handle = await open(temp, 'w', 0o600);
     try {
+      await handle.chmod(0o600); // a leftover temporary file keeps its mode through open()
       await handle.writeFile(JSON.stringify(file));
       await handle.sync();
     } finally {

@@ -520,7 +520,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     async close() {
       if (saving) {
-        // Pending executions are suspended, not aborted: their handlers finish, then one last save.
+        // No new decisions; those under way reach the runner before it stops. Then pending executions are
+        // suspended, not aborted: their handlers finish, then one last save.
+        await Promise.all([interactivity.close(), decisionPage.close()]);
+        await Promise.all([interactivity.drain(), decisionPage.drain()]);
         await sfn.runner.suspend();
         tablesChanged = true;
         await saving.save(await collect());

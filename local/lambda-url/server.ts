@@ -76,6 +76,8 @@ export interface LocalLambdaUrlServer {
   readonly invocations: number;
   /** Every event the handler received, oldest first. */
   readonly events: readonly LambdaUrlEvent[];
+  /** Settles once the handler invocations under way have ended (a closed server's included). */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -220,6 +222,7 @@ export async function startLambdaUrlServer(
   const events: LambdaUrlEvent[] = [];
   let invocations = 0;
   const pendingTimers = new Set<NodeJS.Timeout>();
+  const running = new Set<Promise<unknown>>();
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     let body: Buffer;
@@ -258,8 +261,12 @@ export async function startLambdaUrlServer(
     let result: unknown;
     let timer: NodeJS.Timeout | undefined;
     try {
+      const invocation = Promise.resolve().then(() => handler(event, context));
+      running.add(invocation);
+      const settled = () => running.delete(invocation);
+      invocation.then(settled, settled);
       result = await Promise.race([
-        Promise.resolve().then(() => handler(event, context)),
+        invocation,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('Task timed out')), timeoutMs);
           pendingTimers.add(timer);
@@ -288,6 +295,9 @@ export async function startLambdaUrlServer(
     },
     get events() {
       return events;
+    },
+    drain: async () => {
+      await Promise.allSettled([...running]);
     },
     close: async () => {
       for (const timer of pendingTimers) clearTimeout(timer);

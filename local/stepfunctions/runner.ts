@@ -155,14 +155,8 @@ export interface PendingTask {
  * stands (`resumeAt`), and, when it waits for a callback, its task token and deadline: the file is as secret
  * as the tokens are.
  */
-export interface ExportedExecution {
-  executionArn: string;
-  name: string;
-  status: ExecutionStatus;
-  input: unknown;
-  output?: unknown;
-  error?: string;
-  cause?: string;
+export interface ExportedExecution
+  extends Omit<ExecutionDescription, 'stateMachineArn' | 'startDate' | 'stopDate'> {
   startDate: string;
   stopDate?: string;
   history: string[];
@@ -835,17 +829,10 @@ export class LocalStepFunctions {
   }
 
   private exportExecution(record: ExecutionRecord): ExportedExecution {
+    const { stateMachineArn: _, ...described } = this.describeExecution(record.arn);
     const exported: ExportedExecution = toJsonValue(
       {
-        executionArn: record.arn,
-        name: record.name,
-        status: record.status,
-        input: record.input,
-        output: record.output,
-        error: record.error,
-        cause: record.cause,
-        startDate: record.startDate.toISOString(),
-        stopDate: record.stopDate?.toISOString(),
+        ...described,
         history: record.history,
         events: record.events,
       },
