@@ -895,6 +895,13 @@ export class LocalStepFunctions {
           `execution ${exported.name} stands at ${resumeAt.stateName}, which the definition lacks`,
         );
       }
+      const waitsHere = resumeAt ? this.tasks.get(resumeAt.stateName)?.wait === true : false;
+      if (resumeAt?.waiting && (typeof resumeAt.waiting.taskToken !== 'string' || !waitsHere)) {
+        // Only a callback task waits for a token: a token on any other state would make it one.
+        throw new ConfigError(
+          `execution ${exported.name} waits at ${resumeAt.stateName}, which takes no callback`,
+        );
+      }
     }
     const restored: { execution: StartedExecution; input: unknown }[] = [];
     const waits: Promise<unknown>[] = [];

@@ -955,7 +955,7 @@ describe('local Step Functions: suspend and resume across runners', () => {
     expect(() => second.sfn.startExecution({}, { name: 'done-before' })).toThrow(/Execution Already Exists/);
   });
 
-  it('refuses, with a ConfigError, executions of another state machine or standing at a state it lacks', async () => {
+  it('refuses, with a ConfigError, executions of another state machine, at a state it lacks, or waiting where no callback is', async () => {
     // Prepare
     const first = await runner();
     const execution = first.sfn.startExecution(riskyInput);
@@ -965,9 +965,12 @@ describe('local Step Functions: suspend and resume across runners', () => {
     const elsewhere = { ...saved, stateMachineArn: `${saved.stateMachineArn}-other` };
     const unknownState = JSON.parse(JSON.stringify(saved)) as typeof saved;
     if (unknownState.executions[0]?.resumeAt) unknownState.executions[0].resumeAt.stateName = 'Nowhere';
+    const notACallback = JSON.parse(JSON.stringify(saved)) as typeof saved;
+    if (notACallback.executions[0]?.resumeAt) notACallback.executions[0].resumeAt.stateName = 'RestoreChange';
     // Act / Assess
     await expect(second.sfn.runner.importState(elsewhere)).rejects.toThrow(ConfigError);
     await expect(second.sfn.runner.importState(unknownState)).rejects.toThrow(ConfigError);
+    await expect(second.sfn.runner.importState(notACallback)).rejects.toThrow(/takes no callback/);
     expect(second.sfn.pendingTasks()).toHaveLength(0);
   });
 });
