@@ -6,7 +6,7 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -29,7 +29,13 @@ beforeEach(async () => {
 afterEach(async () => {
   await browser?.close();
   browser = undefined;
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null) continue;
+    // SIGTERM, which tsx passes on to the sandbox process (a SIGKILL would leave that one running).
+    child.kill('SIGTERM');
+    const exited = await Promise.race([exitOf(child), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    if (exited === undefined) child.kill('SIGKILL');
+  }
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -51,7 +57,48 @@ async function waitForText(page: Page, url: string, check: (text: string) => boo
   throw new Error(`${url} never showed what was expected; last: ${text.slice(0, 500)}`);
 }
 
+/** Fetches a console page's text until `check` holds; fails after about 20 s. */
+async function waitForPage(url: string, check: (text: string) => boolean): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 80; i += 1) {
+    text = await (await fetch(url)).text();
+    if (check(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} never showed what was expected`);
+}
+
 describe('the console across a restart with --data-dir', () => {
+  test('after a crash (SIGKILL) the pending request is still there: the state was saved as it changed', async () => {
+    // Prepare
+    const first = await startOnDataDir();
+    const simulated = await fetch(`${first.url}/api/simulate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sample: 'risky-create-policy' }),
+    });
+    await waitForPage(`${first.url}/mail`, (text) => /approval needed/i.test(text));
+    // The autosave runs every half second: give it one round after the request was e-mailed.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Act: kill the sandbox process itself (tsx runs it as a child of the process spawned here); its pid
+    // is the one in the data directory's lock.
+    const killed = exitOf(first.child);
+    const pid = Number(await readFile(join(dir, 'data', 'sandbox.lock'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await killed;
+    const second = await startOnDataDir();
+    const executions = await waitForPage(`${second.url}/executions`, (text) => /RUNNING/.test(text));
+    const slack = await (await fetch(`${second.url}/slack`)).text();
+    // Assess
+    expect(simulated.status).toBe(200);
+    expect(second.output()).toMatch(/\(restored\)/);
+    expect(executions).toMatch(/CreatePolicy · <span class="status">RUNNING/);
+    expect(slack).toMatch(/Approval needed/);
+    expect(slack).toMatch(/>Approve</);
+    second.child.kill('SIGINT');
+    expect(await exitOf(second.child)).toBe(0);
+  });
+
   test('a request made before Ctrl-C is approved in the Slack view after the restart and the policy is restored', async () => {
     // Prepare: the risky change, pending in Slack, then Ctrl-C.
     const first = await startOnDataDir();

@@ -13,6 +13,8 @@ import { type Sandbox, SLACK_CHANNEL, SLACK_USERS, startSandbox } from '../../lo
 import { findButton } from '../../local/slack';
 import { quarantineDocument } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
+import { handler as analyseChange } from '../../src/handlers/analyse-change';
+import { handler as requestApproval } from '../../src/handlers/request-approval';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { waitForPending } from '../support/approvals';
 import { formBodyOf, linksInMail, postForm } from '../support/decision-page';
@@ -189,6 +191,38 @@ describe('sandbox data directory', () => {
     // Not a fresh 4 s after the restart: what was left of the original 4 s.
     expect(endedAt - resumedAt).toBeLessThan(approvalTimeoutMs - 1_000);
     expect(endedAt - waitingSince).toBeGreaterThanOrEqual(approvalTimeoutMs - 50);
+  });
+
+  test('re-entering a step after a crash is harmless: analyseChange finds its own record, requestApproval posts no second message', async () => {
+    // Prepare
+    const s = await start();
+    await s.developer.send(
+      new CreatePolicyCommand({ PolicyName: 'cleanup', PolicyDocument: JSON.stringify(risky) }),
+    );
+    const [record] = await waitForPending(s);
+    const execution = s.executions[0]?.execution;
+    if (!record || !execution) throw new Error('no pending approval');
+    const input = s.sfn.describeExecution(execution.executionArn).input;
+    const versionsBefore = s.iam.state.policies.find((p) => p.name === 'cleanup')?.versions.length;
+    const postsBefore = s.slack.calls.filter((c) => c.method === 'chat.postMessage').length;
+    // Act: the two steps again, as a resumed execution would run them, with the same execution id.
+    const analysed = await analyseChange({ event: input, executionId: execution.executionArn });
+    await requestApproval({
+      approvalId: record.approvalId,
+      taskToken: record.taskToken,
+      timeoutSeconds: 86_400,
+      executionId: execution.executionArn,
+    });
+    // Assess
+    expect(analysed).toMatchObject({ approvalId: record.approvalId });
+    expect(s.iam.state.policies.find((p) => p.name === 'cleanup')?.versions.length).toBe(versionsBefore);
+    expect(documentsEqual(defaultDocument(s) ?? '', quarantineDocument(record.approvalId))).toBe(true);
+    expect(s.slack.calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(postsBefore);
+    expect(await s.store.get(record.approvalId)).toMatchObject({
+      status: 'PENDING',
+      slackMessage: record.slackMessage,
+      taskToken: record.taskToken,
+    });
   });
 
   test('the data directory is private: the directory 0700, the state file 0600, with no lock left after close', async () => {
