@@ -331,6 +331,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     functionName: 'policy-gate-local-emailDecision',
     // Links in e-mails sent before a restart point at this port.
     ...(previous && { port: previous.sandbox.decisionPagePort }),
+  }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new SandboxDataError(
+      `port ${previous?.sandbox.decisionPagePort} of the e-mail decision page (the links in e-mails sent ` +
+        'before point there) is in use: free it and start again',
+      { cause: error },
+    );
   });
   const timeScale = options.timeScale ?? 0.001;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
