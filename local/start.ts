@@ -91,8 +91,8 @@ async function main(): Promise<void> {
     timeScale: 1,
     ...(settings.dataDir !== undefined && { dataDir: settings.dataDir }),
   });
-  // A restored account was seeded on its first start.
-  if (!sandbox.restored) await seedAccount(sandbox);
+  // A restored account was seeded on its first start (unless that start died before it got there).
+  if (!sandbox.iam.state.policies.some((policy) => policy.awsManaged)) await seedAccount(sandbox);
   const web = await startConsole(sandbox, { host: settings.host, port: settings.port });
   const timers = [
     setInterval(() => {
