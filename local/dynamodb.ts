@@ -24,10 +24,19 @@ export interface LocalDynamoDb {
 
 /**
  * Starts dynalite in this process: in-memory store (no `path`), 127.0.0.1, a port the OS picks, and table
- * state changes without the default half-second delays so tests do not wait on them.
+ * state changes without the default half-second delays so tests do not wait on them. `onWrite` is called
+ * on every request that may change a table (the sandbox's persistence snapshots the tables then).
  */
-export async function startDynalite(): Promise<LocalDynamoDb> {
+export async function startDynalite(options: { onWrite?: () => void } = {}): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const { onWrite } = options;
+  if (onWrite) {
+    // Anything but a read may change a table: the sandbox's persistence saves after those.
+    server.on('request', (request: http.IncomingMessage) => {
+      const target = String(request.headers['x-amz-target'] ?? '');
+      if (!/\.(Get|BatchGet|Query|Scan|Describe|List)\w*$/.test(target)) onWrite();
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

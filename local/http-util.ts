@@ -142,11 +142,12 @@ export interface StartedServer {
 }
 
 /**
- * Starts `handler` on 127.0.0.1 with a port the OS picks. Handler rejections become a plain 500 so a bug in a
+ * Starts `handler` on 127.0.0.1 with a port the OS picks (or `port`). Handler rejections become a plain 500 so a bug in a
  * stand-in shows as a failed request, not an unhandled rejection that kills the test run.
  */
 export async function listenOnLoopback(
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+  listenPort = 0,
 ): Promise<StartedServer> {
   const server = http.createServer((req, res) => {
     handler(req, res).catch((err: unknown) => {
@@ -164,7 +165,7 @@ export async function listenOnLoopback(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(listenPort, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

@@ -7,7 +7,14 @@
  * execution as the EventBridge rule would (unless the test makes the rule lose it).
  */
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoApprovalStore } from '../src/adapters/approval-store';
@@ -32,6 +39,16 @@ import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
 import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
+import {
+  itemFromJson,
+  itemToJson,
+  openDataDir,
+  type SandboxDataDir,
+  SandboxDataError,
+  type SavedSandbox,
+  snsFromJson,
+  snsToJson,
+} from './persistence';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import {
   type BlockActionsPayload,
@@ -114,6 +131,12 @@ export interface SandboxOptions {
   slackEnterpriseId?: string;
   /** EMAIL_DECISIONS; default unset (the shipped default). */
   emailDecisions?: 'off' | 'deny-only' | 'on';
+  /**
+   * Keeps the sandbox's state in this directory (created mode 0700) and starts from what it holds:
+   * approvals, the IAM account, KMS keys, Slack messages, e-mails, CloudTrail history and executions,
+   * pending ones resumed. Default none: everything in memory. See local/persistence.ts.
+   */
+  dataDir?: string;
 }
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -175,6 +198,10 @@ export interface Sandbox {
       mutate?: (payload: BlockActionsPayload) => void;
     },
   ): Promise<DeliveryResult>;
+  /** True when the sandbox went on from what its data directory held (so the account is seeded already). */
+  restored: boolean;
+  /** Saves the data directory's state now (no-op without `dataDir`); `close()` saves too. */
+  save(): Promise<void>;
   /** Waits until every started execution has ended (new ones included) and returns their results. */
   settle(): Promise<ExecutionResult[]>;
   close(): Promise<void>;
@@ -228,7 +255,11 @@ const ENV_KEYS = [
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const saved = Object.fromEntries(ENV_KEYS.map((key) => [key, process.env[key]]));
+  const data: SandboxDataDir | undefined = options.dataDir ? await openDataDir(options.dataDir) : undefined;
+  const previous: SavedSandbox | undefined = data?.saved;
+  let tablesChanged = true;
   const iam = await startIamServer({
+    ...(previous && { initialState: previous.iam }),
     accountId: ACCOUNT,
     ...(options.documentEncoding && { documentEncoding: options.documentEncoding }),
     identities: {
@@ -242,8 +273,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       [DEVELOPER_KEY]: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, userName: 'alice' },
     },
   });
-  const dynamo = await startDynalite();
-  const sns = await startSnsServer({ topics: [`arn:aws:sns:us-east-1:${ACCOUNT}:policy-gate-local-alerts`] });
+  const dynamo = await startDynalite({
+    onWrite: () => {
+      tablesChanged = true;
+    },
+  });
+  const sns = await startSnsServer({
+    topics: [`arn:aws:sns:us-east-1:${ACCOUNT}:policy-gate-local-alerts`],
+    ...(previous && { messages: snsFromJson(previous.sns) }),
+  });
   const secrets = await startSecretsManagerServer({ accountId: ACCOUNT });
   secrets.putSecret(SLACK_BOT_TOKEN_SECRET, SLACK_BOT_TOKEN);
   secrets.putSecret(SLACK_SIGNING_SECRET_NAME, SLACK_SIGNING_SECRET);
@@ -255,14 +293,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     users: Object.values(SLACK_USERS),
     usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
     channels: [SLACK_CHANNEL],
+    ...(previous && { state: previous.slack }),
   });
   const sqs = await startSqsServer({ accountId: ACCOUNT, queues: [DEAD_LETTER_QUEUE] });
   const cloudtrail = await startCloudTrailServer({
     accountId: ACCOUNT,
     trails: options.trails ?? [GOOD_TRAIL],
   });
-  const kms = await startKmsServer({ accountId: ACCOUNT });
-  const sealKeys = {
+  for (const event of previous?.cloudtrail ?? []) {
+    cloudtrail.recordEvent(event.record, { searchable: event.searchable });
+  }
+  const kms = await startKmsServer({ accountId: ACCOUNT, ...(previous && { keys: previous.kms }) });
+  // The same keys after a restart: every seal and decision link made before must still verify.
+  const sealKeys = previous?.sandbox.sealKeys ?? {
     record: kms.createKey({ description: 'PolicyGate local record seals' }),
     decision: kms.createKey({ description: 'PolicyGate local decision seals' }),
     link: kms.createKey({ description: 'PolicyGate local decision links' }),
@@ -281,10 +324,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     onSession: (accessKeyId, identity) => iam.setIdentity(accessKeyId, identity),
     onEvent: (record) => cloudtrail.recordEvent(record),
+    ...(previous && { sessions: previous.sts }),
   });
   const interactivity = await startLambdaUrlServer(slackInteractivity);
   const decisionPage = await startLambdaUrlServer(emailDecision, {
     functionName: 'policy-gate-local-emailDecision',
+    // Links in e-mails sent before a restart point at this port.
+    ...(previous && { port: previous.sandbox.decisionPagePort }),
+  }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new SandboxDataError(
+      `port ${previous?.sandbox.decisionPagePort} of the e-mail decision page (the links in e-mails sent ` +
+        'before point there) is in use: free it and start again',
+      { cause: error },
+    );
   });
   const timeScale = options.timeScale ?? 0.001;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
@@ -363,6 +416,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  if (previous) await restoreTables(dynamoClient, previous.dynamodb, [TABLE, SWEEP_TABLE]);
   const store = new DynamoApprovalStore(
     DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
     TABLE,
@@ -406,7 +460,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     maxAttempts: 1,
   });
 
-  return {
+  let tables: SavedSandbox['dynamodb'] = {};
+  const collect = async (): Promise<SavedSandbox> => {
+    if (tablesChanged) {
+      tablesChanged = false;
+      tables = await scanTables(dynamoClient);
+    }
+    return {
+      sandbox: { sealKeys, decisionPagePort: Number(new URL(decisionPage.url).port) },
+      iam: iam.exportState(),
+      dynamodb: tables,
+      kms: kms.exportKeys(),
+      slack: slack.exportState(),
+      sns: snsToJson(sns.messages),
+      cloudtrail: cloudtrail.exportEvents(),
+      sts: [...sts.sessions()],
+      stepfunctions: sfn.runner.exportState(),
+    };
+  };
+  let saving = data;
+  const sandbox: Sandbox = {
     iam,
     sns,
     sfn,
@@ -422,6 +495,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     sealKeys,
     sts,
     executions,
+    restored: previous !== undefined,
+    async save() {
+      if (data) await data.save(await collect());
+    },
     route(decider) {
       decide = decider;
     },
@@ -449,6 +526,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return Promise.all(executions.map((e) => e.execution.done));
     },
     async close() {
+      if (saving) {
+        // No new decisions; those under way reach the runner before it stops. Then pending executions are
+        // suspended, not aborted: their handlers finish, then one last save.
+        await Promise.all([interactivity.close(), decisionPage.close()]);
+        await Promise.all([interactivity.drain(), decisionPage.drain()]);
+        await sfn.runner.suspend();
+        tablesChanged = true;
+        await saving.save(await collect());
+        await saving.close();
+      }
       unsubscribe();
       stopTracking();
       await sfn.close();
@@ -476,6 +563,69 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       resetSweepService();
     },
   };
+  if (previous && data) {
+    try {
+      // Last, with every stand-in and the environment ready: executions that were between steps go on now.
+      for (const { execution, input } of await sfn.runner.importState(previous.stepfunctions)) {
+        const detail = (input as { detail?: { eventName?: unknown } } | null)?.detail;
+        executions.push({ eventName: String(detail?.eventName ?? ''), execution });
+      }
+    } catch (error) {
+      // Fail closed: stop without saving, so the file that could not be read stays as it was.
+      saving = undefined;
+      await data.close();
+      await sandbox.close();
+      throw new SandboxDataError(
+        `${data.dir}: saved executions cannot be resumed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  if (data) {
+    await data.save(await collect());
+    data.startSaving(collect);
+  }
+  return sandbox;
+}
+
+/** Every table's items, for the data directory. */
+async function scanTables(client: DynamoDBClient): Promise<SavedSandbox['dynamodb']> {
+  const tables: SavedSandbox['dynamodb'] = {};
+  const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+  for (const name of TableNames) {
+    const items: SavedSandbox['dynamodb'][string] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: name, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) items.push(itemToJson(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    tables[name] = items;
+  }
+  return tables;
+}
+
+/** Puts the saved items back into the sandbox's (new, empty) tables. */
+async function restoreTables(
+  client: DynamoDBClient,
+  saved: SavedSandbox['dynamodb'],
+  known: string[],
+): Promise<void> {
+  for (const [table, items] of Object.entries(saved)) {
+    if (!known.includes(table))
+      throw new Error(`the data directory has a table ${table} the sandbox does not`);
+    for (let at = 0; at < items.length; at += 25) {
+      let requests: Record<string, { PutRequest: { Item: Record<string, AttributeValue> } }[]> | undefined = {
+        [table]: items.slice(at, at + 25).map((item) => ({ PutRequest: { Item: itemFromJson(item) } })),
+      };
+      while (requests && Object.keys(requests).length > 0) {
+        const answer = await client.send(new BatchWriteItemCommand({ RequestItems: requests }));
+        requests = answer.UnprocessedItems as typeof requests;
+      }
+    }
+  }
 }
 
 /** The decision service, as the Slack and e-mail channels use it. */

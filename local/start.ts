@@ -4,7 +4,9 @@
  * sweep and the Slack recovery on a short schedule, and the web console; stops cleanly on Ctrl-C.
  *
  * Settings: `.env` (POLICY_GATE_CONSOLE_HOST, POLICY_GATE_CONSOLE_PORT, POLICY_GATE_SWEEP_SECONDS,
- * POLICY_GATE_SLACK_RECOVERY_SECONDS), then the environment, then flags (--host, --port, --env-file).
+ * POLICY_GATE_SLACK_RECOVERY_SECONDS, POLICY_GATE_DATA_DIR), then the environment, then flags (--host,
+ * --port, --data-dir, --env-file). Without a data directory everything is in memory; with one, approvals,
+ * the IAM account and pending executions survive a restart.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { seedAccount } from './console/samples';
@@ -16,6 +18,7 @@ const KEYS = [
   'POLICY_GATE_CONSOLE_PORT',
   'POLICY_GATE_SWEEP_SECONDS',
   'POLICY_GATE_SLACK_RECOVERY_SECONDS',
+  'POLICY_GATE_DATA_DIR',
 ] as const;
 type Settings = Record<(typeof KEYS)[number], string | undefined>;
 
@@ -56,7 +59,10 @@ export function settingsOf(
   };
   const port = number(flag('port') ?? get('POLICY_GATE_CONSOLE_PORT'), 3000, 'the console port', 0);
   if (port > 65_535) throw new Error('the console port must be at most 65535');
+  const dataDir = flag('data-dir') ?? get('POLICY_GATE_DATA_DIR');
+  if (dataDir === '' || dataDir?.startsWith('--')) throw new Error('--data-dir needs a directory');
   return {
+    ...(dataDir !== undefined && { dataDir }),
     host: flag('host') ?? get('POLICY_GATE_CONSOLE_HOST') ?? '127.0.0.1',
     port,
     sweepSeconds: number(get('POLICY_GATE_SWEEP_SECONDS'), 60, 'POLICY_GATE_SWEEP_SECONDS', 1),
@@ -81,8 +87,12 @@ async function main(): Promise<void> {
     );
   }
   // Real time: the definition's own retry intervals and waits, and the one-day approval deadline.
-  const sandbox = await startSandbox({ timeScale: 1 });
-  await seedAccount(sandbox);
+  const sandbox = await startSandbox({
+    timeScale: 1,
+    ...(settings.dataDir !== undefined && { dataDir: settings.dataDir }),
+  });
+  // A restored account was seeded on its first start (unless that start died before it got there).
+  if (!sandbox.iam.state.policies.some((policy) => policy.awsManaged)) await seedAccount(sandbox);
   const web = await startConsole(sandbox, { host: settings.host, port: settings.port });
   const timers = [
     setInterval(() => {
@@ -103,6 +113,7 @@ async function main(): Promise<void> {
   Slack Web API         ${sandbox.slack.url} (channel ${SLACK_CHANNEL})
   Slack interactivity   ${sandbox.interactivity.url}
   e-mail decision page  ${sandbox.decisionPage.url}
+  data                  ${settings.dataDir === undefined ? 'in memory (--data-dir DIR keeps it across restarts)' : `${settings.dataDir}${sandbox.restored ? ' (restored)' : ''}`}
   sweep every ${settings.sweepSeconds}s, Slack recovery every ${settings.slackRecoverySeconds}s
   Slack users: ${Object.values(SLACK_USERS)
     .map((u) => `${u.name} (${u.id})`)

@@ -98,6 +98,8 @@ export interface RecordEventOptions {
 export interface LocalCloudTrailServer {
   /** Base URL for `new CloudTrailClient({ endpoint })` or `AWS_ENDPOINT_URL_CLOUDTRAIL`. */
   readonly endpoint: string;
+  /** The recorded events, oldest first, for `recordEvent` in a later server (a restart keeps the history). */
+  exportEvents(): { record: Record<string, unknown>; searchable: boolean }[];
   readonly accountId: string;
   readonly region: string;
   /** Replaces every trail (a trail already logging keeps its start time when it still logs). */
@@ -625,6 +627,8 @@ export async function startCloudTrailServer(
     clearEvents() {
       events = [];
     },
+    exportEvents: () =>
+      events.map((event) => ({ record: structuredClone(event.record), searchable: event.searchable })),
     throttleNext: (count = 1) => throttles.failNext(count),
     lookupRequests: () => lookups,
     close: started.close,

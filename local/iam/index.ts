@@ -5,6 +5,7 @@ export { policySize, validatePolicyDocument } from './policy-document';
 export {
   type CloudTrailListener,
   type DocumentEncoding,
+  type ExportedIamServerState,
   type FaultCode,
   type IamServer,
   type IamServerOptions,

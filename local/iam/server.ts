@@ -20,6 +20,7 @@ import {
 } from './operations';
 import {
   type BoundedKind,
+  type ExportedIamState,
   IamState,
   type IamStateSnapshot,
   type PolicySnapshot,
@@ -46,6 +47,14 @@ export interface IamServerOptions {
    * as sent, as moto and LocalStack answer some of these calls, so a client's decoding can be tested on both.
    */
   documentEncoding?: DocumentEncoding;
+  /** The account (and identities) an earlier server exported, to go on from; identities given here win. */
+  initialState?: ExportedIamServerState;
+}
+
+/** What {@link IamServer.exportState} returns. */
+export interface ExportedIamServerState {
+  account: ExportedIamState;
+  identities: Record<string, Identity>;
 }
 
 /** See {@link IamServerOptions.documentEncoding}. */
@@ -97,6 +106,8 @@ export interface IamServer {
   setDocumentEncoding(encoding: DocumentEncoding): void;
   /** Clears all IAM state, events, pending faults and stale reads; identities, listeners and the document mode stay. */
   reset(): void;
+  /** The account and the known identities as JSON, for {@link IamServerOptions.initialState} of a later server. */
+  exportState(): ExportedIamServerState;
   close(): Promise<void>;
 }
 
@@ -170,6 +181,12 @@ class LocalIamServer implements IamServer {
     if (!/^\d{12}$/.test(this.accountId))
       throw new Error(`accountId must be 12 digits, got ${this.accountId}`);
     this.iam = new IamState(this.accountId);
+    if (options.initialState) {
+      this.iam.importState(options.initialState.account);
+      for (const [key, identity] of Object.entries(options.initialState.identities ?? {})) {
+        this.setIdentity(key, identity);
+      }
+    }
     this.recordFailedCalls = options.recordFailedCalls ?? true;
     this.documentEncoding = LocalIamServer.checkEncoding(options.documentEncoding ?? 'url');
     for (const [key, identity] of Object.entries(options.identities ?? {})) this.setIdentity(key, identity);
@@ -282,6 +299,13 @@ class LocalIamServer implements IamServer {
 
   setDocumentEncoding(encoding: DocumentEncoding): void {
     this.documentEncoding = LocalIamServer.checkEncoding(encoding);
+  }
+
+  exportState(): ExportedIamServerState {
+    return {
+      account: this.iam.exportState(),
+      identities: structuredClone(Object.fromEntries(this.identities)),
+    };
   }
 
   reset(): void {

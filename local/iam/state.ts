@@ -105,6 +105,19 @@ export interface IamStateSnapshot {
   groups: PrincipalSnapshot[];
 }
 
+type Exported<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] };
+
+/** The account as {@link IamState.exportState} writes it: JSON only. */
+export interface ExportedIamState {
+  policies: (Exported<Omit<ManagedPolicyRecord, 'versions'>> & {
+    versions: Exported<PolicyVersionRecord>[];
+  })[];
+  principals: Record<
+    PrincipalKind,
+    (Exported<Omit<PrincipalRecord, 'inlinePolicies'>> & { inlinePolicies: [string, string][] })[]
+  >;
+}
+
 /** IAM's quotas that the stand-in enforces. */
 export const IAM_LIMITS = {
   versionsPerPolicy: 5,
@@ -212,6 +225,67 @@ export class IamState {
       }
     }
     return copy;
+  }
+
+  /**
+   * Every policy and principal as JSON (dates as ISO strings, inline policies as entries), for
+   * {@link importState} in a later process.
+   */
+  exportState(): ExportedIamState {
+    return JSON.parse(
+      JSON.stringify({
+        policies: [...this.policies.values()],
+        principals: Object.fromEntries(
+          (['role', 'user', 'group'] as const).map((kind) => [
+            kind,
+            [...this.principals[kind].values()].map((principal) => ({
+              ...principal,
+              inlinePolicies: [...principal.inlinePolicies],
+            })),
+          ]),
+        ),
+      }),
+    ) as ExportedIamState;
+  }
+
+  /** Replaces the whole account with one {@link exportState} wrote. @throws Error when it is not such a state. */
+  importState(state: ExportedIamState): void {
+    if (
+      !Array.isArray(state?.policies) ||
+      typeof state.principals !== 'object' ||
+      state.principals === null
+    ) {
+      throw new Error('not an exported IAM state');
+    }
+    const date = (value: unknown) => {
+      const parsed = new Date(String(value));
+      if (Number.isNaN(parsed.getTime())) throw new Error(`not a date: ${JSON.stringify(value)}`);
+      return parsed;
+    };
+    const policies = state.policies.map((policy) => ({
+      ...policy,
+      createDate: date(policy.createDate),
+      updateDate: date(policy.updateDate),
+      versions: policy.versions.map((version) => ({ ...version, createDate: date(version.createDate) })),
+    }));
+    const principals = (['role', 'user', 'group'] as const).map((kind) => {
+      const list = state.principals[kind];
+      if (!Array.isArray(list)) throw new Error(`exported IAM state has no ${kind} list`);
+      return list.map(
+        (principal): PrincipalRecord => ({
+          ...principal,
+          kind,
+          createDate: date(principal.createDate),
+          inlinePolicies: new Map(principal.inlinePolicies),
+        }),
+      );
+    });
+    this.reset();
+    for (const policy of policies) this.policies.set(policy.arn, policy);
+    principals.forEach((list, index) => {
+      const kind = (['role', 'user', 'group'] as const)[index] as PrincipalKind;
+      for (const principal of list) this.principals[kind].set(principal.name.toLowerCase(), principal);
+    });
   }
 
   // ---- managed policies -------------------------------------------------------------------------------

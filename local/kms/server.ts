@@ -57,7 +57,25 @@ export interface LocalKmsServer {
   calls(operation: 'GenerateMac' | 'VerifyMac'): number;
   /** Makes the next `count` signed requests fail with a 500 KMSInternalException. */
   failNext(count?: number): void;
+  /**
+   * Every key with its material (base64) as JSON, for `keys` of a later server: seals made now still verify
+   * after a restart. As secret as the keys themselves.
+   */
+  exportKeys(): ExportedKmsKey[];
   close(): Promise<void>;
+}
+
+/** A key as {@link LocalKmsServer.exportKeys} writes it. */
+export interface ExportedKmsKey {
+  keyId: string;
+  arn: string;
+  spec: string;
+  material: string;
+  description: string;
+  enabled: boolean;
+  created: string;
+  generators?: string[];
+  verifiers?: string[];
 }
 
 interface Key {
@@ -88,11 +106,28 @@ function accessKeyOf(req: http.IncomingMessage): string | undefined {
 
 /** Starts the KMS stand-in on 127.0.0.1 with a random port. */
 export async function startKmsServer(
-  options: { region?: string; accountId?: string } = {},
+  options: { region?: string; accountId?: string; keys?: readonly ExportedKmsKey[] } = {},
 ): Promise<LocalKmsServer> {
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
   const keys = new Map<string, Key>();
+  for (const saved of options.keys ?? []) {
+    const material = Buffer.from(saved.material, 'base64');
+    if (!Object.hasOwn(SPECS, saved.spec) || material.length !== SPECS[saved.spec]?.bytes) {
+      throw new Error(`startKmsServer: saved key ${saved.keyId} has no valid ${saved.spec} material`);
+    }
+    keys.set(saved.keyId, {
+      keyId: saved.keyId,
+      arn: saved.arn,
+      spec: saved.spec,
+      material,
+      description: saved.description,
+      enabled: saved.enabled,
+      created: new Date(saved.created),
+      ...(saved.generators && { generators: new Set(saved.generators) }),
+      ...(saved.verifiers && { verifiers: new Set(saved.verifiers) }),
+    });
+  }
   const counts = { GenerateMac: 0, VerifyMac: 0 };
   const faults = new FaultCounter();
 
@@ -255,6 +290,18 @@ export async function startKmsServer(
     },
     calls: (operation) => counts[operation],
     failNext: (count = 1) => faults.failNext(count),
+    exportKeys: () =>
+      [...keys.values()].map((key) => ({
+        keyId: key.keyId,
+        arn: key.arn,
+        spec: key.spec,
+        material: key.material.toString('base64'),
+        description: key.description,
+        enabled: key.enabled,
+        created: key.created.toISOString(),
+        ...(key.generators && { generators: [...key.generators] }),
+        ...(key.verifiers && { verifiers: [...key.verifiers] }),
+      })),
     close: started.close,
   };
 }

@@ -65,6 +65,8 @@ export interface StartLambdaUrlServerOptions {
   /** The function timeout: a handler still running after it gets a 502, as from a timed-out function. Default 30 s. */
   timeoutSeconds?: number;
   memoryLimitInMB?: number;
+  /** Port on 127.0.0.1; default one the OS picks. A restarted sandbox keeps its URLs (links in e-mails). */
+  port?: number;
 }
 
 export interface LocalLambdaUrlServer {
@@ -74,6 +76,8 @@ export interface LocalLambdaUrlServer {
   readonly invocations: number;
   /** Every event the handler received, oldest first. */
   readonly events: readonly LambdaUrlEvent[];
+  /** Settles once the handler invocations under way have ended (a closed server's included). */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -218,6 +222,7 @@ export async function startLambdaUrlServer(
   const events: LambdaUrlEvent[] = [];
   let invocations = 0;
   const pendingTimers = new Set<NodeJS.Timeout>();
+  const running = new Set<Promise<unknown>>();
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     let body: Buffer;
@@ -256,8 +261,12 @@ export async function startLambdaUrlServer(
     let result: unknown;
     let timer: NodeJS.Timeout | undefined;
     try {
+      const invocation = Promise.resolve().then(() => handler(event, context));
+      running.add(invocation);
+      const settled = () => running.delete(invocation);
+      invocation.then(settled, settled);
       result = await Promise.race([
-        Promise.resolve().then(() => handler(event, context)),
+        invocation,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('Task timed out')), timeoutMs);
           pendingTimers.add(timer);
@@ -278,7 +287,7 @@ export async function startLambdaUrlServer(
     writeResult(res, result, requestId);
   };
 
-  const started = await listenOnLoopback(handle);
+  const started = await listenOnLoopback(handle, options.port ?? 0);
   return {
     url: `${started.endpoint}/`,
     get invocations() {
@@ -286,6 +295,9 @@ export async function startLambdaUrlServer(
     },
     get events() {
       return events;
+    },
+    drain: async () => {
+      await Promise.allSettled([...running]);
     },
     close: async () => {
       for (const timer of pendingTimers) clearTimeout(timer);

@@ -29,6 +29,7 @@ export {
 } from './deliver';
 export {
   DEFAULT_SCOPES,
+  type ExportedSlackState,
   type LocalSlackServer,
   MAX_MESSAGE_TEXT_LENGTH,
   type ResponseUrlPost,

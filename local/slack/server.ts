@@ -74,6 +74,15 @@ export interface StartSlackServerOptions {
   otherChannels?: Array<string | SlackChannelSpec>;
   /** Scopes granted to the token; a method needing another answers `missing_scope`. */
   scopes?: readonly string[];
+  /** The channels' messages an earlier server exported: a restart keeps the conversation. */
+  state?: ExportedSlackState;
+}
+
+/** The messages (threads included) as {@link LocalSlackServer.exportState} writes them: JSON only. */
+export interface ExportedSlackState {
+  messages: Record<string, unknown>[];
+  /** The last timestamp handed out, in microseconds: a message ts is its id and never repeats. */
+  lastTsMicros: number;
 }
 
 /** An earlier version of an edited message. */
@@ -206,6 +215,8 @@ export interface LocalSlackServer {
   rotateBotToken(token: string): void;
   /** Forgets messages, ephemerals, calls, response_url posts and pending faults (users and channels stay). */
   clear(): void;
+  /** Every message (with its edits and thread replies) as JSON, for `state` of a later server. */
+  exportState(): ExportedSlackState;
   close(): Promise<void>;
 }
 
@@ -291,7 +302,7 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
   for (const channel of options.channels ?? ['C0POLICYGATE']) addChannel(channel, true);
   for (const channel of options.otherChannels ?? []) addChannel(channel, false);
 
-  let store: StoredMessage[] = [];
+  let store: StoredMessage[] = structuredClone((options.state?.messages ?? []) as unknown as StoredMessage[]);
   const ephemerals: SlackEphemeral[] = [];
   const calls: SlackCall[] = [];
   const responseUrlPosts: ResponseUrlPost[] = [];
@@ -302,7 +313,7 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
   const callListeners = new Set<(call: SlackCall) => void>();
   const closeListeners = new Set<() => void>();
   let down = false;
-  let lastTsMicros = 0;
+  let lastTsMicros = options.state?.lastTsMicros ?? 0;
   let responseUrlCounter = 0;
 
   /** Slack timestamps are unix seconds with six decimals; they also serve as message ids, so never repeat. */
@@ -970,6 +981,10 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
       failures.clear();
       down = false;
     },
+    exportState: () => ({
+      messages: JSON.parse(JSON.stringify(store)) as Record<string, unknown>[],
+      lastTsMicros,
+    }),
     async close(): Promise<void> {
       for (const listener of [...closeListeners]) listener();
       await started.close();

@@ -55,6 +55,8 @@ export interface StartSnsServerOptions {
   /** Region and account for ARNs made by CreateTopic / {@link LocalSnsServer.createTopic}. */
   region?: string;
   accountId?: string;
+  /** Messages accepted before (a restart of the sandbox keeps its mailbox), oldest first. */
+  messages?: readonly PublishedMessage[];
 }
 
 export interface LocalSnsServer {
@@ -113,7 +115,7 @@ export async function startSnsServer(options: StartSnsServerOptions = {}): Promi
     if (!TOPIC_ARN.test(arn)) throw new Error(`startSnsServer: not an SNS topic ARN: ${arn}`);
     topics.add(arn);
   }
-  const messages: PublishedMessage[] = [];
+  const messages: PublishedMessage[] = [...(options.messages ?? [])];
   const faults = new FaultCounter();
 
   const createTopic = (name: string): string => {

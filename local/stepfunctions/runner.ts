@@ -149,6 +149,35 @@ export interface PendingTask {
   startedAt: Date;
 }
 
+/**
+ * An execution as {@link LocalStepFunctions.exportState} writes it down: JSON only, so it can be kept on disk
+ * and given back to {@link LocalStepFunctions.importState} by a later runner. A RUNNING one carries where it
+ * stands (`resumeAt`), and, when it waits for a callback, its task token and deadline: the file is as secret
+ * as the tokens are.
+ */
+export interface ExportedExecution
+  extends Omit<ExecutionDescription, 'stateMachineArn' | 'startDate' | 'stopDate'> {
+  startDate: string;
+  stopDate?: string;
+  history: string[];
+  events: (Omit<ExecutionEvent, 'timestamp'> & { timestamp: string })[];
+  resumeAt?: {
+    stateName: string;
+    /** The state's raw input, as its StateEntered event shows it. */
+    input: unknown;
+    enteredTime: string;
+    retryCount: number;
+    /** Present when the state was waiting for its callback. */
+    waiting?: { taskToken: string; startedAt: string; deadline?: string; heartbeatMs?: number };
+  };
+}
+
+/** What {@link LocalStepFunctions.exportState} returns. */
+export interface ExportedRunnerState {
+  stateMachineArn: string;
+  executions: ExportedExecution[];
+}
+
 export type CallbackOperation = 'SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat';
 
 /** A record of one callback call, for assertions. Holds no token. */
@@ -546,6 +575,24 @@ interface ExecutionRecord {
   taskState?: TaskStateContext;
   /** Minted when a waiting Task state is entered; taken by its handler. */
   currentToken?: string;
+  /** The callback the execution waits for now, for {@link LocalStepFunctions.exportState}. */
+  waiting?: { token: string; startedAt: Date; deadline?: Date; heartbeatMs?: number };
+  /** Called once a resumed wait takes callbacks again. */
+  onWaiting?: () => void;
+  /** The raw input of the state a resumed execution waits in, until the wait is taken over again. */
+  resumeInput?: unknown;
+  /** Set on a resumed execution until its first Task attempt takes it: wait again, do not invoke again. */
+  resumeWaiting?: {
+    stateName: string;
+    token: string;
+    startedAt: Date;
+    deadline?: Date;
+    heartbeatMs?: number;
+  };
+  /** Events of the resumed run that repeat what the history already has (its start, the state's entry). */
+  skipEvents?: Set<string>;
+  /** Stopped by {@link LocalStepFunctions.suspend}: it goes on in a later runner, so it is not ABORTED. */
+  suspended?: boolean;
   done: Promise<ExecutionResult>;
 }
 
@@ -563,6 +610,10 @@ function toJsonValue(value: unknown, what: string): unknown {
   const text = JSON.stringify(value === undefined ? null : value);
   if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
   return JSON.parse(text);
+}
+
+function structuredCloneJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 function describeError(error: unknown): { name: string; message: string } {
@@ -649,6 +700,11 @@ export class LocalStepFunctions {
   /** Lambda invocations still running, so `close` can wait for them: a handler outliving its runner would
    * reach whatever stand-ins the next test starts. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** What the executions were when {@link suspend} stopped them; exported from then on. */
+  private suspendedState?: ExportedRunnerState;
+  private readonly prepared: PreparedDefinition;
+  /** The runnable definition started at another state, per state name, for resumed executions. */
+  private readonly resumeMachines = new Map<string, StateMachine>();
 
   /** @throws ConfigError when the definition is invalid or names a function that `functions` lacks. */
   constructor(options: LocalStepFunctionsOptions) {
@@ -684,6 +740,7 @@ export class LocalStepFunctions {
     }
     this.machine = new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } });
     this.tasks = prepared.tasks;
+    this.prepared = prepared;
   }
 
   /**
@@ -726,12 +783,21 @@ export class LocalStepFunctions {
       done: Promise.resolve(undefined as unknown as ExecutionResult),
     };
     this.executions.set(arn, record);
+    this.run(record, this.machine, jsonInput);
+    this.log(`execution ${name} started`);
+    const started = { executionArn: arn, startDate: record.startDate, done: record.done };
+    for (const listener of this.startListeners) listener(started, jsonInput);
+    return started;
+  }
 
+  /** Runs `record` on `machine` from `input` (a new execution, or a resumed one from its state). */
+  private run(record: ExecutionRecord, machine: StateMachine, jsonInput: unknown): void {
+    const name = record.name;
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const plan of this.tasks.values()) {
       handlers[plan.stateName] = (wrapped) => this.runTask(record, plan, wrapped);
     }
-    const run = this.machine.run(jsonInput as never, {
+    const run = machine.run(jsonInput as never, {
       context: this.contextFor(record),
       overrides: {
         taskResourceLocalHandlers: handlers as never,
@@ -740,7 +806,6 @@ export class LocalStepFunctions {
       },
     });
     record.interpreterAbort = run.abort;
-    this.log(`execution ${name} started`);
 
     // The event log only feeds the history; losing it must not turn `done` into a rejection.
     const eventsDrained = this.collectEvents(record, run.eventLogs).catch((error: unknown) => {
@@ -751,9 +816,202 @@ export class LocalStepFunctions {
       (error: unknown) => this.classifyFailure(record, error),
     );
     record.done = Promise.all([outcome, eventsDrained]).then(([result]) => this.finish(record, result));
-    const started = { executionArn: arn, startDate: record.startDate, done: record.done };
-    for (const listener of this.startListeners) listener(started, jsonInput);
-    return started;
+  }
+
+  /**
+   * Every execution, finished or running, as JSON a later runner can {@link importState}. After
+   * {@link suspend}, what the executions were when it stopped them.
+   */
+  exportState(): ExportedRunnerState {
+    if (this.suspendedState) return structuredCloneJson(this.suspendedState);
+    const executions = [...this.executions.values()].map((record) => this.exportExecution(record));
+    return { stateMachineArn: this.stateMachineArn, executions };
+  }
+
+  private exportExecution(record: ExecutionRecord): ExportedExecution {
+    const { stateMachineArn: _, ...described } = this.describeExecution(record.arn);
+    const exported: ExportedExecution = toJsonValue(
+      {
+        ...described,
+        history: record.history,
+        events: record.events,
+      },
+      'Execution',
+    ) as ExportedExecution;
+    if (record.status !== 'RUNNING') return exported;
+    // Where it stands: the last state entered, with the raw input its StateEntered event shows.
+    const entered = [...record.events].reverse().find((event) => event.type.endsWith('StateEntered'));
+    const pending = record.resumeWaiting;
+    if (!entered?.stateName && !pending) return exported; // not past its start yet: it starts again
+    const stateName = pending?.stateName ?? (entered?.stateName as string);
+    const waiting =
+      pending ?? (record.waiting && record.taskState?.name === stateName ? record.waiting : undefined);
+    const input = pending ? record.resumeInput : entered?.input;
+    exported.resumeAt = toJsonValue(
+      {
+        stateName,
+        input: input ?? null,
+        enteredTime:
+          record.taskState?.enteredTime ?? entered?.timestamp.toISOString() ?? new Date().toISOString(),
+        retryCount: record.taskState?.retryCount ?? 0,
+        ...(waiting && {
+          waiting: {
+            taskToken: waiting.token,
+            startedAt: waiting.startedAt.toISOString(),
+            deadline: waiting.deadline?.toISOString(),
+            heartbeatMs: waiting.heartbeatMs,
+          },
+        }),
+      },
+      'Execution state',
+    ) as ExportedExecution['resumeAt'];
+    return exported;
+  }
+
+  /**
+   * Takes over executions a previous runner exported: finished ones for their history, running ones resumed
+   * where they stood with the same ARN and name. One waiting for its callback waits again for the same task
+   * token with what was left of its timeout (time spent stopped counts, as it would in AWS) and its function
+   * is not invoked again; one in any other state enters that state again with the same input. Settles once
+   * every resumed wait takes callbacks again, with the executions, oldest first, and their inputs (as
+   * {@link onExecutionStarted} would have given them).
+   * @throws ConfigError when the state is of another state machine, names an unknown state, or an execution
+   *   already exists here.
+   */
+  async importState(state: ExportedRunnerState): Promise<{ execution: StartedExecution; input: unknown }[]> {
+    if (state.stateMachineArn !== this.stateMachineArn) {
+      throw new ConfigError(
+        `saved executions belong to ${state.stateMachineArn}, not to ${this.stateMachineArn}`,
+      );
+    }
+    const states = (this.prepared.runnable as unknown as { States: Record<string, unknown> }).States;
+    for (const exported of state.executions) {
+      if (this.executions.has(exported.executionArn)) {
+        throw new ConfigError(`execution ${exported.name} exists already`);
+      }
+      const resumeAt = exported.resumeAt;
+      if (resumeAt && !Object.hasOwn(states, resumeAt.stateName)) {
+        throw new ConfigError(
+          `execution ${exported.name} stands at ${resumeAt.stateName}, which the definition lacks`,
+        );
+      }
+      const waitsHere = resumeAt ? this.tasks.get(resumeAt.stateName)?.wait === true : false;
+      if (resumeAt?.waiting && (typeof resumeAt.waiting.taskToken !== 'string' || !waitsHere)) {
+        // Only a callback task waits for a token: a token on any other state would make it one.
+        throw new ConfigError(
+          `execution ${exported.name} waits at ${resumeAt.stateName}, which takes no callback`,
+        );
+      }
+    }
+    const restored: { execution: StartedExecution; input: unknown }[] = [];
+    const waits: Promise<unknown>[] = [];
+    for (const exported of state.executions) {
+      const record: ExecutionRecord = {
+        arn: exported.executionArn,
+        name: exported.name,
+        input: exported.input,
+        startDate: new Date(exported.startDate),
+        status: exported.status,
+        output: exported.output,
+        error: exported.error,
+        cause: exported.cause,
+        events: exported.events.map((event) => ({ ...event, timestamp: new Date(event.timestamp) })),
+        history: [...exported.history],
+        controller: new AbortController(),
+        interpreterAbort: () => {},
+        done: Promise.resolve(undefined as unknown as ExecutionResult),
+      };
+      if (exported.stopDate) record.stopDate = new Date(exported.stopDate);
+      this.executions.set(record.arn, record);
+      if (exported.status !== 'RUNNING') {
+        record.controller.abort();
+        record.done = Promise.resolve({
+          ...this.describeExecution(record.arn),
+          status: exported.status,
+          stopDate: record.stopDate ?? record.startDate,
+          history: [...record.history],
+          events: [...record.events],
+        });
+      } else if (!exported.resumeAt) {
+        this.run(record, this.machine, record.input);
+        record.skipEvents = new Set(['ExecutionStarted']);
+      } else {
+        const at = exported.resumeAt;
+        record.taskState = {
+          name: at.stateName,
+          enteredTime: at.enteredTime,
+          retryCount: at.retryCount,
+          attemptFailed: false,
+        };
+        if (at.waiting) {
+          record.resumeWaiting = {
+            stateName: at.stateName,
+            token: at.waiting.taskToken,
+            startedAt: new Date(at.waiting.startedAt),
+            ...(at.waiting.deadline && { deadline: new Date(at.waiting.deadline) }),
+            ...(at.waiting.heartbeatMs !== undefined && { heartbeatMs: at.waiting.heartbeatMs }),
+          };
+          record.resumeInput = at.input;
+        }
+        const registered = new Promise<void>((resolve) => {
+          record.onWaiting = resolve;
+        });
+        record.skipEvents = new Set(['ExecutionStarted', 'StateEntered']);
+        this.run(record, this.resumeMachine(at.stateName), at.input);
+        if (at.waiting) waits.push(Promise.race([registered, record.done]));
+        else record.onWaiting = undefined;
+        this.log(`execution ${record.name} resumed at ${at.stateName}`);
+      }
+      restored.push({
+        execution: { executionArn: record.arn, startDate: record.startDate, done: record.done },
+        input: record.input,
+      });
+    }
+    await Promise.all(waits);
+    return restored;
+  }
+
+  /** The runnable definition with StartAt moved to `stateName` (cached: one interpreter per state). */
+  private resumeMachine(stateName: string): StateMachine {
+    let machine = this.resumeMachines.get(stateName);
+    if (!machine) {
+      const definition = cloneJson(this.prepared.runnable as unknown as object);
+      definition.StartAt = stateName;
+      machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+        validationOptions: { noValidate: true },
+      });
+      this.resumeMachines.set(stateName, machine);
+    }
+    return machine;
+  }
+
+  /**
+   * Stops every running execution so that a later runner can go on with it ({@link exportState} then
+   * {@link importState}), instead of aborting it: first lets the functions already invoked finish (and the
+   * steps they lead to, until every execution waits: for a callback, a timer or a retry), then takes the
+   * export, then stops the waits. Their `done` settles as ABORTED here; the export keeps them RUNNING.
+   */
+  async suspend(options: { settleMs?: number } = {}): Promise<ExportedRunnerState> {
+    if (this.suspendedState) return this.exportState();
+    const until = Date.now() + (options.settleMs ?? 10_000);
+    const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+    do {
+      await Promise.allSettled([...this.inFlight]);
+      // Let the interpreter move on and its event log catch up before looking again.
+      for (let i = 0; i < 5; i += 1) await tick();
+    } while (this.inFlight.size > 0 && Date.now() < until);
+    const state = this.exportState();
+    this.suspendedState = state;
+    const running = [...this.executions.values()].filter((record) => record.status === 'RUNNING');
+    for (const record of running) {
+      record.suspended = true;
+      record.stopRequest = { cause: 'Local runner suspended' };
+      record.interpreterAbort();
+      record.controller.abort();
+    }
+    await Promise.all(running.map((record) => record.done));
+    await Promise.allSettled([...this.inFlight]);
+    return this.exportState();
   }
 
   /**
@@ -954,6 +1212,11 @@ export class LocalStepFunctions {
    */
   private enterTask(record: ExecutionRecord, plan: TaskPlan): string {
     const previous = record.taskState;
+    if (record.resumeWaiting?.stateName === plan.stateName) {
+      // The resumed wait: the same token, and the entry time and retry count it had.
+      record.currentToken = record.resumeWaiting.token;
+      return plan.stateName;
+    }
     if (previous && previous.name === plan.stateName && previous.attemptFailed) {
       previous.retryCount += 1;
       previous.attemptFailed = false;
@@ -975,8 +1238,13 @@ export class LocalStepFunctions {
       ? (record.currentToken ?? randomBytes(TOKEN_BYTES).toString('base64url'))
       : undefined;
     record.currentToken = undefined;
+    const resumed = record.resumeWaiting?.stateName === plan.stateName ? record.resumeWaiting : undefined;
+    record.resumeWaiting = undefined;
+    record.resumeInput = undefined;
     const taskState = record.taskState;
-    const attempt = this.executeTask(record, plan, wrapped, token);
+    const attempt = resumed
+      ? this.resumeWait(record, plan, resumed)
+      : this.executeTask(record, plan, wrapped, token);
     attempt.catch(() => {
       if (taskState) taskState.attemptFailed = true;
     });
@@ -1001,6 +1269,27 @@ export class LocalStepFunctions {
       return this.awaitCallback(record, plan, token, start, errorClass, timeoutMs, heartbeatMs);
     }
     return this.withTimeout(record, start, errorClass, timeoutMs);
+  }
+
+  /** A resumed callback wait: the same token, what is left of its timeout, and no second invocation. */
+  private async resumeWait(
+    record: ExecutionRecord,
+    plan: TaskPlan,
+    resumed: NonNullable<ExecutionRecord['resumeWaiting']>,
+  ): Promise<unknown> {
+    const errorClass = await this.timeoutError;
+    if (record.controller.signal.aborted) throw new UncatchableError('States.Aborted', 'Execution stopped');
+    const timeoutMs = resumed.deadline ? Math.max(0, resumed.deadline.getTime() - Date.now()) : undefined;
+    return this.awaitCallback(
+      record,
+      plan,
+      resumed.token,
+      () => Promise.resolve(),
+      errorClass,
+      timeoutMs,
+      resumed.heartbeatMs,
+      resumed.startedAt,
+    );
   }
 
   /** Milliseconds for the state's timeout or heartbeat, or undefined when the state has none. */
@@ -1062,19 +1351,28 @@ export class LocalStepFunctions {
     errorClass: TimeoutErrorClass | undefined,
     timeoutMs: number | undefined,
     heartbeatMs: number | undefined,
+    startedAt: Date = new Date(),
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const signal = record.controller.signal;
       let timeoutTimer: NodeJS.Timeout | undefined;
+      const waiting = {
+        token,
+        startedAt,
+        ...(timeoutMs !== undefined && { deadline: new Date(Date.now() + timeoutMs) }),
+        ...(heartbeatMs !== undefined && { heartbeatMs }),
+      };
+      record.waiting = waiting;
       const entry: TokenEntry = {
         executionArn: record.arn,
         stateName: plan.stateName,
-        startedAt: new Date(),
+        startedAt,
         open: true,
         heartbeatMs,
         settle: (outcome) => {
           if (!entry.open) return false;
           entry.open = false;
+          if (record.waiting === waiting) record.waiting = undefined;
           clearTimeout(timeoutTimer);
           clearTimeout(entry.heartbeatTimer);
           signal.removeEventListener('abort', onAbort);
@@ -1087,6 +1385,8 @@ export class LocalStepFunctions {
         entry.settle({ error: new UncatchableError('States.Aborted', 'Execution stopped') });
       signal.addEventListener('abort', onAbort);
       this.tokens.set(token, entry);
+      record.onWaiting?.();
+      record.onWaiting = undefined;
       if (timeoutMs !== undefined) {
         timeoutTimer = setTimeout(() => {
           if (entry.settle({ error: makeTimeoutError(errorClass, 'States.Timeout') })) {
@@ -1224,6 +1524,7 @@ export class LocalStepFunctions {
         Cause?: unknown;
         retry?: { attempt: number };
       };
+      if (record.skipEvents?.delete(event.type)) continue;
       const mapped: ExecutionEvent = { type: event.type, timestamp: new Date(event.timestamp) };
       if (event.state) {
         mapped.stateName = event.state.name;
@@ -1297,7 +1598,8 @@ export class LocalStepFunctions {
     record.stopDate = new Date();
     // Tokens of tasks still waiting (a failed Parallel branch, a stop) answer TaskTimedOut from now on.
     record.controller.abort();
-    this.log(`execution ${record.name} ${result.status}${result.error ? ` (${result.error})` : ''}`);
+    if (record.suspended) this.log(`execution ${record.name} suspended`);
+    else this.log(`execution ${record.name} ${result.status}${result.error ? ` (${result.error})` : ''}`);
     return {
       ...this.describeExecution(record.arn),
       status: result.status,

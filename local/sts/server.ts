@@ -33,6 +33,8 @@ export interface StsServerOptions {
   onSession?: (accessKeyId: string, identity: Identity) => void;
   /** Clock (default: the real time). */
   now?: () => Date;
+  /** Sessions an earlier server issued (from its `sessions()`), still valid here: a restart keeps them. */
+  sessions?: readonly IssuedSession[];
 }
 
 /** A session this server issued. */
@@ -130,7 +132,9 @@ export async function startStsServer(options: StsServerOptions = {}): Promise<Lo
   const callers = new Map<string, Identity>(
     Object.entries(options.callers ?? {}).map(([key, identity]) => [key, structuredClone(identity)]),
   );
-  const issued = new Map<string, IssuedSession>();
+  const issued = new Map<string, IssuedSession>(
+    (options.sessions ?? []).map((session) => [session.accessKeyId, structuredClone(session)]),
+  );
   const events: Record<string, unknown>[] = [];
 
   const callerOf = (accessKeyId: string): { identity: Identity; session?: IssuedSession } => {

@@ -2,40 +2,10 @@
  * `npm start`'s entry point as a real process: it prints where the console is, serves it on loopback, and
  * stops cleanly (exit 0) on SIGINT and SIGTERM. And how it reads its settings.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { parseEnvFile, settingsOf } from '../../local/start';
+import { exitOf, startProcess } from '../support/npm-start';
 
 jest.setTimeout(60_000);
-
-const ROOT = join(__dirname, '..', '..');
-
-function startProcess(): { child: ChildProcess; url: Promise<string>; output: () => string } {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--port', '0'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /console\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code} before starting: ${out}`)));
-  });
-  return { child, url, output: () => out };
-}
-
-const exitOf = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 describe('npm start', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -89,5 +59,21 @@ describe('npm start', () => {
     expect(() => settingsOf([], { POLICY_GATE_SWEEP_SECONDS: '0' }, () => undefined)).toThrow(
       /POLICY_GATE_SWEEP_SECONDS/,
     );
+  });
+
+  test('settings: the data directory from .env, the environment or --data-dir; none means in memory', () => {
+    // Prepare
+    const read = () => 'POLICY_GATE_DATA_DIR=.sandbox-data\n';
+    // Act
+    const none = settingsOf([], {}, () => undefined);
+    const fromFile = settingsOf([], {}, read);
+    const fromEnv = settingsOf([], { POLICY_GATE_DATA_DIR: '/tmp/a' }, read);
+    const fromFlag = settingsOf(['--data-dir', '/tmp/b'], { POLICY_GATE_DATA_DIR: '/tmp/a' }, read);
+    // Assess
+    expect(none.dataDir).toBeUndefined();
+    expect(fromFile.dataDir).toBe('.sandbox-data');
+    expect(fromEnv.dataDir).toBe('/tmp/a');
+    expect(fromFlag.dataDir).toBe('/tmp/b');
+    expect(() => settingsOf(['--data-dir', '--port'], {}, () => undefined)).toThrow(/needs a directory/);
   });
 });

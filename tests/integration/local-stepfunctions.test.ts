@@ -799,3 +799,178 @@ describe('local Step Functions: heartbeats and timeouts of a waiting task', () =
     expect(results.map((result) => result.output)).toEqual([{ job: 'a' }, { job: 'b' }]);
   });
 });
+
+describe('local Step Functions: suspend and resume across runners', () => {
+  const definition = () => fixture('toy-approval.asl.json');
+
+  /** A runner of the toy workflow, its functions and approval requests. */
+  async function runner(options: Partial<LocalStepFunctionsOptions> = {}) {
+    const toy = toyFunctions();
+    const { sfn, client } = await start({
+      definition: definition(),
+      functions: toy.functions,
+      timeScale: 1e-3,
+      ...options,
+    });
+    return { ...toy, sfn, client };
+  }
+
+  it('a waiting execution goes on in the next runner with the same ARN, token, history, and no second request', async () => {
+    // Prepare
+    const first = await runner();
+    const execution = first.sfn.startExecution(riskyInput, { name: 'kept-across-restart' });
+    const request = await first.approvalRequests.next(execution);
+    // Act
+    const saved = await first.sfn.runner.suspend();
+    const historyBefore = first.sfn.runner.getExecutionHistory(execution.executionArn);
+    const stopped = await execution.done;
+    const second = await runner();
+    const [restored] = await second.sfn.runner.importState(JSON.parse(JSON.stringify(saved)));
+    const pending = second.sfn.pendingTasks();
+    await second.client.send(
+      new SendTaskSuccessCommand({
+        taskToken: request.taskToken,
+        output: JSON.stringify({ decision: 'approve', approver: 'U0APPROVER' }),
+      }),
+    );
+    const result = await second.sfn.runner.waitForExecution(execution.executionArn);
+    // Assess
+    expect(saved.executions).toEqual([
+      expect.objectContaining({
+        executionArn: execution.executionArn,
+        status: 'RUNNING',
+        resumeAt: expect.objectContaining({
+          stateName: 'RequestApproval',
+          waiting: expect.objectContaining({ taskToken: request.taskToken }),
+        }),
+      }),
+    ]);
+    expect(first.sfn.runner.exportState()).toEqual(saved);
+    expect(stopped.status).toBe('ABORTED');
+    expect(restored?.execution.executionArn).toBe(execution.executionArn);
+    expect(pending).toEqual([
+      expect.objectContaining({ executionArn: execution.executionArn, stateName: 'RequestApproval' }),
+    ]);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({ restored: true, changeId: 'chg-1', approvedBy: 'U0APPROVER' });
+    expect(saved.executions[0]?.history).toEqual(historyBefore);
+    expect(historyBefore).toEqual(['AnalyseChange', 'IsRisky', 'RequestApproval']);
+    expect(result.history).toEqual([...historyBefore, 'Decide', 'RestoreChange']);
+    expect(result.events.filter((e) => e.type === 'ExecutionStarted')).toHaveLength(1);
+    expect(first.functions.requestApproval).toHaveBeenCalledTimes(1);
+    expect(second.functions.requestApproval).not.toHaveBeenCalled();
+    expect(second.functions.AnalyseChangeLambdaFunction).not.toHaveBeenCalled();
+  });
+
+  it('the resumed wait times out at its original deadline, not a fresh one', async () => {
+    // Prepare
+    const timeoutMs = 1_500;
+    const first = await runner({ timeoutOverrides: { RequestApproval: timeoutMs } });
+    const execution = first.sfn.startExecution(riskyInput);
+    await first.approvalRequests.next(execution);
+    const saved = await first.sfn.runner.suspend();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const second = await runner({ timeoutOverrides: { RequestApproval: timeoutMs } });
+    // Act
+    const resumedAt = Date.now();
+    await second.sfn.runner.importState(saved);
+    const result = await second.sfn.runner.waitForExecution(execution.executionArn);
+    // Assess
+    expect(result.history.at(-1)).toBe('Expired');
+    expect(Date.now() - resumedAt).toBeLessThan(timeoutMs - 500);
+  });
+
+  it('suspending lets a running function finish first, so the execution is kept at the wait it reached', async () => {
+    // Prepare
+    const first = await runner();
+    const analyse = first.functions.AnalyseChangeLambdaFunction;
+    const slow = analyse.getMockImplementation();
+    analyse.mockImplementation(async (event: unknown) => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return (slow as NonNullable<typeof slow>)(event);
+    });
+    const execution = first.sfn.startExecution(riskyInput);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Act
+    const saved = await first.sfn.runner.suspend();
+    // Assess
+    expect(analyse).toHaveBeenCalledTimes(1);
+    expect(saved.executions[0]?.resumeAt?.stateName).toBe('RequestApproval');
+    expect(saved.executions[0]?.resumeAt?.waiting).toBeDefined();
+    expect((await execution.done).status).toBe('ABORTED');
+  });
+
+  it('an execution saved mid-step (a crash) enters that step again with the same input and execution id', async () => {
+    // Prepare
+    const first = await runner();
+    let release: () => void = () => {};
+    first.functions.AnalyseChangeLambdaFunction.mockImplementation(
+      () =>
+        new Promise(
+          (resolve) => (release = () => resolve({ risky: true, changeId: 'chg-1', notSelected: '' })),
+        ),
+    );
+    const execution = first.sfn.startExecution(riskyInput);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const crashed = first.sfn.runner.exportState();
+    release();
+    await first.approvalRequests.next(execution);
+    const second = await runner();
+    // Act
+    await second.sfn.runner.importState(crashed);
+    const request = await second.approvalRequests.next({
+      done: second.sfn.runner.waitForExecution(execution.executionArn),
+    });
+    // Assess
+    expect(crashed.executions[0]?.resumeAt).toEqual(
+      expect.objectContaining({ stateName: 'AnalyseChange', input: riskyInput }),
+    );
+    expect(second.functions.AnalyseChangeLambdaFunction).toHaveBeenCalledWith(
+      expect.objectContaining({ change: riskyInput.change }),
+      expect.anything(),
+    );
+    expect(request.executionId).toBe(execution.executionArn);
+    expect(
+      second.sfn.runner.getExecutionHistory(execution.executionArn).filter((s) => s === 'AnalyseChange'),
+    ).toHaveLength(1);
+  });
+
+  it('finished executions keep their result and history; their names stay taken', async () => {
+    // Prepare
+    const first = await runner();
+    const execution = first.sfn.startExecution(
+      { change: { id: 'chg-2', risky: false } },
+      { name: 'done-before' },
+    );
+    const finished = await execution.done;
+    const second = await runner();
+    // Act
+    await second.sfn.runner.importState(first.sfn.runner.exportState());
+    // Assess
+    expect(second.sfn.describeExecution(execution.executionArn)).toMatchObject({
+      status: finished.status,
+      output: finished.output,
+    });
+    expect(second.sfn.runner.getExecutionHistory(execution.executionArn)).toEqual(finished.history);
+    expect(() => second.sfn.startExecution({}, { name: 'done-before' })).toThrow(/Execution Already Exists/);
+  });
+
+  it('refuses, with a ConfigError, executions of another state machine, at a state it lacks, or waiting where no callback is', async () => {
+    // Prepare
+    const first = await runner();
+    const execution = first.sfn.startExecution(riskyInput);
+    await first.approvalRequests.next(execution);
+    const saved = await first.sfn.runner.suspend();
+    const second = await runner();
+    const elsewhere = { ...saved, stateMachineArn: `${saved.stateMachineArn}-other` };
+    const unknownState = JSON.parse(JSON.stringify(saved)) as typeof saved;
+    if (unknownState.executions[0]?.resumeAt) unknownState.executions[0].resumeAt.stateName = 'Nowhere';
+    const notACallback = JSON.parse(JSON.stringify(saved)) as typeof saved;
+    if (notACallback.executions[0]?.resumeAt) notACallback.executions[0].resumeAt.stateName = 'RestoreChange';
+    // Act / Assess
+    await expect(second.sfn.runner.importState(elsewhere)).rejects.toThrow(ConfigError);
+    await expect(second.sfn.runner.importState(unknownState)).rejects.toThrow(ConfigError);
+    await expect(second.sfn.runner.importState(notACallback)).rejects.toThrow(/takes no callback/);
+    expect(second.sfn.pendingTasks()).toHaveLength(0);
+  });
+});
