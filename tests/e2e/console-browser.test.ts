@@ -10,9 +10,9 @@
  *
  * These tests never skip: without Chromium they fail and say how to install it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_POLICY_ARN, APP_ROLE, SAMPLES } from '../../local/console/samples';
 import { type ConsoleServer, startConsole } from '../../local/console/server';
 import { type Sandbox, SLACK_USERS } from '../../local/sandbox';
@@ -20,18 +20,9 @@ import { type ApprovalRecord, quarantineDocument } from '../../src/domain/approv
 import { documentsEqual } from '../../src/domain/document-equality';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { eventually, settleApproval, waitForRequest } from '../support/approvals';
+import { launchChromium, requireChromium } from '../support/browser';
 import { simulateViaApi, startSandboxConsole } from '../support/console';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Where to save the README's screenshots; unset (as in CI) saves none. */
 const SCREENSHOTS = process.env.POLICY_GATE_SCREENSHOTS;
 const VIEWPORT = { width: 1280, height: 800 };
@@ -44,13 +35,9 @@ let browser: Browser;
 let context: BrowserContext | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the console browser tests need it (Debian: apt-get install -y chromium, as .ci/run does; or set CHROMIUM_PATH). They never skip.`,
-    );
-  }
+  requireChromium();
   ({ sandbox, web } = await startSandboxConsole());
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  browser = await launchChromium();
 });
 
 afterEach(async () => {

@@ -6,61 +6,33 @@
  *
  * These tests never skip: without Chromium they fail and say how to install it.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { DECISION_EMAIL, type Sandbox, SLACK_USERS, startSandbox } from '../../local/sandbox';
 import { findButton } from '../../local/slack';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { waitForPending } from '../support/approvals';
+import { launchBrowser, requireChromium } from '../support/browser';
 import { linksInMail, signedLinks } from '../support/decision-page';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 jest.setTimeout(90_000);
 
 let sandbox: Sandbox | undefined;
-let context: BrowserContext | undefined;
-let profile: string | undefined;
+let launched: { context: BrowserContext; close(): Promise<void> } | undefined;
 
-beforeAll(() => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the decision-page browser tests need it (Debian: apt-get install -y chromium, as .ci/run does; or set CHROMIUM_PATH). They never skip.`,
-    );
-  }
-});
+beforeAll(() => requireChromium());
 
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  profile = undefined;
+  await launched?.close();
+  launched = undefined;
   await sandbox?.close();
   sandbox = undefined;
 });
 
 /** A fresh browser profile: no cookies, cache or history from another test. */
 async function browser(options: { javaScriptEnabled?: boolean } = {}): Promise<BrowserContext> {
-  profile = mkdtempSync(join(tmpdir(), 'policy-gate-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    javaScriptEnabled: options.javaScriptEnabled ?? true,
-  });
-  return context;
+  launched = await launchBrowser(options);
+  return launched.context;
 }
 
 /** A risky CreatePolicy pending approval, with the links of its e-mail; Slack down meanwhile if asked. */

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 
 /** Debian's Chromium, or CHROMIUM_PATH. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -24,13 +24,23 @@ export function requireChromium(): void {
   }
 }
 
+/** Headless Chromium with no profile on disk, for tests that open a fresh context per test. */
+export async function launchChromium(): Promise<Browser> {
+  requireChromium();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
+
 /** Headless Chromium with a fresh profile; `close` also removes the profile. */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(
+  options: { javaScriptEnabled?: boolean } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  requireChromium();
   const profile = mkdtempSync(join(tmpdir(), 'policy-gate-browser-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
   return {
     context,
