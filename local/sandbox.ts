@@ -114,6 +114,21 @@ export interface SandboxOptions {
   slackEnterpriseId?: string;
   /** EMAIL_DECISIONS; default unset (the shipped default). */
   emailDecisions?: 'off' | 'deny-only' | 'on';
+  /** Lambda handlers to run instead of the sources' (e.g. each function's bundle as it ships), by function. */
+  handlers?: Partial<SandboxHandlers>;
+}
+
+/** The Lambda functions the sandbox runs, by their names in serverless.yml. */
+export interface SandboxHandlers {
+  analyseChange: typeof analyseChange;
+  requestApproval: typeof requestApproval;
+  restoreChange: typeof restoreChange;
+  recordOutcome: typeof recordOutcome;
+  notifyChange: typeof notifyChange;
+  handleFailure: typeof handleFailure;
+  slackInteractivity: typeof slackInteractivity;
+  emailDecision: typeof emailDecision;
+  reconciliationSweep: typeof reconciliationSweep;
 }
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -282,8 +297,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onSession: (accessKeyId, identity) => iam.setIdentity(accessKeyId, identity),
     onEvent: (record) => cloudtrail.recordEvent(record),
   });
-  const interactivity = await startLambdaUrlServer(slackInteractivity);
-  const decisionPage = await startLambdaUrlServer(emailDecision, {
+  const run: SandboxHandlers = {
+    analyseChange,
+    requestApproval,
+    restoreChange,
+    recordOutcome,
+    notifyChange,
+    handleFailure,
+    slackInteractivity,
+    emailDecision,
+    reconciliationSweep,
+    ...options.handlers,
+  };
+  const interactivity = await startLambdaUrlServer(run.slackInteractivity);
+  const decisionPage = await startLambdaUrlServer(run.emailDecision, {
     functionName: 'policy-gate-local-emailDecision',
   });
   const timeScale = options.timeScale ?? 0.001;
@@ -293,7 +320,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   );
   const sfn = await startLocalStepFunctions({
     definition,
-    functions: { analyseChange, requestApproval, restoreChange, recordOutcome, notifyChange, handleFailure },
+    functions: {
+      analyseChange: run.analyseChange,
+      requestApproval: run.requestApproval,
+      restoreChange: run.restoreChange,
+      recordOutcome: run.recordOutcome,
+      notifyChange: run.notifyChange,
+      handleFailure: run.handleFailure,
+    },
     timeScale,
     ...(options.approvalTimeoutMs !== undefined && {
       timeoutOverrides: { RequestApproval: options.approvalTimeoutMs },
@@ -425,9 +459,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     route(decider) {
       decide = decider;
     },
-    sweep: () => reconciliationSweep(),
+    sweep: () => run.reconciliationSweep(),
     recoverSlack: async () =>
-      (await reconciliationSweep({ task: 'slack-recovery' })) as SlackRecoveryReport | undefined,
+      (await run.reconciliationSweep({ task: 'slack-recovery' })) as SlackRecoveryReport | undefined,
     async click(userId, actionId, approvalId, { stale, signingSecret, ...clickOptions } = {}) {
       const record = await store.get(approvalId);
       if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);
