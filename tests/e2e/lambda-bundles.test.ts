@@ -6,12 +6,12 @@
  * notified; a malformed event failing into HandleFailure; the sweep and the Slack recovery.
  *
  * Also what each bundle holds: only the clients its function uses (the composition per function), no Bolt
- * outside the interactivity function, none of Bolt's unused receivers, and no credential source but the
- * environment.
+ * outside the interactivity function, none of Bolt's unused receivers, no credential source but the
+ * environment, and the IAM action catalogue as a file beside it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
 import { bundleLambda, type LambdaBundle, serverlessFunctions } from '../../bench/lambda-bundles';
 import { type Sandbox, type SandboxHandlers, SLACK_USERS, startSandbox } from '../../local/sandbox';
@@ -117,6 +117,16 @@ describe('what each bundle holds', () => {
     expect(slack.has('@slack/bolt')).toBe(true);
     for (const unused of ['@slack/socket-mode', '@slack/oauth', 'express', 'undici', 'ws', 'jsonwebtoken']) {
       expect([unused, slack.has(unused)]).toEqual([unused, false]);
+    }
+  });
+
+  test('the IAM action catalogue is a file beside each bundle, not code every cold start parses', () => {
+    for (const [name, bundle] of bundles) {
+      const inlined = Object.keys(bundle.metafile.inputs).filter((input) =>
+        input.endsWith('iam-catalogue.json'),
+      );
+      expect([name, inlined]).toEqual([name, []]);
+      expect([name, existsSync(join(dirname(bundle.file), 'iam-catalogue.json'))]).toEqual([name, true]);
     }
   });
 
