@@ -183,7 +183,11 @@ export async function coldInitRows(options: { runs?: number } = {}): Promise<Ben
         {
           section: SECTION,
           metric: `${b.name} bundle size`,
-          value: `${size(b.bytes)}${b.mapBytes ? ` (+ ${size(b.mapBytes)} source map, not read at start)` : ''}`,
+          value: [
+            size(b.bytes),
+            ...(b.mapBytes ? [`+ ${size(b.mapBytes)} source map (never read at start)`] : []),
+            ...(b.besideBytes ? [`+ ${size(b.besideBytes)} catalogue (read on first invocation)`] : []),
+          ].join(' '),
         },
         {
           section: SECTION,

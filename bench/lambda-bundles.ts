@@ -3,7 +3,7 @@
  * options serverless-esbuild packages it with (scripts/lambda-esbuild.js). The cold-start benchmark measures
  * these bundles and the bundled-handler tests run them.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 
@@ -80,6 +80,8 @@ export interface LambdaBundle {
   readonly bytes: number;
   /** Its source map's size (0 without one). */
   readonly mapBytes: number;
+  /** The files shipped beside it and read only on first use (the IAM action catalogue). */
+  readonly besideBytes: number;
   /** What went into it (esbuild's metafile). */
   readonly metafile: Metafile;
 }
@@ -97,5 +99,8 @@ export async function bundleLambda(fn: LambdaFunction, outDir: string): Promise<
   });
   const file = join(outdir, fn.entry.replace(/^.*\//, '').replace(/\.ts$/, '.js'));
   const mapBytes = LAMBDA_ESBUILD_OPTIONS.sourcemap ? statSync(`${file}.map`).size : 0;
-  return { file, bytes: statSync(file).size, mapBytes, metafile: result.metafile };
+  const besideBytes = readdirSync(outdir)
+    .filter((name) => name.endsWith('.json'))
+    .reduce((sum, name) => sum + statSync(join(outdir, name)).size, 0);
+  return { file, bytes: statSync(file).size, mapBytes, besideBytes, metafile: result.metafile };
 }
