@@ -137,6 +137,21 @@ export interface SandboxOptions {
    * pending ones resumed. Default none: everything in memory. See local/persistence.ts.
    */
   dataDir?: string;
+  /** Lambda handlers to run instead of the sources' (e.g. each function's bundle as it ships), by function. */
+  handlers?: Partial<SandboxHandlers>;
+}
+
+/** The Lambda functions the sandbox runs, by their names in serverless.yml. */
+export interface SandboxHandlers {
+  analyseChange: typeof analyseChange;
+  requestApproval: typeof requestApproval;
+  restoreChange: typeof restoreChange;
+  recordOutcome: typeof recordOutcome;
+  notifyChange: typeof notifyChange;
+  handleFailure: typeof handleFailure;
+  slackInteractivity: typeof slackInteractivity;
+  emailDecision: typeof emailDecision;
+  reconciliationSweep: typeof reconciliationSweep;
 }
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -326,8 +341,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     onEvent: (record) => cloudtrail.recordEvent(record),
     ...(previous && { sessions: previous.sts }),
   });
-  const interactivity = await startLambdaUrlServer(slackInteractivity);
-  const decisionPage = await startLambdaUrlServer(emailDecision, {
+  const run: SandboxHandlers = {
+    analyseChange,
+    requestApproval,
+    restoreChange,
+    recordOutcome,
+    notifyChange,
+    handleFailure,
+    slackInteractivity,
+    emailDecision,
+    reconciliationSweep,
+    ...options.handlers,
+  };
+  const interactivity = await startLambdaUrlServer(run.slackInteractivity);
+  const decisionPage = await startLambdaUrlServer(run.emailDecision, {
     functionName: 'policy-gate-local-emailDecision',
     // Links in e-mails sent before a restart point at this port.
     ...(previous && { port: previous.sandbox.decisionPagePort }),
@@ -346,7 +373,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   );
   const sfn = await startLocalStepFunctions({
     definition,
-    functions: { analyseChange, requestApproval, restoreChange, recordOutcome, notifyChange, handleFailure },
+    functions: {
+      analyseChange: run.analyseChange,
+      requestApproval: run.requestApproval,
+      restoreChange: run.restoreChange,
+      recordOutcome: run.recordOutcome,
+      notifyChange: run.notifyChange,
+      handleFailure: run.handleFailure,
+    },
     timeScale,
     ...(options.approvalTimeoutMs !== undefined && {
       timeoutOverrides: { RequestApproval: options.approvalTimeoutMs },
@@ -502,9 +536,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     route(decider) {
       decide = decider;
     },
-    sweep: () => reconciliationSweep(),
+    sweep: () => run.reconciliationSweep(),
     recoverSlack: async () =>
-      (await reconciliationSweep({ task: 'slack-recovery' })) as SlackRecoveryReport | undefined,
+      (await run.reconciliationSweep({ task: 'slack-recovery' })) as SlackRecoveryReport | undefined,
     async click(userId, actionId, approvalId, { stale, signingSecret, ...clickOptions } = {}) {
       const record = await store.get(approvalId);
       if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);

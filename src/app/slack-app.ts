@@ -1,16 +1,18 @@
 import { ConfigError } from '../errors';
 import { createSlackApp } from '../slack/app';
 import type { AwsHandler } from '../slack/aws-types';
-import { type Dependencies, dependencies } from './dependencies';
+import {
+  type InteractivityDependencies,
+  interactivityDependencies,
+} from './slack-interactivity-dependencies';
 
 /*
- * The Slack interactivity app's composition, apart from `dependencies.ts` so that only the interactivity
- * function loads Bolt: the workflow functions (AnalyseChange quarantines while a risky change is in
- * force) do not pay for it at cold start.
+ * The Slack interactivity app's composition: only the interactivity function loads Bolt, and it loads no
+ * client it does not use (no IAM, no SNS).
  */
-const handlers = new WeakMap<Dependencies, Promise<AwsHandler>>();
+const handlers = new WeakMap<InteractivityDependencies, Promise<AwsHandler>>();
 
-async function build(deps: Dependencies): Promise<AwsHandler> {
+async function build(deps: InteractivityDependencies): Promise<AwsHandler> {
   const { botToken, signingSecret, workspace, channel, slackApiUrl, logger } = deps.slack;
   if (!botToken || !signingSecret || !workspace || !channel) {
     throw new ConfigError(
@@ -38,7 +40,7 @@ async function build(deps: Dependencies): Promise<AwsHandler> {
  * container.
  */
 export function slackHandler(): Promise<AwsHandler> {
-  const deps = dependencies();
+  const deps = interactivityDependencies();
   let handler = handlers.get(deps);
   if (!handler) {
     handler = build(deps);

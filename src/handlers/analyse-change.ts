@@ -1,4 +1,4 @@
-import { dependencies } from '../app/dependencies';
+import { analyseWorkflow } from '../app/analyse-change-dependencies';
 import type { AnalysisResult } from '../services/approval-workflow';
 import { requireString, StepInputError, stepInput } from './step-input';
 
@@ -12,7 +12,7 @@ export const handler = async (event: unknown): Promise<AnalysisResult> => {
   if (attempt !== 1 && attempt !== 2) {
     throw new StepInputError(`AnalyseChange: attempt must be 1 or 2, got ${JSON.stringify(attempt)}`);
   }
-  return dependencies().workflow.analyse(
+  return analyseWorkflow().analyse(
     input.event,
     requireString(input, 'executionId', 'AnalyseChange'),
     attempt,

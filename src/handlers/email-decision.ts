@@ -1,5 +1,10 @@
-import { dependencies } from '../app/dependencies';
-import { handleDecisionPage, type PageRequest, type PageResponse } from '../email/decision-page';
+import { decisionPage } from '../app/email-decision-dependencies';
+import {
+  type DecisionPageDependencies,
+  handleDecisionPage,
+  type PageRequest,
+  type PageResponse,
+} from '../email/decision-page';
 import { createLogger } from '../logger';
 
 const logger = createLogger('policy-gate');
@@ -9,9 +14,9 @@ const logger = createLogger('policy-gate');
  * A stage that cannot start (its configuration invalid) answers 500 and changes nothing.
  */
 export const handler = async (event: PageRequest, _context: unknown): Promise<PageResponse> => {
-  let deps: ReturnType<typeof dependencies>;
+  let deps: DecisionPageDependencies;
   try {
-    deps = dependencies();
+    deps = decisionPage();
   } catch (error) {
     logger.error('decision page unavailable', { error });
     return {
@@ -20,5 +25,5 @@ export const handler = async (event: PageRequest, _context: unknown): Promise<Pa
       body: 'PolicyGate is not available. Nothing was decided.',
     };
   }
-  return handleDecisionPage(event, deps.email);
+  return handleDecisionPage(event, deps);
 };

@@ -1,10 +1,10 @@
-import { dependencies } from '../app/dependencies';
+import { failureWorkflow } from '../app/handle-failure-dependencies';
 import { requireString, stepInput } from './step-input';
 
 /** Step `HandleFailure`: mark the approval FAILED and alert loudly; the execution then fails. */
 export const handler = async (event: unknown): Promise<void> => {
   const input = stepInput(event, 'HandleFailure');
-  await dependencies().workflow.handleFailure(
+  await failureWorkflow().handleFailure(
     stepInput(input.input, 'HandleFailure.input'),
     requireString(input, 'executionId', 'HandleFailure'),
   );

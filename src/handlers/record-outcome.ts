@@ -1,4 +1,4 @@
-import { dependencies } from '../app/dependencies';
+import { outcomeWorkflow } from '../app/record-outcome-dependencies';
 import type { DecisionOutput } from '../domain/approval';
 import { requireString, StepInputError, stepInput } from './step-input';
 
@@ -12,7 +12,7 @@ export const handler = async (event: unknown): Promise<void> => {
     );
   }
   const decision = outcome === 'DENIED' ? (input.decision as DecisionOutput | undefined) : undefined;
-  await dependencies().workflow.recordOutcome(
+  await outcomeWorkflow().recordOutcome(
     requireString(input, 'approvalId', 'RecordOutcome'),
     outcome,
     decision,

@@ -1,10 +1,10 @@
-import { dependencies } from '../app/dependencies';
+import { restoreWorkflow } from '../app/restore-change-dependencies';
 import { requireString, stepInput } from './step-input';
 
 /** Step `RestoreChange`: approved, so restore exactly, or report a conflict and overwrite nothing. */
 export const handler = async (event: unknown): Promise<{ outcome: 'RESTORED' | 'CONFLICT' }> => {
   const input = stepInput(event, 'RestoreChange');
-  return dependencies().workflow.restore(
+  return restoreWorkflow().restore(
     requireString(input, 'approvalId', 'RestoreChange'),
     requireString(input, 'executionId', 'RestoreChange'),
   );

@@ -1,4 +1,8 @@
-import { App, AwsLambdaReceiver } from '@slack/bolt';
+// Bolt's App and Lambda receiver modules, not its index: the index also loads the Express, HTTP and Socket
+// Mode receivers and OAuth (express, undici, jsonwebtoken, ...), which a Lambda receiver never uses and every
+// cold start would pay for (scripts/lambda-esbuild.js keeps the two receivers App itself requires out too).
+import App from '@slack/bolt/dist/App';
+import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 import type { SecretSource } from '../adapters/slack-credentials';
 import type { SlackWorkspace } from '../config';
 import { ConfigError, SlackApiError } from '../errors';

@@ -1,6 +1,6 @@
 /**
- * The interactivity Lambda as it ships: `src/handlers/slack-interactivity.ts` bundled with esbuild the way
- * serverless-esbuild bundles it (everything inlined, CommonJS), loaded as a separate module graph (as a
+ * The interactivity Lambda as it ships: `src/handlers/slack-interactivity.ts` bundled with the options
+ * serverless-esbuild bundles it with (scripts/lambda-esbuild.js), loaded as a separate module graph (as a
  * fresh Lambda container would be), behind a local Function URL, answering signed Slack clicks against
  * the stand-ins. Proves the bundle resolves Bolt, the AWS SDK and the catalogue, and reads its endpoints
  * from the environment only.
@@ -9,27 +9,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
-import { build } from 'esbuild';
+import { bundleLambda, serverlessFunctions } from '../../bench/lambda-bundles';
 import { type LambdaUrlServer, startLambdaUrlServer } from '../../local/lambda-url/server';
 import { type Sandbox, SLACK_SIGNING_SECRET, SLACK_USERS, startSandbox } from '../../local/sandbox';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 
-const ROOT = join(__dirname, '..', '..');
 let outDir: string;
 let bundlePath: string;
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'policy-gate-bundle-'));
-  bundlePath = join(outDir, 'slack-interactivity.js');
-  await build({
-    entryPoints: [join(ROOT, 'src', 'handlers', 'slack-interactivity.ts')],
-    outfile: bundlePath,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    logLevel: 'error',
-  });
+  const fn = serverlessFunctions().functions.find((f) => f.name === 'slackInteractivity');
+  if (!fn) throw new Error('serverless.yml has no slackInteractivity function');
+  bundlePath = (await bundleLambda(fn, outDir)).file;
 }, 60_000);
 
 afterAll(() => {

@@ -20,6 +20,7 @@ import { resetDependencies } from '../../src/app/dependencies';
 import { quarantineDocument, totalFindings } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
+import { pendingApproval as pendingExcept } from '../support/slack';
 
 const risky = {
   Version: '2012-10-17',
@@ -429,14 +430,23 @@ describe('Slack approvals through the real handlers and the Slack stand-in', () 
       await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, first, { tamper: 'signature' });
       await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, first);
       await sandbox.settle();
-      // Act
-      const reads = [SLACK_BOT_TOKEN_SECRET, SLACK_SIGNING_SECRET_NAME].map((name) =>
-        sandbox.secrets.callCount(name),
-      );
+      const readSecrets = () =>
+        [SLACK_BOT_TOKEN_SECRET, SLACK_SIGNING_SECRET_NAME].map((name) => sandbox.secrets.callCount(name));
+      const afterFirst = readSecrets();
+      // Act: the same functions again, within the cache time.
+      await createPolicy(sandbox, 'second');
+      const second = await pendingExcept(sandbox, { except: [first] });
+      await sandbox.click(SLACK_USERS.ana.id, APPROVE_ACTION_ID, second);
+      await sandbox.settle();
+      const reads = readSecrets();
       const token = (await sandbox.store.get(first))?.taskToken;
       const logs = lines.join('');
-      // Assess
-      expect(reads).toEqual([1, 1]);
+      // Assess: as on Lambda, each function keeps its own cache. The bot token is read once by each of the
+      // three that used it (RequestApproval posts, the interactivity function checks it and replies,
+      // RestoreChange updates the message), the signing secret once by the interactivity function alone;
+      // the second round reads neither again.
+      expect(afterFirst).toEqual([3, 1]);
+      expect(reads).toEqual([3, 1]);
       expect(logs.length).toBeGreaterThan(0);
       expect(token).toBeDefined();
       for (const secret of [SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, token as string]) {

@@ -1,0 +1,63 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SlackApprovalChannel } from '../../adapters/slack-approval-channel';
+import {
+  BOT_TOKEN,
+  type SecretSource,
+  SecretsManagerSecret,
+  SIGNING_SECRET,
+} from '../../adapters/slack-credentials';
+import type { Config } from '../../config';
+import { ConfigError } from '../../errors';
+import type { Logger } from '../../logger';
+import type { ApprovalChannel } from '../../services/approval-channel';
+import { type SlackCallProfile, slackClientFactory, type WebClient } from '../../slack/client';
+
+/** Slack over the Web API (no Bolt): the secrets, a client per call profile, the request channel. */
+export interface SlackAccess {
+  /** The bot token's secret (every Slack-posting function). */
+  readonly botToken?: SecretSource;
+  /**
+   * The signing secret's secret: only the interactivity function has it configured (and may read it);
+   * building this source reads nothing, only the interactivity app does.
+   */
+  readonly signingSecret?: SecretSource;
+  /** A Web API client with the current bot token; rejects when the stage has no bot token. */
+  client(profile: SlackCallProfile): Promise<WebClient>;
+  /** The request messages with that call profile (one per profile); `undefined` without a channel. */
+  channel(profile: SlackCallProfile): ApprovalChannel | undefined;
+}
+
+/** The stage's Slack access; nothing is read until a message is posted or a click checked. */
+export function slackAccess(cfg: Config, logger: Logger): SlackAccess {
+  const secrets =
+    cfg.slackBotTokenSecretArn || cfg.slackSigningSecretArn
+      ? new SecretsManagerClient({ region: cfg.region })
+      : undefined;
+  const cache = { ttlSeconds: cfg.slackSecretCacheSeconds };
+  const botToken =
+    secrets && cfg.slackBotTokenSecretArn
+      ? new SecretsManagerSecret(secrets, cfg.slackBotTokenSecretArn, BOT_TOKEN, cache)
+      : undefined;
+  const signingSecret =
+    secrets && cfg.slackSigningSecretArn
+      ? new SecretsManagerSecret(secrets, cfg.slackSigningSecretArn, SIGNING_SECRET, cache)
+      : undefined;
+  const client: (profile: SlackCallProfile) => Promise<WebClient> = botToken
+    ? slackClientFactory(botToken, logger, cfg.slackApiUrl)
+    : () =>
+        Promise.reject(
+          new ConfigError('Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN is not set'),
+        );
+  const { slackChannelId } = cfg;
+  const channels = new Map<SlackCallProfile, ApprovalChannel>();
+  const channel = (profile: SlackCallProfile): ApprovalChannel | undefined => {
+    if (!slackChannelId) return undefined;
+    let known = channels.get(profile);
+    if (!known) {
+      known = new SlackApprovalChannel(() => client(profile), slackChannelId);
+      channels.set(profile, known);
+    }
+    return known;
+  };
+  return { ...(botToken && { botToken }), ...(signingSecret && { signingSecret }), client, channel };
+}

@@ -1,0 +1,32 @@
+import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
+import { config } from '../config';
+import { createLogger } from '../logger';
+import type { ApprovalWorkflow } from '../services/approval-workflow';
+import type { QuarantineService } from '../services/quarantine-service';
+import { absent, perContainer } from './container';
+import { approvalStore } from './parts/approval-store';
+import { decisionLinks, emailLinks, kmsClient, recordSeals } from './parts/keys';
+import { snsNotifier } from './parts/notifier';
+import { slackAccess } from './parts/slack';
+import { approvalWorkflow } from './parts/workflow';
+
+/**
+ * RequestApproval: keeps the task token in the record, posts the request to Slack, and e-mails it with
+ * links signed by the link key. It never touches IAM.
+ */
+export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
+  const cfg = config();
+  const logger = createLogger('policy-gate');
+  const store = approvalStore(cfg);
+  const kms = kmsClient(cfg);
+  const channel = slackAccess(cfg, logger).channel('workflow');
+  return approvalWorkflow(cfg, logger, {
+    store,
+    seals: recordSeals(cfg, kms),
+    quarantine: absent<QuarantineService>('quarantine', 'requestApproval'),
+    notifier: snsNotifier(cfg),
+    metrics: new EmfAlarmMetrics(cfg.stage),
+    ...(channel && { channel }),
+    emailLinks: emailLinks(cfg, decisionLinks(cfg, kms, store)),
+  });
+});
