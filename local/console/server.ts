@@ -116,11 +116,21 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const textOf = (t: unknown): string => (isObj(t) && typeof t.text === 'string' ? t.text : '');
 
 /**
- * Slack mrkdwn, escaped first and then given back only its harmless formatting: bold, code, and the
- * fallback text of dates and links (links are not made clickable: their targets come from change data).
+ * Slack mrkdwn, escaped first and then given back only its harmless formatting: code blocks (shown as
+ * written, with nothing formatted inside), bold, inline code, and the fallback text of dates and links
+ * (links are not made clickable: their targets come from change data).
  */
 function mrkdwn(text: string): string {
   return esc(text)
+    .split(/&#96;&#96;&#96;([\s\S]*?)&#96;&#96;&#96;/)
+    .map((part, i) =>
+      i % 2 === 1 ? `<pre class="code">${part.replace(/^\n/, '')}</pre>` : inlineMrkdwn(part),
+    )
+    .join('');
+}
+
+function inlineMrkdwn(escaped: string): string {
+  return escaped
     .replace(/&lt;!date\^\d+\^[^|\n]*\|([^\n]*?)&gt;/g, '$1')
     .replace(/&lt;[^|\n]*?\|([^\n]*?)&gt;/g, '$1')
     .replace(/&#96;([^\n]+?)&#96;/g, '<code>$1</code>')

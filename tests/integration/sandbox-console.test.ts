@@ -114,6 +114,10 @@ describe('sandbox console', () => {
     expect(iam).toContain('QUARANTINED by PolicyGate');
     expect(executions).toContain('RequestApproval');
     expect(executions).toContain('RUNNING');
+    // The document under review is a code block, shown as written: no fences, nothing bolded inside.
+    const block = /<pre class="code">([\s\S]*?)<\/pre>/.exec(slack)?.[1] ?? '';
+    expect(block).toContain('s3:DeleteBucket');
+    expect(block).not.toMatch(/&#96;|<b>|<code>/);
     // Task tokens never reach a page.
     for (const html of [slack, iam, executions]) expect(html).not.toContain(record?.taskToken ?? 'no-token');
   });
