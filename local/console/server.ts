@@ -129,8 +129,12 @@ function mrkdwn(text: string): string {
     .join('');
 }
 
+/** Slack shows a user mention `<@U…>` as the person's name. */
+const USER_NAMES = new Map<string, string>(Object.values(SLACK_USERS).map((u) => [u.id, u.name]));
+
 function inlineMrkdwn(escaped: string): string {
   return escaped
+    .replace(/&lt;@([UW][A-Z0-9]{2,20})&gt;/g, (_, id: string) => `<b>@${USER_NAMES.get(id) ?? id}</b>`)
     .replace(/&lt;!date\^\d+\^[^|\n]*\|([^\n]*?)&gt;/g, '$1')
     .replace(/&lt;[^|\n]*?\|([^\n]*?)&gt;/g, '$1')
     .replace(/&#96;([^\n]+?)&#96;/g, '<code>$1</code>')

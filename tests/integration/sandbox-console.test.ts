@@ -115,7 +115,7 @@ describe('sandbox console', () => {
     expect(executions).toContain('RequestApproval');
     expect(executions).toContain('RUNNING');
     // The document under review is a code block, shown as written: no fences, nothing bolded inside.
-    const block = /<pre class="code">([\s\S]*?)<\/pre>/.exec(slack)?.[1] ?? '';
+    const block = /<pre class="code">([\s\S]*?)<\/pre>/.exec(slack ?? '')?.[1] ?? '';
     expect(block).toContain('s3:DeleteBucket');
     expect(block).not.toMatch(/&#96;|<b>|<code>/);
     // Task tokens never reach a page.
@@ -146,6 +146,9 @@ describe('sandbox console', () => {
     expect(documentsEqual(defaultDocumentOf(s, name), original)).toBe(true);
     const slack = await (await get(w, '/slack')).text();
     expect(slack).toMatch(/Restored/);
+    // The approver is named as Slack shows a mention, not as raw `<@U…>` markup.
+    expect(slack).toContain(`@${SLACK_USERS.ana.name}`);
+    expect(slack).not.toContain(`&lt;@${SLACK_USERS.ana.id}&gt;`);
     expect(slack).not.toContain(`value="${APPROVE_ACTION_ID}"`);
     const again = await postConsoleForm(w, '/slack/click', {
       channel: SLACK_CHANNEL,
