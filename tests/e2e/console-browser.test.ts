@@ -155,7 +155,7 @@ describe('the sandbox console in Chromium', () => {
     // Assess
     expect((await sandbox.store.get(approvalId))?.status).toBe('DENIED');
     expect(message).toMatch(/Denied/);
-    expect(message).toContain(SLACK_USERS.sam.id);
+    expect(message).toContain(`@${SLACK_USERS.sam.name}`);
     expect(quarantined).toBe(true);
     const policy = policyOf(name);
     expect(documentsEqual(policy?.defaultDocument, quarantineDocument(approvalId))).toBe(true);
