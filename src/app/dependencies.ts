@@ -6,6 +6,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  AccountApproverDirectory,
+  StageApproversOnlyDirectory,
+} from '../adapters/account-approver-directory';
 import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { CloudTrailIssuingEventFinder } from '../adapters/assume-role-finder';
@@ -35,6 +39,7 @@ import { EmailLinkDirectory } from '../services/email-directory';
 import { QuarantineService } from '../services/quarantine-service';
 import { RecordSeals } from '../services/record-seals';
 import { type SlackCallProfile, slackClientFactory, type WebClient } from '../slack/client';
+import { accountRouting } from './account-dependencies';
 
 /**
  * The composition root: SDK clients and adapters are built once per Lambda container (as Powertools
@@ -123,13 +128,25 @@ export function dependencies(): Dependencies {
   });
   const metrics = new EmfAlarmMetrics(cfg.stage);
   const workflowChannel = channelFor('workflow');
+  const iam = new IAMClient({ region: cfg.region });
+  const trusts = async (record: Parameters<typeof seals.check>[0]) =>
+    (await seals.check(record, { decision: true })).ok;
+  // Issue 13: the event's account is checked, and IAM is called in it (the member role in a member account).
+  const accounts = accountRouting(cfg, {
+    index: store,
+    isRisky: riskTest(cfg.restricted),
+    trusts,
+    logger,
+    iam,
+  });
   const workflow = new ApprovalWorkflow({
     store,
     seals,
-    quarantine: new QuarantineService(new AwsIamGateway(new IAMClient({ region: cfg.region })), {
+    accounts,
+    quarantine: new QuarantineService(new AwsIamGateway(iam), {
       index: store,
       isRisky: riskTest(cfg.restricted),
-      trusts: async (record) => (await seals.check(record, { decision: true })).ok,
+      trusts,
     }),
     metrics,
     notifier: new SnsNotifier(new SNSClient({ region: cfg.region }), cfg.alertTopicArn),
@@ -157,12 +174,23 @@ export function dependencies(): Dependencies {
     logger,
     {
       directories: {
-        slack: new SlackApproverDirectory(() => slackClient('interactive'), {
-          userIds: cfg.approverSlackUserIds,
-          usergroupIds: cfg.approverSlackUsergroupIds,
-          cacheSeconds: cfg.approverCacheSeconds,
-        }),
-        ...(emailOn && emailDecisions.address && { email: new EmailLinkDirectory(emailDecisions.address) }),
+        // The approvers of the record's account (its entry, its nearest OU's, else the stage's).
+        slack: new AccountApproverDirectory(
+          (accountId) => accounts.contextOf(accountId),
+          (approvers) =>
+            new SlackApproverDirectory(() => slackClient('interactive'), {
+              userIds: approvers.slackUserIds,
+              usergroupIds: approvers.slackUsergroupIds,
+              cacheSeconds: cfg.approverCacheSeconds,
+            }),
+        ),
+        ...(emailOn &&
+          emailDecisions.address && {
+            email: new StageApproversOnlyDirectory(
+              new EmailLinkDirectory(emailDecisions.address),
+              (accountId) => accounts.contextOf(accountId),
+            ),
+          }),
       },
       // By default one mailbox may deny anything but approve only what needs a single approver.
       channelLimits: { email: emailDecisions.mode === 'deny-only' ? 'deny-only' : 'single-approver' },
