@@ -32,6 +32,7 @@ import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
 import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
+import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import {
   type BlockActionsPayload,
@@ -114,6 +115,11 @@ export interface SandboxOptions {
   slackEnterpriseId?: string;
   /** EMAIL_DECISIONS; default unset (the shipped default). */
   emailDecisions?: 'off' | 'deny-only' | 'on';
+  /**
+   * An AWS Organization (issue 13): member accounts with their own IAM, the Organizations stand-in, the
+   * member role and its trust; default none (a single account, as before).
+   */
+  organization?: OrganizationOptions;
 }
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -145,6 +151,8 @@ export interface Sandbox {
    * (and IAM's) are recorded in the local CloudTrail for `LookupEvents`.
    */
   sts: LocalStsServer;
+  /** The organization's member accounts, when `organization` was given. */
+  organization?: LocalOrganization;
   /** Executions started by CloudTrail events, the sweep or anything else, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
   /**
@@ -223,6 +231,11 @@ const ENV_KEYS = [
   'DECISION_PAGE_URL',
   'DECISION_EMAIL_ADDRESS',
   'EMAIL_DECISIONS',
+  'AWS_ENDPOINT_URL_ORGANIZATIONS',
+  'ORGANIZATION_ID',
+  'MEMBER_ROLE_NAME',
+  'MEMBER_ROLE_EXTERNAL_ID',
+  'ACCOUNT_SETTINGS',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -279,9 +292,30 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         userName: 'alice',
       },
     },
-    onSession: (accessKeyId, identity) => iam.setIdentity(accessKeyId, identity),
+    onSession: (accessKeyId, identity) =>
+      organization ? organization.onSession(accessKeyId, identity) : iam.setIdentity(accessKeyId, identity),
     onEvent: (record) => cloudtrail.recordEvent(record),
+    authorize: (request) => organization?.authorize(request),
   });
+  // The organization's member accounts; their events are forwarded like the central account's (below).
+  let forwardEvent: (event: CloudTrailEvent) => void = () => undefined;
+  const organization = options.organization
+    ? await startOrganization(
+        options.organization,
+        { iam, name: 'security', workflowRoleArn: POLICY_GATE_ROLE },
+        (event) => forwardEvent(event),
+      )
+    : undefined;
+  if (organization) {
+    sts.setCaller(POLICY_GATE_KEY, {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/policy-gate-local-workflow/policy-gate-local-analyseChange`,
+      accountId: ACCOUNT,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: POLICY_GATE_ROLE, userName: 'policy-gate-local-workflow' },
+      },
+    });
+  }
   const interactivity = await startLambdaUrlServer(slackInteractivity);
   const decisionPage = await startLambdaUrlServer(emailDecision, {
     functionName: 'policy-gate-local-emailDecision',
@@ -347,6 +381,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ...(options.emailDecisions !== undefined && { EMAIL_DECISIONS: options.emailDecisions }),
     ...(options.deployerRoleArn !== undefined && { DEPLOYER_ROLE_ARN: options.deployerRoleArn }),
     ...(options.identityMap !== undefined && { IAM_SLACK_IDENTITY_MAP: options.identityMap }),
+    ...organization?.env,
   });
   resetConfig();
   resetDependencies();
@@ -378,7 +413,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     executions.push({ eventName: String(detail?.eventName ?? ''), execution });
   });
   let decide: (event: CloudTrailEvent) => Delivery = () => 'deliver';
-  const unsubscribe = iam.onEvent((event) => {
+  forwardEvent = (event) => {
     cloudtrail.recordEvent({ ...event.detail });
     if (!isPolicyChangeEventName(event.detail.eventName)) return;
     const delivery = decide(event);
@@ -397,7 +432,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         }),
       );
     }
-  });
+  };
+  const unsubscribe = iam.onEvent((event) => forwardEvent(event));
 
   const developer = new IAMClient({
     region: 'us-east-1',
@@ -421,6 +457,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     kms,
     sealKeys,
     sts,
+    ...(organization && { organization }),
     executions,
     route(decider) {
       decide = decider;
@@ -452,6 +489,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       unsubscribe();
       stopTracking();
       await sfn.close();
+      await organization?.close();
       await Promise.all([
         iam.close(),
         sns.close(),
