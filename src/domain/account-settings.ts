@@ -132,7 +132,7 @@ export function parseAccountSettings(input: unknown, catalogue: ActionCatalogue)
   for (const key of Object.keys(value)) {
     if (!TOP_KEYS.has(key)) {
       problems.push(
-        `${JSON.stringify(key)}: unknown key; only "version", "organizationalUnits" and "accounts" are allowed`,
+        `unknown key ${JSON.stringify(key.slice(0, 80))}; only "version", "organizationalUnits" and "accounts" are allowed`,
       );
     }
   }
@@ -185,7 +185,7 @@ function parseEntry(
   for (const key of Object.keys(raw)) {
     if (!ENTRY_KEYS.has(key)) {
       problems.push(
-        `${path}.${key.slice(0, 80)}: unknown key; only "restrictedActions", "approvers", "slackChannelId" and "approvalTimeoutSeconds" are allowed`,
+        `${path}: unknown key ${JSON.stringify(key.slice(0, 80))}; only "restrictedActions", "approvers", "slackChannelId" and "approvalTimeoutSeconds" are allowed`,
       );
     }
   }
@@ -210,7 +210,7 @@ function parseEntry(
       for (const key of Object.keys(approvers)) {
         if (!APPROVER_KEYS.has(key)) {
           problems.push(
-            `${path}.approvers.${key.slice(0, 80)}: unknown key; only "slackUserIds" and "slackUsergroupIds" are allowed`,
+            `${path}.approvers: unknown key ${JSON.stringify(key.slice(0, 80))}; only "slackUserIds" and "slackUsergroupIds" are allowed`,
           );
         }
       }
