@@ -119,6 +119,8 @@ export interface SweepConfig {
   readonly stateMachineArn: string;
   readonly stateTable: string;
   readonly deadLetterQueueUrl: string;
+  /** An organization's sweep examines at most this many member accounts per run (`SWEEP_MAX_ACCOUNTS_PER_RUN`). */
+  readonly maxAccountsPerRun: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -408,7 +410,20 @@ function sweepConfig(env: Env, problems: string[]): SweepConfig | undefined {
       'a state machine ARN',
     ),
     deadLetterQueueUrl: value('DEAD_LETTER_QUEUE_URL', /^https?:\/\/.+/, 'an SQS queue URL'),
+    maxAccountsPerRun: maxAccounts(env.SWEEP_MAX_ACCOUNTS_PER_RUN, problems),
   };
+}
+
+/** Default 50: a 300-second run has room for about that many accounts' inventories. */
+function maxAccounts(raw: string | undefined, problems: string[]): number {
+  const text = raw?.trim();
+  if (!text) return 50;
+  const value = Number(text);
+  if (Number.isInteger(value) && value >= 1 && value <= 1000) return value;
+  problems.push(
+    `SWEEP_MAX_ACCOUNTS_PER_RUN must be a whole number from 1 to 1000, got ${JSON.stringify(text)}`,
+  );
+  return 50;
 }
 
 let cached: Config | undefined;

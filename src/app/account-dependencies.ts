@@ -28,6 +28,32 @@ export function stageSettings(cfg: Config): StageSettings {
   };
 }
 
+/** IAM per account: the function's own client centrally, the member role (with the external id) elsewhere. */
+export function memberIamClients(cfg: Config, central?: IAMClient): StsMemberIamClients {
+  const { organization } = cfg;
+  return new StsMemberIamClients(new STSClient({ region: cfg.region }), {
+    centralAccountId: cfg.accountId ?? '',
+    partition: partitionOfRegion(cfg.region),
+    region: cfg.region,
+    memberRoleName: organization?.memberRoleName ?? 'policy-gate-member',
+    externalId: organization?.memberRoleExternalId ?? '',
+    centralClient: central ?? new IAMClient({ region: cfg.region }),
+  });
+}
+
+/** The organization's accounts and OUs, cached as the stage says. */
+export function organizationDirectory(
+  cfg: Config,
+  organization: NonNullable<Config['organization']>,
+): OrganizationsDirectory {
+  // Organizations answers from us-east-1 in the commercial partition, from the partition's own region elsewhere.
+  const partition = partitionOfRegion(cfg.region);
+  return new OrganizationsDirectory(
+    new OrganizationsClient({ region: partition === 'aws' ? 'us-east-1' : cfg.region }),
+    { accountsTtlSeconds: organization.accountsCacheSeconds },
+  );
+}
+
 /**
  * The account routing (issue 13): the event's account checked against the central account and the
  * organization, IAM through the member role in member accounts, the per-account settings. Built once
@@ -47,15 +73,7 @@ export function accountRouting(
 ): AccountRouting {
   const partition = partitionOfRegion(cfg.region);
   const { organization } = cfg;
-  const central = parts.iam ?? new IAMClient({ region: cfg.region });
-  const iam = new StsMemberIamClients(new STSClient({ region: cfg.region }), {
-    centralAccountId: cfg.accountId ?? '',
-    partition,
-    region: cfg.region,
-    memberRoleName: organization?.memberRoleName ?? 'policy-gate-member',
-    externalId: organization?.memberRoleExternalId ?? '',
-    centralClient: central,
-  });
+  const iam = memberIamClients(cfg, parts.iam);
   return new AccountRouting({
     ...(cfg.accountId && { centralAccountId: cfg.accountId }),
     ...(organization && {
@@ -65,10 +83,7 @@ export function accountRouting(
         partition,
       },
       // Organizations answers from us-east-1 in the commercial partition, from the partition's own region elsewhere.
-      directory: new OrganizationsDirectory(
-        new OrganizationsClient({ region: partition === 'aws' ? 'us-east-1' : cfg.region }),
-        { accountsTtlSeconds: organization.accountsCacheSeconds },
-      ),
+      directory: organizationDirectory(cfg, organization),
     }),
     iam,
     gatewayOf: (client) => new AwsIamGateway(client),

@@ -14,6 +14,7 @@ import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
 import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
 import { BOT_TOKEN, SecretsManagerSecret } from '../adapters/slack-credentials';
+import { DynamoSweepCursor } from '../adapters/sweep-cursor-store';
 import { DynamoSweepStateStore } from '../adapters/sweep-state-store';
 import { CloudTrailInspector } from '../adapters/trail-inspector';
 import { SfnWorkflowStarter } from '../adapters/workflow-starter';
@@ -21,18 +22,22 @@ import { config } from '../config';
 import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
+import { accountIndex } from '../services/account-routing';
+import { memberRoleArn } from '../services/iam-client-for-account';
+import { OrganizationSweep } from '../services/organization-sweep';
 import { RecordSeals } from '../services/record-seals';
 import { SlackRecovery } from '../services/slack-recovery';
 import { SweepService } from '../services/sweep-service';
 import { slackClientFactory } from '../slack/client';
+import { memberIamClients, organizationDirectory, partitionOfRegion } from './account-dependencies';
 
-let cached: SweepService | undefined;
+let cached: SweepService | OrganizationSweep | undefined;
 
 /**
  * The reconciliation sweep's composition root: only the clients it uses, built once per container.
  * Endpoints come only from the SDK's `AWS_ENDPOINT_URL_*` variables.
  */
-export function sweepService(): SweepService {
+export function sweepService(): SweepService | OrganizationSweep {
   if (cached) return cached;
   const cfg = config();
   if (!cfg.sweep) throw new ConfigError('the reconciliation sweep needs SWEEP_STATE_TABLE and its settings');
@@ -65,19 +70,55 @@ export function sweepService(): SweepService {
           logger,
         })
       : undefined;
-  cached = new SweepService({
-    inventory: new IamInventorySource(new IAMClient(region)),
-    state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
-    approvals,
+  const iam = new IAMClient(region);
+  const shared = {
     starter: new SfnWorkflowStarter(new SFNClient(region), sweep.stateMachineArn),
     deadLetters: new SqsDeadLetterQueue(new SQSClient(region), sweep.deadLetterQueueUrl),
     trails: new CloudTrailInspector(new CloudTrailClient(region)),
     notifier,
     isRisky: riskTest(cfg.restricted),
-    trusts: async (record) => (await seals.check(record, { decision: true })).ok,
-    settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
+    trusts: async (record: Parameters<typeof seals.check>[0]) =>
+      (await seals.check(record, { decision: true })).ok,
     logger,
+  };
+  const { organization } = cfg;
+  const central = new SweepService({
+    ...shared,
+    inventory: new IamInventorySource(iam),
+    state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
+    // In an organization, principal names repeat across accounts: only this account's approvals cover.
+    approvals: organization ? accountIndex(approvals, sweep.accountId) : approvals,
+    settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
     ...(slackRecovery && { slackRecovery }),
+  });
+  if (!organization) {
+    cached = central;
+    return cached;
+  }
+  // Issue 13: every member account too, through its member role, a bounded number per run.
+  const clients = memberIamClients(cfg, iam);
+  const partition = partitionOfRegion(cfg.region);
+  cached = new OrganizationSweep({
+    central,
+    directory: organizationDirectory(cfg, organization),
+    centralAccountId: sweep.accountId,
+    memberSweep: async (accountId) =>
+      new SweepService({
+        ...shared,
+        inventory: new IamInventorySource(await clients.iamFor(accountId, 'sweep')),
+        state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable, `baseline-${accountId}`),
+        approvals: accountIndex(approvals, accountId),
+        settings: {
+          accountId,
+          region: cfg.region,
+          ownRoleArns: [memberRoleArn(partition, accountId, organization.memberRoleName)],
+          member: true,
+        },
+      }),
+    cursor: new DynamoSweepCursor(documents(dynamo), sweep.stateTable),
+    maxAccountsPerRun: sweep.maxAccountsPerRun,
+    notifier,
+    logger,
   });
   return cached;
 }

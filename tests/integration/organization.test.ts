@@ -214,6 +214,30 @@ describe('one PolicyGate for an organization', () => {
     expect((await sandbox.store.get(approvalId))?.status).toBe('RESTORED');
   });
 
+  test('the sweep finds a change in a member account whose event was lost, and a failing account does not stop the others', async () => {
+    // Prepare
+    sandbox = await organizationSandbox();
+    await sandbox.sweep();
+    sandbox.route(() => 'lose');
+    const policyArn = await createPolicy(sandbox, PAYMENTS, 'lost', riskyS3);
+    sandbox.route(() => 'deliver');
+    member(sandbox, DATA).iam.failNext('GetAccountAuthorizationDetails', 10, 'ServiceFailure');
+    // Act
+    const report = (await sandbox.sweep()) as Awaited<ReturnType<Sandbox['sweep']>> & {
+      organization?: { swept: string[]; failed: { accountId: string }[] };
+    };
+    const [pending] = await waitForPending(sandbox);
+    // Assess
+    expect(report.organization?.swept).toEqual([PAYMENTS]);
+    expect(report.organization?.failed.map((f) => f.accountId)).toEqual([DATA]);
+    expect(mails(sandbox, /could not examine 1 member account/)).toHaveLength(1);
+    expect(pending?.change).toMatchObject({ accountId: PAYMENTS, origin: 'sweep' });
+    const inForce = member(sandbox, PAYMENTS)
+      .iam.getPolicy(policyArn)
+      ?.versions.find((v) => v.isDefaultVersion);
+    expect(documentsEqual(inForce?.document, quarantineDocument(pending?.approvalId as string))).toBe(true);
+  });
+
   test('a single-account stage refuses an event for another account', async () => {
     // Prepare
     sandbox = await startSandbox();
