@@ -10,6 +10,7 @@ import {
   AccountApproverDirectory,
   StageApproversOnlyDirectory,
 } from '../adapters/account-approver-directory';
+import { AccountRoutedChannel } from '../adapters/account-channel';
 import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { CloudTrailIssuingEventFinder } from '../adapters/assume-role-finder';
@@ -104,7 +105,7 @@ export function dependencies(): Dependencies {
         Promise.reject(
           new ConfigError('Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN is not set'),
         );
-  const channelFor = (profile: SlackCallProfile): ApprovalChannel | undefined =>
+  const stageChannelFor = (profile: SlackCallProfile): ApprovalChannel | undefined =>
     cfg.slackChannelId ? new SlackApprovalChannel(() => slackClient(profile), cfg.slackChannelId) : undefined;
 
   // A function without a key's id cannot use that key; the stack gives each function only what it uses.
@@ -127,7 +128,6 @@ export function dependencies(): Dependencies {
     ...(kms && cfg.decisionSealKeyId && { decision: new KmsSealKey(kms, cfg.decisionSealKeyId) }),
   });
   const metrics = new EmfAlarmMetrics(cfg.stage);
-  const workflowChannel = channelFor('workflow');
   const iam = new IAMClient({ region: cfg.region });
   const trusts = async (record: Parameters<typeof seals.check>[0]) =>
     (await seals.check(record, { decision: true })).ok;
@@ -139,6 +139,20 @@ export function dependencies(): Dependencies {
     logger,
     iam,
   });
+  // Issue 13: a request goes to its account's channel (account or OU settings), else the stage's.
+  const channelFor = (profile: SlackCallProfile): ApprovalChannel | undefined => {
+    const stage = stageChannelFor(profile);
+    return (
+      stage &&
+      new AccountRoutedChannel(
+        stage,
+        cfg.slackChannelId,
+        (channelId) => new SlackApprovalChannel(() => slackClient(profile), channelId),
+        (accountId) => accounts.contextOf(accountId),
+      )
+    );
+  };
+  const workflowChannel = channelFor('workflow');
   const workflow = new ApprovalWorkflow({
     store,
     seals,

@@ -18,6 +18,7 @@ const DATA = '222222222222';
 const OUTSIDER = '999999999999';
 const PAYMENTS_OU = 'ou-loca-payments1';
 const DATA_OU = 'ou-loca-dataplat1';
+const DATA_CHANNEL = 'C0DATAPLATFORM';
 
 const riskyS3 = JSON.stringify({
   Version: '2012-10-17',
@@ -52,6 +53,7 @@ function organizationSandbox(): Promise<Sandbox> {
           [DATA_OU]: {
             restrictedActions: ['ec2:TerminateInstances'],
             approvers: { slackUserIds: [SLACK_USERS.sam.id] },
+            slackChannelId: DATA_CHANNEL,
           },
         },
       }),
@@ -179,16 +181,17 @@ describe('one PolicyGate for an organization', () => {
     expect(sandbox.slack.messages(SLACK_CHANNEL).length).toBe(notices + 1);
   });
 
-  test('per-OU settings: the data OU restricts its own list and only its own approver may approve', async () => {
+  test('per-OU settings: the data OU restricts its own list, asks in its own channel, and only its own approver may approve', async () => {
     // Prepare
     sandbox = await organizationSandbox();
+    sandbox.slack.addChannel(DATA_CHANNEL);
     // Act: s3:* is restricted for the stage but not for the data OU; ec2:TerminateInstances is restricted there
     const s3Arn = await createPolicy(sandbox, DATA, 'cleanup', riskyS3);
     await sandbox.settle();
     const ec2Arn = await createPolicy(sandbox, DATA, 'terminate', riskyEc2);
     const [pending] = await waitForPending(sandbox);
     const approvalId = pending?.approvalId as string;
-    await eventually(async () => (await sandbox.store.get(approvalId))?.slackMessage);
+    const posted = await eventually(async () => (await sandbox.store.get(approvalId))?.slackMessage);
     const byAna = await decisions().decide(approvalId, 'APPROVED', {
       channel: 'slack',
       id: SLACK_USERS.ana.id,
@@ -211,6 +214,10 @@ describe('one PolicyGate for an organization', () => {
       reason: expect.stringMatching(/approvers of account 222222222222/),
     });
     expect(bySam.status).toBe('recorded');
+    expect(posted.channel).toBe(DATA_CHANNEL);
+    expect(sandbox.slack.messages(SLACK_CHANNEL).some((m) => JSON.stringify(m).includes(approvalId))).toBe(
+      false,
+    );
     expect((await sandbox.store.get(approvalId))?.status).toBe('RESTORED');
   });
 
