@@ -7,6 +7,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AccountContextSource } from '../adapters/account-approver-directory';
+import { AccountRoutedChannel } from '../adapters/account-channel';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
 import { IamInventorySource } from '../adapters/iam-inventory';
@@ -23,13 +25,19 @@ import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
 import { accountIndex } from '../services/account-routing';
+import type { ApprovalChannel } from '../services/approval-channel';
 import { memberRoleArn } from '../services/iam-client-for-account';
 import { OrganizationSweep } from '../services/organization-sweep';
 import { RecordSeals } from '../services/record-seals';
 import { SlackRecovery } from '../services/slack-recovery';
 import { SweepService } from '../services/sweep-service';
 import { slackClientFactory } from '../slack/client';
-import { memberIamClients, organizationDirectory, partitionOfRegion } from './account-dependencies';
+import {
+  accountRouting,
+  memberIamClients,
+  organizationDirectory,
+  partitionOfRegion,
+} from './account-dependencies';
 
 let cached: SweepService | OrganizationSweep | undefined;
 
@@ -54,6 +62,12 @@ export function sweepService(): SweepService | OrganizationSweep {
   const logger = createLogger('policy-gate-sweep');
   const approvals = new DynamoApprovalStore(documents(dynamo), cfg.approvalsTable);
   const notifier = new SnsNotifier(new SNSClient(region), cfg.alertTopicArn);
+  const routing = accountRouting(cfg, {
+    index: approvals,
+    isRisky: riskTest(cfg.restricted),
+    trusts: async (record) => (await seals.check(record, { decision: true })).ok,
+    logger,
+  });
   // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
   const slackRecovery =
     cfg.slackChannelId && cfg.slackBotTokenSecretArn
@@ -64,6 +78,8 @@ export function sweepService(): SweepService | OrganizationSweep {
             region: cfg.region,
             ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
             logger,
+            // Issue 13: a missed request is posted in its account's channel, as the workflow would have.
+            route: (accountId) => routing.contextOf(accountId),
           }),
           seals,
           notifier,
@@ -132,8 +148,9 @@ function slackChannel(
     region: string;
     slackApiUrl?: string;
     logger: ReturnType<typeof createLogger>;
+    route: AccountContextSource;
   },
-): SlackApprovalChannel {
+): ApprovalChannel {
   const token = new SecretsManagerSecret(
     new SecretsManagerClient({ region: options.region }),
     secretArn,
@@ -141,7 +158,13 @@ function slackChannel(
     { ttlSeconds: options.cacheSeconds },
   );
   const client = slackClientFactory(token, options.logger, options.slackApiUrl);
-  return new SlackApprovalChannel(() => client('workflow'), channelId);
+  const stage = new SlackApprovalChannel(() => client('workflow'), channelId);
+  return new AccountRoutedChannel(
+    stage,
+    channelId,
+    (id) => new SlackApprovalChannel(() => client('workflow'), id),
+    options.route,
+  );
 }
 
 /** Forgets the built service (tests that change the environment). */
