@@ -242,7 +242,7 @@ export class ApprovalWorkflow {
         `made by PolicyGate's own role ${change.madeByOwnRole}, but no approval expects this write: the role's code or configuration may be compromised`,
       );
     }
-    if (isReportedEventName(change.eventName)) return this.report(change);
+    if (isReportedEventName(change.eventName)) return this.report(change, restricted);
     if (isRemovalEventName(change.eventName)) {
       return {
         verdict: 'ignored',
@@ -368,7 +368,7 @@ export class ApprovalWorkflow {
     // Only once the change is contained: who its grant reaches (so a restore can tell whether anyone was
     // added while it waited), and whether it reaches PolicyGate's own roles.
     const reach = current.reach ?? (await quarantine.captureReach(current.original));
-    const concerns = this.ownRoleConcerns(current, reach);
+    const concerns = this.ownRoleConcerns(current, reach, scope.ownRoleNames);
     const attribution = await this.attributeContained(current);
     const contained = await store.setQuarantine(approvalId, state, {
       ...(reach && { reach }),
@@ -532,11 +532,14 @@ export class ApprovalWorkflow {
    * inline policies, so quarantining it cannot hurt PolicyGate, but someone attached it there; raised as
    * critical (the alarm's metric) and said in the request. The record's concerns with it, or `undefined`.
    */
-  private ownRoleConcerns(record: ApprovalRecord, reach: Reach | undefined): string[] | undefined {
+  private ownRoleConcerns(
+    record: ApprovalRecord,
+    reach: Reach | undefined,
+    ownRoleNames: readonly string[] = this.ownRoleNames,
+  ): string[] | undefined {
     const holders = (reach?.attachedTo ?? [])
       .filter(
-        (p) =>
-          p.type === 'role' && this.ownRoleNames.some((own) => own.toLowerCase() === p.name.toLowerCase()),
+        (p) => p.type === 'role' && ownRoleNames.some((own) => own.toLowerCase() === p.name.toLowerCase()),
       )
       .map((p) => p.name);
     if (holders.length === 0 || record.original.kind !== 'managed-policy') return undefined;
@@ -627,12 +630,15 @@ export class ApprovalWorkflow {
    * A permissions boundary or trust policy changed: reported with the new document's findings, never
    * contained. What is in force is read from IAM, not taken from the event.
    */
-  private async report(change: PolicyChange): Promise<AnalysisResult> {
+  private async report(
+    change: PolicyChange,
+    restricted: RestrictedActionSet = this.deps.restricted,
+  ): Promise<AnalysisResult> {
     const { target } = change;
     const read = await (await this.quarantineFor(change.accountId, change.eventId)).readReported(change);
     const kind = target.kind === 'trust-policy' ? 'trust' : 'identity';
     const analysis = read.document
-      ? analyseDocuments([{ document: read.document }], this.deps.restricted, { kind })
+      ? analyseDocuments([{ document: read.document }], restricted, { kind })
       : undefined;
     const findings = analysis?.findings ?? [];
     const lines: string[] = [];
@@ -1025,9 +1031,8 @@ export class ApprovalWorkflow {
   // ---- accounts (issue 13): which account an event acts in, and acting there --------------------------
 
   /**
-   * The event's account, admitted by the routing, with PolicyGate's own roles there and the settings that
-   * apply; or the critical `self-protection` notice of a refused event (nothing is read or changed in any
-   * account; NotifyChange sends the alert e-mail and the Slack notice and counts SelfProtectionAlerts).
+   * PolicyGate's own roles in the account the event names, for reading the event (whether its caller is
+   * one of them); the account itself is admitted (or the event refused) by {@link scopeOf} right after.
    */
   private ownRoleArnsOf(event: unknown): readonly string[] {
     const { accounts, settings } = this.deps;
@@ -1037,6 +1042,11 @@ export class ApprovalWorkflow {
       : settings.ownRoleArns;
   }
 
+  /**
+   * The event's account, admitted by the routing, with PolicyGate's own roles there and the settings that
+   * apply; or the critical `self-protection` notice of a refused event (nothing is read or changed in any
+   * account; NotifyChange sends the alert e-mail and the Slack notice and counts SelfProtectionAlerts).
+   */
   private async scopeOf(event: unknown): Promise<EventScope | { refused: AnalysisResult }> {
     const { accounts, settings, logger } = this.deps;
     if (!accounts) return { ownRoleArns: settings.ownRoleArns, ownRoleNames: this.ownRoleNames };
