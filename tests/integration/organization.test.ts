@@ -1,8 +1,9 @@
-import { CreatePolicyCommand } from '@aws-sdk/client-iam';
-import { MEMBER_ROLE_NAME } from '../../local/organization-sandbox';
+import { CreatePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { MEMBER_EXTERNAL_ID, MEMBER_ROLE_NAME } from '../../local/organization-sandbox';
 import {
   ACCOUNT,
   decisions,
+  POLICY_GATE_KEY,
   type Sandbox,
   SLACK_CHANNEL,
   SLACK_USERS,
@@ -12,6 +13,7 @@ import { quarantineDocument } from '../../src/domain/approval';
 import { documentsEqual } from '../../src/domain/document-equality';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { eventually, mails, waitForPending } from '../support/approvals';
+import { assumeRole } from '../support/iam';
 
 const PAYMENTS = '111111111111';
 const DATA = '222222222222';
@@ -219,6 +221,49 @@ describe('one PolicyGate for an organization', () => {
       false,
     );
     expect((await sandbox.store.get(approvalId))?.status).toBe('RESTORED');
+  });
+
+  test("in a member account the member role is PolicyGate's own: a change to it is alerted, a write by it that no approval expects is contained", async () => {
+    // Prepare
+    sandbox = await organizationSandbox();
+    const account = member(sandbox, PAYMENTS);
+    // Act: someone in the member account changes the member role...
+    await account.developer.send(
+      new PutRolePolicyCommand({ RoleName: MEMBER_ROLE_NAME, PolicyName: 'extra', PolicyDocument: riskyS3 }),
+    );
+    const [onRole] = await sandbox.settle();
+    // ...and someone holding the member role writes what no approval expects
+    const { iam } = await assumeRole(
+      sandbox,
+      `arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLE_NAME}`,
+      'policy-gate-rogue',
+      {
+        as: { accessKeyId: POLICY_GATE_KEY, secretAccessKey: 'local' },
+        externalId: MEMBER_EXTERNAL_ID,
+        iamEndpoint: sandbox.organization?.router.endpoint as string,
+      },
+    );
+    const created = await iam.send(new CreatePolicyCommand({ PolicyName: 'rogue', PolicyDocument: riskyS3 }));
+    const [pending] = await waitForPending(sandbox);
+    iam.destroy();
+    // Assess
+    expect(onRole?.history).toEqual(expect.arrayContaining(['NotifyChange']));
+    expect(documentsEqual(account.iam.getInlinePolicy('role', MEMBER_ROLE_NAME, 'extra'), riskyS3)).toBe(
+      true,
+    );
+    expect(mails(sandbox, /PolicyGate's own role policy-gate-member/)).toHaveLength(1);
+    expect(pending?.change.accountId).toBe(PAYMENTS);
+    expect(pending?.concerns).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(
+          `made by PolicyGate's own role arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLE_NAME}`,
+        ),
+      ]),
+    );
+    const inForce = account.iam
+      .getPolicy(created.Policy?.Arn as string)
+      ?.versions.find((v) => v.isDefaultVersion);
+    expect(documentsEqual(inForce?.document, quarantineDocument(pending?.approvalId as string))).toBe(true);
   });
 
   test('the sweep finds a change in a member account whose event was lost, and a failing account does not stop the others', async () => {
