@@ -2,6 +2,7 @@ import { CreatePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { MEMBER_EXTERNAL_ID, MEMBER_ROLE_NAME } from '../../local/organization-sandbox';
 import {
   ACCOUNT,
+  DECISION_EMAIL,
   decisions,
   POLICY_GATE_KEY,
   type Sandbox,
@@ -198,6 +199,7 @@ describe('one PolicyGate for an organization', () => {
       channel: 'slack',
       id: SLACK_USERS.ana.id,
     });
+    const byMail = await decisions().decide(approvalId, 'APPROVED', { channel: 'email', id: DECISION_EMAIL });
     const bySam = await decisions().decide(approvalId, 'APPROVED', {
       channel: 'slack',
       id: SLACK_USERS.sam.id,
@@ -214,6 +216,10 @@ describe('one PolicyGate for an organization', () => {
     expect(byAna).toMatchObject({
       status: 'unauthorised',
       reason: expect.stringMatching(/approvers of account 222222222222/),
+    });
+    expect(byMail).toMatchObject({
+      status: 'unauthorised',
+      reason: expect.stringMatching(/has its own approvers/),
     });
     expect(bySam.status).toBe('recorded');
     expect(posted.channel).toBe(DATA_CHANNEL);
