@@ -49,6 +49,7 @@ import {
   snsFromJson,
   snsToJson,
 } from './persistence';
+import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import {
   type BlockActionsPayload,
@@ -139,6 +140,11 @@ export interface SandboxOptions {
   dataDir?: string;
   /** Lambda handlers to run instead of the sources' (e.g. each function's bundle as it ships), by function. */
   handlers?: Partial<SandboxHandlers>;
+  /**
+   * An AWS Organization (issue 13): member accounts with their own IAM, the Organizations stand-in, the
+   * member role and its trust; default none (a single account, as before).
+   */
+  organization?: OrganizationOptions;
 }
 
 /** The Lambda functions the sandbox runs, by their names in serverless.yml. */
@@ -183,6 +189,8 @@ export interface Sandbox {
    * (and IAM's) are recorded in the local CloudTrail for `LookupEvents`.
    */
   sts: LocalStsServer;
+  /** The organization's member accounts, when `organization` was given. */
+  organization?: LocalOrganization;
   /** Executions started by CloudTrail events, the sweep or anything else, in order. */
   executions: { eventName: string; execution: StartedExecution }[];
   /**
@@ -265,6 +273,11 @@ const ENV_KEYS = [
   'DECISION_PAGE_URL',
   'DECISION_EMAIL_ADDRESS',
   'EMAIL_DECISIONS',
+  'AWS_ENDPOINT_URL_ORGANIZATIONS',
+  'ORGANIZATION_ID',
+  'MEMBER_ROLE_NAME',
+  'MEMBER_ROLE_EXTERNAL_ID',
+  'ACCOUNT_SETTINGS',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -337,10 +350,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         userName: 'alice',
       },
     },
-    onSession: (accessKeyId, identity) => iam.setIdentity(accessKeyId, identity),
+    onSession: (accessKeyId, identity) =>
+      organization ? organization.onSession(accessKeyId, identity) : iam.setIdentity(accessKeyId, identity),
     onEvent: (record) => cloudtrail.recordEvent(record),
     ...(previous && { sessions: previous.sts }),
+    authorize: (request) => organization?.authorize(request),
   });
+  // The organization's member accounts; their events are forwarded like the central account's (below).
+  let forwardEvent: (event: CloudTrailEvent) => void = () => undefined;
+  const organization = options.organization
+    ? await startOrganization(
+        options.organization,
+        { iam, name: 'security', workflowRoleArn: POLICY_GATE_ROLE },
+        (event) => forwardEvent(event),
+      )
+    : undefined;
+  if (organization) {
+    sts.setCaller(POLICY_GATE_KEY, {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/policy-gate-local-workflow/policy-gate-local-analyseChange`,
+      accountId: ACCOUNT,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: POLICY_GATE_ROLE, userName: 'policy-gate-local-workflow' },
+      },
+    });
+  }
   const run: SandboxHandlers = {
     analyseChange,
     requestApproval,
@@ -434,6 +468,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ...(options.emailDecisions !== undefined && { EMAIL_DECISIONS: options.emailDecisions }),
     ...(options.deployerRoleArn !== undefined && { DEPLOYER_ROLE_ARN: options.deployerRoleArn }),
     ...(options.identityMap !== undefined && { IAM_SLACK_IDENTITY_MAP: options.identityMap }),
+    ...organization?.env,
   });
   resetConfig();
   resetDependencies();
@@ -466,7 +501,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     executions.push({ eventName: String(detail?.eventName ?? ''), execution });
   });
   let decide: (event: CloudTrailEvent) => Delivery = () => 'deliver';
-  const unsubscribe = iam.onEvent((event) => {
+  forwardEvent = (event) => {
     cloudtrail.recordEvent({ ...event.detail });
     if (!isPolicyChangeEventName(event.detail.eventName)) return;
     const delivery = decide(event);
@@ -485,7 +520,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         }),
       );
     }
-  });
+  };
+  const unsubscribe = iam.onEvent((event) => forwardEvent(event));
 
   const developer = new IAMClient({
     region: 'us-east-1',
@@ -528,6 +564,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     kms,
     sealKeys,
     sts,
+    ...(organization && { organization }),
     executions,
     restored: previous !== undefined,
     async save() {
@@ -573,6 +610,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       unsubscribe();
       stopTracking();
       await sfn.close();
+      await organization?.close();
       await Promise.all([
         iam.close(),
         sns.close(),

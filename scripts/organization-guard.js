@@ -29,10 +29,15 @@ const REFERENCE_ESTIMATE = 100;
 /** The longest each pseudo parameter resolves to (aws-us-gov, a 12-digit account, ap-southeast-5 and the like). */
 const PSEUDO_PARAMETER_LENGTHS = { 'AWS::Partition': 10, 'AWS::AccountId': 12, 'AWS::Region': 14 };
 
-/** The shared parser (src/domain/account-settings.ts), loaded through tsx as the tests and scripts do. */
-function parseAccountSettings(text) {
+/**
+ * Validates the document with the functions' own parser (src/domain/account-settings.ts, loaded through
+ * tsx as the tests and scripts do), restricted lists expanded against the same IAM action catalogue.
+ */
+function validateAccountSettings(text) {
   const { require: tsxRequire } = require('tsx/cjs/api');
-  return tsxRequire('../src/domain/account-settings.ts', __filename).parseAccountSettings(text);
+  const { parseAccountSettings } = tsxRequire('../src/domain/account-settings.ts', __filename);
+  const { loadGeneratedCatalogue } = tsxRequire('../src/domain/catalogue-data.ts', __filename);
+  parseAccountSettings(text, loadGeneratedCatalogue());
 }
 
 /** The document's text as JSON: a .json file as written (the parser refuses duplicate keys), YAML converted. */
@@ -134,13 +139,15 @@ function checkOrganization({ stage, effective, production, serviceDir }) {
   if (settingsFile !== '') {
     const path = isAbsolute(settingsFile) ? settingsFile : join(serviceDir, settingsFile);
     try {
-      const parsed = parseAccountSettings(settingsJson(settingsFile, readFileSync(path, 'utf8')));
-      accountSettings = JSON.stringify(parsed);
+      const json = settingsJson(settingsFile, readFileSync(path, 'utf8'));
+      validateAccountSettings(json);
+      // The functions parse the same text again at start: what was validated is what they read.
+      accountSettings = JSON.stringify(JSON.parse(json));
     } catch (error) {
       const reason = error && error.code === 'ENOENT' ? 'no such file' : String(error?.message ?? error);
       // YAML reads an unquoted 012345678901 as the number 12345678901: the id the operator meant is lost.
       const hint =
-        /\.ya?ml$/i.test(settingsFile) && /12-digit account id/.test(reason)
+        /\.ya?ml$/i.test(settingsFile) && /12-digit AWS account id/.test(reason)
           ? ' (quote account ids in YAML: unquoted, a leading 0 is dropped)'
           : '';
       problems.push(`accountSettingsFile ${settingsFile} cannot be used: ${reason}${hint}`);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { type AccountSettings, NO_ACCOUNT_SETTINGS, parseAccountSettings } from './domain/account-settings';
 import { type IdentityMap, parseIdentityMap, SLACK_USER_ID, SLACK_USERGROUP_ID } from './domain/approvers';
 import type { AttributionSettings } from './domain/attribution';
 import { loadGeneratedCatalogue } from './domain/catalogue-data';
@@ -8,7 +10,7 @@ import {
   type RestrictedEntry,
   resolveRestrictedActions,
 } from './domain/restricted-actions';
-import { ConfigError } from './errors';
+import { AccountSettingsError, ConfigError } from './errors';
 
 /** PolicyGate's runtime settings, read from the environment once and validated as a whole. */
 export interface Config {
@@ -55,6 +57,27 @@ export interface Config {
   readonly attribution: AttributionSettings;
   /** The reconciliation sweep's settings; absent for every other function (their stack sets none). */
   readonly sweep?: SweepConfig;
+  /**
+   * The account PolicyGate runs in (`ACCOUNT_ID`, else the one account `OWN_ROLE_ARNS` name). Events for
+   * any other account are refused unless the stage gates an organization that has it.
+   */
+  readonly accountId?: string;
+  /** Set when the stage gates a whole AWS Organization (`ORGANIZATION_ID`). */
+  readonly organization?: OrganizationConfig;
+  /** Per-OU and per-account settings (`ACCOUNT_SETTINGS` or `ACCOUNT_SETTINGS_FILE`); none by default. */
+  readonly accountSettings: AccountSettings;
+}
+
+/** The organization a central PolicyGate gates, and how it acts in member accounts. */
+export interface OrganizationConfig {
+  /** `aws:PrincipalOrgID`, `o-…`. */
+  readonly organizationId: string;
+  /** The member stack's role in every member account; default `policy-gate-member`. */
+  readonly memberRoleName: string;
+  /** The external id the member role's trust policy requires. */
+  readonly memberRoleExternalId: string;
+  /** How long the organization's account list is trusted (an account that left is refused within it). */
+  readonly accountsCacheSeconds: number;
 }
 
 /**
@@ -96,6 +119,8 @@ export interface SweepConfig {
   readonly stateMachineArn: string;
   readonly stateTable: string;
   readonly deadLetterQueueUrl: string;
+  /** An organization's sweep examines at most this many member accounts per run (`SWEEP_MAX_ACCOUNTS_PER_RUN`). */
+  readonly maxAccountsPerRun: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -209,6 +234,9 @@ export function loadConfig(env: Env): Config {
   const slackSecretCacheSeconds = integer('SLACK_SECRET_CACHE_SECONDS', 300, 0, 3600);
   const slackWorkspace = slackSigningSecretArn ? workspaceConfig(env, problems) : undefined;
   const sweep = sweepConfig(env, problems);
+  const accountId = centralAccount(env, ownRoleArns, problems);
+  const organization = organizationConfig(env, problems, integer);
+  const accountSettings = accountSettingsConfig(env, problems);
   if (problems.length > 0 || !restricted) {
     throw new ConfigError(`invalid PolicyGate configuration: ${problems.join('; ')}`);
   }
@@ -242,7 +270,79 @@ export function loadConfig(env: Env): Config {
       personSessionRoles: identities.personSessionRoles,
     },
     ...(sweep && { sweep }),
+    ...(accountId && { accountId }),
+    ...(organization && { organization }),
+    accountSettings,
   };
+}
+
+/** `ACCOUNT_ID`, else the account all of `OWN_ROLE_ARNS` are in (the stack sets them), else none. */
+function centralAccount(env: Env, ownRoleArns: readonly string[], problems: string[]): string | undefined {
+  const raw = env.ACCOUNT_ID?.trim();
+  if (raw) {
+    if (!/^\d{12}$/.test(raw))
+      problems.push(`ACCOUNT_ID must be a 12-digit AWS account id, got ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  const accounts = new Set(ownRoleArns.map((arn) => arn.split(':')[4] ?? ''));
+  const [only] = accounts;
+  return accounts.size === 1 && only && /^\d{12}$/.test(only) ? only : undefined;
+}
+
+/** The organization settings when `ORGANIZATION_ID` is set; the external id is then required. */
+function organizationConfig(
+  env: Env,
+  problems: string[],
+  integer: (name: string, fallback: number, min: number, max: number) => number,
+): OrganizationConfig | undefined {
+  const organizationId = env.ORGANIZATION_ID?.trim();
+  if (!organizationId) return undefined;
+  if (!/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
+    problems.push(`ORGANIZATION_ID must be an organization id (o-…), got ${JSON.stringify(organizationId)}`);
+  }
+  const memberRoleName = env.MEMBER_ROLE_NAME?.trim() || 'policy-gate-member';
+  if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName)) {
+    problems.push(`MEMBER_ROLE_NAME must be an IAM role name, got ${JSON.stringify(memberRoleName)}`);
+  }
+  const memberRoleExternalId = env.MEMBER_ROLE_EXTERNAL_ID?.trim() ?? '';
+  // STS's ExternalId grammar; a short one is guessable, so at least 16 characters.
+  if (!/^[\w+=,.@:/-]{16,1224}$/.test(memberRoleExternalId)) {
+    problems.push(
+      'MEMBER_ROLE_EXTERNAL_ID must be 16 to 1224 characters of [A-Za-z0-9_+=,.@:/-] (required with ORGANIZATION_ID)',
+    );
+  }
+  const accountsCacheSeconds = integer('ORGANIZATION_CACHE_SECONDS', 60, 0, 3600);
+  return { organizationId, memberRoleName, memberRoleExternalId, accountsCacheSeconds };
+}
+
+/** The per-account settings document: `ACCOUNT_SETTINGS` (JSON text) or `ACCOUNT_SETTINGS_FILE` (a path). */
+function accountSettingsConfig(env: Env, problems: string[]): AccountSettings {
+  const text = env.ACCOUNT_SETTINGS?.trim();
+  const file = env.ACCOUNT_SETTINGS_FILE?.trim();
+  if (text && file) {
+    problems.push('set ACCOUNT_SETTINGS or ACCOUNT_SETTINGS_FILE, not both');
+    return NO_ACCOUNT_SETTINGS;
+  }
+  let source: string | undefined = text;
+  if (file) {
+    try {
+      source = readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push(
+        `ACCOUNT_SETTINGS_FILE ${JSON.stringify(file)} cannot be read (${(error as Error).message})`,
+      );
+      return NO_ACCOUNT_SETTINGS;
+    }
+  }
+  if (!source) return NO_ACCOUNT_SETTINGS;
+  try {
+    return parseAccountSettings(source, loadGeneratedCatalogue());
+  } catch (error) {
+    if (!(error instanceof AccountSettingsError)) throw error;
+    for (const problem of error.problems)
+      problems.push(`${file ? 'ACCOUNT_SETTINGS_FILE' : 'ACCOUNT_SETTINGS'} ${problem}`);
+    return NO_ACCOUNT_SETTINGS;
+  }
 }
 
 /** The e-mail decision settings; a malformed one is a problem, never a channel that half works. */
@@ -310,7 +410,20 @@ function sweepConfig(env: Env, problems: string[]): SweepConfig | undefined {
       'a state machine ARN',
     ),
     deadLetterQueueUrl: value('DEAD_LETTER_QUEUE_URL', /^https?:\/\/.+/, 'an SQS queue URL'),
+    maxAccountsPerRun: maxAccounts(env.SWEEP_MAX_ACCOUNTS_PER_RUN, problems),
   };
+}
+
+/** Default 50: a 300-second run has room for about that many accounts' inventories. */
+function maxAccounts(raw: string | undefined, problems: string[]): number {
+  const text = raw?.trim();
+  if (!text) return 50;
+  const value = Number(text);
+  if (Number.isInteger(value) && value >= 1 && value <= 1000) return value;
+  problems.push(
+    `SWEEP_MAX_ACCOUNTS_PER_RUN must be a whole number from 1 to 1000, got ${JSON.stringify(text)}`,
+  );
+  return 50;
 }
 
 let cached: Config | undefined;

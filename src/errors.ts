@@ -126,3 +126,13 @@ export class SealError extends PolicyGateError {
     this.name = 'PolicyGate.SealError';
   }
 }
+
+/** A per-account settings document (ACCOUNT_SETTINGS) that is malformed; `problems` lists every one. */
+export class AccountSettingsError extends PolicyGateError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+    super(`invalid account settings: ${problems.join('; ')}`, options);
+    this.name = 'AccountSettingsError';
+    this.problems = problems;
+  }
+}

@@ -35,6 +35,11 @@ export interface StsServerOptions {
   now?: () => Date;
   /** Sessions an earlier server issued (from its `sessions()`), still valid here: a restart keeps them. */
   sessions?: readonly IssuedSession[];
+  /**
+   * The role's trust policy, as the test states it: a reason to deny the `AssumeRole`, or `undefined` to
+   * allow it. Without it every well-formed `AssumeRole` is allowed.
+   */
+  authorize?: (request: { roleArn: string; caller: Identity; externalId?: string }) => string | undefined;
 }
 
 /** A session this server issued. */
@@ -200,12 +205,14 @@ export async function startStsServer(options: StsServerOptions = {}): Promise<Lo
     const roleArn = params.get('RoleArn');
     const sessionName = params.get('RoleSessionName');
     const sourceIdentity = params.get('SourceIdentity');
+    const externalId = params.get('ExternalId');
     const durationText = params.get('DurationSeconds');
     const requestParameters: Record<string, unknown> = {
       ...(roleArn !== null && { roleArn }),
       ...(sessionName !== null && { roleSessionName: sessionName }),
       ...(durationText !== null && { durationSeconds: Number(durationText) }),
       ...(sourceIdentity !== null && { sourceIdentity }),
+      ...(externalId !== null && { externalId }),
     };
     try {
       const role = roleArn === null ? null : ROLE_ARN.exec(roleArn);
@@ -213,6 +220,15 @@ export async function startStsServer(options: StsServerOptions = {}): Promise<Lo
         throw new StsFault('ValidationError', `${roleArn ?? 'null'} is invalid`);
       }
       const name = checkName(sessionName, 'roleSessionName', true) as string;
+      if (
+        options.authorize?.({ roleArn, caller, ...(externalId !== null && { externalId }) }) !== undefined
+      ) {
+        throw new StsFault(
+          'AccessDenied',
+          `User: ${String(caller.arn)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+          403,
+        );
+      }
       const requested = checkName(sourceIdentity, 'sourceIdentity', false);
       if (requested?.toLowerCase().startsWith('aws:')) {
         throw new StsFault('ValidationError', 'The source identity cannot begin with the prefix "aws:".');

@@ -57,13 +57,18 @@ interface Chunk {
 export class DynamoSweepStateStore implements SweepStateStore {
   private loaded: { generation: string; chunks: number } | undefined;
 
+  /**
+   * @param headId the head item's id: `baseline` for the account the sweep runs in, one per member account
+   *   (`baseline-<account id>`) when it sweeps an organization; chunk ids are per generation already.
+   */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly headId: string = HEAD_ID,
   ) {}
 
   async load(): Promise<SweepState | undefined> {
-    const head = (await this.get(HEAD_ID)) as Head | undefined;
+    const head = (await this.get(this.headId)) as Head | undefined;
     if (!head) {
       this.loaded = undefined;
       return undefined;
@@ -97,7 +102,7 @@ export class DynamoSweepStateStore implements SweepStateStore {
     const chunks = toChunks(state.baseline, generation);
     for (const chunk of chunks) await this.put(chunk);
     const head: Head = {
-      id: HEAD_ID,
+      id: this.headId,
       generation,
       chunks: chunks.length,
       firstTakenAt: state.firstTakenAt,

@@ -4,6 +4,7 @@ import { config } from '../config';
 import { createLogger } from '../logger';
 import type { ApprovalWorkflow } from '../services/approval-workflow';
 import { absent, perContainer } from './container';
+import { accountsPart } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
 import { workflowAttributor } from './parts/attribution';
 import { kmsClient, recordSeals } from './parts/keys';
@@ -27,6 +28,7 @@ export const analyseWorkflow: () => ApprovalWorkflow = perContainer(() => {
     store,
     seals,
     quarantine: quarantineService(cfg, store, seals),
+    accounts: accountsPart(cfg, logger, store, seals),
     notifier: absent<Notifier>('notifier', 'analyseChange'),
     metrics: new EmfAlarmMetrics(cfg.stage),
     attributor: workflowAttributor(cfg, logger),

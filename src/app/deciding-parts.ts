@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { DecisionService } from '../services/decision-service';
 import type { RecordSeals } from '../services/record-seals';
+import { accountsPart } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
 import { decisionService } from './parts/decisions';
 import { kmsClient, recordSeals } from './parts/keys';
@@ -30,6 +31,12 @@ export function decidingParts(cfg: Config, logger: Logger): DecidingParts {
     kms,
     seals,
     slack,
-    decisions: decisionService(cfg, logger, { store, seals, slack, metrics }),
+    decisions: decisionService(cfg, logger, {
+      store,
+      seals,
+      slack,
+      metrics,
+      accounts: accountsPart(cfg, logger, store, seals),
+    }),
   };
 }

@@ -6,6 +6,7 @@ import type { ApprovalWorkflow } from '../services/approval-workflow';
 import type { DecisionService } from '../services/decision-service';
 import { perContainer, resetContainers } from './container';
 import { decidingParts } from './deciding-parts';
+import { accountsPart, routedChannel } from './parts/accounts';
 import { workflowAttributor } from './parts/attribution';
 import { decisionLinks, emailLinks } from './parts/keys';
 import { snsNotifier } from './parts/notifier';
@@ -36,11 +37,13 @@ const all = perContainer((): Dependencies => {
   const logger = createLogger('policy-gate');
   const { store, kms, seals, slack, decisions } = decidingParts(cfg, logger);
   const links = decisionLinks(cfg, kms, store);
-  const workflowChannel = slack.channel('workflow');
+  const accounts = accountsPart(cfg, logger, store, seals);
+  const workflowChannel = routedChannel(cfg, slack, accounts, 'workflow');
   const workflow = approvalWorkflow(cfg, logger, {
     store,
     seals,
     quarantine: quarantineService(cfg, store, seals),
+    accounts,
     metrics: new EmfAlarmMetrics(cfg.stage),
     notifier: snsNotifier(cfg),
     ...(workflowChannel && { channel: workflowChannel }),

@@ -4,6 +4,7 @@ import { createLogger } from '../logger';
 import type { ApprovalWorkflow } from '../services/approval-workflow';
 import type { QuarantineService } from '../services/quarantine-service';
 import { absent, perContainer } from './container';
+import { accountsPart, routedChannel } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
 import { decisionLinks, emailLinks, kmsClient, recordSeals } from './parts/keys';
 import { snsNotifier } from './parts/notifier';
@@ -19,10 +20,17 @@ export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const logger = createLogger('policy-gate');
   const store = approvalStore(cfg);
   const kms = kmsClient(cfg);
-  const channel = slackAccess(cfg, logger).channel('workflow');
+  const seals = recordSeals(cfg, kms);
+  // Posted in the change's account's channel (its entry's or nearest OU's, else the stage's).
+  const channel = routedChannel(
+    cfg,
+    slackAccess(cfg, logger),
+    accountsPart(cfg, logger, store, seals),
+    'workflow',
+  );
   return approvalWorkflow(cfg, logger, {
     store,
-    seals: recordSeals(cfg, kms),
+    seals,
     quarantine: absent<QuarantineService>('quarantine', 'requestApproval'),
     notifier: snsNotifier(cfg),
     metrics: new EmfAlarmMetrics(cfg.stage),

@@ -3,6 +3,7 @@ import { config } from '../config';
 import { createLogger } from '../logger';
 import type { ApprovalWorkflow } from '../services/approval-workflow';
 import { perContainer } from './container';
+import { accountsPart } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
 import { kmsClient, recordSeals } from './parts/keys';
 import { snsNotifier } from './parts/notifier';
@@ -21,6 +22,7 @@ export const restoreWorkflow: () => ApprovalWorkflow = perContainer(() => {
     store,
     seals,
     quarantine: quarantineService(cfg, store, seals),
+    accounts: accountsPart(cfg, logger, store, seals),
     notifier: snsNotifier(cfg),
     metrics: new EmfAlarmMetrics(cfg.stage),
     ...(channel && { channel }),

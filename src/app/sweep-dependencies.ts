@@ -7,6 +7,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AccountContextSource } from '../adapters/account-approver-directory';
+import { AccountRoutedChannel } from '../adapters/account-channel';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
 import { IamInventorySource } from '../adapters/iam-inventory';
@@ -14,6 +16,7 @@ import { KmsSealKey } from '../adapters/kms-seal-key';
 import { SnsNotifier } from '../adapters/notifier';
 import { SlackApprovalChannel } from '../adapters/slack-approval-channel';
 import { BOT_TOKEN, SecretsManagerSecret } from '../adapters/slack-credentials';
+import { DynamoSweepCursor } from '../adapters/sweep-cursor-store';
 import { DynamoSweepStateStore } from '../adapters/sweep-state-store';
 import { CloudTrailInspector } from '../adapters/trail-inspector';
 import { SfnWorkflowStarter } from '../adapters/workflow-starter';
@@ -21,18 +24,28 @@ import { config } from '../config';
 import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
+import { accountIndex } from '../services/account-routing';
+import type { ApprovalChannel } from '../services/approval-channel';
+import { memberRoleArn } from '../services/iam-client-for-account';
+import { OrganizationSweep } from '../services/organization-sweep';
 import { RecordSeals } from '../services/record-seals';
 import { SlackRecovery } from '../services/slack-recovery';
 import { SweepService } from '../services/sweep-service';
 import { slackClientFactory } from '../slack/client';
+import {
+  accountRouting,
+  memberIamClients,
+  organizationDirectory,
+  partitionOfRegion,
+} from './account-dependencies';
 
-let cached: SweepService | undefined;
+let cached: SweepService | OrganizationSweep | undefined;
 
 /**
  * The reconciliation sweep's composition root: only the clients it uses, built once per container.
  * Endpoints come only from the SDK's `AWS_ENDPOINT_URL_*` variables.
  */
-export function sweepService(): SweepService {
+export function sweepService(): SweepService | OrganizationSweep {
   if (cached) return cached;
   const cfg = config();
   if (!cfg.sweep) throw new ConfigError('the reconciliation sweep needs SWEEP_STATE_TABLE and its settings');
@@ -49,6 +62,12 @@ export function sweepService(): SweepService {
   const logger = createLogger('policy-gate-sweep');
   const approvals = new DynamoApprovalStore(documents(dynamo), cfg.approvalsTable);
   const notifier = new SnsNotifier(new SNSClient(region), cfg.alertTopicArn);
+  const routing = accountRouting(cfg, {
+    index: approvals,
+    isRisky: riskTest(cfg.restricted),
+    trusts: async (record) => (await seals.check(record, { decision: true })).ok,
+    logger,
+  });
   // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
   const slackRecovery =
     cfg.slackChannelId && cfg.slackBotTokenSecretArn
@@ -59,25 +78,63 @@ export function sweepService(): SweepService {
             region: cfg.region,
             ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
             logger,
+            // Issue 13: a missed request is posted in its account's channel, as the workflow would have.
+            route: (accountId) => routing.contextOf(accountId),
           }),
           seals,
           notifier,
           logger,
         })
       : undefined;
-  cached = new SweepService({
-    inventory: new IamInventorySource(new IAMClient(region)),
-    state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
-    approvals,
+  const iam = new IAMClient(region);
+  const shared = {
     starter: new SfnWorkflowStarter(new SFNClient(region), sweep.stateMachineArn),
     deadLetters: new SqsDeadLetterQueue(new SQSClient(region), sweep.deadLetterQueueUrl),
     trails: new CloudTrailInspector(new CloudTrailClient(region)),
     notifier,
     isRisky: riskTest(cfg.restricted),
-    trusts: async (record) => (await seals.check(record, { decision: true })).ok,
-    settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
+    trusts: async (record: Parameters<typeof seals.check>[0]) =>
+      (await seals.check(record, { decision: true })).ok,
     logger,
+  };
+  const { organization } = cfg;
+  const central = new SweepService({
+    ...shared,
+    inventory: new IamInventorySource(iam),
+    state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable),
+    // In an organization, principal names repeat across accounts: only this account's approvals cover.
+    approvals: organization ? accountIndex(approvals, sweep.accountId) : approvals,
+    settings: { accountId: sweep.accountId, region: cfg.region, ownRoleArns: cfg.ownRoleArns },
     ...(slackRecovery && { slackRecovery }),
+  });
+  if (!organization) {
+    cached = central;
+    return cached;
+  }
+  // Issue 13: every member account too, through its member role, a bounded number per run.
+  const clients = memberIamClients(cfg, iam);
+  const partition = partitionOfRegion(cfg.region);
+  cached = new OrganizationSweep({
+    central,
+    directory: organizationDirectory(cfg, organization),
+    centralAccountId: sweep.accountId,
+    memberSweep: async (accountId) =>
+      new SweepService({
+        ...shared,
+        inventory: new IamInventorySource(await clients.iamFor(accountId, 'sweep')),
+        state: new DynamoSweepStateStore(documents(dynamo), sweep.stateTable, `baseline-${accountId}`),
+        approvals: accountIndex(approvals, accountId),
+        settings: {
+          accountId,
+          region: cfg.region,
+          ownRoleArns: [memberRoleArn(partition, accountId, organization.memberRoleName)],
+          member: true,
+        },
+      }),
+    cursor: new DynamoSweepCursor(documents(dynamo), sweep.stateTable),
+    maxAccountsPerRun: sweep.maxAccountsPerRun,
+    notifier,
+    logger,
   });
   return cached;
 }
@@ -91,8 +148,9 @@ function slackChannel(
     region: string;
     slackApiUrl?: string;
     logger: ReturnType<typeof createLogger>;
+    route: AccountContextSource;
   },
-): SlackApprovalChannel {
+): ApprovalChannel {
   const token = new SecretsManagerSecret(
     new SecretsManagerClient({ region: options.region }),
     secretArn,
@@ -100,7 +158,13 @@ function slackChannel(
     { ttlSeconds: options.cacheSeconds },
   );
   const client = slackClientFactory(token, options.logger, options.slackApiUrl);
-  return new SlackApprovalChannel(() => client('workflow'), channelId);
+  const stage = new SlackApprovalChannel(() => client('workflow'), channelId);
+  return new AccountRoutedChannel(
+    stage,
+    channelId,
+    (id) => new SlackApprovalChannel(() => client('workflow'), id),
+    options.route,
+  );
 }
 
 /** Forgets the built service (tests that change the environment). */

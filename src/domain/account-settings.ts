@@ -1,204 +1,307 @@
-/**
- * SHARED PARSER (issue 13): the per-account settings document, `{ defaults?, organizationalUnits?, accounts? }`.
- * This is the minimal version the deploy-time check (scripts/organization-guard.js) calls; the runtime's
- * resolution (which settings apply to an account, falling back to the stage's) lives beside it in the
- * workflow's branch, and the two are reconciled at merge. Keep {@link parseAccountSettings}'s signature.
- *
- * The document is operator-written but steers who may approve a change and where it is shown, so it is read
- * strictly: duplicate keys, unknown keys and malformed ids are errors, never ignored, so a typo cannot drop
- * an account's approvers back to the stage's without anyone noticing.
- */
-import { PolicyGateError } from '../errors';
+import { AccountSettingsError, PolicyGateError } from '../errors';
 import { SLACK_USER_ID, SLACK_USERGROUP_ID } from './approvers';
-import { type JsonValue, parseStrictJson } from './json-strict';
+import type { ActionCatalogue } from './catalogue';
+import { type JsonValue, parseStrictJson, toJsonValue } from './json-strict';
+import {
+  parseRestrictedEntries,
+  type RestrictedActionSet,
+  type RestrictedEntry,
+  resolveRestrictedActions,
+} from './restricted-actions';
 
-/** The settings an organizational unit or an account may override; every key optional. */
-export interface Settings {
-  /** IAM actions / wildcards, as in the stage's restrictedActions (a leading `!` marks a critical one). */
-  readonly restrictedActions?: readonly string[];
-  readonly approverSlackUserIds?: readonly string[];
-  readonly approverSlackUsergroupIds?: readonly string[];
+/**
+ * The per-account settings document (`ACCOUNT_SETTINGS`): a restricted list, approvers, a Slack channel and
+ * a deadline per organizational unit or account, each falling back to the stage's own. Operators write it
+ * (JSON, or YAML converted at deploy time), so it is parsed strictly: an unknown key, a malformed id or a
+ * duplicate key is an error, never ignored, because an ignored `"aprovers"` would quietly hand an account
+ * to the stage's approvers.
+ *
+ * ```json
+ * {
+ *   "version": 1,
+ *   "organizationalUnits": {
+ *     "ou-ab12-cd34ef56": { "approvers": { "slackUsergroupIds": ["S0PAYMENTS"] }, "slackChannelId": "C0PAY" }
+ *   },
+ *   "accounts": {
+ *     "111122223333": { "restrictedActions": ["s3:Delete*", "!iam:PassRole"], "approvalTimeoutSeconds": 3600 }
+ *   }
+ * }
+ * ```
+ */
+
+/** Who may decide: Slack users and the members of Slack user groups. */
+export interface ApproverSet {
+  readonly slackUserIds: readonly string[];
+  readonly slackUsergroupIds: readonly string[];
+}
+
+/** What one account or OU entry sets; an absent field falls back (see {@link resolveAccountSettings}). */
+export interface ScopeSettings {
+  readonly restrictedEntries?: readonly RestrictedEntry[];
+  /** The entries expanded against the IAM action catalogue. */
+  readonly restricted?: RestrictedActionSet;
+  /** Replaces the fallback's approvers as a whole (never merged: an OU's approvers are its own). */
+  readonly approvers?: ApproverSet;
   readonly slackChannelId?: string;
   readonly approvalTimeoutSeconds?: number;
 }
 
-/** The whole document, by organizational unit id (`ou-…`) and by 12-digit account id. */
+/** The parsed document: entries by OU (or root) id and by account id. */
 export interface AccountSettings {
-  readonly defaults?: Settings;
-  readonly organizationalUnits?: Readonly<Record<string, Settings>>;
-  readonly accounts?: Readonly<Record<string, Settings>>;
+  readonly organizationalUnits: ReadonlyMap<string, ScopeSettings>;
+  readonly accounts: ReadonlyMap<string, ScopeSettings>;
 }
 
-/** A settings document that cannot be used; the message names the path of the first problem. */
-export class AccountSettingsError extends PolicyGateError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AccountSettingsError';
-  }
+/** The stage's own settings, the last fallback. */
+export interface StageSettings {
+  readonly restricted: RestrictedActionSet;
+  readonly approvers: ApproverSet;
+  readonly slackChannelId?: string;
+  readonly approvalTimeoutSeconds: number;
 }
 
-/** `ou-` + the root's 4–32 lower-case letters or digits + `-` + 8–32 of them (Organizations' own pattern). */
-export const ORGANIZATIONAL_UNIT_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+/** What applies to one account, and where each part came from (`account 1111…`, `ou-…`, `stage`). */
+export interface ResolvedAccountSettings extends StageSettings {
+  readonly from: {
+    readonly restricted: string;
+    readonly approvers: string;
+    readonly slackChannelId: string;
+    readonly approvalTimeoutSeconds: string;
+  };
+}
+
 export const ACCOUNT_ID = /^\d{12}$/;
-const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
-const RESTRICTED_ACTION = /^!?[a-z0-9*?-]+:[a-z0-9*?-]+$/i;
-// As the stage's APPROVAL_TIMEOUT_SECONDS: below a minute nobody can answer, Step Functions stops at a year.
-const MIN_TIMEOUT = 60;
-const MAX_TIMEOUT = 365 * 24 * 3600;
-/** Far above any real organization's document; it only bounds the work a document can cause. */
-const LIMITS = { maxLength: 262_144, maxDepth: 8 } as const;
+/** Organizations' id grammars (API reference: OrganizationalUnitId, RootId). */
+export const ORGANIZATIONAL_UNIT_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+export const ROOT_ID = /^r-[0-9a-z]{4,32}$/;
+export const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+/** Step Functions caps a task's timeout at one year; below a minute nobody can answer in time. */
+export const MIN_APPROVAL_TIMEOUT = 60;
+export const MAX_APPROVAL_TIMEOUT = 365 * 24 * 3600;
 
-const TOP_KEYS = ['defaults', 'organizationalUnits', 'accounts'] as const;
-const SETTINGS_KEYS = [
-  'restrictedActions',
-  'approverSlackUserIds',
-  'approverSlackUsergroupIds',
-  'slackChannelId',
-  'approvalTimeoutSeconds',
-] as const;
+const TOP_KEYS = new Set(['version', 'organizationalUnits', 'accounts']);
+const ENTRY_KEYS = new Set(['restrictedActions', 'approvers', 'slackChannelId', 'approvalTimeoutSeconds']);
+const APPROVER_KEYS = new Set(['slackUserIds', 'slackUsergroupIds']);
+/** Enough for a large organization, small enough that a document cannot make every cold start slow. */
+const MAX_ENTRIES = 5000;
+const MAX_LIST = 500;
+const MAX_TEXT = 256 * 1024 * 4;
+
+/** No settings: every account gets the stage's. */
+export const NO_ACCOUNT_SETTINGS: AccountSettings = Object.freeze({
+  organizationalUnits: new Map(),
+  accounts: new Map(),
+});
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 80))}`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
+
+function isObject(value: unknown): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /**
- * Parses and validates the settings document (JSON text: the ACCOUNT_SETTINGS variable, or a YAML file the
- * deploy check turned into JSON). Throws {@link AccountSettingsError} naming the path of the problem.
+ * Parses and validates the settings document: JSON text (duplicate keys refused), or a value already
+ * parsed (YAML converted at deploy time). Every restricted list is expanded against `catalogue`, so an
+ * entry matching no action is an error here, at deploy time, not at the first event.
+ *
+ * @throws AccountSettingsError listing every problem, each starting with its path
+ *   (`accounts.1111….approvers.slackUserIds[0]: …`).
  */
-export function parseAccountSettings(text: string): AccountSettings {
+export function parseAccountSettings(input: unknown, catalogue: ActionCatalogue): AccountSettings {
   let value: JsonValue;
   try {
-    value = parseStrictJson(text, LIMITS, 'account settings document');
+    if (typeof input === 'string') {
+      if (input.length > MAX_TEXT)
+        throw new AccountSettingsError([`the document is too large (${input.length} characters)`]);
+      value = parseStrictJson(input, { maxLength: MAX_TEXT, maxDepth: 16 }, 'account settings');
+    } else {
+      value = toJsonValue(input, { maxLength: MAX_TEXT, maxDepth: 16 });
+    }
   } catch (error) {
-    throw new AccountSettingsError(`account settings: ${(error as Error).message}`, { cause: error });
+    if (error instanceof AccountSettingsError) throw error;
+    const message = error instanceof PolicyGateError ? error.message : String(error);
+    throw new AccountSettingsError([message], { cause: error });
   }
-  const top = object(value, '(document)');
-  onlyKeys(top, TOP_KEYS, '(document)');
-  const result: {
-    defaults?: Settings;
-    organizationalUnits?: Record<string, Settings>;
-    accounts?: Record<string, Settings>;
-  } = {};
-  if (top.defaults !== undefined) result.defaults = settings(top.defaults, 'defaults');
-  if (top.organizationalUnits !== undefined) {
-    result.organizationalUnits = byId(
-      top.organizationalUnits,
-      'organizationalUnits',
-      ORGANIZATIONAL_UNIT_ID,
-      'an organizational unit id (ou-xxxx-yyyyyyyy)',
-    );
-  }
-  if (top.accounts !== undefined) {
-    result.accounts = byId(top.accounts, 'accounts', ACCOUNT_ID, 'a 12-digit account id');
-  }
-  return result;
-}
-
-function byId(value: JsonValue, path: string, pattern: RegExp, what: string): Record<string, Settings> {
-  const entries = object(value, path);
-  const result: Record<string, Settings> = {};
-  for (const [id, inner] of Object.entries(entries)) {
-    if (!pattern.test(id)) fail(`${path}: ${JSON.stringify(id)} is not ${what}`);
-    // defineProperty: an id can never be "__proto__" (the patterns refuse it), but stay a plain record.
-    Object.defineProperty(result, id, {
-      value: settings(inner, `${path}.${id}`),
-      enumerable: true,
-      writable: false,
-    });
-  }
-  return result;
-}
-
-function settings(value: JsonValue, path: string): Settings {
-  const entries = object(value, path);
-  onlyKeys(entries, SETTINGS_KEYS, path);
-  const result: {
-    restrictedActions?: string[];
-    approverSlackUserIds?: string[];
-    approverSlackUsergroupIds?: string[];
-    slackChannelId?: string;
-    approvalTimeoutSeconds?: number;
-  } = {};
-  if (entries.restrictedActions !== undefined) {
-    result.restrictedActions = strings(
-      entries.restrictedActions,
-      `${path}.restrictedActions`,
-      RESTRICTED_ACTION,
-      'an IAM action or wildcard (service:Action)',
-    );
-    if (result.restrictedActions.length === 0) {
-      // An empty list would mean "nothing is risky" for the account: say so explicitly or leave it out.
-      fail(`${path}.restrictedActions: is empty; leave it out to use the stage's list`);
-    }
-  }
-  if (entries.approverSlackUserIds !== undefined) {
-    result.approverSlackUserIds = strings(
-      entries.approverSlackUserIds,
-      `${path}.approverSlackUserIds`,
-      SLACK_USER_ID,
-      'a Slack user id (U…/W…)',
-    );
-  }
-  if (entries.approverSlackUsergroupIds !== undefined) {
-    result.approverSlackUsergroupIds = strings(
-      entries.approverSlackUsergroupIds,
-      `${path}.approverSlackUsergroupIds`,
-      SLACK_USERGROUP_ID,
-      'a Slack user group id (S…)',
-    );
-  }
-  if (entries.slackChannelId !== undefined) {
-    const channel = entries.slackChannelId;
-    if (typeof channel !== 'string' || !SLACK_CHANNEL_ID.test(channel)) {
-      fail(`${path}.slackChannelId: ${JSON.stringify(channel)} is not a Slack channel id (C…/G…)`);
-    }
-    result.slackChannelId = channel;
-  }
-  if (entries.approvalTimeoutSeconds !== undefined) {
-    const seconds = entries.approvalTimeoutSeconds;
-    if (
-      typeof seconds !== 'number' ||
-      !Number.isInteger(seconds) ||
-      seconds < MIN_TIMEOUT ||
-      seconds > MAX_TIMEOUT
-    ) {
-      fail(
-        `${path}.approvalTimeoutSeconds: must be a whole number from ${MIN_TIMEOUT} to ${MAX_TIMEOUT}, got ${JSON.stringify(seconds)}`,
+  const problems: string[] = [];
+  if (!isObject(value)) throw new AccountSettingsError([`expected an object, got ${describe(value)}`]);
+  for (const key of Object.keys(value)) {
+    if (!TOP_KEYS.has(key)) {
+      problems.push(
+        `unknown key ${JSON.stringify(key.slice(0, 80))}; only "version", "organizationalUnits" and "accounts" are allowed`,
       );
     }
-    result.approvalTimeoutSeconds = seconds;
   }
-  return result;
-}
-
-function strings(value: JsonValue, path: string, pattern: RegExp, what: string): string[] {
-  if (!Array.isArray(value)) fail(`${path}: expected a list, got ${describe(value)}`);
-  return value.map((item, index) => {
-    if (typeof item !== 'string' || !pattern.test(item)) {
-      fail(`${path}[${index}]: ${JSON.stringify(item)} is not ${what}`);
+  if (Object.hasOwn(value, 'version') && value.version !== 1) {
+    problems.push(`version: must be 1, got ${describe(value.version)}`);
+  }
+  const section = (name: 'organizationalUnits' | 'accounts', id: RegExp, what: string) => {
+    const entries = new Map<string, ScopeSettings>();
+    if (!Object.hasOwn(value, name)) return entries;
+    const raw = (value as Record<string, JsonValue>)[name];
+    if (!isObject(raw)) {
+      problems.push(`${name}: expected an object keyed by ${what}, got ${describe(raw)}`);
+      return entries;
     }
-    return item;
-  });
+    const keys = Object.keys(raw);
+    if (keys.length > MAX_ENTRIES)
+      problems.push(`${name}: at most ${MAX_ENTRIES} entries, got ${keys.length}`);
+    for (const key of keys.slice(0, MAX_ENTRIES)) {
+      const path = `${name}.${key.slice(0, 80)}`;
+      if (!id.test(key)) {
+        problems.push(`${path}: not ${what}`);
+        continue;
+      }
+      const entry = parseEntry(raw[key], path, catalogue, problems);
+      if (entry) entries.set(key, entry);
+    }
+    return entries;
+  };
+  const organizationalUnits = section(
+    'organizationalUnits',
+    new RegExp(`${ORGANIZATIONAL_UNIT_ID.source}|${ROOT_ID.source}`),
+    'an organizational unit id (ou-…) or root id (r-…)',
+  );
+  const accounts = section('accounts', ACCOUNT_ID, 'a 12-digit AWS account id');
+  if (problems.length > 0) throw new AccountSettingsError(problems);
+  return { organizationalUnits, accounts };
 }
 
-function object(value: JsonValue, path: string): { [key: string]: JsonValue } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(`${path}: expected an object, got ${describe(value)}`);
+function parseEntry(
+  raw: JsonValue | undefined,
+  path: string,
+  catalogue: ActionCatalogue,
+  problems: string[],
+): ScopeSettings | undefined {
+  if (!isObject(raw)) {
+    problems.push(`${path}: expected an object, got ${describe(raw)}`);
+    return undefined;
   }
-  return value;
-}
-
-function onlyKeys(value: { [key: string]: JsonValue }, allowed: readonly string[], path: string): void {
-  const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
-  if (unknown.length > 0) {
-    fail(
-      `${path}: unknown key(s) ${unknown.map((key) => JSON.stringify(key)).join(', ')}; allowed: ${allowed.join(', ')}`,
-    );
+  const before = problems.length;
+  for (const key of Object.keys(raw)) {
+    if (!ENTRY_KEYS.has(key)) {
+      problems.push(
+        `${path}: unknown key ${JSON.stringify(key.slice(0, 80))}; only "restrictedActions", "approvers", "slackChannelId" and "approvalTimeoutSeconds" are allowed`,
+      );
+    }
   }
+  const entry: {
+    -readonly [K in keyof ScopeSettings]: ScopeSettings[K];
+  } = {};
+  if (Object.hasOwn(raw, 'restrictedActions')) {
+    try {
+      const entries = parseRestrictedEntries(raw.restrictedActions, `${path}.restrictedActions`);
+      entry.restrictedEntries = entries;
+      entry.restricted = resolveRestrictedActions(entries, catalogue);
+    } catch (error) {
+      const message = error instanceof PolicyGateError ? error.message : String(error);
+      problems.push(message.startsWith(path) ? message : `${path}.restrictedActions: ${message}`);
+    }
+  }
+  if (Object.hasOwn(raw, 'approvers')) {
+    const approvers = raw.approvers;
+    if (!isObject(approvers)) {
+      problems.push(`${path}.approvers: expected an object, got ${describe(approvers)}`);
+    } else {
+      for (const key of Object.keys(approvers)) {
+        if (!APPROVER_KEYS.has(key)) {
+          problems.push(
+            `${path}.approvers: unknown key ${JSON.stringify(key.slice(0, 80))}; only "slackUserIds" and "slackUsergroupIds" are allowed`,
+          );
+        }
+      }
+      const list = (name: string, pattern: RegExp, what: string): string[] => {
+        if (!Object.hasOwn(approvers, name)) return [];
+        const items = approvers[name];
+        if (!Array.isArray(items)) {
+          problems.push(`${path}.approvers.${name}: expected an array, got ${describe(items)}`);
+          return [];
+        }
+        if (items.length > MAX_LIST) problems.push(`${path}.approvers.${name}: at most ${MAX_LIST} ids`);
+        const ids: string[] = [];
+        items.slice(0, MAX_LIST).forEach((item, index) => {
+          if (typeof item === 'string' && pattern.test(item)) ids.push(item);
+          else problems.push(`${path}.approvers.${name}[${index}]: not ${what}, got ${describe(item)}`);
+        });
+        return [...new Set(ids)];
+      };
+      const slackUserIds = list('slackUserIds', SLACK_USER_ID, 'a Slack user id (U…/W…)');
+      const slackUsergroupIds = list('slackUsergroupIds', SLACK_USERGROUP_ID, 'a Slack user group id (S…)');
+      if (slackUserIds.length === 0 && slackUsergroupIds.length === 0) {
+        problems.push(`${path}.approvers: names nobody; list at least one Slack user or user group`);
+      }
+      entry.approvers = { slackUserIds, slackUsergroupIds };
+    }
+  }
+  if (Object.hasOwn(raw, 'slackChannelId')) {
+    const channel = raw.slackChannelId;
+    if (typeof channel === 'string' && SLACK_CHANNEL_ID.test(channel)) entry.slackChannelId = channel;
+    else problems.push(`${path}.slackChannelId: not a Slack channel id (C…/G…), got ${describe(channel)}`);
+  }
+  if (Object.hasOwn(raw, 'approvalTimeoutSeconds')) {
+    const seconds = raw.approvalTimeoutSeconds;
+    if (
+      typeof seconds === 'number' &&
+      Number.isInteger(seconds) &&
+      seconds >= MIN_APPROVAL_TIMEOUT &&
+      seconds <= MAX_APPROVAL_TIMEOUT
+    ) {
+      entry.approvalTimeoutSeconds = seconds;
+    } else {
+      problems.push(
+        `${path}.approvalTimeoutSeconds: must be a whole number from ${MIN_APPROVAL_TIMEOUT} to ${MAX_APPROVAL_TIMEOUT}, got ${describe(seconds)}`,
+      );
+    }
+  }
+  return problems.length === before ? entry : undefined;
 }
 
-function describe(value: JsonValue): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
-}
-
-function fail(message: string): never {
-  throw new AccountSettingsError(`account settings: ${message}`);
+/**
+ * The settings that apply to `accountId`, field by field: the account's own entry, else the nearest OU
+ * in `path` (the account's parents, nearest first, the root last) that sets the field, else the stage's.
+ * Approvers are taken whole from one level, never merged, so an approver of OU A never decides for an
+ * account of OU B because both lists were joined.
+ */
+export function resolveAccountSettings(
+  settings: AccountSettings,
+  accountId: string,
+  path: readonly string[],
+  stage: StageSettings,
+): ResolvedAccountSettings {
+  const levels: Array<[string, ScopeSettings]> = [];
+  const own = settings.accounts.get(accountId);
+  if (own) levels.push([`account ${accountId}`, own]);
+  for (const id of path) {
+    const entry = settings.organizationalUnits.get(id);
+    if (entry) levels.push([id, entry]);
+  }
+  const pick = <K extends 'restricted' | 'approvers' | 'slackChannelId' | 'approvalTimeoutSeconds'>(
+    field: K,
+  ): [string, ScopeSettings[K] | undefined] => {
+    for (const [from, entry] of levels) {
+      if (entry[field] !== undefined) return [from, entry[field]];
+    }
+    return ['stage', undefined];
+  };
+  const [restrictedFrom, restricted] = pick('restricted');
+  const [approversFrom, approvers] = pick('approvers');
+  const [channelFrom, slackChannelId] = pick('slackChannelId');
+  const [timeoutFrom, approvalTimeoutSeconds] = pick('approvalTimeoutSeconds');
+  const channel = slackChannelId ?? stage.slackChannelId;
+  return {
+    restricted: restricted ?? stage.restricted,
+    approvers: approvers ?? stage.approvers,
+    ...(channel !== undefined && { slackChannelId: channel }),
+    approvalTimeoutSeconds: approvalTimeoutSeconds ?? stage.approvalTimeoutSeconds,
+    from: {
+      restricted: restrictedFrom,
+      approvers: approversFrom,
+      slackChannelId: channelFrom,
+      approvalTimeoutSeconds: timeoutFrom,
+    },
+  };
 }

@@ -202,6 +202,11 @@ export interface ApprovalRecord {
   readonly ttl: number;
   readonly executionId: string;
   readonly change: PolicyChange;
+  /**
+   * The change's account as Organizations described it when the change was recorded (name, and the OUs
+   * from the nearest to the root), for the people deciding; absent on a single-account stage.
+   */
+  readonly account?: { readonly name?: string; readonly organizationalUnits?: readonly string[] };
   readonly findings: readonly Finding[];
   /**
    * Findings left out of `findings` to keep the record within DynamoDB's 400 KB item limit (a wide

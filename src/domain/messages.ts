@@ -182,6 +182,7 @@ export function approvalRequestedMessage(
       'A risky IAM change was quarantined and waits for a decision.',
       '',
       ...changeLines(record.change),
+      ...accountLines(record),
       ...describeApprovalRule(record),
       '',
       ...describeFindings(record.findings, record.findingsOmitted),
@@ -209,9 +210,18 @@ export function outcomeMessage(record: ApprovalRecord, headline: string): Messag
       headline,
       '',
       ...changeLines(record.change),
+      ...accountLines(record),
       ...describeApprovalRule(record),
       ...decision,
       `Approval id: ${record.approvalId}`,
     ].join('\n'),
   };
+}
+
+/** The account's name and OU path (from Organizations, when the stage gates an organization). */
+export function accountLines(record: ApprovalRecord): string[] {
+  const { account } = record;
+  if (!account) return [];
+  const units = account.organizationalUnits?.join(' < ');
+  return [`Account name: ${account.name ?? 'unknown'}${units ? ` (OU ${units})` : ''}`];
 }

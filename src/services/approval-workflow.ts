@@ -24,6 +24,7 @@ import {
 } from '../domain/attribution';
 import { analyseDocuments, type SourcedDocument } from '../domain/change-analysis';
 import { eventIdentifiers, normaliseEvent } from '../domain/cloudtrail';
+import { eventAccount } from '../domain/event-account';
 import {
   approvalRequestedMessage,
   changeLines,
@@ -46,6 +47,7 @@ import {
   SlackApiError,
 } from '../errors';
 import type { Logger } from '../logger';
+import type { AccountContext, AccountRouting } from './account-routing';
 import type { ApprovalChannel } from './approval-channel';
 import type { AttributionService } from './attribution-service';
 import { type DecisionLinks, type EmailLinkSettings, emailLinksFor } from './decision-links';
@@ -120,6 +122,19 @@ export interface WorkflowDependencies {
    */
   readonly attributor?: AttributionService;
   readonly now?: () => Date;
+  /**
+   * Which account an event acts in, and the IAM client, own roles and settings there (`account-routing.ts`).
+   * Absent (tests of single steps) = the event's account is not checked and `quarantine` acts everywhere.
+   */
+  readonly accounts?: AccountRouting;
+}
+
+/** The account an admitted event acts in, PolicyGate's own roles there, and the settings that apply. */
+interface EventScope {
+  readonly accountId?: string;
+  readonly ownRoleArns: readonly string[];
+  readonly ownRoleNames: readonly string[];
+  readonly context?: AccountContext;
 }
 
 /** The error a workflow step reports to `HandleFailure` (Step Functions' `$.error`). */
@@ -174,8 +189,10 @@ export class ApprovalWorkflow {
    *   that the change is NOT contained, with the identifiers the event carried).
    */
   async analyse(event: unknown, executionId: string, attempt = 1): Promise<AnalysisResult> {
-    const { store, quarantine, settings, logger } = this.deps;
-    const normalised = normaliseEvent(event, { ownRoleArns: settings.ownRoleArns });
+    const { store, settings, logger } = this.deps;
+    let { quarantine } = this.deps;
+    // PolicyGate's own roles in the account the event names (checked below, before anything is read).
+    const normalised = normaliseEvent(event, { ownRoleArns: this.ownRoleArnsOf(event) });
     if (normalised.kind === 'ignored') {
       logger.info('event ignored', {
         reason: normalised.reason,
@@ -190,8 +207,11 @@ export class ApprovalWorkflow {
     }
     const { change } = normalised;
     const target = describeTarget(change.target);
+    const scope = await this.scopeOf(event);
+    if ('refused' in scope) return scope.refused;
+    const restricted = scope.context?.restricted ?? this.deps.restricted;
 
-    const ownRole = ownRoleTargeted(change.target, this.ownRoleNames);
+    const ownRole = ownRoleTargeted(change.target, scope.ownRoleNames);
     if (ownRole !== undefined) return this.selfProtection(change, ownRole);
     // What PolicyGate's roles do is its own only when an approval expects exactly that write.
     const extraConcerns: string[] = [];
@@ -222,7 +242,7 @@ export class ApprovalWorkflow {
         `made by PolicyGate's own role ${change.madeByOwnRole}, but no approval expects this write: the role's code or configuration may be compromised`,
       );
     }
-    if (isReportedEventName(change.eventName)) return this.report(change);
+    if (isReportedEventName(change.eventName)) return this.report(change, restricted);
     if (isRemovalEventName(change.eventName)) {
       return {
         verdict: 'ignored',
@@ -262,11 +282,12 @@ export class ApprovalWorkflow {
     if (current && current.status !== 'PENDING') {
       throw new ApprovalStateError(`approval ${approvalId} is already ${current.status}`);
     }
+    quarantine = await this.quarantineFor(change.accountId, approvalId);
     if (!current) {
       const captured = await quarantine.captureOriginal(change);
       if (!captured.inForce) return this.notInForce(change, captured.reason, event, attempt);
       const { original } = captured;
-      const analysis = analyseDocuments(documentsOf(original), this.deps.restricted);
+      const analysis = analyseDocuments(documentsOf(original), restricted);
       const concerns = [...extraConcerns, ...(captured.concerns ?? [])];
       const problems = change.problems ?? [];
       const risky =
@@ -279,7 +300,7 @@ export class ApprovalWorkflow {
         // disable the gate, so it is raised as critical rather than only noted.
         const holders =
           original.kind === 'managed-policy'
-            ? await quarantine.ownRolesHolding(original.policyArn, this.ownRoleNames)
+            ? await quarantine.ownRolesHolding(original.policyArn, scope.ownRoleNames)
             : [];
         if (holders.length > 0 && original.kind === 'managed-policy') {
           return this.selfProtection(change, holders.join(', '), original.policyArn);
@@ -297,13 +318,14 @@ export class ApprovalWorkflow {
       }
       // The record goes in before anything is touched, so nothing is lost if this execution dies.
       const now = this.now();
-      const deadline = new Date(now.getTime() + settings.approvalTimeoutSeconds * 1000);
+      const timeoutSeconds = scope.context?.approvalTimeoutSeconds ?? settings.approvalTimeoutSeconds;
+      const deadline = new Date(now.getTime() + timeoutSeconds * 1000);
       // From the event alone, conservatively: a session still to be followed counts as unattributed (two
       // approvers) until the trail says otherwise, after the quarantine.
       const attribution = attributeFromEvent(change.actor, settings.attribution ?? NO_ATTRIBUTION_SETTINGS);
       const criticalActions = criticalActionsOf(
         analysis.findings.map((f) => f.action),
-        this.deps.restricted,
+        restricted,
       );
       const record: ApprovalRecord = {
         approvalId,
@@ -321,6 +343,7 @@ export class ApprovalWorkflow {
         attribution,
         ...(criticalActions.length > 0 && { criticalActions }),
         requiredApprovals: approvalsRequired({ attribution, criticalActions }),
+        ...accountFields(scope.context),
       };
       const sealed: ApprovalRecord = { ...record, recordSeal: await this.deps.seals.sealRecord(record) };
       const created = await store.create(sealed);
@@ -345,7 +368,7 @@ export class ApprovalWorkflow {
     // Only once the change is contained: who its grant reaches (so a restore can tell whether anyone was
     // added while it waited), and whether it reaches PolicyGate's own roles.
     const reach = current.reach ?? (await quarantine.captureReach(current.original));
-    const concerns = this.ownRoleConcerns(current, reach);
+    const concerns = this.ownRoleConcerns(current, reach, scope.ownRoleNames);
     const attribution = await this.attributeContained(current);
     const contained = await store.setQuarantine(approvalId, state, {
       ...(reach && { reach }),
@@ -402,7 +425,9 @@ export class ApprovalWorkflow {
       case 'trust-policy':
         return undefined;
     }
-    for (const record of candidates.slice(0, MAX_OWN_WRITE_CANDIDATES)) {
+    // Names repeat across accounts: only an approval of the same account can expect this write.
+    const sameAccount = candidates.filter((record) => record.change.accountId === change.accountId);
+    for (const record of sameAccount.slice(0, MAX_OWN_WRITE_CANDIDATES)) {
       const write = ownWriteFor(change, record);
       if (write === undefined) continue;
       if (write === 'restore') {
@@ -507,11 +532,14 @@ export class ApprovalWorkflow {
    * inline policies, so quarantining it cannot hurt PolicyGate, but someone attached it there; raised as
    * critical (the alarm's metric) and said in the request. The record's concerns with it, or `undefined`.
    */
-  private ownRoleConcerns(record: ApprovalRecord, reach: Reach | undefined): string[] | undefined {
+  private ownRoleConcerns(
+    record: ApprovalRecord,
+    reach: Reach | undefined,
+    ownRoleNames: readonly string[] = this.ownRoleNames,
+  ): string[] | undefined {
     const holders = (reach?.attachedTo ?? [])
       .filter(
-        (p) =>
-          p.type === 'role' && this.ownRoleNames.some((own) => own.toLowerCase() === p.name.toLowerCase()),
+        (p) => p.type === 'role' && ownRoleNames.some((own) => own.toLowerCase() === p.name.toLowerCase()),
       )
       .map((p) => p.name);
     if (holders.length === 0 || record.original.kind !== 'managed-policy') return undefined;
@@ -602,12 +630,15 @@ export class ApprovalWorkflow {
    * A permissions boundary or trust policy changed: reported with the new document's findings, never
    * contained. What is in force is read from IAM, not taken from the event.
    */
-  private async report(change: PolicyChange): Promise<AnalysisResult> {
+  private async report(
+    change: PolicyChange,
+    restricted: RestrictedActionSet = this.deps.restricted,
+  ): Promise<AnalysisResult> {
     const { target } = change;
-    const read = await this.deps.quarantine.readReported(change);
+    const read = await (await this.quarantineFor(change.accountId, change.eventId)).readReported(change);
     const kind = target.kind === 'trust-policy' ? 'trust' : 'identity';
     const analysis = read.document
-      ? analyseDocuments([{ document: read.document }], this.deps.restricted, { kind })
+      ? analyseDocuments([{ document: read.document }], restricted, { kind })
       : undefined;
     const findings = analysis?.findings ?? [];
     const lines: string[] = [];
@@ -777,7 +808,7 @@ export class ApprovalWorkflow {
    * second invocation after the restore writes nothing, even if security removed the grant since.
    */
   async restore(approvalId: string, executionId: string): Promise<{ outcome: 'RESTORED' | 'CONFLICT' }> {
-    const { store, quarantine, notifier, logger } = this.deps;
+    const { store, notifier, logger } = this.deps;
     let record = await this.requireRecord(approvalId);
     if (isRestored(record)) {
       logger.warn('restore asked again; nothing written', { approvalId, executionId });
@@ -794,6 +825,8 @@ export class ApprovalWorkflow {
     }
     await this.requireSeals(record, { quarantine: true, decision: true });
     if (!record.quarantine) throw new ApprovalStateError(`approval ${approvalId} has no quarantine to lift`);
+    // The record's own (sealed) account, never one from the step's input.
+    const quarantine = await this.quarantineFor(record.change.accountId, approvalId);
     if (record.status === 'APPROVED') {
       const began = await store.transition(
         approvalId,
@@ -995,11 +1028,80 @@ export class ApprovalWorkflow {
     }
   }
 
+  // ---- accounts (issue 13): which account an event acts in, and acting there --------------------------
+
+  /**
+   * PolicyGate's own roles in the account the event names, for reading the event (whether its caller is
+   * one of them); the account itself is admitted (or the event refused) by {@link scopeOf} right after.
+   */
+  private ownRoleArnsOf(event: unknown): readonly string[] {
+    const { accounts, settings } = this.deps;
+    const named = eventAccount(event);
+    return accounts && named.ok
+      ? accounts.ownRoleArnsIn(named.accountId, settings.ownRoleArns)
+      : settings.ownRoleArns;
+  }
+
+  /**
+   * The event's account, admitted by the routing, with PolicyGate's own roles there and the settings that
+   * apply; or the critical `self-protection` notice of a refused event (nothing is read or changed in any
+   * account; NotifyChange sends the alert e-mail and the Slack notice and counts SelfProtectionAlerts).
+   */
+  private async scopeOf(event: unknown): Promise<EventScope | { refused: AnalysisResult }> {
+    const { accounts, settings, logger } = this.deps;
+    if (!accounts) return { ownRoleArns: settings.ownRoleArns, ownRoleNames: this.ownRoleNames };
+    const admission = await accounts.admit(event);
+    if (!admission.ok) {
+      const identifiers = eventIdentifiers(event);
+      logger.error('event refused: not for an account PolicyGate may act in', {
+        reason: admission.reason,
+        claimed: admission.claimed,
+        eventId: identifiers.eventID,
+      });
+      return {
+        refused: {
+          verdict: 'self-protection',
+          eventId: identifiers.eventID ?? 'unknown',
+          eventName: identifiers.eventName ?? 'unknown',
+          target: `account ${admission.claimed.join(' / ') || 'unknown'}`,
+          reason: `refused: ${admission.reason}`,
+          notice: boundedNotice(accounts.refusalNotice(event, admission)),
+        },
+      };
+    }
+    const ownRoleArns = accounts.ownRoleArnsIn(admission.accountId, settings.ownRoleArns);
+    return {
+      accountId: admission.accountId,
+      ownRoleArns,
+      ownRoleNames: ownRoleArns.flatMap((arn) => roleNameOfArn(arn) ?? []),
+      context: await accounts.contextOf(admission.accountId),
+    };
+  }
+
+  /** The quarantine service acting in `accountId` (a session named after `label`, the approval id). */
+  private quarantineFor(accountId: string, label: string): Promise<QuarantineService> {
+    const { accounts, quarantine } = this.deps;
+    return accounts ? accounts.quarantineIn(accountId, label) : Promise.resolve(quarantine);
+  }
+
   private async requireRecord(approvalId: string): Promise<ApprovalRecord> {
     const record = await this.deps.store.get(approvalId);
     if (!record) throw new ApprovalStateError(`no approval ${approvalId}`);
     return record;
   }
+}
+
+/** The record's account fields: the account's name and OU path as Organizations showed them. */
+function accountFields(context: AccountContext | undefined): Pick<ApprovalRecord, 'account'> {
+  const label = context?.label;
+  if (!label) return {};
+  const units = label.path.map((p) => p.name ?? p.id);
+  return {
+    account: {
+      ...(label.name && { name: label.name }),
+      ...(units.length > 0 && { organizationalUnits: units }),
+    },
+  };
 }
 
 /** At most this many approvals on one target are compared with a write by a PolicyGate role. */

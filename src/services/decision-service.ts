@@ -30,7 +30,11 @@ export type DirectoryEntry =
  * verified e-mail, for the self-approval check). Slack's reads `users.info` and `usergroups.users.list`.
  */
 export interface ApproverDirectory {
-  lookUp(deciderId: string): Promise<DirectoryEntry>;
+  /**
+   * `record` is the approval being decided: a directory whose approvers depend on the change's account
+   * (per-OU and per-account settings) looks at its account; others ignore it.
+   */
+  lookUp(deciderId: string, record?: ApprovalRecord): Promise<DirectoryEntry>;
 }
 
 /** Who is trying to decide, as the channel received it (a Slack user id, an e-mail link's recipient). */
@@ -159,7 +163,7 @@ export class DecisionService {
       ? this.options.directories[request.channel]
       : undefined;
     const entry: DirectoryEntry = directory
-      ? await directory.lookUp(request.id)
+      ? await directory.lookUp(request.id, record)
       : { approver: false, reason: `decisions through ${request.channel} are not enabled` };
     if (!entry.approver) {
       this.logger.warn('decision refused: not an approver', {

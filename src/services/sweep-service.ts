@@ -37,6 +37,12 @@ export interface SweepSettings {
   readonly maxRedrivesPerRun?: number;
   /** A missing trail is alerted again after this many hours while it stays missing. */
   readonly trailAlertRepeatHours?: number;
+  /**
+   * A member account's sweep (issue 13): only its grants are compared; the dead-letter queue, the trail
+   * check and the Slack recovery are the central run's. Its e-mails name the account; its baseline is
+   * reported by the organization sweep's summary, not one e-mail per account.
+   */
+  readonly member?: boolean;
 }
 
 export interface SweepDependencies {
@@ -117,11 +123,16 @@ export class SweepService {
 
   async run(): Promise<SweepReport> {
     const { logger } = this.deps;
-    const slack = await this.recoverSlack();
+    const member = this.deps.settings.member === true;
+    const slack = member ? undefined : await this.recoverSlack();
     const now = this.now();
-    const redrive = await this.redrive();
+    const redrive = member
+      ? { redriven: 0, discarded: [], targets: new Set<string>() }
+      : await this.redrive();
     const previous = await this.deps.state.load();
-    const trailCheck = await this.checkTrails();
+    const trailCheck = member
+      ? { delivering: ['the central account'], reasons: [] }
+      : await this.checkTrails();
     const inventory = await this.deps.inventory.read();
     const grants = mapGrants(inventory, this.deps.isRisky);
     const trailState = this.trailState(previous, trailCheck.delivering.length === 0, now);
@@ -395,8 +406,10 @@ export class SweepService {
       );
     }
     if (lines.length === 0) return;
+    const { settings } = this.deps;
+    if (settings.member && report.started.length === 0) return;
     await this.deps.notifier.notify({
-      subject: subject || 'PolicyGate: sweep report',
+      subject: `${subject || 'PolicyGate: sweep report'}${settings.member ? ` in account ${settings.accountId}` : ''}`,
       message: lines.join('\n').trim(),
       severity,
     });

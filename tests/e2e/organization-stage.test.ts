@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMemberTemplate } from '../../scripts/package-member';
 import { parseAccountSettings } from '../../src/domain/account-settings';
+import { loadGeneratedCatalogue } from '../../src/domain/catalogue-data';
 import {
   PACKAGE_TIMEOUT_MS,
   serverlessPackage as packageOnce,
@@ -400,11 +401,12 @@ describe('the deploy guard with an organization', () => {
       const text = String(((Properties.Environment as JsonObject).Variables as JsonObject).ACCOUNT_SETTINGS);
       // Assess
       expect(text).not.toMatch(/\s/);
-      expect(parseAccountSettings(text)).toMatchObject({
-        defaults: { approvalTimeoutSeconds: 3600 },
-        organizationalUnits: { 'ou-ab12-cdef3456': { slackChannelId: 'C0PAYMENTS1' } },
-        accounts: { '123456789012': { approverSlackUserIds: ['U0ALICE0001'] } },
+      const settings = parseAccountSettings(text, loadGeneratedCatalogue());
+      expect(settings.organizationalUnits.get('ou-ab12-cdef3456')).toMatchObject({
+        slackChannelId: 'C0PAYMENTS1',
+        approvalTimeoutSeconds: 3600,
       });
+      expect(settings.accounts.get('123456789012')?.approvers?.slackUserIds).toEqual(['U0ALICE0001']);
     }
     expect(functions.length).toBeGreaterThan(0);
   });
@@ -414,12 +416,12 @@ describe('the deploy guard with an organization', () => {
     [
       'a settings document with an unknown key',
       () => withBadSettings,
-      /accountSettingsFile .*unknown-key\.yml cannot be used: .*unknown key\(s\) "approverSlackUserId"/,
+      /accountSettingsFile .*unknown-key\.yml cannot be used: .*unknown key "slackUserId"/,
     ],
     [
       'a YAML account id that lost its leading zero, saying to quote it',
       () => withUnquotedAccount,
-      /"12345678901" is not a 12-digit account id \(quote account ids in YAML/,
+      /accounts\.12345678901: not a 12-digit AWS account id \(quote account ids in YAML/,
     ],
     [
       'a settings document past a function’s 4 KB environment',

@@ -54,7 +54,13 @@ export async function assumeRole(
   sandbox: Sandbox,
   roleArn: string,
   sessionName: string,
-  options: { as?: KeyCredentials; sourceIdentity?: string } = {},
+  options: {
+    as?: KeyCredentials;
+    sourceIdentity?: string;
+    externalId?: string;
+    /** The IAM endpoint the session's client uses (default the sandbox's central IAM). */
+    iamEndpoint?: string;
+  } = {},
 ): Promise<{ credentials: KeyCredentials; iam: IAMClient }> {
   const sts = new STSClient({
     region: 'us-east-1',
@@ -68,6 +74,7 @@ export async function assumeRole(
         RoleArn: roleArn,
         RoleSessionName: sessionName,
         ...(options.sourceIdentity && { SourceIdentity: options.sourceIdentity }),
+        ...(options.externalId && { ExternalId: options.externalId }),
       }),
     );
     const c = out.Credentials;
@@ -79,7 +86,7 @@ export async function assumeRole(
     };
     const iam = new IAMClient({
       region: 'us-east-1',
-      endpoint: sandbox.iam.endpoint,
+      endpoint: options.iamEndpoint ?? sandbox.iam.endpoint,
       credentials,
       maxAttempts: 1,
     });

@@ -25,6 +25,8 @@ export interface SlackAccess {
   client(profile: SlackCallProfile): Promise<WebClient>;
   /** The request messages with that call profile (one per profile); `undefined` without a channel. */
   channel(profile: SlackCallProfile): ApprovalChannel | undefined;
+  /** The request messages in another channel (an account's or OU's own, issue 13). */
+  channelIn(profile: SlackCallProfile, channelId: string): ApprovalChannel;
 }
 
 /** The stage's Slack access; nothing is read until a message is posted or a click checked. */
@@ -59,5 +61,13 @@ export function slackAccess(cfg: Config, logger: Logger): SlackAccess {
     }
     return known;
   };
-  return { ...(botToken && { botToken }), ...(signingSecret && { signingSecret }), client, channel };
+  const channelIn = (profile: SlackCallProfile, channelId: string): ApprovalChannel =>
+    new SlackApprovalChannel(() => client(profile), channelId);
+  return {
+    ...(botToken && { botToken }),
+    ...(signingSecret && { signingSecret }),
+    client,
+    channel,
+    channelIn,
+  };
 }

@@ -132,7 +132,7 @@ function targetMrkdwn(target: ChangeTarget, max = NAME_MAX): string {
   }
 }
 
-function changeSection(change: PolicyChange): types.SectionBlock {
+function changeSection(change: PolicyChange, account?: ApprovalRecord['account']): types.SectionBlock {
   const version = change.versionId
     ? ` (version ${inlineCode(change.versionId, 40)}${change.setAsDefault ? ', set as default' : ''})`
     : '';
@@ -140,8 +140,15 @@ function changeSection(change: PolicyChange): types.SectionBlock {
     [
       `*What changed:* ${inlineCode(change.eventName, 60)} on ${targetMrkdwn(change.target)}${version}`,
       `*Account:* ${inlineCode(change.accountId, 40)} · *Region:* ${inlineCode(change.region, 40)} · *When:* ${slackDate(change.eventTime)}`,
+      ...(account ? [accountMrkdwn(account)] : []),
     ].join('\n'),
   );
+}
+
+/** The account's name and OU path from Organizations (organization stages). */
+function accountMrkdwn(account: NonNullable<ApprovalRecord['account']>): string {
+  const units = account.organizationalUnits?.map((u) => inlineCode(u, 60)).join(' < ');
+  return `*Account name:* ${inlineCode(account.name ?? 'unknown', 60)}${units ? ` · *OU:* ${units}` : ''}`;
 }
 
 function actorLine(actor: Actor): string {
@@ -559,7 +566,7 @@ function layout(
 ): KnownBlock[] {
   const details: KnownBlock[] = [
     ...analysisErrorSection(record),
-    changeSection(record.change),
+    changeSection(record.change, record.account),
     actorSection(record.change, record),
     ...reachSection(record),
     state,

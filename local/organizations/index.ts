@@ -1,0 +1,8 @@
+export {
+  type AccountStatus,
+  type LocalOrganizationsServer,
+  type OrganizationAccountSpec,
+  type OrganizationsServerOptions,
+  type OrganizationUnitSpec,
+  startOrganizationsServer,
+} from './server';

@@ -1,0 +1,56 @@
+import type { ApprovalRecord, MessageRef } from '../domain/approval';
+import type { Notice } from '../domain/notices';
+import type { ApprovalChannel } from '../services/approval-channel';
+import type { AccountContextSource } from './account-approver-directory';
+
+/**
+ * The request channel of the record's account: its entry's or nearest OU's Slack channel, else the
+ * stage's (issue 13). A request already posted stays where it is (its message names its channel); notices
+ * about no approval go to the stage's channel. One channel object per Slack channel.
+ */
+export class AccountRoutedChannel implements ApprovalChannel {
+  private readonly channels = new Map<string, ApprovalChannel>();
+
+  constructor(
+    private readonly stage: ApprovalChannel,
+    private readonly stageChannelId: string | undefined,
+    private readonly channelFor: (channelId: string) => ApprovalChannel,
+    private readonly contextOf: AccountContextSource,
+  ) {}
+
+  async postRequest(record: ApprovalRecord): Promise<MessageRef> {
+    return (await this.pick(record)).postRequest(record);
+  }
+
+  async showState(record: ApprovalRecord, event?: string, formatted?: boolean): Promise<MessageRef> {
+    return (await this.pick(record)).showState(record, event, formatted);
+  }
+
+  async note(record: ApprovalRecord, event: string, formatted?: boolean): Promise<void> {
+    return (await this.pick(record)).note(record, event, formatted);
+  }
+
+  async showDecision(record: ApprovalRecord): Promise<MessageRef> {
+    return (await this.pick(record)).showDecision(record);
+  }
+
+  async tell(userId: string, text: string, record?: ApprovalRecord): Promise<void> {
+    return (record ? await this.pick(record) : this.stage).tell(userId, text, record);
+  }
+
+  postNotice(notice: Notice): Promise<MessageRef> {
+    return this.stage.postNotice(notice);
+  }
+
+  private async pick(record: ApprovalRecord): Promise<ApprovalChannel> {
+    // A posted request is updated where it was posted, whatever the settings say now.
+    const id = record.slackMessage?.channel ?? (await this.contextOf(record.change.accountId)).slackChannelId;
+    if (id === undefined || id === this.stageChannelId) return this.stage;
+    let channel = this.channels.get(id);
+    if (!channel) {
+      channel = this.channelFor(id);
+      this.channels.set(id, channel);
+    }
+    return channel;
+  }
+}
