@@ -37,6 +37,7 @@ import {
   type BlockActionsPayload,
   type DeliveryResult,
   type LocalSlackServer,
+  type SlackRateLimitOptions,
   type SlackUserSpec,
   startSlackServer,
 } from './slack';
@@ -114,6 +115,11 @@ export interface SandboxOptions {
   slackEnterpriseId?: string;
   /** EMAIL_DECISIONS; default unset (the shipped default). */
   emailDecisions?: 'off' | 'deny-only' | 'on';
+  /**
+   * Slack's rate limits on the stand-in: off by default until the delivery paces itself; `{}` turns on
+   * Slack's own figures, `{ scale }` speeds them up.
+   */
+  slackRateLimits?: false | SlackRateLimitOptions;
 }
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -255,6 +261,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     users: Object.values(SLACK_USERS),
     usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
     channels: [SLACK_CHANNEL],
+    rateLimits: options.slackRateLimits ?? false,
   });
   const sqs = await startSqsServer({ accountId: ACCOUNT, queues: [DEAD_LETTER_QUEUE] });
   const cloudtrail = await startCloudTrailServer({
