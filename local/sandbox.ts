@@ -116,10 +116,12 @@ export interface SandboxOptions {
   /** EMAIL_DECISIONS; default unset (the shipped default). */
   emailDecisions?: 'off' | 'deny-only' | 'on';
   /**
-   * Slack's rate limits on the stand-in: off by default until the delivery paces itself; `{}` turns on
-   * Slack's own figures, `{ scale }` speeds them up.
+   * Slack's rate limits on the stand-in: on by default with Slack's own figures; `false` turns them off,
+   * `{ scale }` speeds them up (and the delivery worker's pacing, SLACK_POST_INTERVAL_MS, with them).
    */
   slackRateLimits?: false | SlackRateLimitOptions;
+  /** SLACK_DELIVERY_BUDGET_SECONDS: how long one `recoverSlack()` run drains; default 0 (one batch). */
+  slackDeliveryBudgetSeconds?: number;
 }
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -208,6 +210,8 @@ const ENV_KEYS = [
   'SLACK_APP_ID',
   'SLACK_CHANNEL_ID',
   'SLACK_API_URL',
+  'SLACK_POST_INTERVAL_MS',
+  'SLACK_DELIVERY_BUDGET_SECONDS',
   'APPROVER_SLACK_USER_IDS',
   'APPROVER_SLACK_USERGROUP_IDS',
   'IAM_SLACK_IDENTITY_MAP',
@@ -261,8 +265,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     users: Object.values(SLACK_USERS),
     usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
     channels: [SLACK_CHANNEL],
-    rateLimits: options.slackRateLimits ?? false,
+    ...(options.slackRateLimits !== undefined && { rateLimits: options.slackRateLimits }),
   });
+  // The delivery worker paces itself at Slack's rate, sped up as the stand-in's limits are.
+  // Without limits the worker need not pace (1 ms between posts).
+  const slackScale = options.slackRateLimits === false ? 1000 : (options.slackRateLimits?.scale ?? 1);
   const sqs = await startSqsServer({ accountId: ACCOUNT, queues: [DEAD_LETTER_QUEUE] });
   const cloudtrail = await startCloudTrailServer({
     accountId: ACCOUNT,
@@ -334,6 +341,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }),
     SLACK_CHANNEL_ID: SLACK_CHANNEL,
     SLACK_API_URL: slack.url,
+    SLACK_POST_INTERVAL_MS: String(Math.max(1, Math.round(1000 / slackScale))),
+    SLACK_DELIVERY_BUDGET_SECONDS: String(options.slackDeliveryBudgetSeconds ?? 0),
     APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,

@@ -100,7 +100,15 @@ export function dependencies(): Dependencies {
           new ConfigError('Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN is not set'),
         );
   const channelFor = (profile: SlackCallProfile): ApprovalChannel | undefined =>
-    cfg.slackChannelId ? new SlackApprovalChannel(() => slackClient(profile), cfg.slackChannelId) : undefined;
+    cfg.slackChannelId
+      ? new SlackApprovalChannel(
+          () => slackClient(profile),
+          cfg.slackChannelId,
+          // Slack delivery (issue 12): a click is answered within Slack's 3 s, so it waits out one short
+          // rate limit at most.
+          profile === 'interactive' ? { rateLimitBudgetMs: 1_000 } : {},
+        )
+      : undefined;
 
   // A function without a key's id cannot use that key; the stack gives each function only what it uses.
   const { emailDecisions } = cfg;

@@ -7,6 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
 import { IamInventorySource } from '../adapters/iam-inventory';
@@ -63,6 +64,10 @@ export function sweepService(): SweepService {
           seals,
           notifier,
           logger,
+          // Slack delivery worker (issue 12): paced, draining for its budget, alarmed when never posted.
+          postIntervalMs: cfg.slackPostIntervalMs,
+          drainBudgetMs: cfg.slackDeliveryBudgetSeconds * 1000,
+          metrics: new EmfAlarmMetrics(cfg.stage),
         })
       : undefined;
   cached = new SweepService({
