@@ -7,7 +7,11 @@ import { CreatePolicyCommand } from '@aws-sdk/client-iam';
 import { burstRun, requestMessages } from '../../bench/burst';
 import { type Sandbox, SLACK_BOT_TOKEN, SLACK_CHANNEL, SLACK_USERS, startSandbox } from '../../local/sandbox';
 import type { SlackFailure } from '../../local/slack';
+import { SlackApprovalChannel } from '../../src/adapters/slack-approval-channel';
 import { handler as requestApproval } from '../../src/handlers/request-approval';
+import { createLogger } from '../../src/logger';
+import { RecordSeals } from '../../src/services/record-seals';
+import { SlackRecovery } from '../../src/services/slack-recovery';
 import { APPROVE_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { mails, waitForPending } from '../support/approvals';
 
@@ -57,6 +61,22 @@ describe('Slack delivery under Slack rate limits', () => {
     });
     // Assess
     expect(refused).toBeGreaterThan(0);
+    expect(result).toMatchObject({ records: 30, slackMessages: 30, duplicates: 0, neverPosted: 0 });
+  }, 120_000);
+
+  test('a burst in which Slack loses the answers to some posts it stored: still exactly one message each', async () => {
+    // Act
+    const result = await burstRun({
+      changes: 30,
+      actors: 2,
+      rateLimit: true,
+      scale: 10,
+      timeoutMs: 60_000,
+      prepare: (s) => {
+        s.slack.failNext('chat.postMessage', 4, { afterStore: 'reset' });
+      },
+    });
+    // Assess
     expect(result).toMatchObject({ records: 30, slackMessages: 30, duplicates: 0, neverPosted: 0 });
   }, 120_000);
 
@@ -150,6 +170,44 @@ describe('Slack delivery under Slack rate limits', () => {
     expect(
       requestMessages(s.slack.messages(SLACK_CHANNEL)).every((m) => !/Harmless change/.test(m.text)),
     ).toBe(true);
+  }, 60_000);
+
+  test('a request still not in Slack at its deadline is alerted loudly, once, and taken off the backlog', async () => {
+    // Prepare: Slack is down when the request is made; the delivery worker runs after its deadline.
+    sandbox = await startSandbox();
+    const s = sandbox;
+    s.slack.setDown(true);
+    await createPolicy(s, 'never-posted');
+    const [record] = await waitForPending(s);
+    if (!record) throw new Error('no pending approval');
+    s.slack.setDown(false);
+    const alerts: string[] = [];
+    const counted: string[] = [];
+    const worker = new SlackRecovery({
+      store: s.store,
+      channel: new SlackApprovalChannel(
+        () => Promise.reject(new Error('no Slack call expected')),
+        SLACK_CHANNEL,
+      ),
+      seals: new RecordSeals({}),
+      notifier: { notify: async (message) => void alerts.push(`${message.subject}\n${message.message}`) },
+      logger: createLogger('test', () => {}),
+      metrics: { count: (name) => void counted.push(name) },
+      now: () => new Date(Date.parse(record.deadline) + 1_000),
+    });
+
+    // Act
+    const first = await worker.run();
+    const second = await worker.run();
+
+    // Assess
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatch(/was never shown in Slack/);
+    expect(alerts[0]).toContain(record.approvalId);
+    expect(counted).toEqual(['SlackNeverPosted']);
+    expect(first.cleared).toBe(1);
+    expect(second.cleared).toBe(0);
+    expect((await s.store.unposted(100)).map((e) => e.approvalId)).not.toContain(record.approvalId);
   }, 60_000);
 
   test('a request refused by a short rate limit is posted by the request step itself, without an alert', async () => {
