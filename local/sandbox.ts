@@ -39,6 +39,7 @@ import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
 import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
+import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import {
   itemFromJson,
   itemToJson,
@@ -49,12 +50,12 @@ import {
   snsFromJson,
   snsToJson,
 } from './persistence';
-import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import {
   type BlockActionsPayload,
   type DeliveryResult,
   type LocalSlackServer,
+  type SlackRateLimitOptions,
   type SlackUserSpec,
   startSlackServer,
 } from './slack';
@@ -145,6 +146,13 @@ export interface SandboxOptions {
    * member role and its trust; default none (a single account, as before).
    */
   organization?: OrganizationOptions;
+  /**
+   * Slack's rate limits on the stand-in: on by default with Slack's own figures; `false` turns them off,
+   * `{ scale }` speeds them up (and the delivery worker's pacing, SLACK_POST_INTERVAL_MS, with them).
+   */
+  slackRateLimits?: false | SlackRateLimitOptions;
+  /** SLACK_DELIVERY_BUDGET_SECONDS: how long one `recoverSlack()` run drains; default 0 (one batch). */
+  slackDeliveryBudgetSeconds?: number;
 }
 
 /** The Lambda functions the sandbox runs, by their names in serverless.yml. */
@@ -252,6 +260,8 @@ const ENV_KEYS = [
   'SLACK_APP_ID',
   'SLACK_CHANNEL_ID',
   'SLACK_API_URL',
+  'SLACK_POST_INTERVAL_MS',
+  'SLACK_DELIVERY_BUDGET_SECONDS',
   'APPROVER_SLACK_USER_IDS',
   'APPROVER_SLACK_USERGROUP_IDS',
   'IAM_SLACK_IDENTITY_MAP',
@@ -322,7 +332,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     usergroups: { [APPROVER_GROUP]: [SLACK_USERS.sam.id, SLACK_USERS.alice.id] },
     channels: [SLACK_CHANNEL],
     ...(previous && { state: previous.slack }),
+    ...(options.slackRateLimits !== undefined && { rateLimits: options.slackRateLimits }),
   });
+  // The delivery worker paces itself at Slack's rate, sped up as the stand-in's limits are.
+  // Without limits the worker need not pace (1 ms between posts).
+  const slackScale = options.slackRateLimits === false ? 1000 : (options.slackRateLimits?.scale ?? 1);
   const sqs = await startSqsServer({ accountId: ACCOUNT, queues: [DEAD_LETTER_QUEUE] });
   const cloudtrail = await startCloudTrailServer({
     accountId: ACCOUNT,
@@ -448,6 +462,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }),
     SLACK_CHANNEL_ID: SLACK_CHANNEL,
     SLACK_API_URL: slack.url,
+    SLACK_POST_INTERVAL_MS: String(Math.max(1, Math.round(1000 / slackScale))),
+    SLACK_DELIVERY_BUDGET_SECONDS: String(options.slackDeliveryBudgetSeconds ?? 0),
     APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,

@@ -94,16 +94,25 @@ async function main(): Promise<void> {
   // A restored account was seeded on its first start (unless that start died before it got there).
   if (!sandbox.iam.state.policies.some((policy) => policy.awsManaged)) await seedAccount(sandbox);
   const web = await startConsole(sandbox, { host: settings.host, port: settings.port });
-  const timers = [
-    setInterval(() => {
-      sandbox.sweep().catch((error: unknown) => console.error('sweep failed:', (error as Error)?.name));
-    }, settings.sweepSeconds * 1000),
-    setInterval(() => {
-      sandbox
-        .recoverSlack()
-        .catch((error: unknown) => console.error('Slack recovery failed:', (error as Error)?.name));
-    }, settings.slackRecoverySeconds * 1000),
-  ];
+  // Each schedule waits for its previous run, as the stack's reserved concurrency of one does: a paced
+  // Slack delivery run can outlast the interval.
+  const timers: NodeJS.Timeout[] = [];
+  const every = (seconds: number, what: string, run: () => Promise<unknown>) => {
+    const slot = timers.length;
+    const next = () => {
+      timers[slot] = setTimeout(() => {
+        run()
+          .catch((error: unknown) => console.error(`${what} failed:`, (error as Error)?.name))
+          .finally(() => {
+            if (!stopping) next();
+          });
+      }, seconds * 1000);
+    };
+    next();
+  };
+  let stopping = false;
+  every(settings.sweepSeconds, 'sweep', () => sandbox.sweep());
+  every(settings.slackRecoverySeconds, 'Slack recovery', () => sandbox.recoverSlack());
   console.log(`PolicyGate sandbox started (no AWS account, no Slack workspace):
   console               ${web.url}
   IAM                   ${sandbox.iam.endpoint}
@@ -120,12 +129,11 @@ async function main(): Promise<void> {
     .join(', ')}
 Open ${web.url} and simulate a change. Ctrl-C stops everything.`);
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping`);
-    for (const t of timers) clearInterval(t);
+    for (const t of timers) clearTimeout(t);
     await web.close();
     await sandbox.close();
     console.log('stopped');

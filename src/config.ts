@@ -39,6 +39,10 @@ export interface Config {
   readonly slackWorkspace?: SlackWorkspace;
   /** Bolt's `slackApiUrl`: Slack's own API unless set (a proxy, or the local stand-in). */
   readonly slackApiUrl?: string;
+  /** Slack delivery pacing: least milliseconds between two posts to the channel (Slack: about 1 s). */
+  readonly slackPostIntervalMs: number;
+  /** How long one run of the Slack delivery worker keeps draining the backlog; 0 = one batch per run. */
+  readonly slackDeliveryBudgetSeconds: number;
   /** Slack users who may decide. */
   readonly approverSlackUserIds: readonly string[];
   /** Slack user groups whose members may decide. */
@@ -232,6 +236,8 @@ export function loadConfig(env: Env): Config {
   const slackBotTokenSecretArn = secretArn('SLACK_BOT_TOKEN_SECRET_ARN');
   const slackSigningSecretArn = secretArn('SLACK_SIGNING_SECRET_ARN');
   const slackSecretCacheSeconds = integer('SLACK_SECRET_CACHE_SECONDS', 300, 0, 3600);
+  const slackPostIntervalMs = integer('SLACK_POST_INTERVAL_MS', 1000, 1, 60_000);
+  const slackDeliveryBudgetSeconds = integer('SLACK_DELIVERY_BUDGET_SECONDS', 0, 0, 840);
   const slackWorkspace = slackSigningSecretArn ? workspaceConfig(env, problems) : undefined;
   const sweep = sweepConfig(env, problems);
   const accountId = centralAccount(env, ownRoleArns, problems);
@@ -256,6 +262,8 @@ export function loadConfig(env: Env): Config {
     ...(slackBotTokenSecretArn ? { slackBotTokenSecretArn } : {}),
     ...(slackSigningSecretArn ? { slackSigningSecretArn } : {}),
     slackSecretCacheSeconds,
+    slackPostIntervalMs,
+    slackDeliveryBudgetSeconds,
     ...(slackWorkspace && { slackWorkspace }),
     ...(slackApiUrl ? { slackApiUrl } : {}),
     approverSlackUserIds,

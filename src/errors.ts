@@ -109,10 +109,17 @@ export class ApprovalStateError extends PolicyGateError {
 export class SlackApiError extends PolicyGateError {
   /** Slack's error code (`channel_not_found`, `ratelimited`, …) or the transport failure. */
   readonly code: string;
-  constructor(method: string, code: string, options?: { cause?: unknown; hint?: string }) {
+  /** For a rate-limited call (HTTP 429): the seconds Slack's `Retry-After` asked for. */
+  readonly retryAfterSeconds?: number;
+  constructor(
+    method: string,
+    code: string,
+    options?: { cause?: unknown; hint?: string; retryAfterSeconds?: number },
+  ) {
     super(`Slack ${method} failed: ${code}${options?.hint ? ` (${options.hint})` : ''}`, options);
     this.name = 'PolicyGate.SlackApiError';
     this.code = code;
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -28,6 +28,16 @@ export {
   type Tamper,
 } from './deliver';
 export {
+  createSlackRateLimiter,
+  METHOD_RATE_PER_MINUTE,
+  POSTS_PER_SECOND_PER_CHANNEL,
+  type RateDecision,
+  retryAfterSeconds,
+  SLACK_TIERS,
+  type SlackRateLimiter,
+  type SlackRateLimitOptions,
+} from './rate-limits';
+export {
   DEFAULT_SCOPES,
   type ExportedSlackState,
   type LocalSlackServer,

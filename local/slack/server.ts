@@ -9,15 +9,18 @@ import {
   type DeliveryResult,
   deliverPayload,
 } from './deliver';
+import { createSlackRateLimiter, type SlackRateLimiter, type SlackRateLimitOptions } from './rate-limits';
 
 /**
  * Local stand-in for the Slack Web API, enough of it for PolicyGate's approval messages: auth.test,
- * chat.postMessage / update / postEphemeral, users.info and usergroups.users.list, plus the `response_url`s
+ * chat.postMessage / update / postEphemeral, conversations.history / replies, users.info and
+ * usergroups.users.list, plus the `response_url`s
  * of interactivity payloads it delivers. The real `@slack/web-api` WebClient reaches it with
  * `new WebClient(token, { slackApiUrl: server.url })`.
  *
  * Like Slack, every answer to a known path is HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }`,
- * except rate limiting (429 + `Retry-After`) and the outages tests inject.
+ * except rate limiting (429 + `Retry-After`) and the outages tests inject. Slack's rate limits (per-channel
+ * posting, per-method tiers, see `rate-limits.ts`) are enforced unless `rateLimits: false`.
  */
 
 /** Slack rejects message text longer than this with `msg_too_long`. */
@@ -27,6 +30,8 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 /** Scopes a PolicyGate bot token is installed with; `users:read.email` makes users.info return emails. */
 export const DEFAULT_SCOPES: readonly string[] = [
   'chat:write',
+  'channels:history',
+  'groups:history',
   'users:read',
   'users:read.email',
   'usergroups:read',
@@ -76,6 +81,11 @@ export interface StartSlackServerOptions {
   scopes?: readonly string[];
   /** The channels' messages an earlier server exported: a restart keeps the conversation. */
   state?: ExportedSlackState;
+  /**
+   * Slack's rate limits: on by default (Slack's own figures); `false` turns them off for tests that are
+   * not about them, options scale them (see {@link SlackRateLimitOptions}).
+   */
+  rateLimits?: false | SlackRateLimitOptions;
 }
 
 /** The messages (threads included) as {@link LocalSlackServer.exportState} writes them: JSON only. */
@@ -149,8 +159,17 @@ export interface ResponseUrlPost {
   at: Date;
 }
 
-/** How {@link LocalSlackServer.failNext} fails a call. */
-export type SlackFailure = { status: number } | { error: string } | 'reset';
+/**
+ * How {@link LocalSlackServer.failNext} fails a call: before doing anything (an HTTP status, a Slack error,
+ * a reset connection), or `afterStore`: the call takes effect (the message is stored) and then the answer
+ * is lost, as when the client times out or the connection drops after Slack posted. `'hang'` never
+ * answers (the client's timeout ends it).
+ */
+export type SlackFailure =
+  | { status: number }
+  | { error: string }
+  | 'reset'
+  | { afterStore: 'hang' | 'reset' | { status: number } };
 
 /** {@link deliverBlockAction} options when the stand-in fills in the message, team and response_url. */
 export interface ServerDeliverBlockActionOptions
@@ -181,6 +200,8 @@ export interface LocalSlackServer {
   rateLimit(method: string, times: number, retryAfterSeconds: number): void;
   /** The next `times` calls to `method` (`'*'`: any method) fail as `failure` says. */
   failNext(method: string, times: number, failure: SlackFailure): void;
+  /** Turns Slack's rate limits off (`false`) or on with `options`; usage so far is forgotten. */
+  setRateLimits(options: false | SlackRateLimitOptions): void;
   /** While down, every request is answered 503. */
   setDown(down: boolean): void;
   addUser(spec: SlackUserSpec): void;
@@ -262,7 +283,12 @@ const METHOD_SCOPES: Record<string, string | undefined> = {
   'chat.postEphemeral': 'chat:write',
   'users.info': 'users:read',
   'usergroups.users.list': 'usergroups:read',
+  // conversations.* need channels:history for public channels, groups:history for private ones (see below).
+  'conversations.history': 'channels:history',
+  'conversations.replies': 'channels:history',
 };
+
+const MAX_HISTORY_LIMIT = 999;
 
 /** Starts the Slack Web API stand-in on 127.0.0.1 with a random port. */
 export async function startSlackServer(options: StartSlackServerOptions): Promise<LocalSlackServer> {
@@ -313,6 +339,9 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
   const callListeners = new Set<(call: SlackCall) => void>();
   const closeListeners = new Set<() => void>();
   let down = false;
+  const makeLimiter = (value: false | SlackRateLimitOptions | undefined): SlackRateLimiter | undefined =>
+    value === false ? undefined : createSlackRateLimiter(value ?? {});
+  let limiter = makeLimiter(options.rateLimits);
   let lastTsMicros = options.state?.lastTsMicros ?? 0;
   let responseUrlCounter = 0;
 
@@ -500,6 +529,35 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
       return { message_ts: messageTs };
     },
 
+    'conversations.history': (params) => {
+      const channel = historyChannel(params.channel);
+      const oldest = optionalString(params.oldest);
+      const latest = optionalString(params.latest);
+      const inclusive = isTrue(params.inclusive);
+      const inRange = (m: StoredMessage) =>
+        (oldest === undefined || compareTs(m.ts, oldest) > (inclusive ? -1 : 0)) &&
+        (latest === undefined || compareTs(m.ts, latest) < (inclusive ? 1 : 0));
+      const newestFirst = store
+        .filter((m) => m.channel === channel.id && isTopLevel(m) && inRange(m))
+        .sort((a, b) => compareTs(b.ts, a.ts));
+      return historyPage(newestFirst, params);
+    },
+
+    'conversations.replies': (params) => {
+      const channel = historyChannel(params.channel);
+      const ts = optionalString(params.ts) ?? '';
+      const parent = find(channel.id, ts);
+      if (parent === undefined || !isTopLevel(parent)) throw new SlackApiError('thread_not_found');
+      // Slack lists the parent first, then its replies oldest first.
+      const thread = [
+        parent,
+        ...store
+          .filter((m) => m.channel === channel.id && m.threadTs === ts && m.ts !== ts)
+          .sort((a, b) => compareTs(a.ts, b.ts)),
+      ];
+      return historyPage(thread, params);
+    },
+
     'users.info': (params) => {
       const user = users.get(optionalString(params.user) ?? '');
       if (user === undefined) throw new SlackApiError('user_not_found');
@@ -511,6 +569,46 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
       if (members === undefined) throw new SlackApiError('no_such_subteam');
       return { users: [...members] };
     },
+  };
+
+  const historyChannel = (raw: unknown): ChannelState => {
+    const channel = channels.get(optionalString(raw) ?? '');
+    if (channel === undefined) throw new SlackApiError('channel_not_found');
+    if (!channel.botIsMember) {
+      // A public channel the bot is not in: not_in_channel; a private one it cannot even see.
+      throw new SlackApiError(channel.id.startsWith('G') ? 'channel_not_found' : 'not_in_channel');
+    }
+    return channel;
+  };
+
+  /** One page of messages in the order given; the cursor is the index of the next one. */
+  const historyPage = (
+    ordered: StoredMessage[],
+    params: Record<string, unknown>,
+  ): Record<string, unknown> => {
+    const rawLimit = Number(optionalString(params.limit) ?? '100');
+    const limit = Number.isInteger(rawLimit) && rawLimit > 0 ? Math.min(rawLimit, MAX_HISTORY_LIMIT) : 100;
+    const cursor = optionalString(params.cursor);
+    let start = 0;
+    if (cursor !== undefined && cursor !== '') {
+      const decoded = /^next:(\d+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+      if (decoded?.[1] === undefined) throw new SlackApiError('invalid_cursor');
+      start = Number(decoded[1]);
+    }
+    const page = ordered.slice(start, start + limit);
+    const next = start + limit < ordered.length ? start + limit : undefined;
+    const withMetadata = isTrue(params.include_all_metadata);
+    return {
+      messages: page.map((m) => ({
+        ...messageJson(m),
+        ...(withMetadata && m.metadata !== undefined ? { metadata: structuredClone(m.metadata) } : {}),
+        ...(m.replyCount > 0 ? { reply_count: m.replyCount, thread_ts: m.ts } : {}),
+      })),
+      has_more: next !== undefined,
+      response_metadata: {
+        next_cursor: next === undefined ? '' : Buffer.from(`next:${next}`).toString('base64'),
+      },
+    };
   };
 
   const userJson = (user: SlackUserSpec): Record<string, unknown> => {
@@ -604,8 +702,11 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
         return;
       }
       const failing = takeFault(failures, method);
-      if (failing !== undefined) {
-        const { failure } = failing;
+      let afterStore: { afterStore: 'hang' | 'reset' | { status: number } } | undefined;
+      if (failing !== undefined && typeof failing.failure === 'object' && 'afterStore' in failing.failure) {
+        afterStore = failing.failure;
+      } else if (failing !== undefined) {
+        const { failure } = failing as { failure: Exclude<SlackFailure, { afterStore: unknown }> };
         if (failure === 'reset') {
           call.status = 0;
           call.error = 'socket_reset';
@@ -634,7 +735,10 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
         answer(200, { ok: false, error: revokedTokens.has(token) ? 'token_revoked' : 'invalid_auth' });
         return;
       }
-      const needed = METHOD_SCOPES[method];
+      const needed =
+        method.startsWith('conversations.') && optionalString(params.channel)?.startsWith('G')
+          ? 'groups:history'
+          : METHOD_SCOPES[method];
       const scopeHeaders = {
         'x-oauth-scopes': [...scopes].join(','),
         'x-accepted-oauth-scopes': needed ?? '',
@@ -647,8 +751,38 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
         );
         return;
       }
+      const decision = limiter?.take(method, optionalString(params.channel), Date.now());
+      if (decision?.limited) {
+        answer(
+          429,
+          { ok: false, error: 'ratelimited' },
+          { 'retry-after': String(decision.retryAfterSeconds) },
+        );
+        return;
+      }
       const handler = methods[method] as (p: Record<string, unknown>) => Record<string, unknown>;
-      answer(200, { ok: true, ...handler(params) }, scopeHeaders);
+      const result = handler(params);
+      if (afterStore !== undefined) {
+        // It happened; only the answer is lost.
+        call.ok = true;
+        const { afterStore: how } = afterStore;
+        if (how === 'hang') {
+          call.status = 0;
+          call.error = 'answer_withheld';
+          return;
+        }
+        if (how === 'reset') {
+          call.status = 0;
+          call.error = 'socket_reset_after_store';
+          req.socket.destroy();
+          return;
+        }
+        call.status = how.status;
+        call.error = `http_${how.status}_after_store`;
+        send(res, how.status, 'text/plain', `injected failure ${how.status}`);
+        return;
+      }
+      answer(200, { ok: true, ...result }, scopeHeaders);
     } catch (err) {
       if (!(err instanceof SlackApiError)) throw err;
       answer(200, { ok: false, error: err.error, ...err.extra });
@@ -847,6 +981,9 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
       checkCount('failNext', times);
       failures.set(method, { remaining: times, failure });
     },
+    setRateLimits(value) {
+      limiter = makeLimiter(value);
+    },
     setDown(value: boolean): void {
       down = value;
     },
@@ -979,6 +1116,7 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
       responseUrls.clear();
       rateLimits.clear();
       failures.clear();
+      limiter?.reset();
       down = false;
     },
     exportState: () => ({
@@ -994,6 +1132,15 @@ export async function startSlackServer(options: StartSlackServerOptions): Promis
 
 function isTopLevel(m: { ts: string; threadTs?: string }): boolean {
   return m.threadTs === undefined || m.threadTs === m.ts;
+}
+
+function isTrue(value: unknown): boolean {
+  return value === true || value === 'true' || value === '1' || value === 1;
+}
+
+/** Slack timestamps compare as numbers, `seconds.micros` with six decimals. */
+function compareTs(a: string, b: string): number {
+  return Number(a) - Number(b);
 }
 
 function checkCount(what: string, times: number): void {

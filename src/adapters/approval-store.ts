@@ -153,17 +153,40 @@ export interface ApprovalStore extends ApprovalIndex {
     from: MessageRef,
     to: MessageRef,
   ): Promise<ApprovalRecord | undefined>;
-  /** Puts the approval on the Slack backlog: its request did not reach Slack at `since`. */
-  markUnposted(approvalId: string, since: string): Promise<void>;
+  /**
+   * Puts the approval on the Slack backlog: its request did not reach Slack at `since`. `queued` (the
+   * request step's outbox entry before its one attempt) is not a problem to report when it is posted
+   * later; `down` (the default: an attempt failed) is, and a `queued` entry never overrides it.
+   */
+  markUnposted(approvalId: string, since: string, reason?: 'down' | 'queued'): Promise<void>;
   /** Marks a PENDING request posted to Slack, for the recovery to check that its message is still there. */
   watchPosted(approvalId: string): Promise<void>;
+  /**
+   * Claims the one attempt to post the request to Slack until `until`: of the request step and the
+   * delivery worker, only one posts at a time. `uncertainSince` says an earlier attempt (from then) ended
+   * without knowing whether Slack posted, so the channel must be searched before posting again.
+   */
+  claimSlackPost(approvalId: string, now: string, until: string): Promise<SlackPostClaim>;
+  /**
+   * Ends a claimed attempt that did not record a message: `not-posted` when Slack said so (a rate limit,
+   * an error answer), `unknown` when its outcome is unknown (timeout, reset, 5xx): the next claim then
+   * searches first.
+   */
+  releaseSlackPost(approvalId: string, outcome: 'not-posted' | 'unknown'): Promise<void>;
 }
+
+/** What {@link ApprovalStore.claimSlackPost} got. */
+export type SlackPostClaim =
+  | { readonly claimed: true; readonly uncertainSince?: string }
+  | { readonly claimed: false; readonly reason: 'posted' | 'busy' | 'missing' };
 
 /** A request on the Slack backlog ({@link SlackBacklog}). */
 export interface UnpostedRequest {
   readonly approvalId: string;
   /** When Slack could not be reached for it. */
   readonly since: string;
+  /** Only queued (under a rate limit, say), no failed attempt: nothing to say about it being late. */
+  readonly queued?: boolean;
 }
 
 /**
@@ -207,6 +230,11 @@ const UNPOSTED_KEY = 'slack#unposted';
 // The same for PENDING requests posted to Slack (a record is on one list at most: it has a message or not).
 const POSTED_KEY = 'slack#posted-pending';
 const UNPOSTED_SINCE = 'slackUnpostedSince';
+// The claim on posting a request (an ISO time it lapses at) and, while an attempt's outcome is unknown,
+// when the first such attempt began. Store bookkeeping like the above, never part of the record.
+const POST_CLAIM = 'slackPostClaimUntil';
+const UNPOSTED_REASON = 'slackUnpostedReason';
+const POST_UNCERTAIN = 'slackPostUncertainSince';
 // A backlog query reads at most this many pages: the rest waits for the next run.
 const MAX_BACKLOG_PAGES = 2;
 
@@ -254,6 +282,9 @@ const NAMES = {
   // The Slack lists: a record's own entry in the lookup index, and when it first failed to post.
   '#lookupKey': APPROVAL_INDEXES.byLookup.partitionKey,
   '#since': UNPOSTED_SINCE,
+  '#postClaim': POST_CLAIM,
+  '#unpostedReason': UNPOSTED_REASON,
+  '#postUncertain': POST_UNCERTAIN,
 } as const;
 
 type Name = keyof typeof NAMES;
@@ -669,7 +700,8 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
    */
   async setSlackMessage(approvalId: string, message: MessageRef): Promise<ApprovalRecord> {
     // A posted request is off the Slack backlog, whoever posted it.
-    const update = 'SET #slackMessage = :message, #updatedAt = :now REMOVE #lookupKey, #since';
+    const update =
+      'SET #slackMessage = :message, #updatedAt = :now REMOVE #lookupKey, #since, #postClaim, #postUncertain, #unpostedReason';
     const condition = 'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage)';
     const record = await this.conditionalUpdate({
       TableName: this.tableName,
@@ -718,8 +750,11 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
    * Puts an approval on the Slack backlog (see {@link UNPOSTED_KEY}); the first time it failed is kept. A
    * record without a message only: one posted meanwhile needs nothing.
    */
-  async markUnposted(approvalId: string, since: string): Promise<void> {
-    const update = 'SET #lookupKey = :key, #since = if_not_exists(#since, :since)';
+  async markUnposted(approvalId: string, since: string, reason: 'down' | 'queued' = 'down'): Promise<void> {
+    const update =
+      reason === 'down'
+        ? 'SET #lookupKey = :key, #since = if_not_exists(#since, :since), #unpostedReason = :reason'
+        : 'SET #lookupKey = :key, #since = if_not_exists(#since, :since), #unpostedReason = if_not_exists(#unpostedReason, :reason)';
     const condition = 'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage)';
     try {
       await this.client.send(
@@ -729,7 +764,57 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
           UpdateExpression: update,
           ConditionExpression: condition,
           ExpressionAttributeNames: namesFor(update, condition),
-          ExpressionAttributeValues: { ':key': lookupKey(UNPOSTED_KEY), ':since': since },
+          ExpressionAttributeValues: { ':key': lookupKey(UNPOSTED_KEY), ':since': since, ':reason': reason },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+  }
+
+  /**
+   * Claims posting the request until `until`, unless a message is recorded or another claim has not
+   * lapsed. The claim itself marks the attempt uncertain (kept if the claimant dies mid-post); an earlier
+   * uncertain attempt is reported, oldest first.
+   */
+  async claimSlackPost(approvalId: string, now: string, until: string): Promise<SlackPostClaim> {
+    const update = 'SET #postClaim = :until, #postUncertain = if_not_exists(#postUncertain, :now)';
+    const condition =
+      'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage) AND (attribute_not_exists(#postClaim) OR #postClaim < :now)';
+    try {
+      const output = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(update, condition),
+          ExpressionAttributeValues: { ':until': until, ':now': now },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const before = output.Attributes?.[POST_UNCERTAIN];
+      return { claimed: true, ...(typeof before === 'string' && { uncertainSince: before }) };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+    const current = await this.get(approvalId);
+    if (!current) return { claimed: false, reason: 'missing' };
+    return { claimed: false, reason: current.slackMessage ? 'posted' : 'busy' };
+  }
+
+  /** Ends a claim; `not-posted` also clears the uncertainty (Slack answered that nothing was posted). */
+  async releaseSlackPost(approvalId: string, outcome: 'not-posted' | 'unknown'): Promise<void> {
+    const update = outcome === 'not-posted' ? 'REMOVE #postClaim, #postUncertain' : 'REMOVE #postClaim';
+    const condition = 'attribute_exists(#approvalId)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(update, condition),
         }),
       );
     } catch (err) {
@@ -743,6 +828,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
     return items.map((item) => ({
       approvalId: String(item.approvalId),
       since: typeof item[UNPOSTED_SINCE] === 'string' ? item[UNPOSTED_SINCE] : String(item.createdAt),
+      ...(item[UNPOSTED_REASON] === 'queued' && { queued: true }),
     }));
   }
 
@@ -810,7 +896,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
 
   /** Takes an approval off the Slack lists; nothing happens to one on neither. */
   async clearSlackWatch(approvalId: string): Promise<void> {
-    const update = 'REMOVE #lookupKey, #since';
+    const update = 'REMOVE #lookupKey, #since, #unpostedReason';
     const condition = 'attribute_exists(#approvalId)';
     try {
       await this.client.send(
@@ -951,6 +1037,9 @@ function fromItem(item: Record<string, unknown>): ApprovalRecord {
     // The Slack backlog's bookkeeping (see UNPOSTED_KEY): on a record only while it waits for Slack.
     lookupKey: _backlog,
     [UNPOSTED_SINCE]: _since,
+    [POST_CLAIM]: _claim,
+    [UNPOSTED_REASON]: _reason,
+    [POST_UNCERTAIN]: _uncertain,
     ...rest
   } = item;
   const record = rest as unknown as ApprovalRecord;

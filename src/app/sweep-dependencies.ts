@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccountContextSource } from '../adapters/account-approver-directory';
 import { AccountRoutedChannel } from '../adapters/account-channel';
+import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { DynamoApprovalStore } from '../adapters/approval-store';
 import { SqsDeadLetterQueue } from '../adapters/dead-letter-queue';
 import { IamInventorySource } from '../adapters/iam-inventory';
@@ -84,6 +85,10 @@ export function sweepService(): SweepService | OrganizationSweep {
           seals,
           notifier,
           logger,
+          // Slack delivery worker (issue 12): paced, draining for its budget, alarmed when never posted.
+          postIntervalMs: cfg.slackPostIntervalMs,
+          drainBudgetMs: cfg.slackDeliveryBudgetSeconds * 1000,
+          metrics: new EmfAlarmMetrics(cfg.stage),
         })
       : undefined;
   const iam = new IAMClient(region);

@@ -40,7 +40,7 @@ export interface SlackManifestIo {
 export const SLACK_MANIFEST_USAGE = `Usage: npm run slack:manifest -- --stage STAGE [--region REGION] [--stack NAME] [--url URL] [--name NAME]
 
 Prints the Slack app manifest (JSON) for PolicyGate's Slack app of one stage: bot scopes chat:write,
-users:read, users:read.email, usergroups:read, and the interactivity request URL of the deployed
+users:read, users:read.email, usergroups:read, channels:history, groups:history, and the interactivity request URL of the deployed
 slackInteractivity function, read from the CloudFormation output ${SLACK_INTERACTIVITY_OUTPUT_KEY}.
 
 Options:

@@ -6,8 +6,16 @@ import type { Notice } from '../domain/notices';
  * with the record until the end; the interactivity handler does the same after a click.
  */
 export interface ApprovalChannel {
-  /** Posts the request with its Approve / Deny buttons and says where it went. */
+  /**
+   * Posts the request with its Approve / Deny buttons and says where it went. One attempt: a failure whose
+   * outcome is unknown (timeout, 5xx) may still have posted, so callers go through `SlackRequestDelivery`.
+   */
   postRequest(record: ApprovalRecord): Promise<MessageRef>;
+  /**
+   * The request message of `approvalId` this channel's bot posted since `since` (ISO time), if any: how
+   * a post whose answer was lost is found instead of posted twice. Absent where it cannot look.
+   */
+  findRequest?(approvalId: string, since: string): Promise<MessageRef | undefined>;
   /**
    * Makes the request message show the record's state (the buttons go once it is no longer PENDING) and,
    * when `event` is given, adds it to the message's thread, the audit trail. `event` is plain text (it

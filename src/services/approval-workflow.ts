@@ -53,6 +53,7 @@ import type { AttributionService } from './attribution-service';
 import { type DecisionLinks, type EmailLinkSettings, emailLinksFor } from './decision-links';
 import type { QuarantineService } from './quarantine-service';
 import type { RecordSeals, SealRequirements } from './record-seals';
+import { SlackRequestDelivery } from './slack-delivery';
 import { repostDeleted } from './slack-recovery';
 
 /** Verdicts that only notify: nothing is quarantined, nobody is asked to decide. */
@@ -137,6 +138,9 @@ interface EventScope {
   readonly context?: AccountContext;
 }
 
+/** How long the request step waits out Slack's rate limit before leaving the post to the delivery worker. */
+const REQUEST_RATE_LIMIT_WAIT_MS = 3_000;
+
 /** The error a workflow step reports to `HandleFailure` (Step Functions' `$.error`). */
 export interface StepError {
   readonly Error?: string;
@@ -173,10 +177,19 @@ function documentsOf(original: OriginalState): SourcedDocument[] {
 export class ApprovalWorkflow {
   private readonly now: () => Date;
   private readonly ownRoleNames: readonly string[];
+  private readonly delivery: SlackRequestDelivery | undefined;
 
   constructor(private readonly deps: WorkflowDependencies) {
     this.now = deps.now ?? (() => new Date());
     this.ownRoleNames = deps.settings.ownRoleArns.flatMap((arn) => roleNameOfArn(arn) ?? []);
+    this.delivery =
+      deps.channel &&
+      new SlackRequestDelivery({
+        store: deps.store,
+        channel: deps.channel,
+        logger: deps.logger,
+        ...(deps.now && { now: deps.now }),
+      });
   }
 
   /**
@@ -720,28 +733,50 @@ export class ApprovalWorkflow {
    * The waitForTaskToken step: keep the token server-side and ask the humans, in Slack and by e-mail.
    * Slack being down never fails this step: the e-mail says so and the workflow keeps waiting (the
    * change stays quarantined), so no request is lost. A retried step does not post a second message.
+   *
+   * The request goes on the Slack outbox (the backlog) before the one attempt to post it, so a step that
+   * dies mid-post loses nothing; under a burst Slack's per-channel limit refuses most attempts (429), and
+   * the delivery worker (the Slack recovery) posts them paced, until their deadline.
    */
   async requestApproval(approvalId: string, taskToken: string): Promise<void> {
     const { store, channel, notifier, logger } = this.deps;
     let record = await store.setTaskToken(approvalId, taskToken);
     let slackProblem: string | undefined;
-    if (!channel) {
+    if (!channel || !this.delivery) {
       slackProblem = 'no Slack channel is configured for this stage';
     } else if (!record.slackMessage) {
-      try {
-        const ref = await withTimeout(
-          channel.postRequest(record),
-          this.deps.channelTimeoutMs ?? 20_000,
-          'Slack did not answer in time',
+      // Not caught: a request that neither reached Slack nor the outbox would never be posted, so the
+      // step retries.
+      await store.markUnposted(approvalId, this.now().toISOString(), 'queued');
+      let outcome: Awaited<ReturnType<SlackRequestDelivery['deliver']>>;
+      let waited = 0;
+      for (;;) {
+        try {
+          outcome = await withTimeout(
+            this.delivery.deliver(record),
+            this.deps.channelTimeoutMs ?? 20_000,
+            'Slack did not answer in time',
+          );
+        } catch (error) {
+          // The claim lapses; the worker searches the channel before posting (the outcome is unknown).
+          outcome = { kind: 'failed', error, unknownOutcome: true };
+        }
+        // A short rate limit is waited out here; a longer one (a burst) is the delivery worker's.
+        if (outcome.kind !== 'rate-limited' || waited + outcome.waitMs > REQUEST_RATE_LIMIT_WAIT_MS) break;
+        waited += outcome.waitMs;
+        await new Promise((resolve) =>
+          setTimeout(resolve, outcome.kind === 'rate-limited' ? outcome.waitMs : 0),
         );
-        record = await store.setSlackMessage(approvalId, ref);
+      }
+      if (outcome.kind === 'posted') {
+        record = outcome.record;
         await this.watchPosted(approvalId);
-      } catch (error) {
-        slackProblem = problemOf(error);
-        logger.error('approval request not posted to Slack', { approvalId, error });
-        // On the backlog the sweep's Slack recovery posts from once Slack answers again. Not caught: a
-        // request that neither reached Slack nor the backlog would never be posted, so the step retries.
-        await store.markUnposted(approvalId, this.now().toISOString());
+      } else if (outcome.kind === 'failed') {
+        slackProblem = problemOf(outcome.error);
+        logger.error('approval request not posted to Slack', { approvalId, error: outcome.error });
+        await store.markUnposted(approvalId, this.now().toISOString(), 'down');
+      } else if (outcome.kind !== 'already-posted') {
+        logger.info('approval request queued for Slack', { approvalId, reason: outcome.kind });
       }
     }
     const { emailLinks } = this.deps;

@@ -1,3 +1,4 @@
+import type { AlarmMetrics } from '../adapters/alarm-metrics';
 import type { ApprovalStore, SlackBacklog } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
@@ -6,6 +7,7 @@ import { SlackApiError } from '../errors';
 import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { RecordSeals } from './record-seals';
+import { type DeliveryOutcome, SlackRequestDelivery } from './slack-delivery';
 
 /** The thread line of a request posted late. */
 export function postedLateNote(since: string): string {
@@ -51,7 +53,10 @@ export async function repostDeleted(
 }
 
 export interface SlackRecoveryDependencies {
-  readonly store: Pick<ApprovalStore, 'get' | 'setSlackMessage' | 'replaceSlackMessage' | 'watchPosted'> &
+  readonly store: Pick<
+    ApprovalStore,
+    'get' | 'setSlackMessage' | 'replaceSlackMessage' | 'watchPosted' | 'claimSlackPost' | 'releaseSlackPost'
+  > &
     SlackBacklog;
   readonly channel: ApprovalChannel;
   readonly seals: RecordSeals;
@@ -61,6 +66,16 @@ export interface SlackRecoveryDependencies {
   readonly maxPerRun?: number;
   /** How long one Slack post may take before the run gives up on Slack until the next. */
   readonly channelTimeoutMs?: number;
+  /**
+   * How long one run keeps draining the backlog, batch after batch, paced and waiting out rate limits;
+   * 0 (the default) looks at one batch. The delivery worker's schedule gives it most of its interval.
+   */
+  readonly drainBudgetMs?: number;
+  /** The least time between two posts to the channel (Slack allows about one a second); default 1000. */
+  readonly postIntervalMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Counts requests that reached their deadline never posted (the stack alarms on it). */
+  readonly metrics?: AlarmMetrics;
   readonly now?: () => Date;
 }
 
@@ -78,6 +93,8 @@ export interface SlackRecoveryReport {
   readonly cleared: number;
   /** Whether Slack still did not answer (the rest of the backlog waits for the next run). */
   readonly slackDown: boolean;
+  /** Whether the run ended on a rate limit it had no time left to wait out (the rest waits for the next). */
+  readonly rateLimited: boolean;
 }
 
 const DEFAULT_MAX_PER_RUN = 25;
@@ -94,81 +111,83 @@ const DEFAULT_MAX_PER_RUN = 25;
  */
 export class SlackRecovery {
   private readonly now: () => Date;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly delivery: SlackRequestDelivery;
+  private nextPostAt = 0;
 
   constructor(private readonly deps: SlackRecoveryDependencies) {
     this.now = deps.now ?? (() => new Date());
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.delivery = new SlackRequestDelivery({
+      store: deps.store,
+      channel: deps.channel,
+      logger: deps.logger,
+      minRateLimitWaitMs: this.postInterval(),
+      ...(deps.now && { now: deps.now }),
+    });
   }
 
-  async run(): Promise<SlackRecoveryReport> {
-    const { store, channel, seals, logger } = this.deps;
-    const posted: string[] = [];
-    const tampered: string[] = [];
-    let cleared = 0;
-    let slackDown = false;
-    const backlog = await store.unposted(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN);
-    for (const { approvalId, since } of backlog) {
-      const record = await store.get(approvalId);
-      if (!record) continue;
-      if (!record.slackMessage && record.status !== 'PENDING') {
-        // Ended while Slack could not be reached (decided by e-mail, expired, failed): the channel is the
-        // audit trail, so the outcome goes there, without buttons, once Slack answers again.
-        const outcome = await this.postEnded(record, since);
-        if (outcome === 'slack-down') {
-          slackDown = true;
-          break;
-        }
-        if (outcome === 'posted') posted.push(approvalId);
-        else if (outcome === 'tampered') tampered.push(approvalId);
-        else cleared += 1;
-        continue;
-      }
-      if (
-        record.slackMessage ||
-        record.taskToken === undefined ||
-        Date.parse(record.deadline) <= this.now().getTime()
-      ) {
-        // Posted meanwhile, never resumable, or past its deadline (its expiry step shows it).
-        await store.clearSlackWatch(approvalId);
-        cleared += 1;
-        continue;
-      }
-      const check = await seals.check(record, { quarantine: true });
-      if (!check.ok) {
-        await this.alertTampered(record, check.problem);
-        await store.clearSlackWatch(approvalId);
-        tampered.push(approvalId);
-        continue;
-      }
-      let ref: MessageRef;
+  private postInterval(): number {
+    return this.deps.postIntervalMs ?? 1_000;
+  }
+
+  /** Waits for the channel's next posting slot: the worker never asks Slack faster than it allows. */
+  private async pace(): Promise<void> {
+    const now = Date.now();
+    const wait = this.nextPostAt - now;
+    if (wait > 0) await this.sleep(wait);
+    this.nextPostAt = Math.max(now, this.nextPostAt) + this.postInterval();
+  }
+
+  /**
+   * Delivers one request, waiting out rate limits while the run's budget lasts; `undefined` when the
+   * budget ran out first.
+   */
+  private async deliverPaced(
+    record: ApprovalRecord,
+    endsAt: number,
+  ): Promise<Exclude<DeliveryOutcome, { kind: 'rate-limited' }> | undefined> {
+    for (;;) {
+      await this.pace();
+      let outcome: DeliveryOutcome;
       try {
-        ref = await withTimeout(
-          channel.postRequest(record),
+        outcome = await withTimeout(
+          this.delivery.deliver(record),
           this.deps.channelTimeoutMs ?? 10_000,
           'Slack did not answer in time',
         );
       } catch (error) {
-        // Still down: nothing more this run; the backlog is as it was.
-        logger.warn('Slack still unavailable; backlog left for the next run', { approvalId, error });
-        slackDown = true;
-        break;
+        outcome = { kind: 'failed', error, unknownOutcome: true };
       }
-      const stored = await store.setSlackMessage(approvalId, ref);
-      await store.watchPosted(approvalId);
-      posted.push(approvalId);
-      try {
-        if (stored.slackMessage?.ts !== ref.ts || stored.slackMessage.channel !== ref.channel) {
-          // Another message was recorded in between (a decision shown): this copy decides nothing.
-          await channel.showState({ ...stored, slackMessage: ref }, SUPERSEDED_NOTE);
-          continue;
-        }
-        await channel.note(stored, postedLateNote(since));
-        // Decided between the read and the post: the new message must not keep its buttons.
-        if (stored.status !== 'PENDING') await channel.showState(stored);
-      } catch (error) {
-        logger.warn('late request posted, but its thread note failed', { approvalId, error });
-      }
-      logger.info('request posted late to Slack', { approvalId, since });
+      if (outcome.kind !== 'rate-limited') return outcome;
+      if (Date.now() + outcome.waitMs > endsAt) return undefined;
+      this.nextPostAt = Math.max(this.nextPostAt, Date.now() + outcome.waitMs);
     }
+  }
+
+  async run(): Promise<SlackRecoveryReport> {
+    const { store, seals } = this.deps;
+    const posted: string[] = [];
+    const tampered: string[] = [];
+    let cleared = 0;
+    let slackDown = false;
+    let rateLimited = false;
+    const endsAt = Date.now() + (this.deps.drainBudgetMs ?? 0);
+    const tally = { posted, tampered, cleared: 0 };
+    // Batch after batch while the budget lasts and a batch makes progress (a batch of entries another
+    // poster holds would otherwise spin).
+    for (let batch = 0; ; batch += 1) {
+      if (batch > 0 && Date.now() >= endsAt) break;
+      const limit = this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN;
+      const backlog = await store.unposted(limit);
+      const before = posted.length + tampered.length + tally.cleared;
+      const state = await this.drainBatch(backlog, endsAt, tally);
+      if (state === 'slack-down') slackDown = true;
+      if (state === 'rate-limited') rateLimited = true;
+      if (state !== 'ok' || backlog.length < limit) break;
+      if (posted.length + tampered.length + tally.cleared === before) break;
+    }
+    cleared += tally.cleared;
     const reposted: string[] = [];
     let checked = 0;
     if (!slackDown) {
@@ -201,7 +220,88 @@ export class SlackRecovery {
         else checked += 1;
       }
     }
-    return { posted, reposted, checked, tampered, cleared, slackDown };
+    return { posted, reposted, checked, tampered, cleared, slackDown, rateLimited };
+  }
+
+  /** Posts one batch of the backlog, oldest first; how it ended. */
+  private async drainBatch(
+    backlog: readonly { approvalId: string; since: string; queued?: boolean }[],
+    endsAt: number,
+    tally: { posted: string[]; tampered: string[]; cleared: number },
+  ): Promise<'ok' | 'slack-down' | 'rate-limited'> {
+    const { store, channel, seals, logger } = this.deps;
+    const { posted, tampered } = tally;
+    for (const { approvalId, since, queued } of backlog) {
+      const record = await store.get(approvalId);
+      if (!record) continue;
+      if (!record.slackMessage && record.status !== 'PENDING') {
+        // Ended while Slack could not be reached (decided by e-mail, expired, failed): the channel is the
+        // audit trail, so the outcome goes there, without buttons, once Slack answers again.
+        const outcome = await this.postEnded(record, since);
+        if (outcome === 'slack-down') {
+          return 'slack-down';
+        }
+        if (outcome === 'posted') posted.push(approvalId);
+        else if (outcome === 'tampered') tampered.push(approvalId);
+        else tally.cleared += 1;
+        continue;
+      }
+      if (
+        record.slackMessage ||
+        record.taskToken === undefined ||
+        Date.parse(record.deadline) <= this.now().getTime()
+      ) {
+        // Posted meanwhile, never resumable, or past its deadline (its expiry step shows it).
+        if (!record.slackMessage && record.taskToken !== undefined)
+          await this.alertNeverPosted(record, since);
+        await store.clearSlackWatch(approvalId);
+        tally.cleared += 1;
+        continue;
+      }
+      const check = await seals.check(record, { quarantine: true });
+      if (!check.ok) {
+        await this.alertTampered(record, check.problem);
+        await store.clearSlackWatch(approvalId);
+        tampered.push(approvalId);
+        continue;
+      }
+      const outcome = await this.deliverPaced(record, endsAt);
+      if (outcome === undefined) {
+        logger.info('Slack rate limit outlasts this run; backlog left for the next', { approvalId });
+        return 'rate-limited';
+      }
+      if (outcome.kind === 'busy' || outcome.kind === 'already-posted') continue;
+      if (outcome.kind === 'failed') {
+        // Still down: nothing more this run; the backlog is as it was.
+        logger.warn('Slack still unavailable; backlog left for the next run', {
+          approvalId,
+          error: outcome.error,
+        });
+        return 'slack-down';
+      }
+      const { record: stored, ref } = outcome;
+      await store.watchPosted(approvalId);
+      posted.push(approvalId);
+      try {
+        if (stored.slackMessage?.ts !== ref.ts || stored.slackMessage.channel !== ref.channel) {
+          // Another message was recorded in between (a decision shown): this copy decides nothing.
+          await channel.showState({ ...stored, slackMessage: ref }, SUPERSEDED_NOTE);
+          continue;
+        }
+        // Only queued (a burst under Slack's rate limit): nothing went wrong, and a note would be one more
+        // post in the channel everyone waits on.
+        if (!queued) {
+          await this.pace();
+          await channel.note(stored, postedLateNote(since));
+        }
+        // Decided between the read and the post: the new message must not keep its buttons.
+        if (stored.status !== 'PENDING') await channel.showState(stored);
+      } catch (error) {
+        logger.warn('late request posted, but its thread note failed', { approvalId, error });
+      }
+      logger.info('request posted late to Slack', { approvalId, since });
+    }
+    return 'ok';
   }
 
   /**
@@ -284,6 +384,25 @@ export class SlackRecovery {
       }
     }
     return outcome;
+  }
+
+  /** A PENDING request whose deadline came before Slack ever showed it: said loudly, once. */
+  private async alertNeverPosted(record: ApprovalRecord, since: string): Promise<void> {
+    const { notifier, logger, metrics } = this.deps;
+    logger.error('approval request reached its deadline never posted to Slack', {
+      approvalId: record.approvalId,
+      since,
+    });
+    metrics?.count('SlackNeverPosted');
+    await notifier.notify({
+      subject: `PolicyGate ALERT: approval ${record.approvalId} was never shown in Slack`,
+      message: [
+        `The approval request ${record.approvalId} waited for Slack from ${since} until its deadline (${record.deadline}) and was never posted: Slack kept refusing or could not be reached.`,
+        'Approvers only had the e-mail. The change stays quarantined unless it was decided by e-mail; check the Slack app and the delivery worker (the slack-recovery schedule of the sweep function).',
+        `The change: ${record.change.eventName} on ${safeTarget(record)}, event ${record.change.eventId}.`,
+      ].join('\n'),
+      severity: 'alert',
+    });
   }
 
   private async alertTampered(record: ApprovalRecord, problem: string): Promise<void> {

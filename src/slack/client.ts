@@ -116,17 +116,32 @@ export function slackClientFactory(
   return async (profile) => clientFor(profile, await tokens.get());
 }
 
+/**
+ * chat.postMessage is the one call PolicyGate makes that is not idempotent: after a timeout, a reset
+ * connection or a 5xx, Slack may have posted, and a blind retry posts the message twice. So the SDK never
+ * retries it; the caller gets the failure and decides (a 429 is safe to retry: Slack did not post).
+ */
+const NOT_IDEMPOTENT = new Set(['chat.postMessage']);
+
 class RefreshingWebClient extends WebClient {
+  readonly #singleAttempt: WebClient;
+
   constructor(
     token: string,
     options: WebClientOptions,
     private readonly rotated: () => Promise<WebClient | undefined>,
   ) {
     super(token, options);
+    this.#singleAttempt = new WebClient(token, {
+      ...options,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+    });
   }
 
   override async apiCall(method: string, options?: Record<string, unknown>) {
     try {
+      if (NOT_IDEMPOTENT.has(method)) return await this.#singleAttempt.apiCall(method, options);
       return await super.apiCall(method, options);
     } catch (error) {
       const e = error as { code?: string; data?: { error?: string } };
@@ -164,14 +179,43 @@ export function toSlackApiError(method: string, error: unknown): SlackApiError {
     case ErrorCode.HTTPError:
       return new SlackApiError(method, `http_${e.statusCode ?? 'error'}`, { cause: error });
     case ErrorCode.RateLimitedError:
-      return new SlackApiError(method, `ratelimited (retry after ${e.retryAfter ?? '?'} s)`, {
+      return new SlackApiError(method, RATE_LIMITED, {
         cause: error,
+        ...(typeof e.retryAfter === 'number' && { retryAfterSeconds: e.retryAfter }),
       });
     case ErrorCode.RequestError:
       return new SlackApiError(method, 'request_failed', { cause: error });
     default:
       return new SlackApiError(method, (error as Error)?.name ?? 'unknown_error', { cause: error });
   }
+}
+
+/** The code of a {@link SlackApiError} for an HTTP 429 (its `retryAfterSeconds` says how long to wait). */
+export const RATE_LIMITED = 'ratelimited';
+
+/**
+ * Whether a failed call may still have taken effect at Slack: the answer was lost (timeout, reset
+ * connection, no answer in time) or Slack failed part-way (5xx). An `{ ok: false }` answer or a 429 means
+ * it did not; anything not known to be a Slack answer counts as unknown, the safe side for a post.
+ */
+export function outcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof SlackApiError)) return true;
+  return error.code === 'request_failed' || /^http_(5\d\d|error)$/.test(error.code);
+}
+
+/** Longest wait a `Retry-After` is honoured with in one call; a longer one is the caller's to schedule. */
+export const MAX_RETRY_AFTER_MS = 120_000;
+
+/**
+ * How long to wait before retrying a rate-limited call: Slack's `Retry-After` (seconds, as the SDK parsed
+ * it), at least `minMs` (the caller's own pacing; also what a missing or nonsensical value gets) and at
+ * most {@link MAX_RETRY_AFTER_MS}. `undefined` for an error that is no rate limit.
+ */
+export function rateLimitWaitMs(error: unknown, minMs = 1_000): number | undefined {
+  if (!(error instanceof SlackApiError) || error.code !== RATE_LIMITED) return undefined;
+  const seconds = error.retryAfterSeconds;
+  const asked = typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 0;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(minMs, asked));
 }
 
 /** Calls a Slack method and maps its failure to {@link SlackApiError}. */

@@ -13,11 +13,21 @@ import { ConfigError } from '../errors';
  * - `users:read`        users.info (who clicked, to check against the approvers)
  * - `users:read.email`  users.info returning `profile.email` (approvers may be listed by e-mail)
  * - `usergroups:read`   usergroups.users.list (approvers may be a Slack user group)
+ * - `channels:history`  conversations.history in a public approval channel, `groups:history` in a
+ *   `groups:history`    private one: after a post whose answer was lost, the request message is looked
+ *                       for by its metadata before posting again, so it never shows twice
  *
  * Deliberately absent: `chat:write.public` (the bot is invited to the approval channel instead, so it can
  * post only where an admin put it) and every user scope (PolicyGate never acts as a person).
  */
-export const SLACK_BOT_SCOPES = ['chat:write', 'users:read', 'users:read.email', 'usergroups:read'] as const;
+export const SLACK_BOT_SCOPES = [
+  'chat:write',
+  'users:read',
+  'users:read.email',
+  'usergroups:read',
+  'channels:history',
+  'groups:history',
+] as const;
 
 export type SlackBotScope = (typeof SLACK_BOT_SCOPES)[number];
 

@@ -844,4 +844,58 @@ describe('DynamoApprovalStore on dynalite', () => {
       expect((await store.get(approvalId))?.slackMessage).toEqual({ channel: 'C0ONE', ts: '2.0' });
     });
   });
+
+  describe('the Slack post claim (one poster at a time, lost answers remembered)', () => {
+    const at = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
+    const T0 = '2025-03-11T10:00:00.000Z';
+
+    it('lets one attempt post at a time, remembers an unknown outcome until Slack answers, and stops once posted', async () => {
+      // Prepare
+      const approvalId = newId('claim');
+      await store.create(pendingRecord(approvalId));
+      const before = await store.get(approvalId);
+      // Act
+      const first = await store.claimSlackPost(approvalId, T0, at(T0, 60));
+      const concurrent = await store.claimSlackPost(approvalId, at(T0, 1), at(T0, 61));
+      await store.releaseSlackPost(approvalId, 'unknown');
+      const afterLost = await store.claimSlackPost(approvalId, at(T0, 2), at(T0, 62));
+      const whileHeld = await store.get(approvalId);
+      await store.releaseSlackPost(approvalId, 'not-posted');
+      const afterRefused = await store.claimSlackPost(approvalId, at(T0, 3), at(T0, 63));
+      const lapsed = await store.claimSlackPost(approvalId, at(T0, 64), at(T0, 124));
+      await store.setSlackMessage(approvalId, { channel: 'C0ONE', ts: '1.0' });
+      const posted = await store.claimSlackPost(approvalId, at(T0, 200), at(T0, 260));
+      // Assess
+      expect(first).toEqual({ claimed: true });
+      expect(concurrent).toEqual({ claimed: false, reason: 'busy' });
+      expect(afterLost).toEqual({ claimed: true, uncertainSince: T0 });
+      expect(whileHeld).toEqual(before);
+      expect(afterRefused).toEqual({ claimed: true });
+      // A claimant that died mid-post leaves its attempt uncertain for the next.
+      expect(lapsed).toEqual({ claimed: true, uncertainSince: at(T0, 3) });
+      expect(posted).toEqual({ claimed: false, reason: 'posted' });
+    });
+
+    it('says missing for an unknown approval', async () => {
+      // Act
+      const claim = await store.claimSlackPost(newId('nothing'), T0, at(T0, 60));
+      // Assess
+      expect(claim).toEqual({ claimed: false, reason: 'missing' });
+    });
+
+    it('keeps a failed attempt reported over a later queued entry', async () => {
+      // Prepare
+      const approvalId = newId('reason');
+      await store.create(pendingRecord(approvalId));
+      // Act
+      await store.markUnposted(approvalId, T0, 'queued');
+      const queued = (await store.unposted(500)).find((e) => e.approvalId === approvalId);
+      await store.markUnposted(approvalId, at(T0, 5), 'down');
+      await store.markUnposted(approvalId, at(T0, 9), 'queued');
+      const down = (await store.unposted(500)).find((e) => e.approvalId === approvalId);
+      // Assess
+      expect(queued).toEqual({ approvalId, since: T0, queued: true });
+      expect(down).toEqual({ approvalId, since: T0 });
+    });
+  });
 });

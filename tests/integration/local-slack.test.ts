@@ -80,6 +80,8 @@ describe('local Slack Web API stand-in through @slack/web-api WebClient', () => 
       users: [ALICE, BOB, GONE],
       usergroups: { S0APPROVERS: [ALICE.id, BOB.id] },
       otherChannels: ['C0ELSEWHERE'],
+      // Its own suite (local-slack-rate-limits) covers them; here they would only slow the posts down.
+      rateLimits: false,
     });
     slack = client(server);
   });

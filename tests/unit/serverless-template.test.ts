@@ -541,7 +541,7 @@ describe('generated template: reconciliation sweep', () => {
     }
   });
 
-  test('two schedules invoke it: the whole sweep (sweepSchedule, 15 minutes) and the Slack recovery (2 minutes)', () => {
+  test('two schedules invoke it: the whole sweep (sweepSchedule, 15 minutes) and the Slack delivery worker (1 minute)', () => {
     // Prepare
     const sweepArn = JSON.stringify(getAtt(SWEEP_FUNCTION));
     // Act
@@ -574,9 +574,10 @@ describe('generated template: reconciliation sweep', () => {
       Name: `policy-gate-${STAGE}-sweep`,
     });
     expect(schedule.Properties.EventPattern).toBeUndefined();
-    // The recovery's own input: the handler then only posts the requests Slack missed.
+    // The recovery's own input: the handler then only posts the requests Slack missed (or refused under a
+    // burst), draining for most of the minute to the next run.
     expect(recovery.Properties).toMatchObject({
-      ScheduleExpression: 'rate(2 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
       Name: `policy-gate-${STAGE}-slack-recovery`,
     });

@@ -16,9 +16,17 @@ describe('slackAppManifest: scopes', () => {
   test('asks for exactly the bot scopes of the methods PolicyGate calls, nothing more', () => {
     // Act
     const result = manifest();
-    // Assess: chat.postMessage/update/postEphemeral, users.info (+ e-mail), usergroups.users.list
+    // Assess: chat.postMessage/update/postEphemeral, users.info (+ e-mail), usergroups.users.list,
+    // conversations.history (public and private channels)
     expect([...result.oauth_config.scopes.bot].sort()).toEqual(
-      ['chat:write', 'usergroups:read', 'users:read', 'users:read.email'].sort(),
+      [
+        'channels:history',
+        'chat:write',
+        'groups:history',
+        'usergroups:read',
+        'users:read',
+        'users:read.email',
+      ].sort(),
     );
     expect(new Set(result.oauth_config.scopes.bot).size).toBe(result.oauth_config.scopes.bot.length);
   });

@@ -29,6 +29,14 @@ export interface SlackAccess {
   channelIn(profile: SlackCallProfile, channelId: string): ApprovalChannel;
 }
 
+/**
+ * A click is answered within Slack's 3 s, so the interactive channel waits out one short rate limit at
+ * most; the workflow functions leave longer waits to the delivery worker (issue 12).
+ */
+function channelOptions(profile: SlackCallProfile): { rateLimitBudgetMs?: number } {
+  return profile === 'interactive' ? { rateLimitBudgetMs: 1_000 } : {};
+}
+
 /** The stage's Slack access; nothing is read until a message is posted or a click checked. */
 export function slackAccess(cfg: Config, logger: Logger): SlackAccess {
   const secrets =
@@ -56,13 +64,13 @@ export function slackAccess(cfg: Config, logger: Logger): SlackAccess {
     if (!slackChannelId) return undefined;
     let known = channels.get(profile);
     if (!known) {
-      known = new SlackApprovalChannel(() => client(profile), slackChannelId);
+      known = new SlackApprovalChannel(() => client(profile), slackChannelId, channelOptions(profile));
       channels.set(profile, known);
     }
     return known;
   };
   const channelIn = (profile: SlackCallProfile, channelId: string): ApprovalChannel =>
-    new SlackApprovalChannel(() => client(profile), channelId);
+    new SlackApprovalChannel(() => client(profile), channelId, channelOptions(profile));
   return {
     ...(botToken && { botToken }),
     ...(signingSecret && { signingSecret }),
