@@ -1,5 +1,6 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import type { Notice } from '../domain/notices';
+import { SlackApiError } from '../errors';
 import type { ApprovalChannel } from '../services/approval-channel';
 import type { AccountContextSource } from './account-approver-directory';
 
@@ -20,6 +21,14 @@ export class AccountRoutedChannel implements ApprovalChannel {
 
   async postRequest(record: ApprovalRecord): Promise<MessageRef> {
     return (await this.pick(record)).postRequest(record);
+  }
+
+  /** Looks where the request was posted: the channel its account's settings name (or the stage's). */
+  async findRequest(record: ApprovalRecord, since: string): Promise<MessageRef | undefined> {
+    const channel = await this.pick(record);
+    // Every channel here is Slack's; one that could not search is treated as the app lacking the scope.
+    if (!channel.findRequest) throw new SlackApiError('conversations.history', 'missing_scope');
+    return channel.findRequest(record, since);
   }
 
   async showState(record: ApprovalRecord, event?: string, formatted?: boolean): Promise<MessageRef> {

@@ -41,7 +41,8 @@ export class SlackApprovalChannel implements ApprovalChannel {
    * looked at from two minutes earlier for clock skew), by its metadata; at most {@link HISTORY_PAGES}
    * pages. A message with the metadata but another author is never taken.
    */
-  async findRequest(approvalId: string, since: string): Promise<MessageRef | undefined> {
+  async findRequest(record: ApprovalRecord, since: string): Promise<MessageRef | undefined> {
+    const { approvalId } = record;
     const client = await this.client();
     const botId = await this.ownBotId(client);
     const oldest = Math.max(0, Date.parse(since) / 1000 - HISTORY_SKEW_SECONDS).toFixed(6);

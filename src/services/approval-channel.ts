@@ -12,10 +12,11 @@ export interface ApprovalChannel {
    */
   postRequest(record: ApprovalRecord): Promise<MessageRef>;
   /**
-   * The request message of `approvalId` this channel's bot posted since `since` (ISO time), if any: how
-   * a post whose answer was lost is found instead of posted twice. Absent where it cannot look.
+   * The request message of `record` this channel's bot posted since `since` (ISO time), if any: how a
+   * post whose answer was lost is found instead of posted twice, in the channel the post went to. Absent
+   * where it cannot look.
    */
-  findRequest?(approvalId: string, since: string): Promise<MessageRef | undefined>;
+  findRequest?(record: ApprovalRecord, since: string): Promise<MessageRef | undefined>;
   /**
    * Makes the request message show the record's state (the buttons go once it is no longer PENDING) and,
    * when `event` is given, adds it to the message's thread, the audit trail. `event` is plain text (it

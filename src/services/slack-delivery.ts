@@ -63,7 +63,7 @@ export class SlackRequestDelivery {
     let resolved = claim.uncertainSince === undefined;
     try {
       if (claim.uncertainSince !== undefined) {
-        const found = await this.find(approvalId, claim.uncertainSince);
+        const found = await this.find(record, claim.uncertainSince);
         if (found === 'cannot-look') {
           logger.warn(
             'cannot search Slack for an earlier post of unknown outcome; posting (it may show twice)',
@@ -90,11 +90,11 @@ export class SlackRequestDelivery {
   }
 
   /** The earlier post, `undefined` when there is none, `cannot-look` when the app may not search. */
-  private async find(approvalId: string, since: string): Promise<MessageRef | undefined | 'cannot-look'> {
+  private async find(record: ApprovalRecord, since: string): Promise<MessageRef | undefined | 'cannot-look'> {
     const { channel } = this.deps;
     if (!channel.findRequest) return 'cannot-look';
     try {
-      return await channel.findRequest(approvalId, since);
+      return await channel.findRequest(record, since);
     } catch (error) {
       // An install without the history scopes (or a channel the bot cannot read): posting twice is
       // better than never posting; every other failure ends this attempt.

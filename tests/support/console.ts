@@ -6,7 +6,22 @@ import { type Sandbox, startSandbox } from '../../local/sandbox';
 export async function startSandboxConsole(
   options: ConsoleOptions = {},
 ): Promise<{ sandbox: Sandbox; web: ConsoleServer }> {
-  const sandbox = await startSandbox();
+  // Slack's limits stay on, sped up: these tests are about the console, not about waiting for Slack.
+  const sandbox = await startSandbox({ slackRateLimits: { scale: 20 } });
+  // The Slack delivery worker on a short schedule, one run at a time, as `npm start` runs it.
+  let running = true;
+  const worker = (async () => {
+    while (running) {
+      await sandbox.recoverSlack().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  const close = sandbox.close.bind(sandbox);
+  sandbox.close = async () => {
+    running = false;
+    await worker;
+    await close();
+  };
   try {
     await seedAccount(sandbox);
     const web = await startConsole(sandbox, { port: 0, refreshSeconds: 0, ...options });
