@@ -51,6 +51,8 @@ export interface LocalOrganizationsServer {
   putAccount(account: OrganizationAccountSpec): void;
   /** Removes an account from the organization. */
   removeAccount(accountId: string): void;
+  /** Answers the next `count` calls with AccessDeniedException (a lost delegation, a throttled API). */
+  failNext(count: number): void;
   close(): Promise<void>;
 }
 
@@ -233,6 +235,13 @@ export async function startOrganizationsServer(
         throw new OrganizationsFault('SerializationException', 'Expected a JSON object');
       }
       calls.push(name);
+      if (failures > 0) {
+        failures -= 1;
+        throw new OrganizationsFault(
+          'AccessDeniedException',
+          'You don’t have permissions to access this resource.',
+        );
+      }
       send(res, 200, JSON_TYPE, JSON.stringify(operation(request as Request)));
     } catch (error) {
       if (!(error instanceof OrganizationsFault)) throw error;
@@ -240,6 +249,7 @@ export async function startOrganizationsServer(
     }
   };
 
+  let failures = 0;
   const started = await listenOnLoopback(handle);
   return {
     endpoint: started.endpoint,
@@ -247,6 +257,9 @@ export async function startOrganizationsServer(
     putAccount,
     removeAccount: (accountId) => {
       accounts.delete(accountId);
+    },
+    failNext: (count) => {
+      failures = count;
     },
     close: () => started.close(),
   };

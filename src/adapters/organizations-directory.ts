@@ -49,8 +49,8 @@ export class OrganizationsDirectory implements OrganizationDirectory {
     this.now = options.now ?? Date.now;
   }
 
-  activeAccounts(): Promise<readonly OrganizationAccount[]> {
-    if (this.accounts && this.accounts.expires > this.now()) return this.accounts.value;
+  activeAccounts(options: { readonly fresh?: boolean } = {}): Promise<readonly OrganizationAccount[]> {
+    if (!options.fresh && this.accounts && this.accounts.expires > this.now()) return this.accounts.value;
     const value = this.listAccounts();
     const entry = { value, expires: this.now() + (this.options.accountsTtlSeconds ?? 60) * 1000 };
     this.accounts = entry;

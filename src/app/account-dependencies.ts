@@ -1,15 +1,13 @@
-import { IAMClient } from '@aws-sdk/client-iam';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { ApprovalIndex } from '../adapters/approval-store';
-import { AwsIamGateway } from '../adapters/iam-gateway';
-import { StsMemberIamClients } from '../adapters/member-iam-clients';
-import { OrganizationsDirectory } from '../adapters/organizations-directory';
+import type { IamGateway } from '../adapters/iam-gateway';
+import type { OrganizationsDirectory } from '../adapters/organizations-directory';
 import type { Config } from '../config';
 import type { StageSettings } from '../domain/account-settings';
 import type { ApprovalRecord } from '../domain/approval';
 import type { Logger } from '../logger';
 import { AccountRouting } from '../services/account-routing';
+import type { IamClientForAccount } from '../services/iam-client-for-account';
 
 /** `aws`, `aws-cn` or `aws-us-gov`, from the region the functions run in. */
 export function partitionOfRegion(region: string): string {
@@ -28,30 +26,20 @@ export function stageSettings(cfg: Config): StageSettings {
   };
 }
 
-/** IAM per account: the function's own client centrally, the member role (with the external id) elsewhere. */
-export function memberIamClients(cfg: Config, central?: IAMClient): StsMemberIamClients {
-  const { organization } = cfg;
-  return new StsMemberIamClients(new STSClient({ region: cfg.region }), {
-    centralAccountId: cfg.accountId ?? '',
-    partition: partitionOfRegion(cfg.region),
-    region: cfg.region,
-    memberRoleName: organization?.memberRoleName ?? 'policy-gate-member',
-    externalId: organization?.memberRoleExternalId ?? '',
-    centralClient: central ?? new IAMClient({ region: cfg.region }),
-  });
-}
-
-/** The organization's accounts and OUs, cached as the stage says. */
+/** The organization's accounts and OUs, cached as the stage says (loaded only on an organization stage). */
 export function organizationDirectory(
   cfg: Config,
   organization: NonNullable<Config['organization']>,
 ): OrganizationsDirectory {
+  const { OrganizationsClient } =
+    require('@aws-sdk/client-organizations') as typeof import('@aws-sdk/client-organizations');
+  const { OrganizationsDirectory: Directory } =
+    require('../adapters/organizations-directory') as typeof import('../adapters/organizations-directory');
   // Organizations answers from us-east-1 in the commercial partition, from the partition's own region elsewhere.
   const partition = partitionOfRegion(cfg.region);
-  return new OrganizationsDirectory(
-    new OrganizationsClient({ region: partition === 'aws' ? 'us-east-1' : cfg.region }),
-    { accountsTtlSeconds: organization.accountsCacheSeconds },
-  );
+  return new Directory(new OrganizationsClient({ region: partition === 'aws' ? 'us-east-1' : cfg.region }), {
+    accountsTtlSeconds: organization.accountsCacheSeconds,
+  });
 }
 
 /**
@@ -67,13 +55,14 @@ export function accountRouting(
     readonly isRisky: (document: string) => boolean;
     readonly trusts: (record: ApprovalRecord) => Promise<boolean>;
     readonly logger: Logger;
-    /** The central account's IAM client (the function's own credentials); one is built if absent. */
-    readonly iam?: IAMClient;
+    /** IAM in each account (see `account-iam.ts`); a function that only routes and decides passes none. */
+    readonly iam: IamClientForAccount;
+    readonly gatewayOf: (client: IAMClient) => IamGateway;
   },
 ): AccountRouting {
   const partition = partitionOfRegion(cfg.region);
   const { organization } = cfg;
-  const iam = memberIamClients(cfg, parts.iam);
+  const { iam, gatewayOf } = parts;
   return new AccountRouting({
     ...(cfg.accountId && { centralAccountId: cfg.accountId }),
     ...(organization && {
@@ -86,7 +75,7 @@ export function accountRouting(
       directory: organizationDirectory(cfg, organization),
     }),
     iam,
-    gatewayOf: (client) => new AwsIamGateway(client),
+    gatewayOf,
     quarantine: { index: parts.index, isRisky: parts.isRisky, trusts: parts.trusts },
     settings: cfg.accountSettings,
     stage: stageSettings(cfg),

@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { DecisionService } from '../services/decision-service';
 import type { RecordSeals } from '../services/record-seals';
-import { accountsPart } from './parts/accounts';
+import { accountContextPart } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
 import { decisionService } from './parts/decisions';
 import { kmsClient, recordSeals } from './parts/keys';
@@ -36,7 +36,7 @@ export function decidingParts(cfg: Config, logger: Logger): DecidingParts {
       seals,
       slack,
       metrics,
-      accounts: accountsPart(cfg, logger, store, seals),
+      accounts: accountContextPart(cfg, logger, store, seals),
     }),
   };
 }

@@ -4,7 +4,7 @@ import { createLogger } from '../logger';
 import type { ApprovalWorkflow } from '../services/approval-workflow';
 import type { QuarantineService } from '../services/quarantine-service';
 import { absent, perContainer } from './container';
-import { accountsPart, routedChannel } from './parts/accounts';
+import { accountContextPart, routedChannel } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
 import { decisionLinks, emailLinks, kmsClient, recordSeals } from './parts/keys';
 import { snsNotifier } from './parts/notifier';
@@ -25,7 +25,7 @@ export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const channel = routedChannel(
     cfg,
     slackAccess(cfg, logger),
-    accountsPart(cfg, logger, store, seals),
+    accountContextPart(cfg, logger, store, seals),
     'workflow',
   );
   return approvalWorkflow(cfg, logger, {

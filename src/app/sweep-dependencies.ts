@@ -33,12 +33,8 @@ import { RecordSeals } from '../services/record-seals';
 import { SlackRecovery } from '../services/slack-recovery';
 import { SweepService } from '../services/sweep-service';
 import { slackClientFactory } from '../slack/client';
-import {
-  accountRouting,
-  memberIamClients,
-  organizationDirectory,
-  partitionOfRegion,
-} from './account-dependencies';
+import { accountRouting, organizationDirectory, partitionOfRegion } from './account-dependencies';
+import { iamGateway, memberIamClients } from './account-iam';
 
 let cached: SweepService | OrganizationSweep | undefined;
 
@@ -68,6 +64,8 @@ export function sweepService(): SweepService | OrganizationSweep {
     isRisky: riskTest(cfg.restricted),
     trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     logger,
+    iam: memberIamClients(cfg),
+    gatewayOf: iamGateway,
   });
   // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
   const slackRecovery =

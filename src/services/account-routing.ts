@@ -13,6 +13,7 @@ import { eventIdentifiers } from '../domain/cloudtrail';
 import { eventAccount } from '../domain/event-account';
 import type { Notice } from '../domain/notices';
 import type { PrincipalType } from '../domain/policy-change';
+import { TransientError } from '../errors';
 import type { Logger } from '../logger';
 import { type IamClientForAccount, memberRoleArn, roleSessionName } from './iam-client-for-account';
 import type { AccountLabel, OrganizationDirectory } from './organization-directory';
@@ -65,7 +66,10 @@ export interface AccountContext extends ResolvedAccountSettings {
 export class AccountRouting {
   constructor(private readonly options: AccountRoutingOptions) {}
 
-  /** Whether PolicyGate may act in the account `event` names. Never throws: a failed read refuses. */
+  /**
+   * Whether PolicyGate may act in the account `event` names.
+   * @throws TransientError when the organization's accounts cannot be read (the step is retried).
+   */
   async admit(event: unknown): Promise<Admission> {
     const named = eventAccount(event);
     if (!named.ok) return named;
@@ -81,22 +85,29 @@ export class AccountRouting {
         claimed: [accountId],
       };
     }
+    const member = (accounts: readonly { id: string }[]) => accounts.some((a) => a.id === accountId);
     try {
-      const accounts = await directory.activeAccounts();
-      if (accounts.some((a) => a.id === accountId)) return { ok: true, accountId, central: false };
-      return {
-        ok: false,
-        reason: `account ${accountId} is not an active account of organization ${organization.organizationId}`,
-        claimed: [accountId],
-      };
+      // A miss is read again, uncached: an account that joined within the cache time is a member.
+      if (
+        member(await directory.activeAccounts()) ||
+        member(await directory.activeAccounts({ fresh: true }))
+      ) {
+        return { ok: true, accountId, central: false };
+      }
     } catch (error) {
+      // Not knowing is no refusal: a real change in a member account would stay in force. The step fails
+      // and is retried; when the retries run out, HandleFailure alerts and the execution fails (alarmed).
       this.options.logger.error('organization accounts not read', { accountId, error });
-      return {
-        ok: false,
-        reason: `the organization's accounts could not be read, so account ${accountId} cannot be confirmed as a member`,
-        claimed: [accountId],
-      };
+      throw new TransientError(
+        `the organization's accounts could not be read, so account ${accountId} can be neither confirmed nor refused`,
+        { cause: error },
+      );
     }
+    return {
+      ok: false,
+      reason: `account ${accountId} is not an active account of organization ${organization.organizationId}`,
+      claimed: [accountId],
+    };
   }
 
   /**

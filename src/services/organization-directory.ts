@@ -24,8 +24,11 @@ export interface AccountLabel {
  * served within the cache time.
  */
 export interface OrganizationDirectory {
-  /** The organization's ACTIVE accounts. */
-  activeAccounts(): Promise<readonly OrganizationAccount[]>;
+  /**
+   * The organization's ACTIVE accounts; `fresh` reads them again instead of from the cache (an account
+   * that joined since the last read).
+   */
+  activeAccounts(options?: { readonly fresh?: boolean }): Promise<readonly OrganizationAccount[]>;
   /** The account's name and parents; throws when Organizations cannot say. */
   describeAccount(accountId: string): Promise<AccountLabel>;
 }

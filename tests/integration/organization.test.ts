@@ -140,6 +140,23 @@ describe('one PolicyGate for an organization', () => {
     expect(mails(sandbox, /ALERT|refused/i)).toHaveLength(0);
   });
 
+  test('when Organizations cannot answer, the step is retried and the change is contained, never refused', async () => {
+    // Prepare: the first two reads of the account list fail (a lost delegation, throttling)
+    sandbox = await organizationSandbox();
+    const organizations = sandbox.organization?.organizations;
+    if (!organizations) throw new Error('no Organizations stand-in');
+    organizations.failNext(2);
+    // Act
+    const policyArn = await createPolicy(sandbox, PAYMENTS, 'cleanup', riskyS3);
+    const [pending] = await waitForPending(sandbox);
+    // Assess
+    const policy = member(sandbox, PAYMENTS).iam.getPolicy(policyArn);
+    const inForce = policy?.versions.find((v) => v.isDefaultVersion);
+    expect(documentsEqual(inForce?.document, quarantineDocument(pending?.approvalId ?? ''))).toBe(true);
+    expect(organizations.calls.filter((c) => c === 'ListAccounts').length).toBeGreaterThanOrEqual(3);
+    expect(mails(sandbox, /refused/i)).toHaveLength(0);
+  });
+
   test.each([
     [
       'an envelope account that disagrees with recipientAccountId',

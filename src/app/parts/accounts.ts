@@ -2,6 +2,7 @@ import { AccountRoutedChannel } from '../../adapters/account-channel';
 import type { ApprovalStore } from '../../adapters/approval-store';
 import type { Config } from '../../config';
 import { riskTest } from '../../domain/change-analysis';
+import { ConfigError } from '../../errors';
 import type { Logger } from '../../logger';
 import type { AccountRouting } from '../../services/account-routing';
 import type { ApprovalChannel } from '../../services/approval-channel';
@@ -11,21 +12,26 @@ import { accountRouting } from '../account-dependencies';
 import type { SlackAccess } from './slack';
 
 /**
- * Which account a change is in and what applies there (issue 13): the event's account checked against
- * the central account and the organization, IAM through the member role in a member account, the
- * per-account settings. Every function that admits, acts in an account, routes a request or decides gets it.
+ * The account routing of a function that only routes requests and decides (request approval, the two
+ * deciding functions): the settings and names of each account, and no IAM at all (the stack gives these
+ * functions none), so nothing of IAM is in their bundles.
  */
-export function accountsPart(
+export function accountContextPart(
   cfg: Config,
   logger: Logger,
   store: ApprovalStore,
   seals: RecordSeals,
 ): AccountRouting {
+  const noIam = (): never => {
+    throw new ConfigError('this function routes and decides; it acts in no account');
+  };
   return accountRouting(cfg, {
     index: store,
     isRisky: riskTest(cfg.restricted),
     trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     logger,
+    iam: { iamFor: async () => noIam() },
+    gatewayOf: noIam,
   });
 }
 
