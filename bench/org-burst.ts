@@ -231,7 +231,10 @@ function perChangeRows(
     ),
     row('KMS GenerateMac + VerifyMac', per(after.kms - before.kms, changes)),
     row('SNS publishes', per(after.sns - before.sns, changes)),
-    row('Slack API calls', `${per(total(slack), changes)} (${breakdown(slack, changes)})`),
+    row(
+      'Slack API calls',
+      total(slack) === 0 ? '0' : `${per(total(slack), changes)} (${breakdown(slack, changes)})`,
+    ),
   ];
 }
 
@@ -383,7 +386,7 @@ async function burst(members: number, log: (line: string) => void): Promise<Benc
       ),
       {
         section: SECTION,
-        metric: 'Lambda duration (local, median per invocation)',
+        metric: `Lambda duration per invocation, median (local: ${n} changes at once in one process, so queueing included)`,
         value: Object.entries(lab.durations)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([name, values]) => `${name} ${formatMs(median(values))}`)
