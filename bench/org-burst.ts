@@ -66,7 +66,7 @@ function accounts(count: number): LocalAccountSpec[] {
 }
 
 /** What the counters hold at one moment; a phase's cost is the difference of two. */
-interface Counts {
+export interface Counts {
   lambda: Record<string, number>;
   slack: Record<string, number>;
   dynamo: Record<string, number>;
@@ -200,8 +200,12 @@ const breakdown = (r: Record<string, number>, changes: number) =>
     .map(([key, n]) => `${key} ${per(n, changes)}`)
     .join(', ');
 
+/** A count per change with its breakdown, or a plain `0` when nothing was counted. */
+const counted = (r: Record<string, number>, changes: number) =>
+  total(r) === 0 ? '0' : `${per(total(r), changes)} (${breakdown(r, changes)})`;
+
 /** The per-change rows of one kind of change, from the counts before and after it and its executions' states. */
-function perChangeRows(
+export function perChangeRows(
   kind: string,
   changes: number,
   before: Counts,
@@ -222,19 +226,19 @@ function perChangeRows(
   return [
     row(
       'Step Functions state transitions (states entered)',
-      `${per(total({ all: states.reduce((s, n) => s + n, 0) }), changes)} over ${per(executions, changes)} executions (n ${changes})`,
+      `${per(
+        states.reduce((sum, n) => sum + n, 0),
+        changes,
+      )} over ${per(executions, changes)} executions (n ${changes})`,
     ),
-    row('Lambda invocations', `${per(total(lambda), changes)} (${breakdown(lambda, changes)})`),
+    row('Lambda invocations', counted(lambda, changes)),
     row(
       'DynamoDB requests',
       `${per(total(dynamo), changes)}: ${per(readCount, changes)} reads, ${per(total(dynamo) - readCount, changes)} writes (${breakdown(dynamo, changes)})`,
     ),
     row('KMS GenerateMac + VerifyMac', per(after.kms - before.kms, changes)),
     row('SNS publishes', per(after.sns - before.sns, changes)),
-    row(
-      'Slack API calls',
-      total(slack) === 0 ? '0' : `${per(total(slack), changes)} (${breakdown(slack, changes)})`,
-    ),
+    row('Slack API calls', counted(slack, changes)),
   ];
 }
 
