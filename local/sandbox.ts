@@ -39,6 +39,7 @@ import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
 import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
+import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import {
   itemFromJson,
   itemToJson,
@@ -49,7 +50,6 @@ import {
   snsFromJson,
   snsToJson,
 } from './persistence';
-import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import { type LocalSecretsManagerServer, startSecretsManagerServer } from './secrets-manager/server';
 import {
   type BlockActionsPayload,
