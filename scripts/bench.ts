@@ -8,7 +8,7 @@
  *   npm run bench -- --quick            a fast smoke of every section (RESULTS.md untouched)
  *   npm run bench -- --only detection   some sections only (repeat or comma-separate; RESULTS.md untouched)
  *
- * Sections: detection, adversarial, cold-init, sandbox, burst. The handlers' own log lines, written while
+ * Sections: detection, adversarial, cold-init, sandbox, burst, org-burst. The handlers' own log lines, written while
  * the sandbox sections run, go to a file under the temporary directory (named on standard error) rather
  * than into the table.
  */
@@ -20,6 +20,7 @@ import { burstRows } from '../bench/burst-rows';
 import { coldInitRows } from '../bench/cold-init';
 import { detectionRows } from '../bench/detection';
 import { describeMachine } from '../bench/machine';
+import { orgBurstRows } from '../bench/org-burst';
 import { anyMissed, formatTable } from '../bench/print';
 import { resultsMarkdown } from '../bench/results';
 import { sandboxLatencyRows } from '../bench/sandbox-latency';
@@ -34,6 +35,7 @@ const SECTIONS: Record<string, (options: SectionOptions) => Promise<BenchRow[]>>
   'cold-init': ({ quick }) => coldInitRows(quick ? { runs: 3 } : undefined),
   sandbox: sandboxLatencyRows,
   burst: burstRows,
+  'org-burst': orgBurstRows,
 };
 
 function parseArguments(argv: readonly string[]): { quick: boolean; only: string[] | undefined } {
