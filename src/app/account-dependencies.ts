@@ -1,7 +1,8 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { ApprovalIndex } from '../adapters/approval-store';
 import type { IamGateway } from '../adapters/iam-gateway';
-import type { OrganizationsDirectory } from '../adapters/organizations-directory';
+import { OrganizationsDirectory } from '../adapters/organizations-directory';
 import type { Config } from '../config';
 import type { StageSettings } from '../domain/account-settings';
 import type { ApprovalRecord } from '../domain/approval';
@@ -26,20 +27,19 @@ export function stageSettings(cfg: Config): StageSettings {
   };
 }
 
-/** The organization's accounts and OUs, cached as the stage says (loaded only on an organization stage). */
+/** The organization's accounts and OUs, cached as the stage says. */
 export function organizationDirectory(
   cfg: Config,
   organization: NonNullable<Config['organization']>,
 ): OrganizationsDirectory {
-  const { OrganizationsClient } =
-    require('@aws-sdk/client-organizations') as typeof import('@aws-sdk/client-organizations');
-  const { OrganizationsDirectory: Directory } =
-    require('../adapters/organizations-directory') as typeof import('../adapters/organizations-directory');
   // Organizations answers from us-east-1 in the commercial partition, from the partition's own region elsewhere.
   const partition = partitionOfRegion(cfg.region);
-  return new Directory(new OrganizationsClient({ region: partition === 'aws' ? 'us-east-1' : cfg.region }), {
-    accountsTtlSeconds: organization.accountsCacheSeconds,
-  });
+  return new OrganizationsDirectory(
+    new OrganizationsClient({ region: partition === 'aws' ? 'us-east-1' : cfg.region }),
+    {
+      accountsTtlSeconds: organization.accountsCacheSeconds,
+    },
+  );
 }
 
 /**
