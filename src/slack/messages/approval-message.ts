@@ -502,7 +502,8 @@ function checkedApprovalId(record: ApprovalRecord): string {
   return id;
 }
 
-function decisionButtons(record: ApprovalRecord): types.Button[] {
+/** The Approve / Deny buttons of one request, each carrying its approval id, with confirmation dialogs. */
+export function decisionButtons(record: ApprovalRecord): types.Button[] {
   const approvalId = checkedApprovalId(record);
   const target = targetMrkdwn(record.change.target, 80);
   const confirmText = (text: string) => mrkdwn(clipMrkdwn(text, SLACK_LIMITS.confirmText));
@@ -582,7 +583,8 @@ function layout(
   return [...top, ...details, { type: 'divider' }, ...findings, policy, ...bottom];
 }
 
-function shortTarget(record: ApprovalRecord): string {
+/** "`EventName` on <target>", escaped. */
+export function shortTarget(record: ApprovalRecord): string {
   return `${inlineCode(record.change.eventName, 60)} on ${targetMrkdwn(record.change.target, 200)}`;
 }
 

@@ -1,0 +1,201 @@
+import type { types } from '@slack/bolt';
+import { type ApprovalRecord, totalFindings } from '../../domain/approval';
+import { groupActionValue } from '../../domain/slack-group';
+import { PolicyGateError } from '../../errors';
+import {
+  APPROVE_ACTION_ID,
+  DENY_ACTION_ID,
+  decisionButtons,
+  type KnownBlock,
+  type SlackMessage,
+  shortTarget,
+} from './approval-message';
+import { MESSAGE_TEXT_BUDGET, SLACK_LIMITS } from './limits';
+import { clipMrkdwn, clipPlain, inlineCode } from './mrkdwn';
+import { statusHeadline } from './status-headline';
+
+/**
+ * The message that shows several requests by one actor together: one line per change with its own
+ * Approve / Deny, and "Approve all" / "Deny all" for the members the message lists. Pure, like the
+ * single-request messages; a message that fits while every member is pending still fits once they are
+ * decided (their buttons go, their status line is capped).
+ */
+
+/** "Approve all" / "Deny all": the value is the group and the version of its member list shown. */
+export const APPROVE_ALL_ACTION_ID = 'policy_gate_approve_all';
+export const DENY_ALL_ACTION_ID = 'policy_gate_deny_all';
+/** The per-change buttons of a group message: Slack wants action ids unique within a message. */
+export const GROUP_APPROVE_ACTION = /^policy_gate_approve_m\d{1,3}$/;
+export const GROUP_DENY_ACTION = /^policy_gate_deny_m\d{1,3}$/;
+const ALL_BLOCK_ID = 'policy_gate_group_all';
+
+// One change's line: the change (≤ ~300), its findings and a status line capped here.
+const STATUS_MAX = 300;
+const MEMBER_TEXT_MAX = 800;
+
+/** Which group and which version of its member list a message shows. */
+export interface GroupView {
+  readonly groupId: string;
+  readonly version: number;
+}
+
+function mrkdwn(text: string): types.MrkdwnElement {
+  return { type: 'mrkdwn', text };
+}
+
+function plain(text: string, max: number): types.PlainTextElement {
+  return { type: 'plain_text', text: clipPlain(text, max), emoji: true };
+}
+
+function textLength(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + textLength(item), 0);
+  if (typeof value !== 'object' || value === null) return 0;
+  let sum = 0;
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    sum += key === 'text' && typeof child === 'string' ? child.length : textLength(child);
+  }
+  return sum;
+}
+
+function actorName(record: ApprovalRecord): string {
+  const { actor } = record.change;
+  return actor.sessionIssuer?.arn
+    ? `${actor.sessionIssuer.userName ?? actor.sessionIssuer.arn}${actor.sessionName ? ` (${actor.sessionName})` : ''}`
+    : (actor.arn ?? actor.principalId ?? actor.type);
+}
+
+function memberBlocks(record: ApprovalRecord, index: number): KnownBlock[] {
+  const n = index + 1;
+  const findings =
+    record.analysisError !== undefined
+      ? 'could not be analysed'
+      : `${totalFindings(record)} restricted action(s)`;
+  const status =
+    record.status === 'PENDING' ? ':hourglass_flowing_sand: Waiting for a decision' : statusHeadline(record);
+  const line: types.SectionBlock = {
+    type: 'section',
+    block_id: `policy_gate_member_m${n}`,
+    text: mrkdwn(
+      clipMrkdwn(
+        `*${n}.* ${shortTarget(record)} · ${findings} · approval ${inlineCode(record.approvalId, 80)}\n${clipMrkdwn(status, STATUS_MAX)}`,
+        MEMBER_TEXT_MAX,
+      ),
+    ),
+  };
+  if (record.status !== 'PENDING') return [line];
+  const [approve, deny] = decisionButtons(record);
+  if (!approve || !deny) throw new PolicyGateError('a request without its decision buttons');
+  const actions: types.ActionsBlock = {
+    type: 'actions',
+    block_id: `policy_gate_decision_m${n}`,
+    elements: [
+      { ...approve, action_id: `${APPROVE_ACTION_ID}_m${n}` },
+      { ...deny, action_id: `${DENY_ACTION_ID}_m${n}` },
+    ],
+  };
+  return [line, actions];
+}
+
+function allButtons(view: GroupView, pending: number): types.ActionsBlock {
+  const value = groupActionValue(view.groupId, view.version);
+  const count = `${pending} pending change${pending === 1 ? '' : 's'}`;
+  return {
+    type: 'actions',
+    block_id: ALL_BLOCK_ID,
+    elements: [
+      {
+        type: 'button',
+        action_id: APPROVE_ALL_ACTION_ID,
+        text: plain('Approve all', SLACK_LIMITS.buttonText),
+        style: 'primary',
+        value,
+        confirm: {
+          title: plain('Approve every change listed?', SLACK_LIMITS.confirmTitle),
+          text: mrkdwn(
+            `Each of the ${count} listed here is decided on its own: restored if you may approve it, refused if you made it.`,
+          ),
+          confirm: plain('Approve all', SLACK_LIMITS.confirmButton),
+          deny: plain('Cancel', SLACK_LIMITS.confirmButton),
+          style: 'primary',
+        },
+      },
+      {
+        type: 'button',
+        action_id: DENY_ALL_ACTION_ID,
+        text: plain('Deny all', SLACK_LIMITS.buttonText),
+        style: 'danger',
+        value,
+        confirm: {
+          title: plain('Deny every change listed?', SLACK_LIMITS.confirmTitle),
+          text: mrkdwn(`The ${count} listed here stay quarantined.`),
+          confirm: plain('Deny all', SLACK_LIMITS.confirmButton),
+          deny: plain('Cancel', SLACK_LIMITS.confirmButton),
+          style: 'danger',
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * One group message for `members` (the requests this message lists, in the order they joined, all by
+ * one actor). The all-buttons appear while any member is pending and name `view`'s version.
+ */
+export function groupRequestMessage(view: GroupView, members: readonly ApprovalRecord[]): SlackMessage {
+  const first = members[0];
+  if (!first) throw new PolicyGateError('a group message needs at least one request');
+  const pending = members.filter((m) => m.status === 'PENDING').length;
+  const who = actorName(first);
+  const header: types.HeaderBlock = {
+    type: 'header',
+    text: plain(
+      pending > 0
+        ? `:rotating_light: ${members.length} changes by ${who}: ${pending} need approval`
+        : `:white_check_mark: ${members.length} changes by ${who}: all decided`,
+      SLACK_LIMITS.headerText,
+    ),
+  };
+  const intro: types.SectionBlock = {
+    type: 'section',
+    text: mrkdwn(
+      clipMrkdwn(
+        `*Who:* ${inlineCode(who, 250)} · *Account:* ${inlineCode(first.change.accountId, 40)}\nEach change is quarantined and decided on its own; its own buttons decide only it.`,
+        SLACK_LIMITS.sectionText,
+      ),
+    ),
+  };
+  const footer: types.ContextBlock = {
+    type: 'context',
+    elements: [mrkdwn(`Group ${inlineCode(view.groupId, 60)} · list version ${view.version}`)],
+  };
+  const blocks: KnownBlock[] = [
+    header,
+    intro,
+    ...members.flatMap((m, i) => memberBlocks(m, i)),
+    ...(pending > 0 ? [allButtons(view, pending)] : []),
+    footer,
+  ];
+  const text = clipMrkdwn(
+    `${members.length} changes by ${inlineCode(who, 250)} (${pending} pending approval)`,
+    SLACK_LIMITS.fallbackText,
+  );
+  return { text, blocks };
+}
+
+/**
+ * Whether one message can list `members` within Slack's limits (blocks, and text below
+ * {@link MESSAGE_TEXT_BUDGET}); the next member of a group goes to a new message when it cannot.
+ */
+export function fitsInGroupMessage(view: GroupView, members: readonly ApprovalRecord[]): boolean {
+  if (members.length === 0) return true;
+  // Measured as if all were pending (the most blocks), with room for each line's longest status and
+  // the other header, so a message that fits now still fits whatever its members' states become.
+  const message = groupRequestMessage(
+    view,
+    members.map((m) => ({ ...m, status: 'PENDING' as const })),
+  );
+  return (
+    message.blocks.length <= SLACK_LIMITS.blocksPerMessage &&
+    textLength(message.blocks) + members.length * STATUS_MAX + SLACK_LIMITS.headerText <= MESSAGE_TEXT_BUDGET
+  );
+}

@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import type { ApprovalRecord, ApprovalStatus } from '../../src/domain/approval';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
+import {
+  APPROVE_ALL_ACTION_ID,
+  DENY_ALL_ACTION_ID,
+  fitsInGroupMessage,
+  GROUP_APPROVE_ACTION,
+  GROUP_DENY_ACTION,
+  groupRequestMessage,
+} from '../../src/slack/messages/group-message';
+import fixture from '../fixtures/approvals/record.json';
+import { blockKitProblems, mrkdwnProblems, mrkdwnTexts } from '../support/block-kit-limits';
+
+const RECORD = fixture as ApprovalRecord;
+const VIEW = { groupId: `group#${'0'.repeat(32)}`, version: 10 };
+
+function member(n: number, policyName = `policy-${n}`): ApprovalRecord {
+  const target = { ...RECORD.change.target, policyName } as ApprovalRecord['change']['target'];
+  return { ...RECORD, approvalId: `group-member-${n}`, change: { ...RECORD.change, target } };
+}
+
+type Json = Record<string, unknown>;
+
+function buttons(message: { blocks: unknown[] }): Json[] {
+  return (message.blocks as Json[]).filter((b) => b.type === 'actions').flatMap((b) => b.elements as Json[]);
+}
+
+describe('groupRequestMessage', () => {
+  test('ten changes: each listed with its own Approve/Deny carrying its id, and the all-buttons naming the version', () => {
+    // Prepare
+    const members = Array.from({ length: 10 }, (_, i) => member(i + 1));
+    // Act
+    const message = groupRequestMessage(VIEW, members);
+    // Assess
+    expect(blockKitProblems(message)).toEqual([]);
+    for (const text of mrkdwnTexts(message)) expect(mrkdwnProblems(text)).toEqual([]);
+    const all = buttons(message);
+    const approves = all.filter((b) => GROUP_APPROVE_ACTION.test(String(b.action_id)));
+    const denies = all.filter((b) => GROUP_DENY_ACTION.test(String(b.action_id)));
+    expect(approves.map((b) => b.value)).toEqual(members.map((m) => m.approvalId));
+    expect(denies.map((b) => b.value)).toEqual(members.map((m) => m.approvalId));
+    expect(approves.every((b) => String(b.action_id).startsWith(`${APPROVE_ACTION_ID}_m`))).toBe(true);
+    expect(denies.every((b) => String(b.action_id).startsWith(`${DENY_ACTION_ID}_m`))).toBe(true);
+    const groupButtons = all.filter((b) =>
+      [APPROVE_ALL_ACTION_ID, DENY_ALL_ACTION_ID].includes(String(b.action_id)),
+    );
+    expect(groupButtons.map((b) => b.value)).toEqual([`${VIEW.groupId}:10`, `${VIEW.groupId}:10`]);
+    expect(groupButtons.every((b) => b.confirm !== undefined)).toBe(true);
+  });
+
+  test('a decided change loses its buttons; once none is pending the all-buttons go too', () => {
+    // Prepare
+    const members = [member(1), { ...member(2), status: 'DENIED' as const }];
+    // Act
+    const partly = groupRequestMessage(VIEW, members);
+    const done = groupRequestMessage(
+      VIEW,
+      members.map((m) => ({ ...m, status: 'DENIED' as const })),
+    );
+    // Assess
+    expect(buttons(partly).filter((b) => b.value === 'group-member-2')).toEqual([]);
+    expect(buttons(partly).some((b) => b.action_id === APPROVE_ALL_ACTION_ID)).toBe(true);
+    expect(buttons(done)).toEqual([]);
+  });
+});
+
+describe('fitsInGroupMessage', () => {
+  test('a long burst needs more than one message, and every message that fits stays within Slack’s limits in any state', () => {
+    const statuses: ApprovalStatus[] = ['PENDING', 'APPROVED', 'DENIED', 'EXPIRED', 'FAILED', 'RESTORED'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ minLength: 1, maxLength: 128 }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.constantFrom(...statuses), { minLength: 40, maxLength: 40 }),
+        (names, states) => {
+          // Prepare: fill messages the way a group grows, one member at a time.
+          const pages: ApprovalRecord[][] = [[]];
+          names.forEach((name, i) => {
+            const next = member(i + 1, name);
+            const page = pages[pages.length - 1] ?? [];
+            if (fitsInGroupMessage(VIEW, [...page, next])) page.push(next);
+            else pages.push([next]);
+          });
+          // Act / Assess: each page, whatever its members' states become, is a message Slack accepts.
+          for (const page of pages) {
+            const shown = page.map((m, i) => ({ ...m, status: states[i] ?? 'PENDING' }));
+            expect(blockKitProblems(groupRequestMessage(VIEW, shown))).toEqual([]);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+    const burst = Array.from({ length: 60 }, (_, i) => member(i + 1));
+    expect(fitsInGroupMessage(VIEW, burst)).toBe(false);
+    expect(fitsInGroupMessage(VIEW, burst.slice(0, 10))).toBe(true);
+  });
+});
