@@ -402,8 +402,8 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
       const { Item } = await this.client.send(
         new GetCommand({ TableName: this.tableName, Key: { approvalId }, ConsistentRead: true }),
       );
-      // A lookup item is no approval, whatever id asks for it.
-      return Item && Item.ref === undefined ? fromItem(Item) : undefined;
+      // A lookup item (or a Slack group) is no approval, whatever id asks for it.
+      return Item && Item.ref === undefined && Item.kind === undefined ? fromItem(Item) : undefined;
     } catch (err) {
       throw mapError('GetItem', err);
     }
@@ -1082,7 +1082,7 @@ const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeout
  * The one place DynamoDB failures are translated. `secrets` (the task token) are cut out of the message,
  * and an error whose message held one is not kept as the cause, so it cannot reach a log.
  */
-function mapError(operation: string, err: unknown, secrets: readonly string[] = []): Error {
+export function mapError(operation: string, err: unknown, secrets: readonly string[] = []): Error {
   const e = (err ?? {}) as {
     name?: unknown;
     code?: unknown;

@@ -1,0 +1,185 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { MessageRef } from '../domain/approval';
+import { GROUP_ID, type GroupMember, MAX_GROUP_VERSION, type SlackGroup } from '../domain/slack-group';
+import { ApprovalStateError } from '../errors';
+import { mapError } from './approval-store';
+
+/** One Slack message of a group: where it is (once posted) and the requests it lists, in order. */
+export interface GroupPage {
+  readonly message?: MessageRef;
+  readonly members: readonly string[];
+}
+
+/** A group as stored: its members and the messages that show them, with the revision of that layout. */
+export interface StoredSlackGroup extends SlackGroup {
+  readonly pages: readonly GroupPage[];
+  /** Counts layout writes, for {@link SlackGroupStore.setPages}'s optimistic check. */
+  readonly revision: number;
+}
+
+/**
+ * The Slack groups, as items of the approvals table under their own ids (`group#…`, which no approval id
+ * can be) and marked `kind`, so the approvals store never reads one as an approval. Not sealed and not
+ * needed to be: a group only says which requests a message shows; every decision loads each member's
+ * own sealed record and is bound to the message recorded on it.
+ */
+export interface SlackGroupStore {
+  /** Adds the request to the group (created on first use), once: the group as it is after. */
+  join(groupId: string, approvalId: string, ttl: number): Promise<StoredSlackGroup>;
+  get(groupId: string): Promise<StoredSlackGroup | undefined>;
+  /**
+   * Stores the group's message layout if nobody stored another since `revision`: `false` when someone
+   * did (then read it again). Pages are only ever appended to, and members only to the last page.
+   */
+  setPages(groupId: string, pages: readonly GroupPage[], revision: number): Promise<boolean>;
+}
+
+const KIND = 'slack-group';
+
+const NAMES = {
+  '#id': 'approvalId',
+  '#kind': 'kind',
+  '#version': 'version',
+  '#members': 'members',
+  '#memberIds': 'memberIds',
+  '#pages': 'pages',
+  '#revision': 'revision',
+  '#ttl': 'ttl',
+} as const;
+
+function namesFor(...expressions: string[]): Record<string, string> {
+  const text = expressions.join(' ');
+  return Object.fromEntries(Object.entries(NAMES).filter(([placeholder]) => text.includes(placeholder)));
+}
+
+function checkedGroupId(groupId: string): string {
+  if (!GROUP_ID.test(groupId)) throw new ApprovalStateError('not a Slack group id');
+  return groupId;
+}
+
+function isConditionalCheckFailed(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+/** The group an item holds; `undefined` for anything else (an approval, a lookup item, a malformed one). */
+function fromItem(item: Record<string, unknown> | undefined): StoredSlackGroup | undefined {
+  if (!item || item.kind !== KIND || typeof item.approvalId !== 'string') return undefined;
+  // Each join increments the version and appends its member in one write: the member at index i joined
+  // at version i + 1, so the order is the versioning and nothing else needs storing.
+  const members: GroupMember[] = Array.isArray(item.members)
+    ? item.members.map((m, i) => ({ approvalId: typeof m === 'string' ? m : '', version: i + 1 }))
+    : [];
+  const pages = Array.isArray(item.pages)
+    ? item.pages.flatMap((p): GroupPage[] => {
+        const page = p as { message?: { channel?: unknown; ts?: unknown }; members?: unknown };
+        const listed = Array.isArray(page.members)
+          ? page.members.filter((m): m is string => typeof m === 'string')
+          : [];
+        const message =
+          typeof page.message?.channel === 'string' && typeof page.message.ts === 'string'
+            ? { channel: page.message.channel, ts: page.message.ts }
+            : undefined;
+        return [{ members: listed, ...(message && { message }) }];
+      })
+    : [];
+  return {
+    groupId: item.approvalId,
+    version: members.length,
+    members,
+    pages,
+    revision: typeof item.revision === 'number' ? item.revision : 0,
+  };
+}
+
+/** {@link SlackGroupStore} over the approvals table (the same client and table as the approvals store). */
+export class DynamoSlackGroupStore implements SlackGroupStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async join(groupId: string, approvalId: string, ttl: number): Promise<StoredSlackGroup> {
+    checkedGroupId(groupId);
+    const update =
+      'SET #kind = :kind, #version = if_not_exists(#version, :zero) + :one, #members = list_append(if_not_exists(#members, :empty), :member), #ttl = if_not_exists(#ttl, :ttl) ADD #memberIds :ids';
+    // Never an approval's item, never twice the same request, never past the last version a button carries.
+    const condition =
+      '(attribute_not_exists(#id) OR (#kind = :kind AND NOT contains(#memberIds, :approvalId) AND #version < :max))';
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId: groupId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(update, condition),
+          ExpressionAttributeValues: {
+            ':kind': KIND,
+            ':zero': 0,
+            ':one': 1,
+            ':empty': [],
+            ':ttl': ttl,
+            ':ids': new Set([approvalId]),
+            ':approvalId': approvalId,
+            ':max': MAX_GROUP_VERSION,
+            ':member': [approvalId],
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const group = fromItem(Attributes);
+      if (!group) throw new ApprovalStateError(`Slack group ${groupId} is not a group`);
+      return group;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err))
+        throw err instanceof ApprovalStateError ? err : mapError('UpdateItem', err);
+    }
+    const current = await this.get(groupId);
+    if (current?.members.some((m) => m.approvalId === approvalId)) return current;
+    throw new ApprovalStateError(`request ${approvalId} cannot join Slack group ${groupId}`);
+  }
+
+  async get(groupId: string): Promise<StoredSlackGroup | undefined> {
+    checkedGroupId(groupId);
+    try {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { approvalId: groupId }, ConsistentRead: true }),
+      );
+      return fromItem(Item);
+    } catch (err) {
+      throw mapError('GetItem', err);
+    }
+  }
+
+  async setPages(groupId: string, pages: readonly GroupPage[], revision: number): Promise<boolean> {
+    checkedGroupId(groupId);
+    const update = 'SET #pages = :pages, #revision = :next';
+    const condition =
+      '#kind = :kind AND ((attribute_not_exists(#revision) AND :revision = :zero) OR #revision = :revision)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId: groupId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(update, condition),
+          ExpressionAttributeValues: {
+            ':pages': pages.map((p) => ({
+              members: [...p.members],
+              ...(p.message && { message: { ...p.message } }),
+            })),
+            ':next': revision + 1,
+            ':revision': revision,
+            ':zero': 0,
+            ':kind': KIND,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw mapError('UpdateItem', err);
+    }
+  }
+}

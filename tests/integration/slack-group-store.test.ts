@@ -1,0 +1,74 @@
+/** The Slack groups in the approvals table (dynalite): joining once, in order, and never as an approval. */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoSlackGroupStore } from '../../src/adapters/slack-group-store';
+import type { ApprovalRecord } from '../../src/domain/approval';
+import { membersListedIn } from '../../src/domain/slack-group';
+import fixture from '../fixtures/approvals/record.json';
+import { createSealed, type LocalApprovals, startLocalApprovals } from '../support/seals';
+
+const TABLE = 'policy-gate-slack-group-store-test';
+let local: LocalApprovals;
+let groups: DynamoSlackGroupStore;
+let sequence = 0;
+
+beforeAll(async () => {
+  local = await startLocalApprovals(TABLE);
+  groups = new DynamoSlackGroupStore(
+    DynamoDBDocumentClient.from(local.client, { marshallOptions: { removeUndefinedValues: true } }),
+    TABLE,
+  );
+});
+
+afterAll(() => local.close());
+
+function groupId(): string {
+  sequence += 1;
+  return `group#${sequence.toString(16).padStart(32, '0')}`;
+}
+
+describe('DynamoSlackGroupStore', () => {
+  test('concurrent joins each get their own version, a repeated join changes nothing', async () => {
+    // Prepare
+    const id = groupId();
+    const ids = Array.from({ length: 12 }, (_, i) => `member-${i}`);
+    // Act
+    await Promise.all(ids.map((m) => groups.join(id, m, 2_000_000_000)));
+    const again = await groups.join(id, 'member-3', 2_000_000_000);
+    // Assess
+    const group = await groups.get(id);
+    expect(group?.version).toBe(12);
+    expect(again.version).toBe(12);
+    expect(new Set(group?.members.map((m) => m.approvalId))).toEqual(new Set(ids));
+    expect(group?.members.map((m) => m.version)).toEqual(ids.map((_, i) => i + 1));
+    expect(membersListedIn(group ?? { groupId: id, version: 0, members: [] }, 5)).toHaveLength(5);
+  });
+
+  test('the layout is written only from the revision read', async () => {
+    // Prepare
+    const id = groupId();
+    await groups.join(id, 'a', 2_000_000_000);
+    const page = { members: ['a'], message: { channel: 'C0APPROVALS', ts: '1741687371.000100' } };
+    // Act
+    const first = await groups.setPages(id, [page], 0);
+    const stale = await groups.setPages(id, [{ members: ['a', 'b'] }], 0);
+    // Assess
+    expect([first, stale]).toEqual([true, false]);
+    expect(await groups.get(id)).toMatchObject({ pages: [page], revision: 1 });
+  });
+
+  test('a group is never read as an approval, and an approval never joins as a group', async () => {
+    // Prepare
+    const id = groupId();
+    await groups.join(id, 'a', 2_000_000_000);
+    const { taskToken: _t, ...rest } = fixture as ApprovalRecord;
+    await createSealed(local.store, local.seals, {
+      ...rest,
+      approvalId: 'plain-approval',
+      status: 'PENDING',
+    });
+    // Act / Assess
+    expect(await local.store.get(id)).toBeUndefined();
+    await expect(groups.join('plain-approval', 'a', 1)).rejects.toThrow(/not a Slack group id/);
+    expect(await local.store.get('plain-approval')).toMatchObject({ status: 'PENDING' });
+  });
+});
