@@ -8,6 +8,7 @@ import {
   GROUP_APPROVE_ACTION,
   GROUP_DENY_ACTION,
   groupRequestMessage,
+  layoutGroupPages,
 } from '../../src/slack/messages/group-message';
 import fixture from '../fixtures/approvals/record.json';
 import { blockKitProblems, mrkdwnProblems, mrkdwnTexts } from '../support/block-kit-limits';
@@ -93,5 +94,37 @@ describe('fitsInGroupMessage', () => {
     const burst = Array.from({ length: 60 }, (_, i) => member(i + 1));
     expect(fitsInGroupMessage(VIEW, burst)).toBe(false);
     expect(fitsInGroupMessage(VIEW, burst.slice(0, 10))).toBe(true);
+  });
+});
+
+describe('layoutGroupPages', () => {
+  test('members fill the last message and then start a new one; placed members never move', () => {
+    // Prepare
+    const burst = Array.from({ length: 30 }, (_, i) => member(i + 1));
+    const records = new Map(burst.map((m) => [m.approvalId, m]));
+    const ids = burst.map((m) => m.approvalId);
+    const posted = { members: ids.slice(0, 2), message: { channel: 'C0APPROVALS', ts: '1741687371.000100' } };
+    // Act
+    const pages = layoutGroupPages(VIEW, ids, [posted], records);
+    // Assess
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages[0]).toMatchObject({ message: posted.message });
+    expect(pages[0]?.members.slice(0, 2)).toEqual(posted.members);
+    expect(pages.flatMap((p) => p.members)).toEqual(ids);
+    for (const page of pages) {
+      const shown = page.members.map((id) => records.get(id) as ApprovalRecord);
+      expect(fitsInGroupMessage(VIEW, shown)).toBe(true);
+      expect(blockKitProblems(groupRequestMessage(VIEW, shown))).toEqual([]);
+    }
+    expect(layoutGroupPages(VIEW, ids, pages, records)).toEqual(pages);
+  });
+
+  test('a member whose record cannot be read is left for a later run', () => {
+    // Prepare
+    const [a, b] = [member(1), member(2)];
+    // Act
+    const pages = layoutGroupPages(VIEW, [a.approvalId, b.approvalId], [], new Map([[b.approvalId, b]]));
+    // Assess
+    expect(pages).toEqual([{ members: [b.approvalId] }]);
   });
 });

@@ -199,3 +199,37 @@ export function fitsInGroupMessage(view: GroupView, members: readonly ApprovalRe
     textLength(message.blocks) + members.length * STATUS_MAX + SLACK_LIMITS.headerText <= MESSAGE_TEXT_BUDGET
   );
 }
+
+/** One message of a group, as {@link layoutGroupPages} places members: its members' approval ids, in order. */
+export interface PageLayout {
+  readonly members: readonly string[];
+}
+
+/**
+ * Places the members no message lists yet: each on the group's last message while it still fits, on a
+ * new one after it otherwise. Messages already laid out keep their members (a request's message never
+ * changes under the people looking at it). `records` must hold every member's record; one missing (not
+ * readable) is left unplaced, for a later run.
+ */
+export function layoutGroupPages<P extends PageLayout>(
+  view: GroupView,
+  memberIds: readonly string[],
+  pages: readonly P[],
+  records: ReadonlyMap<string, ApprovalRecord>,
+): (P | PageLayout)[] {
+  const placed = new Set(pages.flatMap((p) => p.members));
+  const result: (P | PageLayout)[] = [...pages];
+  for (const approvalId of memberIds) {
+    const record = records.get(approvalId);
+    if (placed.has(approvalId) || !record) continue;
+    placed.add(approvalId);
+    const last = result[result.length - 1];
+    const lastRecords = last?.members.flatMap((id) => records.get(id) ?? []) ?? [];
+    if (last && fitsInGroupMessage(view, [...lastRecords, record])) {
+      result[result.length - 1] = { ...last, members: [...last.members, approvalId] };
+    } else {
+      result.push({ members: [approvalId] });
+    }
+  }
+  return result;
+}
