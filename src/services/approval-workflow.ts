@@ -55,6 +55,7 @@ import type { QuarantineService } from './quarantine-service';
 import type { RecordSeals, SealRequirements } from './record-seals';
 import { SlackRequestDelivery } from './slack-delivery';
 import { repostDeleted } from './slack-recovery';
+import { withTimeout } from './with-timeout';
 
 /** Verdicts that only notify: nothing is quarantined, nobody is asked to decide. */
 export type NoticeVerdict = 'harmless' | 'not-in-force' | 'self-protection' | 'reported';
@@ -1177,21 +1178,6 @@ function derivedApprovalId(eventId: string, executionId: string): string {
 function storedFindingsOf(all: readonly Finding[]): Pick<ApprovalRecord, 'findings' | 'findingsOmitted'> {
   const { findings, omitted } = storedFindings(all);
   return omitted > 0 ? { findings, findingsOmitted: omitted } : { findings };
-}
-
-/** Rejects with `message` when `promise` takes longer than `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A short, secret-free reason for an e-mail: PolicyGate's own errors explain themselves. */

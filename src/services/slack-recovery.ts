@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { ApprovalChannel } from './approval-channel';
 import type { RecordSeals } from './record-seals';
 import { type DeliveryOutcome, SlackRequestDelivery } from './slack-delivery';
+import { withTimeout } from './with-timeout';
 
 /** The thread line of a request posted late. */
 export function postedLateNote(since: string): string {
@@ -428,20 +429,5 @@ function safeTarget(record: ApprovalRecord): string {
     return describeTarget(record.change.target);
   } catch {
     return 'an unreadable target';
-  }
-}
-
-/** Rejects with `message` when `promise` takes longer than `ms`. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
