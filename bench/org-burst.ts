@@ -23,6 +23,7 @@ import {
   type SandboxHandlers,
   SLACK_CHANNEL,
   SLACK_USERS,
+  SOURCE_HANDLERS,
   startSandbox,
 } from '../local/sandbox';
 import { resetDependencies } from '../src/app/dependencies';
@@ -30,15 +31,6 @@ import { resetSweepService } from '../src/app/sweep-dependencies';
 import { resetConfig } from '../src/config';
 import { quarantineDocument } from '../src/domain/approval';
 import { documentsEqual } from '../src/domain/document-equality';
-import { handler as analyseChange } from '../src/handlers/analyse-change';
-import { handler as emailDecision } from '../src/handlers/email-decision';
-import { handler as handleFailure } from '../src/handlers/handle-failure';
-import { handler as notifyChange } from '../src/handlers/notify-change';
-import { handler as reconciliationSweep } from '../src/handlers/reconciliation-sweep';
-import { handler as recordOutcome } from '../src/handlers/record-outcome';
-import { handler as requestApproval } from '../src/handlers/request-approval';
-import { handler as restoreChange } from '../src/handlers/restore-change';
-import { handler as slackInteractivity } from '../src/handlers/slack-interactivity';
 import { APPROVE_ACTION_ID } from '../src/slack/messages/approval-message';
 import type { SectionOptions } from './section';
 import { formatMs, median } from './stats';
@@ -94,19 +86,8 @@ function countingHandlers(): {
         durations[name] = list;
       }
     }) as F;
-  const sources: SandboxHandlers = {
-    analyseChange,
-    requestApproval,
-    restoreChange,
-    recordOutcome,
-    notifyChange,
-    handleFailure,
-    slackInteractivity,
-    emailDecision,
-    reconciliationSweep,
-  };
   const handlers = Object.fromEntries(
-    Object.entries(sources).map(([name, fn]) => [name, wrap(name, fn as never)]),
+    Object.entries(SOURCE_HANDLERS).map(([name, fn]) => [name, wrap(name, fn as never)]),
   ) as unknown as SandboxHandlers;
   return { handlers, invocations, durations };
 }

@@ -168,6 +168,19 @@ export interface SandboxHandlers {
   reconciliationSweep: typeof reconciliationSweep;
 }
 
+/** The handlers as the sources define them: what the sandbox runs unless `handlers` replaces some. */
+export const SOURCE_HANDLERS: Readonly<SandboxHandlers> = Object.freeze({
+  analyseChange,
+  requestApproval,
+  restoreChange,
+  recordOutcome,
+  notifyChange,
+  handleFailure,
+  slackInteractivity,
+  emailDecision,
+  reconciliationSweep,
+});
+
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
 export const DECISION_EMAIL = 'secops-alerts@example.com';
 
@@ -389,18 +402,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
     });
   }
-  const run: SandboxHandlers = {
-    analyseChange,
-    requestApproval,
-    restoreChange,
-    recordOutcome,
-    notifyChange,
-    handleFailure,
-    slackInteractivity,
-    emailDecision,
-    reconciliationSweep,
-    ...options.handlers,
-  };
+  const run: SandboxHandlers = { ...SOURCE_HANDLERS, ...options.handlers };
   const interactivity = await startLambdaUrlServer(run.slackInteractivity);
   const decisionPage = await startLambdaUrlServer(run.emailDecision, {
     functionName: 'policy-gate-local-emailDecision',
