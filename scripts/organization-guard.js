@@ -15,7 +15,8 @@ const { readFileSync } = require('node:fs');
 const { extname, isAbsolute, join } = require('node:path');
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
-const ROLE_NAME = /^policy-gate-[\w+=,.@-]{1,52}$/;
+// The member stack adds -quarantine, -restore and -read (at most 11 characters) within IAM's 64.
+const ROLE_NAME = /^policy-gate-[\w+=,.@-]{1,41}$/;
 // STS: 2–1,224 characters of [\w+=,.@:/-].
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const PRODUCTION_EXTERNAL_ID_MIN = 16;

@@ -76,7 +76,10 @@ export interface Config {
 export interface OrganizationConfig {
   /** `aws:PrincipalOrgID`, `o-…`. */
   readonly organizationId: string;
-  /** The member stack's role in every member account; default `policy-gate-member`. */
+  /**
+   * The member stack's roles' common name in every member account (default `policy-gate-member`): each
+   * function assumes its own, `<name>-quarantine`, `-restore` or `-read` (`memberRoleNameFor`).
+   */
   readonly memberRoleName: string;
   /** The external id the member role's trust policy requires. */
   readonly memberRoleExternalId: string;
@@ -309,8 +312,11 @@ function organizationConfig(
     problems.push(`ORGANIZATION_ID must be an organization id (o-…), got ${JSON.stringify(organizationId)}`);
   }
   const memberRoleName = env.MEMBER_ROLE_NAME?.trim() || 'policy-gate-member';
-  if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName)) {
-    problems.push(`MEMBER_ROLE_NAME must be an IAM role name, got ${JSON.stringify(memberRoleName)}`);
+  // The member roles are this name and -quarantine, -restore or -read, within IAM's 64 characters.
+  if (!/^[\w+=,.@-]{1,53}$/.test(memberRoleName)) {
+    problems.push(
+      `MEMBER_ROLE_NAME must be an IAM role name of at most 53 characters, got ${JSON.stringify(memberRoleName)}`,
+    );
   }
   const memberRoleExternalId = env.MEMBER_ROLE_EXTERNAL_ID?.trim() ?? '';
   // STS's ExternalId grammar; a short one is guessable, so at least 16 characters.

@@ -25,10 +25,15 @@ function accessKeyIdOf(request: http.IncomingMessage): string | undefined {
   return header ? /Credential=([^/,\s]+)\//.exec(header)?.[1] : undefined;
 }
 
-/** Starts the router in front of `accounts`; `defaultAccountId` must be one of them. */
+/**
+ * Starts the router in front of `accounts`; `defaultAccountId` must be one of them. `permits`, when given,
+ * is the calling role's IAM policy: a reason to refuse the call (`iam:<Action>`) with IAM's `AccessDenied`,
+ * or `undefined` to let it through.
+ */
 export async function startIamAccountRouter(
   accounts: readonly IamServer[],
   defaultAccountId: string,
+  permits?: (accessKeyId: string, action: string) => string | undefined,
 ): Promise<IamAccountRouter> {
   const byAccount = new Map(accounts.map((server) => [server.accountId, server]));
   if (!byAccount.has(defaultAccountId)) throw new Error(`no IAM server for account ${defaultAccountId}`);
@@ -52,6 +57,17 @@ export async function startIamAccountRouter(
       chunks.push(chunk as Buffer);
     }
     const key = accessKeyIdOf(request);
+    const action = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('Action') ?? '';
+    const denied = key === undefined ? undefined : permits?.(key, `iam:${action}`);
+    if (denied !== undefined) {
+      send(
+        response,
+        403,
+        'text/xml',
+        `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${xmlEscape(denied)}</Message></Error></ErrorResponse>`,
+      );
+      return;
+    }
     const target = byAccount.get(key === undefined ? defaultAccountId : accountOf(key));
     if (!target) {
       send(

@@ -39,7 +39,12 @@ export interface StsServerOptions {
    * The role's trust policy, as the test states it: a reason to deny the `AssumeRole`, or `undefined` to
    * allow it. Without it every well-formed `AssumeRole` is allowed.
    */
-  authorize?: (request: { roleArn: string; caller: Identity; externalId?: string }) => string | undefined;
+  authorize?: (request: {
+    roleArn: string;
+    caller: Identity;
+    externalId?: string;
+    sessionName?: string;
+  }) => string | undefined;
 }
 
 /** A session this server issued. */
@@ -221,7 +226,12 @@ export async function startStsServer(options: StsServerOptions = {}): Promise<Lo
       }
       const name = checkName(sessionName, 'roleSessionName', true) as string;
       if (
-        options.authorize?.({ roleArn, caller, ...(externalId !== null && { externalId }) }) !== undefined
+        options.authorize?.({
+          roleArn,
+          caller,
+          sessionName: name,
+          ...(externalId !== null && { externalId }),
+        }) !== undefined
       ) {
         throw new StsFault(
           'AccessDenied',

@@ -8,7 +8,11 @@ import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import type { Logger } from '../logger';
 import type { AccountRouting } from '../services/account-routing';
-import type { IamClientForAccount } from '../services/iam-client-for-account';
+import {
+  type IamClientForAccount,
+  type MemberRoleUse,
+  memberRoleNameFor,
+} from '../services/iam-client-for-account';
 import type { RecordSeals } from '../services/record-seals';
 import { accountRouting, partitionOfRegion } from './account-dependencies';
 
@@ -17,11 +21,12 @@ import { accountRouting, partitionOfRegion } from './account-dependencies';
  * that only route and decide build the routing without this module, so their bundles hold no IAM client.
  */
 /**
- * IAM per account: the function's own client centrally, the member role (with the external id) elsewhere.
+ * IAM per account: the function's own client centrally, elsewhere the member role for `use` (the
+ * function's own: each member role trusts only its function's central role), with the external id.
  * Imported statically: a deferred `require` of STS measured slower at cold start than the import, because
  * the bundler can no longer trim the SDK modules it shares with the other clients.
  */
-export function memberIamClients(cfg: Config, central?: IAMClient): IamClientForAccount {
+export function memberIamClients(cfg: Config, use: MemberRoleUse, central?: IAMClient): IamClientForAccount {
   const { organization } = cfg;
   let own = central;
   const centralClient = (): IAMClient => {
@@ -43,7 +48,7 @@ export function memberIamClients(cfg: Config, central?: IAMClient): IamClientFor
     centralAccountId: cfg.accountId ?? '',
     partition: partitionOfRegion(cfg.region),
     region: cfg.region,
-    memberRoleName: organization.memberRoleName,
+    memberRoleName: memberRoleNameFor(organization.memberRoleName, use),
     externalId: organization.memberRoleExternalId,
     ...(central && { centralClient: central }),
   });
@@ -57,20 +62,22 @@ export function iamGateway(client: IAMClient): IamGateway {
 /**
  * Which account a change is in and what applies there (issue 13): the event's account checked against
  * the central account and the organization, IAM through the member role in a member account, the
- * per-account settings. Every function that admits, acts in an account, routes a request or decides gets it.
+ * per-account settings. Every function that admits, acts in an account, routes a request or decides gets it;
+ * `use` names the member role the function acts as (analyseChange `quarantine`, restoreChange `restore`).
  */
 export function accountsPart(
   cfg: Config,
   logger: Logger,
   store: ApprovalStore,
   seals: RecordSeals,
+  use: MemberRoleUse,
 ): AccountRouting {
   return accountRouting(cfg, {
     index: store,
     isRisky: riskTest(cfg.restricted),
     trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     logger,
-    iam: memberIamClients(cfg),
+    iam: memberIamClients(cfg, use),
     gatewayOf: iamGateway,
   });
 }

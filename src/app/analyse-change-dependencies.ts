@@ -28,7 +28,7 @@ export const analyseWorkflow: () => ApprovalWorkflow = perContainer(() => {
     store,
     seals,
     quarantine: quarantineService(cfg, store, seals),
-    accounts: accountsPart(cfg, logger, store, seals),
+    accounts: accountsPart(cfg, logger, store, seals, 'quarantine'),
     notifier: absent<Notifier>('notifier', 'analyseChange'),
     metrics: new EmfAlarmMetrics(cfg.stage),
     attributor: workflowAttributor(cfg, logger),

@@ -38,7 +38,8 @@ const all = perContainer((): Dependencies => {
   const logger = createLogger('policy-gate');
   const { store, kms, seals, slack, decisions } = decidingParts(cfg, logger);
   const links = decisionLinks(cfg, kms, store);
-  const accounts = accountsPart(cfg, logger, store, seals);
+  // The console decides and inspects; it quarantines nothing itself (each handler acts as its own role).
+  const accounts = accountsPart(cfg, logger, store, seals, 'quarantine');
   const workflowChannel = routedChannel(cfg, slack, accounts, 'workflow');
   const workflow = approvalWorkflow(cfg, logger, {
     store,

@@ -22,7 +22,7 @@ export const restoreWorkflow: () => ApprovalWorkflow = perContainer(() => {
     store,
     seals,
     quarantine: quarantineService(cfg, store, seals),
-    accounts: accountsPart(cfg, logger, store, seals),
+    accounts: accountsPart(cfg, logger, store, seals, 'restore'),
     notifier: snsNotifier(cfg),
     metrics: new EmfAlarmMetrics(cfg.stage),
     ...(channel && { channel }),

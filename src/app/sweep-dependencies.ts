@@ -25,9 +25,8 @@ import { config } from '../config';
 import { riskTest } from '../domain/change-analysis';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
-import { accountIndex } from '../services/account-routing';
+import { accountIndex, memberRoleArns } from '../services/account-routing';
 import type { ApprovalChannel } from '../services/approval-channel';
-import { memberRoleArn } from '../services/iam-client-for-account';
 import { OrganizationSweep } from '../services/organization-sweep';
 import { RecordSeals } from '../services/record-seals';
 import { SlackRecovery } from '../services/slack-recovery';
@@ -64,7 +63,7 @@ export function sweepService(): SweepService | OrganizationSweep {
     isRisky: riskTest(cfg.restricted),
     trusts: async (record) => (await seals.check(record, { decision: true })).ok,
     logger,
-    iam: memberIamClients(cfg),
+    iam: memberIamClients(cfg, 'read'),
     gatewayOf: iamGateway,
   });
   // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
@@ -115,7 +114,7 @@ export function sweepService(): SweepService | OrganizationSweep {
     return cached;
   }
   // Issue 13: every member account too, through its member role, a bounded number per run.
-  const clients = memberIamClients(cfg, iam);
+  const clients = memberIamClients(cfg, 'read', iam);
   const partition = partitionOfRegion(cfg.region);
   cached = new OrganizationSweep({
     central,
@@ -130,7 +129,7 @@ export function sweepService(): SweepService | OrganizationSweep {
         settings: {
           accountId,
           region: cfg.region,
-          ownRoleArns: [memberRoleArn(partition, accountId, organization.memberRoleName)],
+          ownRoleArns: memberRoleArns({ partition, memberRoleName: organization.memberRoleName }, accountId),
           member: true,
         },
       }),

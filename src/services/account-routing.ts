@@ -15,7 +15,13 @@ import type { Notice } from '../domain/notices';
 import type { PrincipalType } from '../domain/policy-change';
 import { TransientError } from '../errors';
 import type { Logger } from '../logger';
-import { type IamClientForAccount, memberRoleArn, roleSessionName } from './iam-client-for-account';
+import {
+  type IamClientForAccount,
+  MEMBER_ROLE_USES,
+  memberRoleArn,
+  memberRoleNameFor,
+  roleSessionName,
+} from './iam-client-for-account';
 import type { AccountLabel, OrganizationDirectory } from './organization-directory';
 import { QuarantineService, type QuarantineServiceOptions } from './quarantine-service';
 
@@ -24,7 +30,7 @@ export type Admission =
   | { readonly ok: true; readonly accountId: string; readonly central: boolean }
   | { readonly ok: false; readonly reason: string; readonly claimed: readonly string[] };
 
-/** The organization: its id, the member role every member account holds. */
+/** The organization: its id, the member roles' common name (`memberRoleNameFor`) in every member account. */
 export interface OrganizationSettings {
   /** `aws:PrincipalOrgID`, `o-…`. */
   readonly organizationId: string;
@@ -123,11 +129,11 @@ export class AccountRouting {
     });
   }
 
-  /** PolicyGate's own roles in `accountId`: the central roles there, the member role in a member account. */
+  /** PolicyGate's own roles in `accountId`: the central roles there, the member roles in a member account. */
   ownRoleArnsIn(accountId: string, centralRoleArns: readonly string[]): readonly string[] {
     const { organization, centralAccountId } = this.options;
     if (accountId === centralAccountId || !organization) return centralRoleArns;
-    return [memberRoleArn(organization.partition, accountId, organization.memberRoleName)];
+    return memberRoleArns(organization, accountId);
   }
 
   /** The settings that apply to `accountId` (its own entry, its nearest OU, the stage's). */
@@ -154,6 +160,16 @@ export class AccountRouting {
       ],
     };
   }
+}
+
+/** The member stack's roles in `accountId` (quarantine, restore, read): PolicyGate's own roles there. */
+export function memberRoleArns(
+  organization: Pick<OrganizationSettings, 'partition' | 'memberRoleName'>,
+  accountId: string,
+): string[] {
+  return MEMBER_ROLE_USES.map((use) =>
+    memberRoleArn(organization.partition, accountId, memberRoleNameFor(organization.memberRoleName, use)),
+  );
 }
 
 /** `index`, returning only approvals of changes in `accountId`. */

@@ -2,7 +2,8 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 
 /**
  * An IAM client that acts in one account: the function's own credentials in the central account, the
- * member role (`policy-gate-member`, assumed with the stage's external id) in a member account. The
+ * function's own member role (`policy-gate-member-quarantine`, `-restore` or `-read`, assumed with the
+ * stage's external id) in a member account. The
  * session name names what the calls are for (`policy-gate-<approval id>`), so the member account's
  * CloudTrail says which approval each write belongs to.
  */
@@ -23,6 +24,21 @@ export function roleSessionName(label: string): string {
   if (!SESSION_NAME.test(name))
     throw new Error(`cannot make a role session name of ${JSON.stringify(label)}`);
   return name;
+}
+
+/**
+ * Which of the member stack's roles a function assumes: `quarantine` (analyseChange: the reads of the
+ * analysis and the quarantine writes), `restore` (restoreChange) or `read` (the sweep, reads only). Each
+ * member role trusts only its one central function's role, so a function can act only as its own.
+ */
+export type MemberRoleUse = 'quarantine' | 'restore' | 'read';
+
+/** Every member role use, in the member stack's order. */
+export const MEMBER_ROLE_USES: readonly MemberRoleUse[] = ['quarantine', 'restore', 'read'];
+
+/** The member role's name for `use`: the stage's `memberRoleName` and `-quarantine`, `-restore` or `-read`. */
+export function memberRoleNameFor(baseName: string, use: MemberRoleUse): string {
+  return `${baseName}-${use}`;
 }
 
 /** The member role's ARN in `accountId` (its path is `/`: the member stack creates it there). */

@@ -86,7 +86,7 @@ export class OrganizationSweep {
         subject: `PolicyGate ALERT: the sweep could not examine ${failed.length} member account(s)`,
         message: [
           `The reconciliation sweep could not examine ${failed.length} of the ${batch.length} member accounts of this run; restricted grants there that no CloudTrail event reported stay unnoticed until it can.`,
-          'Check that the member stack (its policy-gate-member role) is deployed there and trusts this stage.',
+          'Check that the member stack (its policy-gate-member-read role) is deployed there and trusts this stage.',
           ...failed.slice(0, 50).map((f) => `  - ${f.accountId}: ${f.error}`),
         ].join('\n'),
         severity: 'alert',

@@ -157,6 +157,8 @@ const ORGANIZATION_RESOURCES = [
   'OrganizationEventBus',
   'OrganizationIamChangeRule',
   'MemberAccountAccessPolicy',
+  'MemberRestoreAccessPolicy',
+  'MemberReadAccessPolicy',
   'OrganizationReadPolicy',
 ];
 
@@ -171,7 +173,12 @@ describe('a single-account stage (no organizationId)', () => {
       .map(([id]) => id);
     // Assess
     expect(conditioned.sort()).toEqual([...ORGANIZATION_RESOURCES].sort());
-    expect(outputs.sort()).toEqual(['MemberRoleTrustedRoleArns', 'OrganizationEventBusArn']);
+    expect(outputs.sort()).toEqual([
+      'AnalyseChangeRoleArn',
+      'OrganizationEventBusArn',
+      'RestoreChangeRoleArn',
+      'SweepRoleArn',
+    ]);
     expect(single.Conditions.IsOrganization).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
   });
 
@@ -264,20 +271,25 @@ describe('an organization stage', () => {
     ]);
   });
 
-  test('only analyse, restore and the sweep may assume a role: the member role by name, in the organization', () => {
+  test('only analyse, restore and the sweep may assume a role, each only its own member role, by name, in the organization', () => {
     // Act
     const assuming = roleStatements(organization).filter(({ statement }) =>
       asArray(statement.Action).some((action) => /^sts:|^\*$/.test(action)),
     );
-    // Assess
-    expect(assuming).toHaveLength(1);
-    expect(assuming[0]?.roles.sort()).toEqual(['AnalyseChangeRole', 'RestoreChangeRole', 'SweepRole']);
-    expect(assuming[0]?.statement).toEqual({
-      Sid: 'AssumeMemberRole',
+    const byRole = Object.fromEntries(assuming.map(({ roles, statement }) => [roles.join(','), statement]));
+    const assume = (sid: string, use: string) => ({
+      Sid: sid,
       Effect: 'Allow',
       Action: 'sts:AssumeRole',
-      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/policy-gate-member` },
+      Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/policy-gate-member-${use}` },
       Condition: { StringEquals: { 'aws:ResourceOrgID': ORGANIZATION_ID } },
+    });
+    // Assess
+    expect(assuming).toHaveLength(3);
+    expect(byRole).toEqual({
+      AnalyseChangeRole: assume('AssumeMemberQuarantineRole', 'quarantine'),
+      RestoreChangeRole: assume('AssumeMemberRestoreRole', 'restore'),
+      SweepRole: assume('AssumeMemberReadRole', 'read'),
     });
   });
 
@@ -317,16 +329,14 @@ describe('an organization stage', () => {
     expect(organization.Outputs.OrganizationEventBusArn?.Value).toEqual({
       'Fn::GetAtt': ['OrganizationEventBus', 'Arn'],
     });
-    expect(organization.Outputs.MemberRoleTrustedRoleArns?.Value).toEqual({
-      'Fn::Join': [
-        ',',
-        [
-          { 'Fn::GetAtt': ['AnalyseChangeRole', 'Arn'] },
-          { 'Fn::GetAtt': ['RestoreChangeRole', 'Arn'] },
-          { 'Fn::GetAtt': ['SweepRole', 'Arn'] },
-        ],
-      ],
+    // One output per member role's trusted principal (the member stack's Central*RoleArn parameters).
+    expect(organization.Outputs.AnalyseChangeRoleArn?.Value).toEqual({
+      'Fn::GetAtt': ['AnalyseChangeRole', 'Arn'],
     });
+    expect(organization.Outputs.RestoreChangeRoleArn?.Value).toEqual({
+      'Fn::GetAtt': ['RestoreChangeRole', 'Arn'],
+    });
+    expect(organization.Outputs.SweepRoleArn?.Value).toEqual({ 'Fn::GetAtt': ['SweepRole', 'Arn'] });
   });
 
   test('tells every function the organization, the member role and its external id', () => {
@@ -358,10 +368,14 @@ describe('the member template and the central stack', () => {
     );
   });
 
-  test('the member role may do in IAM exactly what the central analyse, restore and sweep roles may', () => {
+  test.each([
+    ['QuarantineRole', 'AnalyseChangeRole'],
+    ['RestoreRole', 'RestoreChangeRole'],
+    ['ReadRole', 'SweepRole'],
+  ])('the member %s may do in IAM nothing the central %s may not', (memberId, centralId) => {
     // Prepare
     const member = buildMemberTemplate();
-    const memberRole = (member.Resources as Record<string, JsonObject>).MemberRole as JsonObject;
+    const memberRole = (member.Resources as Record<string, JsonObject>)[memberId] as JsonObject;
     const iamActions = (statements: Statement[]) =>
       statements
         .filter((statement) => statement.Effect === 'Allow')
@@ -378,14 +392,13 @@ describe('the member template and the central stack', () => {
     const centralActions = new Set(
       iamActions(
         roleStatements(organization)
-          .filter(({ roles }) =>
-            roles.some((role) => ['AnalyseChangeRole', 'RestoreChangeRole', 'SweepRole'].includes(role)),
-          )
+          .filter(({ roles }) => roles.includes(centralId))
           .map(({ statement }) => statement),
       ),
     );
     // Assess
-    expect([...memberActions].sort()).toEqual([...centralActions].sort());
+    expect(memberActions.size).toBeGreaterThan(0);
+    expect([...memberActions].filter((action) => !centralActions.has(action))).toEqual([]);
     expect([...memberActions].filter((action) => /[*?]/.test(action))).toEqual([]);
   });
 });

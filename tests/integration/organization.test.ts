@@ -1,5 +1,12 @@
-import { CreatePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { MEMBER_EXTERNAL_ID, MEMBER_ROLE_NAME } from '../../local/organization-sandbox';
+import {
+  AttachUserPolicyCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  GetAccountAuthorizationDetailsCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { MEMBER_EXTERNAL_ID, MEMBER_ROLES } from '../../local/organization-sandbox';
 import {
   ACCOUNT,
   DECISION_EMAIL,
@@ -123,17 +130,21 @@ describe('one PolicyGate for an organization', () => {
     const after = member(sandbox, PAYMENTS).iam.getPolicy(policyArn);
     expect(after?.versions.find((v) => v.isDefaultVersion)?.versionId).toBe('v1');
     expect((await sandbox.store.get(approvalId))?.status).toBe('RESTORED');
-    // The member role made the writes, in a session naming the approval, with the external id
-    const sessions = sandbox.sts.sessions().filter((s) => s.roleArn.endsWith(`:role/${MEMBER_ROLE_NAME}`));
-    expect(sessions.map((s) => s.roleArn)).toContain(`arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLE_NAME}`);
-    expect(sessions.map((s) => s.sessionName)).toContain(`policy-gate-${approvalId}`);
-    const writes = member(sandbox, PAYMENTS)
-      .iam.events.filter((e) =>
-        ['CreatePolicyVersion', 'SetDefaultPolicyVersion'].includes(e.detail.eventName),
-      )
-      .map((e) => e.detail.userIdentity.sessionContext?.sessionIssuer?.arn);
-    expect(writes.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(writes)).toEqual(new Set([`arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLE_NAME}`]));
+    // The quarantine role quarantined and the restore role restored, each in a session naming the approval
+    const roleIn = (use: keyof typeof MEMBER_ROLES) => `arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLES[use]}`;
+    const sessions = sandbox.sts.sessions().filter((s) => s.roleArn.includes(':role/policy-gate-member'));
+    expect(new Set(sessions.map((s) => `${s.roleArn} ${s.sessionName}`))).toEqual(
+      new Set([
+        `${roleIn('quarantine')} policy-gate-${approvalId}`,
+        `${roleIn('restore')} policy-gate-${approvalId}`,
+      ]),
+    );
+    const writer = (eventName: string) =>
+      member(sandbox, PAYMENTS)
+        .iam.events.filter((e) => e.detail.eventName === eventName)
+        .map((e) => e.detail.userIdentity.sessionContext?.sessionIssuer?.arn);
+    expect(writer('CreatePolicyVersion')).toEqual([roleIn('quarantine')]);
+    expect(writer('SetDefaultPolicyVersion')).toEqual([roleIn('restore')]);
     // ...and PolicyGate recognised them as its own in that account: no approval, no alert
     for (const run of results.slice(1))
       expect(run.history).toEqual(['AnalyseChange', 'RouteVerdict', 'Ignored']);
@@ -246,19 +257,21 @@ describe('one PolicyGate for an organization', () => {
     expect((await sandbox.store.get(approvalId))?.status).toBe('RESTORED');
   });
 
-  test("in a member account the member role is PolicyGate's own: a change to it is alerted, a write by it that no approval expects is contained", async () => {
+  test("in a member account the member roles are PolicyGate's own: a change to one is alerted, a write by one that no approval expects is contained", async () => {
     // Prepare
     sandbox = await organizationSandbox();
     const account = member(sandbox, PAYMENTS);
-    // Act: someone in the member account changes the member role...
+    const quarantineRole = MEMBER_ROLES.quarantine;
+    await account.developer.send(new CreateUserCommand({ UserName: 'dev' }));
+    // Act: someone in the member account changes the quarantine role...
     await account.developer.send(
-      new PutRolePolicyCommand({ RoleName: MEMBER_ROLE_NAME, PolicyName: 'extra', PolicyDocument: riskyS3 }),
+      new PutRolePolicyCommand({ RoleName: quarantineRole, PolicyName: 'extra', PolicyDocument: riskyS3 }),
     );
     const [onRole] = await sandbox.settle();
-    // ...and someone holding the member role writes what no approval expects
+    // ...and someone holding the quarantine role writes what no approval expects
     const { iam } = await assumeRole(
       sandbox,
-      `arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLE_NAME}`,
+      `arn:aws:iam::${PAYMENTS}:role/${quarantineRole}`,
       'policy-gate-rogue',
       {
         as: { accessKeyId: POLICY_GATE_KEY, secretAccessKey: 'local' },
@@ -266,27 +279,71 @@ describe('one PolicyGate for an organization', () => {
         iamEndpoint: sandbox.organization?.router.endpoint as string,
       },
     );
-    const created = await iam.send(new CreatePolicyCommand({ PolicyName: 'rogue', PolicyDocument: riskyS3 }));
+    await iam.send(
+      new PutUserPolicyCommand({ UserName: 'dev', PolicyName: 'rogue', PolicyDocument: riskyS3 }),
+    );
     const [pending] = await waitForPending(sandbox);
     iam.destroy();
     // Assess
     expect(onRole?.history).toEqual(expect.arrayContaining(['NotifyChange']));
-    expect(documentsEqual(account.iam.getInlinePolicy('role', MEMBER_ROLE_NAME, 'extra'), riskyS3)).toBe(
-      true,
-    );
-    expect(mails(sandbox, /PolicyGate's own role policy-gate-member/)).toHaveLength(1);
+    expect(documentsEqual(account.iam.getInlinePolicy('role', quarantineRole, 'extra'), riskyS3)).toBe(true);
+    expect(mails(sandbox, new RegExp(`PolicyGate's own role ${quarantineRole}`))).toHaveLength(1);
     expect(pending?.change.accountId).toBe(PAYMENTS);
     expect(pending?.concerns).toEqual(
       expect.arrayContaining([
         expect.stringContaining(
-          `made by PolicyGate's own role arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLE_NAME}`,
+          `made by PolicyGate's own role arn:aws:iam::${PAYMENTS}:role/${quarantineRole}`,
         ),
       ]),
     );
-    const inForce = account.iam
-      .getPolicy(created.Policy?.Arn as string)
-      ?.versions.find((v) => v.isDefaultVersion);
-    expect(documentsEqual(inForce?.document, quarantineDocument(pending?.approvalId as string))).toBe(true);
+    const inForce = account.iam.getInlinePolicy('user', 'dev', 'rogue');
+    expect(documentsEqual(inForce, quarantineDocument(pending?.approvalId as string))).toBe(true);
+  });
+
+  test('each member role does only what the member template gives it, and the read role only for the sweep', async () => {
+    // Prepare
+    sandbox = await organizationSandbox();
+    const as = {
+      as: { accessKeyId: POLICY_GATE_KEY, secretAccessKey: 'local' },
+      externalId: MEMBER_EXTERNAL_ID,
+      iamEndpoint: sandbox.organization?.router.endpoint as string,
+    };
+    const role = (use: keyof typeof MEMBER_ROLES) => `arn:aws:iam::${PAYMENTS}:role/${MEMBER_ROLES[use]}`;
+    await member(sandbox, PAYMENTS).developer.send(new CreateUserCommand({ UserName: 'dev' }));
+    const attach = new AttachUserPolicyCommand({
+      UserName: 'dev',
+      PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+    });
+    const put = new PutUserPolicyCommand({ UserName: 'dev', PolicyName: 'x', PolicyDocument: riskyS3 });
+    // Act
+    const reader = await assumeRole(sandbox, role('read'), 'policy-gate-sweep', as);
+    const quarantiner = await assumeRole(sandbox, role('quarantine'), 'policy-gate-approval-1', as);
+    const readDenied = await reader.iam.send(put).catch((error: Error) => error.name);
+    const inventory = await reader.iam.send(new GetAccountAuthorizationDetailsCommand({}));
+    const attachDenied = await quarantiner.iam.send(attach).catch((error: Error) => error.name);
+    const readAsApproval = await assumeRole(sandbox, role('read'), 'policy-gate-approval-1', as).catch(
+      (error: Error) => error.name,
+    );
+    const quarantineAsSweep = await assumeRole(sandbox, role('quarantine'), 'policy-gate-sweep', as).catch(
+      (error: Error) => error.name,
+    );
+    const oldRole = await assumeRole(
+      sandbox,
+      `arn:aws:iam::${PAYMENTS}:role/policy-gate-member`,
+      'policy-gate-x',
+      as,
+    ).catch((error: Error) => error.name);
+    reader.iam.destroy();
+    quarantiner.iam.destroy();
+    // Assess
+    expect(readDenied).toBe('AccessDenied');
+    expect(inventory.UserDetailList?.map((u) => u.UserName)).toContain('dev');
+    expect(attachDenied).toBe('AccessDenied');
+    expect(readAsApproval).toBe('AccessDenied');
+    expect(quarantineAsSweep).toBe('AccessDenied');
+    expect(oldRole).toBe('AccessDenied');
+    expect(member(sandbox, PAYMENTS).iam.getAttachedPolicyArns('user', 'dev')).toEqual([]);
+    expect(member(sandbox, PAYMENTS).iam.getInlinePolicy('user', 'dev', 'x')).toBeUndefined();
   });
 
   test('the sweep finds a change in a member account whose event was lost, and a failing account does not stop the others', async () => {

@@ -1,8 +1,8 @@
 /**
  * The member stack's template (member/policy-gate-member.yml, built by `npm run package:member`): the event
- * pattern comes from serverless.yml, the member role may make exactly the IAM calls PolicyGate's code makes,
- * it trusts only the central roles with the organization and the external id, and the packager refuses a
- * template it cannot vouch for.
+ * pattern comes from serverless.yml; each member role (quarantine, restore, read) may make exactly the IAM
+ * calls its central function's code makes, and trusts only that function's role, with the organization, the
+ * external id and that function's session names; the packager refuses a template it cannot vouch for.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import {
   PATTERN_PLACEHOLDER,
 } from '../../scripts/package-member';
 import { GATED_EVENT_NAMES, REMOVAL_EVENT_NAMES, REPORTED_EVENT_NAMES } from '../../src/domain/policy-change';
+import { memberRoleCalls } from '../support/iam-calls';
 
 const ROOT = join(__dirname, '..', '..');
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -77,47 +78,80 @@ describe('the member template', () => {
     });
   });
 
-  test('the member role may make exactly the IAM calls PolicyGate’s code makes, on this account only', () => {
-    // Act
-    const statements = policyStatements(properties(buildMemberTemplate(), 'MemberRole'));
-    const actions = statements.flatMap((statement) => asArray(statement.Action));
-    const resourcesNamed = statements
-      .flatMap((statement) => asArray(statement.Resource))
-      .map((r) => JSON.stringify(r));
-    // Assess
-    expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
-    expect([...new Set(actions)].sort()).toEqual(iamCallsInSource());
-    expect(actions.length).toBe(new Set(actions).size);
-    for (const resource of resourcesNamed) {
-      expect(resource).toMatch(
-        /^"\*"$|^\{"Fn::Sub":"arn:\$\{AWS::Partition\}:iam::(\$\{AWS::AccountId\}|aws):(policy|role|user|group)\/\*"\}$/,
+  const ROLES = [
+    ['quarantine', 'QuarantineRole', 'CentralAnalyseRoleArn'],
+    ['restore', 'RestoreRole', 'CentralRestoreRoleArn'],
+    ['read', 'ReadRole', 'CentralSweepRoleArn'],
+  ] as const;
+
+  test.each(ROLES)(
+    'the %s role may make exactly the IAM calls its function’s code makes, on this account only',
+    (use, id) => {
+      // Act
+      const statements = policyStatements(properties(buildMemberTemplate(), id));
+      const actions = statements.flatMap((statement) => asArray(statement.Action));
+      const resourcesNamed = statements
+        .flatMap((statement) => asArray(statement.Resource))
+        .map((r) => JSON.stringify(r));
+      // Assess
+      expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
+      expect([...new Set(actions)].sort()).toEqual(memberRoleCalls()[use]);
+      expect(actions.length).toBe(new Set(actions).size);
+      for (const resource of resourcesNamed) {
+        expect(resource).toMatch(
+          /^"\*"$|^\{"Fn::Sub":"arn:\$\{AWS::Partition\}:iam::(\$\{AWS::AccountId\}|aws):(policy|role|user|group)\/\*"\}$/,
+        );
+      }
+      // "*" only for the one call without resource-level permissions, and only for the sweep.
+      const starred = statements.filter((statement) => JSON.stringify(statement.Resource) === '"*"');
+      expect(starred.flatMap((statement) => asArray(statement.Action))).toEqual(
+        use === 'read' ? ['iam:GetAccountAuthorizationDetails'] : [],
       );
-    }
-    // "*" only for the one call without resource-level permissions.
-    const starred = statements.filter((statement) => JSON.stringify(statement.Resource) === '"*"');
-    expect(starred.flatMap((statement) => asArray(statement.Action))).toEqual([
-      'iam:GetAccountAuthorizationDetails',
-    ]);
+    },
+  );
+
+  test('the three roles together cover every IAM call the code makes; only quarantine and restore write', () => {
+    // Prepare
+    const calls = memberRoleCalls();
+    const writes = /^iam:(Create|Set|Delete|Put|Attach|Detach|Add|Remove)/;
+    // Act
+    const union = [...new Set([...calls.quarantine, ...calls.restore, ...calls.read])].sort();
+    // Assess
+    expect(union).toEqual(iamCallsInSource());
+    expect(calls.read.filter((action) => writes.test(action))).toEqual([]);
+    expect(calls.quarantine.filter((action) => /^iam:(Attach|Add)/.test(action))).toEqual([]);
+    expect(calls.restore.filter((action) => /^iam:(Detach|Remove|Create)/.test(action))).toEqual([]);
   });
 
-  test('the member role trusts only the central roles, from the organization, with the external id', () => {
-    // Act
-    const trust = properties(buildMemberTemplate(), 'MemberRole').AssumeRolePolicyDocument as JsonObject;
-    // Assess
-    expect(trust.Statement).toEqual([
-      {
-        Effect: 'Allow',
-        Principal: { AWS: { Ref: 'CentralRoleArns' } },
-        Action: 'sts:AssumeRole',
-        Condition: {
-          StringEquals: {
-            'aws:PrincipalOrgID': { Ref: 'OrganizationId' },
-            'sts:ExternalId': { Ref: 'ExternalId' },
-          },
+  test.each(ROLES)(
+    'the %s role trusts only its central function’s role, from the organization, with the external id and its session names',
+    (use, id, parameter) => {
+      // Act
+      const role = properties(buildMemberTemplate(), id);
+      const trust = role.AssumeRolePolicyDocument as JsonObject;
+      // Assess
+      expect(role.RoleName).toEqual({ 'Fn::Sub': `\${MemberRoleName}-${use}` });
+      const identity = {
+        'aws:PrincipalOrgID': { Ref: 'OrganizationId' },
+        'sts:ExternalId': { Ref: 'ExternalId' },
+      };
+      expect(trust.Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { AWS: { Ref: parameter } },
+          Action: 'sts:AssumeRole',
+          Condition:
+            use === 'read'
+              ? { StringEquals: { ...identity, 'sts:RoleSessionName': 'policy-gate-sweep' } }
+              : {
+                  StringEquals: identity,
+                  StringLike: { 'sts:RoleSessionName': 'policy-gate-*' },
+                  StringNotEquals: { 'sts:RoleSessionName': 'policy-gate-sweep' },
+                },
         },
-      },
-    ]);
-  });
+      ]);
+    },
+  );
 
   test('the forwarder may only put events on the central bus, and only this account’s rule may use it', () => {
     // Prepare
@@ -149,7 +183,15 @@ describe('the member template', () => {
     // Assess
     expect(JSON.stringify(template.Rules)).toContain('{"Fn::Equals":[{"Ref":"AWS::Region"},"us-east-1"]}');
     expect(Object.keys(parameters).sort()).toEqual(
-      ['CentralEventBusArn', 'CentralRoleArns', 'ExternalId', 'MemberRoleName', 'OrganizationId'].sort(),
+      [
+        'CentralEventBusArn',
+        'CentralAnalyseRoleArn',
+        'CentralRestoreRoleArn',
+        'CentralSweepRoleArn',
+        'ExternalId',
+        'MemberRoleName',
+        'OrganizationId',
+      ].sort(),
     );
     expect(parameters.ExternalId?.NoEcho).toBe(true);
     expect(parameters.MemberRoleName?.Default).toBe('policy-gate-member');

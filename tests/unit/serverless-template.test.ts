@@ -2854,8 +2854,14 @@ describe('the service control policy shipped in policies/', () => {
     const memberRoles = Object.values(member.Resources as Record<string, JsonObject>)
       .filter(({ Type }) => Type === 'AWS::IAM::Role')
       .map(({ Properties }) => {
+        // `!Sub ${MemberRoleName}-quarantine` and the like, with the parameter's default.
         const name = (Properties as JsonObject).RoleName;
-        return roleArn(typeof name === 'string' ? name : 'policy-gate-member');
+        const sub = (name as JsonObject | undefined)?.['Fn::Sub'];
+        return roleArn(
+          typeof name === 'string'
+            ? name
+            : String(sub).replace(/^\$\{MemberRoleName\}/, 'policy-gate-member'),
+        );
       });
     const rule = `arn:aws:events:us-east-1:${ACCOUNT}:rule/policy-gate-member-iam-changes`;
     const stack = `arn:aws:cloudformation:us-east-1:${ACCOUNT}:stack/StackSet-policy-gate-member-0f1e2d3c/4b5a6978`;
@@ -2887,7 +2893,7 @@ describe('the service control policy shipped in policies/', () => {
       expect({ action, resource, outsider }).toEqual({ action, resource, outsider: 'deny' });
       expect({ action, resource, stackSet }).toEqual({ action, resource, stackSet: 'none' });
     }
-    expect(memberRoles.length).toBe(2);
+    expect(memberRoles.length).toBe(4); // the forwarder and the quarantine, restore and read roles
   });
 
   test('protects every key of the stack by its policy-gate-* alias, and the deployment bucket by its name', () => {
