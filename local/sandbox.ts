@@ -301,6 +301,7 @@ const ENV_KEYS = [
   'MEMBER_ROLE_NAME',
   'MEMBER_ROLE_EXTERNAL_ID',
   'ACCOUNT_SETTINGS',
+  'ACCOUNT_SETTINGS_BUNDLED',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */

@@ -10,8 +10,8 @@
  * - an `emailDecisions` other than `off`, `deny-only` or `on` (YAML reads an unquoted `off` or `on` as a
  *   boolean): every function would refuse its configuration, and the gate with it;
  * - an AWS Organization stage whose settings (organization id, member role, external id, the per-account
- *   settings document) are malformed or missing (scripts/organization-guard.js, which also gives the
- *   functions the validated document as ACCOUNT_SETTINGS).
+ *   settings document) are malformed or missing (scripts/organization-guard.js, which also ships the
+ *   validated document beside the functions' code).
  *
  * It runs before packaging, and again before a deploy (which skips packaging when given `--package`), so
  * a refused stage never reaches AWS.
@@ -73,7 +73,7 @@ class DeployGuard {
     });
     problems.push(...organization.problems);
     if (problems.length === 0 && organization.accountSettings !== undefined) {
-      problems.push(...applyAccountSettings(this.serverless.service, organization.accountSettings));
+      problems.push(...applyAccountSettings(this.serverless, organization.accountSettings));
     }
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(`PolicyGate refuses to deploy: ${problems.join('; ')}.`);

@@ -18,9 +18,14 @@
  * - The IAM action catalogue (half a megabyte of JSON, read when the configuration is, on the first
  *   invocation) is a file beside the bundle that `require` reads then, not half a megabyte of JavaScript
  *   every cold start must parse first.
+ * - The per-account settings document (issue 13), validated by the deploy guard, is a file beside the bundle
+ *   too (`account-settings.json`), read with the configuration: Lambda's 4 KB environment cannot carry a
+ *   large organization's settings. The deploy guard hands the validated text to the build
+ *   (`serverless.policyGateAccountSettings`); a build without it writes no file, and a function told to read
+ *   one (`ACCOUNT_SETTINGS_BUNDLED`) that finds none refuses to start.
  */
 
-const { copyFileSync, mkdirSync } = require('node:fs');
+const { copyFileSync, mkdirSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 
 /** The two receivers Bolt's App requires but PolicyGate never builds (it always passes its receiver). */
@@ -98,6 +103,38 @@ const catalogueBesideBundle = {
   },
 };
 
+const ACCOUNT_SETTINGS = join(__dirname, '..', 'generated', 'account-settings.json');
+/** The settings file's name beside each bundle. */
+const ACCOUNT_SETTINGS_FILE = 'account-settings.json';
+
+/**
+ * The esbuild plugin that leaves the settings document beside the bundle: `settingsText()` is the validated
+ * document (compact JSON) or undefined, asked when the build ends (the deploy guard has run by then).
+ */
+function accountSettingsBesideBundle(settingsText) {
+  return {
+    name: 'policy-gate-account-settings-beside-bundle',
+    setup(build) {
+      let used = false;
+      build.onResolve({ filter: /[\\/]account-settings\.json$/ }, (args) => {
+        if (join(args.resolveDir, args.path) !== ACCOUNT_SETTINGS) return undefined;
+        used = true;
+        return { path: `./${ACCOUNT_SETTINGS_FILE}`, external: true };
+      });
+      build.onEnd((result) => {
+        const text = settingsText();
+        if (!used || text === undefined || result.errors.length > 0) return;
+        const { outdir, outfile } = build.initialOptions;
+        const dir = outdir ?? (outfile && dirname(outfile));
+        if (!dir)
+          throw new Error('the settings document needs an outdir or outfile to be written beside the bundle');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, ACCOUNT_SETTINGS_FILE), text);
+      });
+    },
+  };
+}
+
 /** The esbuild options proper (what the benchmark and tests pass to esbuild's `build`). */
 const esbuildOptions = {
   bundle: true,
@@ -112,14 +149,34 @@ const esbuildOptions = {
   // endpoint); as `require` they need no ES module loader, so the bundle runs the same wherever CommonJS does.
   supported: { 'dynamic-import': false },
   external: [],
-  plugins: [boltLambdaOnly, environmentCredentialsOnly, catalogueBesideBundle],
+  plugins: [
+    boltLambdaOnly,
+    environmentCredentialsOnly,
+    catalogueBesideBundle,
+    accountSettingsBesideBundle(() => undefined),
+  ],
 };
 
-/** serverless-esbuild's options: esbuild's, plus its own (npm as the packager, and nothing excluded). */
-function serverlessEsbuildOptions() {
-  return { ...esbuildOptions, packager: 'npm', exclude: [] };
+/**
+ * serverless-esbuild's options: esbuild's, plus its own (npm as the packager, and nothing excluded), with
+ * the settings document the deploy guard validated for this stage (scripts/organization-guard.js).
+ */
+function serverlessEsbuildOptions(serverless) {
+  return {
+    ...esbuildOptions,
+    plugins: [
+      boltLambdaOnly,
+      environmentCredentialsOnly,
+      catalogueBesideBundle,
+      accountSettingsBesideBundle(() => serverless?.policyGateAccountSettings),
+    ],
+    packager: 'npm',
+    exclude: [],
+  };
 }
 
 module.exports = serverlessEsbuildOptions;
 module.exports.esbuildOptions = esbuildOptions;
 module.exports.UNUSED_BOLT_RECEIVERS = UNUSED_BOLT_RECEIVERS;
+module.exports.accountSettingsBesideBundle = accountSettingsBesideBundle;
+module.exports.ACCOUNT_SETTINGS_FILE = ACCOUNT_SETTINGS_FILE;

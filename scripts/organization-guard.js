@@ -5,9 +5,9 @@
  * - a stage with an organization names the member role (`memberRoleName`, policy-gate-…, so the shipped
  *   SCP protects it) and its external id (`memberRoleExternalId`; a production stage needs at least 16
  *   characters of it, a random value);
- * - `accountSettingsFile` (JSON or YAML) parses with the shared parser the functions use, and becomes the
- *   ACCOUNT_SETTINGS variable as compact JSON, unless that would push a function's environment past
- *   Lambda's 4 KB: then the deploy is refused, naming the function and the size.
+ * - `accountSettingsFile` (JSON or YAML) parses with the shared parser the functions use, and is shipped as
+ *   compact JSON beside every function's code (account-settings.json, which the functions read and
+ *   validate again at start, refusing to run without it): Lambda's 4 KB environment could not carry it.
  *
  * No message quotes the external id or the document's contents beyond the path of what is wrong.
  */
@@ -20,6 +20,12 @@ const ROLE_NAME = /^policy-gate-[\w+=,.@-]{1,41}$/;
 // STS: 2–1,224 characters of [\w+=,.@:/-].
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const PRODUCTION_EXTERNAL_ID_MIN = 16;
+/**
+ * The largest settings document shipped: every function parses it (and expands its restricted lists
+ * against the catalogue) at each cold start. Far above what a 1,000-account organization needs (about 60
+ * bytes an account with its own channel).
+ */
+const ACCOUNT_SETTINGS_LIMIT = 1024 * 1024;
 /** Lambda's limit for all of a function's environment variables, keys and values together. */
 const LAMBDA_ENVIRONMENT_LIMIT = 4096;
 /**
@@ -94,7 +100,7 @@ function environmentSizes(service) {
 
 /**
  * The stage's organization problems (empty when it may deploy) and, when it has a settings document, the
- * ACCOUNT_SETTINGS value to give the functions.
+ * validated document (compact JSON) to ship beside the functions' code.
  *
  * @param effective the stage's params, `--param` options applied
  * @param production whether serverless.yml marks the stage production
@@ -158,29 +164,39 @@ function checkOrganization({ stage, effective, production, serviceDir }) {
 }
 
 /**
- * Gives every function ACCOUNT_SETTINGS, or names each function whose environment it would push past
- * Lambda's 4 KB (then nothing is changed and the caller refuses the deploy).
+ * Ships the validated document beside every function's code (scripts/lambda-esbuild.js writes it as
+ * account-settings.json when the build ends) and tells the functions to read it (ACCOUNT_SETTINGS_BUNDLED),
+ * so its size is bounded by the package, not by Lambda's 4 KB environment. Returns the problems (a document
+ * past {@link ACCOUNT_SETTINGS_LIMIT}, an environment past 4 KB); then nothing is changed and the caller
+ * refuses the deploy.
  */
-function applyAccountSettings(service, accountSettings) {
-  service.provider.environment = {
-    ...(service.provider.environment || {}),
-    ACCOUNT_SETTINGS: accountSettings,
-  };
-  const tooLarge = environmentSizes(service).filter(({ bytes }) => bytes > LAMBDA_ENVIRONMENT_LIMIT);
-  if (tooLarge.length === 0) return [];
-  service.provider.environment.ACCOUNT_SETTINGS = '';
-  return [
-    `the account settings document (${Buffer.byteLength(accountSettings, 'utf8')} bytes as compact JSON) would push the environment of ${tooLarge
-      .map(({ name, bytes }) => `${name} to about ${bytes} bytes`)
-      .join(
-        ', ',
-      )}, past Lambda's ${LAMBDA_ENVIRONMENT_LIMIT}-byte limit: shorten it (settings per organizational unit rather than per account, Slack user groups rather than lists of users)`,
-  ];
+function applyAccountSettings(serverless, accountSettings) {
+  const { service } = serverless;
+  const bytes = Buffer.byteLength(accountSettings, 'utf8');
+  if (bytes > ACCOUNT_SETTINGS_LIMIT) {
+    return [
+      `the account settings document is ${bytes} bytes as compact JSON, over ${ACCOUNT_SETTINGS_LIMIT}: every function parses it at each cold start; shorten it (settings per organizational unit rather than per account, Slack user groups rather than lists of users)`,
+    ];
+  }
+  const environment = { ...(service.provider.environment || {}), ACCOUNT_SETTINGS_BUNDLED: 'true' };
+  delete environment.ACCOUNT_SETTINGS;
+  const previous = service.provider.environment;
+  service.provider.environment = environment;
+  const tooLarge = environmentSizes(service).filter(({ bytes: size }) => size > LAMBDA_ENVIRONMENT_LIMIT);
+  if (tooLarge.length > 0) {
+    service.provider.environment = previous;
+    return [
+      `the environment of ${tooLarge.map(({ name, bytes: size }) => `${name} (about ${size} bytes)`).join(', ')} is past Lambda's ${LAMBDA_ENVIRONMENT_LIMIT}-byte limit`,
+    ];
+  }
+  serverless.policyGateAccountSettings = accountSettings;
+  return [];
 }
 
 module.exports = {
   checkOrganization,
   applyAccountSettings,
+  ACCOUNT_SETTINGS_LIMIT,
   environmentSizes,
   LAMBDA_ENVIRONMENT_LIMIT,
 };

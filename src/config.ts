@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type AccountSettings, NO_ACCOUNT_SETTINGS, parseAccountSettings } from './domain/account-settings';
+import { readBundledAccountSettings } from './domain/account-settings-data';
 import { type IdentityMap, parseIdentityMap, SLACK_USER_ID, SLACK_USERGROUP_ID } from './domain/approvers';
 import type { AttributionSettings } from './domain/attribution';
 import { loadGeneratedCatalogue } from './domain/catalogue-data';
@@ -68,7 +69,10 @@ export interface Config {
   readonly accountId?: string;
   /** Set when the stage gates a whole AWS Organization (`ORGANIZATION_ID`). */
   readonly organization?: OrganizationConfig;
-  /** Per-OU and per-account settings (`ACCOUNT_SETTINGS` or `ACCOUNT_SETTINGS_FILE`); none by default. */
+  /**
+   * Per-OU and per-account settings (bundled beside the code with `ACCOUNT_SETTINGS_BUNDLED`, or
+   * `ACCOUNT_SETTINGS` / `ACCOUNT_SETTINGS_FILE`); none by default.
+   */
   readonly accountSettings: AccountSettings;
 }
 
@@ -329,15 +333,43 @@ function organizationConfig(
   return { organizationId, memberRoleName, memberRoleExternalId, accountsCacheSeconds };
 }
 
-/** The per-account settings document: `ACCOUNT_SETTINGS` (JSON text) or `ACCOUNT_SETTINGS_FILE` (a path). */
+/**
+ * The per-account settings document: bundled beside the code (`ACCOUNT_SETTINGS_BUNDLED=true`, how a
+ * deployed stage gets it), `ACCOUNT_SETTINGS` (JSON text) or `ACCOUNT_SETTINGS_FILE` (a path; local use).
+ * One that cannot be read or parsed is a configuration problem: the function refuses to start rather than
+ * apply the stage's settings (and its approvers) in an OU that has its own.
+ */
 function accountSettingsConfig(env: Env, problems: string[]): AccountSettings {
   const text = env.ACCOUNT_SETTINGS?.trim();
   const file = env.ACCOUNT_SETTINGS_FILE?.trim();
-  if (text && file) {
-    problems.push('set ACCOUNT_SETTINGS or ACCOUNT_SETTINGS_FILE, not both');
+  const bundledFlag = env.ACCOUNT_SETTINGS_BUNDLED?.trim() || 'false';
+  if (bundledFlag !== 'true' && bundledFlag !== 'false') {
+    problems.push(`ACCOUNT_SETTINGS_BUNDLED must be "true" or "false", got ${JSON.stringify(bundledFlag)}`);
     return NO_ACCOUNT_SETTINGS;
   }
+  const bundled = bundledFlag === 'true';
+  if ([text, file, bundled].filter(Boolean).length > 1) {
+    problems.push(
+      'set one of ACCOUNT_SETTINGS, ACCOUNT_SETTINGS_FILE and ACCOUNT_SETTINGS_BUNDLED, not several',
+    );
+    return NO_ACCOUNT_SETTINGS;
+  }
+  const name = bundled
+    ? 'the bundled settings document'
+    : file
+      ? 'ACCOUNT_SETTINGS_FILE'
+      : 'ACCOUNT_SETTINGS';
   let source: string | undefined = text;
+  if (bundled) {
+    try {
+      source = readBundledAccountSettings();
+    } catch (error) {
+      problems.push(
+        `ACCOUNT_SETTINGS_BUNDLED is true but account-settings.json cannot be read beside the code (${(error as Error).message.split('\n')[0]})`,
+      );
+      return NO_ACCOUNT_SETTINGS;
+    }
+  }
   if (file) {
     try {
       source = readFileSync(file, 'utf8');
@@ -353,8 +385,7 @@ function accountSettingsConfig(env: Env, problems: string[]): AccountSettings {
     return parseAccountSettings(source, loadGeneratedCatalogue());
   } catch (error) {
     if (!(error instanceof AccountSettingsError)) throw error;
-    for (const problem of error.problems)
-      problems.push(`${file ? 'ACCOUNT_SETTINGS_FILE' : 'ACCOUNT_SETTINGS'} ${problem}`);
+    for (const problem of error.problems) problems.push(`${name} ${problem}`);
     return NO_ACCOUNT_SETTINGS;
   }
 }

@@ -65,7 +65,13 @@ describe('loadConfig: organization settings', () => {
       /ACCOUNT_SETTINGS unknown key "acounts".*ACCOUNT_SETTINGS organizationalUnits\.ou-x: not an organizational unit id/,
     );
     expect(() => loadConfig({ ...base, ACCOUNT_SETTINGS: '{}', ACCOUNT_SETTINGS_FILE: '/x' })).toThrow(
-      /not both/,
+      /not several/,
+    );
+    expect(() => loadConfig({ ...base, ACCOUNT_SETTINGS: '{}', ACCOUNT_SETTINGS_BUNDLED: 'true' })).toThrow(
+      /not several/,
+    );
+    expect(() => loadConfig({ ...base, ACCOUNT_SETTINGS_BUNDLED: 'yes' })).toThrow(
+      /ACCOUNT_SETTINGS_BUNDLED must be "true" or "false"/,
     );
     expect(() => loadConfig({ ...base, ACCOUNT_SETTINGS_FILE: '/nonexistent/settings.json' })).toThrow(
       /cannot be read/,
