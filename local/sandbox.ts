@@ -147,6 +147,11 @@ export interface SandboxOptions {
    */
   organization?: OrganizationOptions;
   /**
+   * The organization sweep's rotation (SWEEP_MAX_ACCOUNTS_PER_RUN, SWEEP_RUN_BUDGET_SECONDS,
+   * SWEEP_CYCLE_MAX_SECONDS); the function's defaults otherwise.
+   */
+  sweepRotation?: { maxAccountsPerRun?: number; runBudgetSeconds?: number; cycleMaxSeconds?: number };
+  /**
    * Slack's rate limits on the stand-in: on by default with Slack's own figures; `false` turns them off,
    * `{ scale }` speeds them up (and the delivery worker's pacing, SLACK_POST_INTERVAL_MS, with them).
    */
@@ -302,6 +307,9 @@ const ENV_KEYS = [
   'MEMBER_ROLE_EXTERNAL_ID',
   'ACCOUNT_SETTINGS',
   'ACCOUNT_SETTINGS_BUNDLED',
+  'SWEEP_MAX_ACCOUNTS_PER_RUN',
+  'SWEEP_RUN_BUDGET_SECONDS',
+  'SWEEP_CYCLE_MAX_SECONDS',
 ] as const;
 
 /** Starts the sandbox; `close()` stops everything and restores the environment. */
@@ -473,6 +481,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.endpoint,
     AWS_ENDPOINT_URL_STS: sts.endpoint,
     SWEEP_STATE_TABLE: SWEEP_TABLE,
+    ...(options.sweepRotation?.maxAccountsPerRun !== undefined && {
+      SWEEP_MAX_ACCOUNTS_PER_RUN: String(options.sweepRotation.maxAccountsPerRun),
+    }),
+    ...(options.sweepRotation?.runBudgetSeconds !== undefined && {
+      SWEEP_RUN_BUDGET_SECONDS: String(options.sweepRotation.runBudgetSeconds),
+    }),
+    ...(options.sweepRotation?.cycleMaxSeconds !== undefined && {
+      SWEEP_CYCLE_MAX_SECONDS: String(options.sweepRotation.cycleMaxSeconds),
+    }),
     STATE_MACHINE_ARN: sfn.stateMachineArn,
     DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
     ACCOUNT_ID: ACCOUNT,

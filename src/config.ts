@@ -132,6 +132,13 @@ export interface SweepConfig {
   readonly deadLetterQueueUrl: string;
   /** An organization's sweep examines at most this many member accounts per run (`SWEEP_MAX_ACCOUNTS_PER_RUN`). */
   readonly maxAccountsPerRun: number;
+  /**
+   * A run starts no further member account after this many seconds (`SWEEP_RUN_BUDGET_SECONDS`, default
+   * 240: the function's 300-second timeout less the time one account may take).
+   */
+  readonly runBudgetSeconds: number;
+  /** A cycle through every member account longer than this is alarmed (`SWEEP_CYCLE_MAX_SECONDS`, default 6 h). */
+  readonly cycleMaxSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -456,7 +463,28 @@ function sweepConfig(env: Env, problems: string[]): SweepConfig | undefined {
     ),
     deadLetterQueueUrl: value('DEAD_LETTER_QUEUE_URL', /^https?:\/\/.+/, 'an SQS queue URL'),
     maxAccountsPerRun: maxAccounts(env.SWEEP_MAX_ACCOUNTS_PER_RUN, problems),
+    runBudgetSeconds: sweepSeconds(env, 'SWEEP_RUN_BUDGET_SECONDS', 240, 1, 900, problems),
+    cycleMaxSeconds: sweepSeconds(env, 'SWEEP_CYCLE_MAX_SECONDS', 21_600, 0, 7 * 86_400, problems),
   };
+}
+
+/** A whole number of seconds from `min` to `max`, `fallback` when unset. */
+function sweepSeconds(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const value = Number(text);
+  if (Number.isInteger(value) && value >= min && value <= max) return value;
+  problems.push(
+    `${name} must be a whole number of seconds from ${min} to ${max}, got ${JSON.stringify(text)}`,
+  );
+  return fallback;
 }
 
 /** Default 50: a 300-second run has room for about that many accounts' inventories. */

@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /** The CloudWatch metrics PolicyGate's alarms watch; each data point means a person must look now. */
-export type AlarmMetricName = 'SelfProtectionAlerts' | 'SlackNeverPosted';
+export type AlarmMetricName = 'SelfProtectionAlerts' | 'SlackNeverPosted' | 'SweepCycleOverdue';
 
 /** Emits alarm metrics (the stack's CloudWatch alarms publish them to the alert topic). */
 export interface AlarmMetrics {

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SweepCursor } from '../services/organization-sweep';
+import type { SweepCursor, SweepCursorState } from '../services/organization-sweep';
 import { mapAwsError } from './aws-error';
 
 const CURSOR_ID = 'organization-cursor';
@@ -11,22 +11,38 @@ export class DynamoSweepCursor implements SweepCursor {
     private readonly tableName: string,
   ) {}
 
-  async load(): Promise<string | undefined> {
+  async load(): Promise<SweepCursorState> {
+    let item: Record<string, unknown> | undefined;
     try {
       const { Item } = await this.client.send(
         new GetCommand({ TableName: this.tableName, Key: { id: CURSOR_ID }, ConsistentRead: true }),
       );
-      const after = Item?.after;
-      return typeof after === 'string' && /^\d{12}$/.test(after) ? after : undefined;
+      item = Item;
     } catch (error) {
       throw mapAwsError('DynamoDB GetItem', error);
     }
+    // Anything unexpected reads as the start of a cycle: the worst case is sweeping some accounts again.
+    const { after, cycleStartedAt, overdueAlerted } = item ?? {};
+    return {
+      ...(typeof after === 'string' && /^\d{12}$/.test(after) && { after }),
+      ...(typeof cycleStartedAt === 'string' &&
+        !Number.isNaN(Date.parse(cycleStartedAt)) && { cycleStartedAt }),
+      ...(overdueAlerted === true && { overdueAlerted }),
+    };
   }
 
-  async save(after: string | undefined): Promise<void> {
+  async save(state: SweepCursorState): Promise<void> {
     try {
       await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: { id: CURSOR_ID, ...(after && { after }) } }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            id: CURSOR_ID,
+            ...(state.after && { after: state.after }),
+            ...(state.cycleStartedAt && { cycleStartedAt: state.cycleStartedAt }),
+            ...(state.overdueAlerted && { overdueAlerted: true }),
+          },
+        }),
       );
     } catch (error) {
       throw mapAwsError('DynamoDB PutItem', error);

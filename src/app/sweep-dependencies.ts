@@ -135,6 +135,9 @@ export function sweepService(): SweepService | OrganizationSweep {
       }),
     cursor: new DynamoSweepCursor(documents(dynamo), sweep.stateTable),
     maxAccountsPerRun: sweep.maxAccountsPerRun,
+    runBudgetMs: sweep.runBudgetSeconds * 1000,
+    cycleMaxSeconds: sweep.cycleMaxSeconds,
+    metrics: new EmfAlarmMetrics(cfg.stage),
     notifier,
     logger,
   });

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMemberTemplate } from '../../scripts/package-member';
+import type { AlarmMetricName } from '../../src/adapters/alarm-metrics';
 import { parseAccountSettings } from '../../src/domain/account-settings';
 import { loadGeneratedCatalogue } from '../../src/domain/catalogue-data';
 import {
@@ -168,6 +169,7 @@ const ORGANIZATION_RESOURCES = [
   'MemberRestoreAccessPolicy',
   'MemberReadAccessPolicy',
   'OrganizationReadPolicy',
+  'SweepCycleOverdueAlarm',
 ];
 
 describe('a single-account stage (no organizationId)', () => {
@@ -330,6 +332,21 @@ describe('an organization stage', () => {
     );
     for (const { statement } of statements) expect(statement.Effect).toBe('Allow');
     expect(statements.every(({ resource }) => resource === 'OrganizationReadPolicy')).toBe(true);
+  });
+
+  test('alarms on the metric the sweep counts when a cycle through the member accounts is overdue', () => {
+    // Act
+    const alarm = organization.Resources.SweepCycleOverdueAlarm?.Properties as JsonObject;
+    // Assess
+    const metric: AlarmMetricName = 'SweepCycleOverdue';
+    expect(alarm).toMatchObject({
+      Namespace: 'PolicyGate',
+      MetricName: metric,
+      Dimensions: [{ Name: 'service', Value: 'policy-gate-ci' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+    });
   });
 
   test('outputs the bus and the roles the member stack trusts', () => {
