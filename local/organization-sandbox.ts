@@ -70,6 +70,21 @@ export function memberRoleActions(): Record<MemberRoleUse, ReadonlySet<string>> 
   };
 }
 
+/**
+ * The organization `npm start -- --organization` runs: the central (security) account and two member
+ * accounts, each in its own OU, with the stage's settings everywhere.
+ */
+export const DEMO_ORGANIZATION: OrganizationOptions = {
+  units: [
+    { id: 'ou-loca-payments1', name: 'Payments' },
+    { id: 'ou-loca-dataplat1', name: 'Data platform' },
+  ],
+  accounts: [
+    { id: '111111111111', name: 'payments-prod', parentId: 'ou-loca-payments1' },
+    { id: '222222222222', name: 'data-prod', parentId: 'ou-loca-dataplat1' },
+  ],
+};
+
 /** A member account of the sandbox's organization. */
 export interface LocalAccountSpec {
   readonly id: string;
@@ -88,6 +103,8 @@ export interface OrganizationOptions {
 export interface MemberAccount {
   readonly id: string;
   readonly name: string;
+  /** The name of the OU it is in (`Root` at the root). */
+  readonly unitName: string;
   readonly iam: IamServer;
   /** An IAM client acting as the account's developer (IAM user `dev`), whose changes PolicyGate gates. */
   readonly developer: IAMClient;
@@ -167,7 +184,8 @@ export async function startOrganization(
       );
     }
     unsubscribes.push(iam.onEvent(forward));
-    members[account.id] = { id: account.id, name: account.name, iam, developer };
+    const unitName = options.units?.find((u) => u.id === account.parentId)?.name ?? 'Root';
+    members[account.id] = { id: account.id, name: account.name, unitName, iam, developer };
   }
   const centralId = central.iam.accountId;
   const router = await startIamAccountRouter(

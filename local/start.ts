@@ -6,11 +6,13 @@
  * Settings: `.env` (POLICY_GATE_CONSOLE_HOST, POLICY_GATE_CONSOLE_PORT, POLICY_GATE_SWEEP_SECONDS,
  * POLICY_GATE_SLACK_RECOVERY_SECONDS, POLICY_GATE_DATA_DIR), then the environment, then flags (--host,
  * --port, --data-dir, --env-file). Without a data directory everything is in memory; with one, approvals,
- * the IAM account and pending executions survive a restart.
+ * the IAM account and pending executions survive a restart. `--organization` runs an AWS Organization
+ * instead of one account: the central account and two member accounts in two OUs (in memory only).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { seedAccount } from './console/samples';
 import { startConsole } from './console/server';
+import { DEMO_ORGANIZATION } from './organization-sandbox';
 import { SLACK_CHANNEL, SLACK_USERS, startSandbox } from './sandbox';
 
 const KEYS = [
@@ -61,8 +63,14 @@ export function settingsOf(
   if (port > 65_535) throw new Error('the console port must be at most 65535');
   const dataDir = flag('data-dir') ?? get('POLICY_GATE_DATA_DIR');
   if (dataDir === '' || dataDir?.startsWith('--')) throw new Error('--data-dir needs a directory');
+  const organization = argv.includes('--organization');
+  // The data directory keeps one account's IAM; the member accounts' would be lost at a restart.
+  if (organization && dataDir !== undefined) {
+    throw new Error('--organization runs in memory: it cannot be combined with --data-dir');
+  }
   return {
     ...(dataDir !== undefined && { dataDir }),
+    organization,
     host: flag('host') ?? get('POLICY_GATE_CONSOLE_HOST') ?? '127.0.0.1',
     port,
     sweepSeconds: number(get('POLICY_GATE_SWEEP_SECONDS'), 60, 'POLICY_GATE_SWEEP_SECONDS', 1),
@@ -90,6 +98,7 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({
     timeScale: 1,
     ...(settings.dataDir !== undefined && { dataDir: settings.dataDir }),
+    ...(settings.organization && { organization: DEMO_ORGANIZATION }),
   });
   // A restored account was seeded on its first start (unless that start died before it got there).
   if (!sandbox.iam.state.policies.some((policy) => policy.awsManaged)) await seedAccount(sandbox);
@@ -123,7 +132,13 @@ async function main(): Promise<void> {
   Slack interactivity   ${sandbox.interactivity.url}
   e-mail decision page  ${sandbox.decisionPage.url}
   data                  ${settings.dataDir === undefined ? 'in memory (--data-dir DIR keeps it across restarts)' : `${settings.dataDir}${sandbox.restored ? ' (restored)' : ''}`}
-  sweep every ${settings.sweepSeconds}s, Slack recovery every ${settings.slackRecoverySeconds}s
+  sweep every ${settings.sweepSeconds}s, Slack recovery every ${settings.slackRecoverySeconds}s${
+    sandbox.organization
+      ? `\n  organization          ${Object.values(sandbox.organization.members)
+          .map((m) => `${m.name} (${m.id}, OU ${m.unitName})`)
+          .join(', ')} and the central account`
+      : ''
+  }
   Slack users: ${Object.values(SLACK_USERS)
     .map((u) => `${u.name} (${u.id})`)
     .join(', ')}

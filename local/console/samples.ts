@@ -155,8 +155,19 @@ export class SimulateError extends Error {
   override name = 'SimulateError';
 }
 
-/** An IAM client for the actor: alice's own keys, or a session of the developer role assumed through STS. */
-export async function clientFor(sandbox: Sandbox, actor: Actor): Promise<IAMClient> {
+/**
+ * An IAM client for the actor: alice's own keys, or a session of the developer role assumed through STS;
+ * in a member account of an organization sandbox, that account's developer (the IAM user `dev`).
+ */
+export async function clientFor(sandbox: Sandbox, actor: Actor, accountId = ACCOUNT): Promise<IAMClient> {
+  if (accountId !== ACCOUNT) {
+    const member = sandbox.organization?.members[accountId];
+    if (!member) throw new SimulateError(`no account ${JSON.stringify(accountId)} in this sandbox`);
+    if (actor !== 'alice') {
+      throw new SimulateError('the assumed-role actor exists only in the central account');
+    }
+    return member.developer;
+  }
   if (actor === 'alice') return sandbox.developer;
   const sts = new STSClient({
     region: 'us-east-1',
@@ -267,15 +278,25 @@ export async function makeCall(client: IAMClient, call: IamCall): Promise<void> 
  * attaches (AWS managed policies exist in every account; a role is made by alice, which is not gated).
  */
 export async function seedAccount(sandbox: Sandbox): Promise<void> {
-  sandbox.iam.addAwsManagedPolicy('AdministratorAccess', {
+  // Every account of an organization sandbox too (as the developer of each: not gated).
+  for (const { iam, developer } of [
+    { iam: sandbox.iam, developer: sandbox.developer },
+    ...Object.values(sandbox.organization?.members ?? {}),
+  ]) {
+    await seedOne(iam, developer);
+  }
+}
+
+async function seedOne(iam: Sandbox['iam'], developer: IAMClient): Promise<void> {
+  iam.addAwsManagedPolicy('AdministratorAccess', {
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
   });
-  sandbox.iam.addAwsManagedPolicy('ReadOnlyAccess', {
+  iam.addAwsManagedPolicy('ReadOnlyAccess', {
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: ['s3:Get*', 's3:List*', 'iam:Get*', 'iam:List*'], Resource: '*' }],
   });
-  await sandbox.developer.send(
+  await developer.send(
     new CreateRoleCommand({
       RoleName: APP_ROLE,
       AssumeRolePolicyDocument: JSON.stringify({

@@ -283,7 +283,17 @@ function isQuarantine(document: string): boolean {
 }
 
 function iamFragment(sandbox: Sandbox): string {
-  const state = sandbox.iam.state;
+  const members = Object.values(sandbox.organization?.members ?? {});
+  if (members.length === 0) return accountIamFragment(sandbox.iam.state);
+  return [
+    `<h2 class="account">Account ${esc(ACCOUNT)} security (central)</h2>${accountIamFragment(sandbox.iam.state)}`,
+    ...members.map(
+      (m) => `<h2 class="account">Account ${esc(m.id)} ${esc(m.name)}</h2>${accountIamFragment(m.iam.state)}`,
+    ),
+  ].join('');
+}
+
+function accountIamFragment(state: Sandbox['iam']['state']): string {
   const policies = state.policies
     .filter((p) => !p.awsManaged)
     .map((p) => {
@@ -334,28 +344,56 @@ function executionsFragment(sandbox: Sandbox): string {
   return body || '<p class="muted">No workflow runs yet.</p>';
 }
 
+/** The accounts a change can be made in: the central one, and an organization sandbox's members. */
+function accountsOf(sandbox: Sandbox): { id: string; label: string }[] {
+  const organization = sandbox.organization;
+  if (!organization) return [];
+  return [
+    { id: ACCOUNT, label: `${ACCOUNT} security (central account)` },
+    ...Object.values(organization.members).map((m) => ({
+      id: m.id,
+      label: `${m.id} ${m.name} (OU ${m.unitName})`,
+    })),
+  ];
+}
+
+function accountSelect(sandbox: Sandbox): string {
+  const accounts = accountsOf(sandbox);
+  if (accounts.length === 0) return '';
+  return ` <label>Account <select name="account">${accounts
+    .map((a) => `<option value="${esc(a.id)}">${esc(a.label)}</option>`)
+    .join('')}</select></label>`;
+}
+
 function actorSelect(): string {
   return `<label>Actor <select name="actor">${Object.entries(ACTORS)
     .map(([k, v]) => `<option value="${esc(k)}">${esc(v)}</option>`)
     .join('')}</select></label>`;
 }
 
-function simulatePage(note = ''): string {
+function simulatePage(sandbox: Sandbox, note = ''): string {
+  const where = accountSelect(sandbox);
   const samples = Object.entries(SAMPLES)
     .map(
       ([key, s]) =>
-        `<form method="post" action="/simulate" class="card"><input type="hidden" name="sample" value="${esc(key)}"><b>${esc(s.title)}</b><br>${actorSelect()} <button type="submit">Make this change</button></form>`,
+        `<form method="post" action="/simulate" class="card"><input type="hidden" name="sample" value="${esc(key)}"><b>${esc(s.title)}</b><br>${actorSelect()}${where} <button type="submit">Make this change</button></form>`,
     )
     .join('');
-  const paste = `<form method="post" action="/simulate" class="card"><b>Paste a policy document (made as CreatePolicy)</b><br><textarea name="policy" rows="10" cols="80"></textarea><br>${actorSelect()} <button type="submit">Create the policy</button></form>`;
+  const paste = `<form method="post" action="/simulate" class="card"><b>Paste a policy document (made as CreatePolicy)</b><br><textarea name="policy" rows="10" cols="80"></textarea><br>${actorSelect()}${where} <button type="submit">Create the policy</button></form>`;
   return page('Simulate a change', `${note}${samples}${paste}`);
 }
 
 // ---------- actions ----------
 
 /** Makes the calls as the actor and returns what each started. */
-export async function simulate(sandbox: Sandbox, calls: IamCall[], actor: Actor): Promise<SimulatedChange[]> {
-  const client = await clientFor(sandbox, actor);
+export async function simulate(
+  sandbox: Sandbox,
+  calls: IamCall[],
+  actor: Actor,
+  accountId: string = ACCOUNT,
+): Promise<SimulatedChange[]> {
+  const client = await clientFor(sandbox, actor, accountId);
+  const own = client === sandbox.developer || client === sandbox.organization?.members[accountId]?.developer;
   const started: { eventName: string; executionArn: string }[] = [];
   try {
     for (const call of calls) {
@@ -375,7 +413,7 @@ export async function simulate(sandbox: Sandbox, calls: IamCall[], actor: Actor)
       }
     }
   } finally {
-    if (client !== sandbox.developer) client.destroy();
+    if (!own) client.destroy();
   }
   return Promise.all(
     started.map(async ({ eventName, executionArn }) => {
@@ -396,7 +434,12 @@ function byPolicyGate(input: unknown): boolean {
   const identity = (input as { detail?: { userIdentity?: unknown } } | null)?.detail?.userIdentity as
     | { sessionContext?: { sessionIssuer?: { arn?: unknown } } }
     | undefined;
-  return identity?.sessionContext?.sessionIssuer?.arn === POLICY_GATE_ROLE;
+  const issuer = identity?.sessionContext?.sessionIssuer?.arn;
+  // In a member account PolicyGate writes through the member roles (policy-gate-member-quarantine, ...).
+  return (
+    issuer === POLICY_GATE_ROLE ||
+    (typeof issuer === 'string' && /^arn:aws:iam::\d{12}:role\/policy-gate-member-/.test(issuer))
+  );
 }
 
 async function statusOf(sandbox: Sandbox, approvalId: string, executionArn: string): Promise<string> {
@@ -421,6 +464,15 @@ function callsOf(input: Record<string, unknown>, suffix: string): IamCall[] {
     return pastedPolicy(input.policy, suffix);
   if (isObj(input.policy)) return pastedPolicy(JSON.stringify(input.policy), suffix);
   throw new SimulateError('give a sample, a policy document or a CloudTrail event');
+}
+
+/** The account a change is made in: the central one unless an organization sandbox's member is named. */
+function accountOf(sandbox: Sandbox, value: unknown): string {
+  if (value === undefined || value === '') return ACCOUNT;
+  if (typeof value !== 'string' || !accountsOf(sandbox).some((a) => a.id === value)) {
+    throw new SimulateError('account must be one of the sandbox’s accounts');
+  }
+  return value;
 }
 
 const actorOf = (value: unknown): Actor => {
@@ -519,7 +571,7 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
             res,
             error instanceof SimulateError ? 400 : 500,
             'text/html; charset=utf-8',
-            simulatePage(`<p class="note">${esc(message)}</p>`),
+            simulatePage(sandbox, `<p class="note">${esc(message)}</p>`),
           );
       } else res.end();
     });
@@ -555,7 +607,7 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
         case '/console.js':
           return send(res, 200, 'text/javascript; charset=utf-8', CONSOLE_SCRIPT);
         case '/simulate':
-          return send(res, 200, html, simulatePage());
+          return send(res, 200, html, simulatePage(sandbox));
         case '/api/state':
           return send(res, 200, 'application/json', JSON.stringify(apiState(sandbox)));
         default:
@@ -577,7 +629,12 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
         throw new SimulateError('the body is not JSON');
       }
       if (!isObj(input)) throw new SimulateError('the body must be a JSON object');
-      const changes = await simulate(sandbox, callsOf(input, suffix()), actorOf(input.actor));
+      const changes = await simulate(
+        sandbox,
+        callsOf(input, suffix()),
+        actorOf(input.actor),
+        accountOf(sandbox, input.account),
+      );
       return send(res, 200, 'application/json', JSON.stringify({ changes }));
     }
     // Form posts: only from the console's own pages (a browser always sends Origin on a form POST).
@@ -592,11 +649,13 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
       return send(res, 200, 'text/html; charset=utf-8', await clickAs(sandbox, form));
     if (url.pathname === '/simulate') {
       const input = Object.fromEntries(form.entries());
-      const changes = await simulate(sandbox, callsOf(input, suffix()), actorOf(input.actor));
+      const accountId = accountOf(sandbox, input.account);
+      const changes = await simulate(sandbox, callsOf(input, suffix()), actorOf(input.actor), accountId);
+      const label = accountsOf(sandbox).find((a) => a.id === accountId)?.label;
       const list = changes
         .map(
           (c) =>
-            `<li>${esc(c.eventName)}: approval <code>${esc(c.approvalId)}</code> · ${esc(c.status)}</li>`,
+            `<li>${esc(c.eventName)}${label ? ` in account ${esc(label)}` : ''}: approval <code>${esc(c.approvalId)}</code> · ${esc(c.status)}</li>`,
         )
         .join('');
       return send(
@@ -604,6 +663,7 @@ export async function startConsole(sandbox: Sandbox, options: ConsoleOptions = {
         200,
         'text/html; charset=utf-8',
         simulatePage(
+          sandbox,
           `<div class="note simulated"><b>Started ${changes.length} workflow run(s)</b><ul>${list}</ul><a href="/slack">See the Slack channel</a> · <a href="/iam">IAM</a></div>`,
         ),
       );

@@ -50,7 +50,13 @@ describe('npm start', () => {
       POLICY_GATE_CONSOLE_HOST: '::1',
       POLICY_GATE_SWEEP_SECONDS: '30',
     });
-    expect(defaults).toEqual({ host: '127.0.0.1', port: 3000, sweepSeconds: 60, slackRecoverySeconds: 15 });
+    expect(defaults).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      sweepSeconds: 60,
+      slackRecoverySeconds: 15,
+      organization: false,
+    });
     expect(fromFile).toMatchObject({ host: '::1', port: 4000, sweepSeconds: 30 });
     expect(fromEnv.port).toBe(5000);
     expect(fromFlags).toMatchObject({ host: '127.0.0.2', port: 6000 });
@@ -75,5 +81,49 @@ describe('npm start', () => {
     expect(fromEnv.dataDir).toBe('/tmp/a');
     expect(fromFlag.dataDir).toBe('/tmp/b');
     expect(() => settingsOf(['--data-dir', '--port'], {}, () => undefined)).toThrow(/needs a directory/);
+  });
+
+  test('settings: --organization, in memory only', () => {
+    // Act / Assess
+    expect(settingsOf(['--organization'], {}, () => undefined).organization).toBe(true);
+    expect(() => settingsOf(['--organization', '--data-dir', '/tmp/b'], {}, () => undefined)).toThrow(
+      /cannot be combined with --data-dir/,
+    );
+  });
+
+  test('npm start -- --organization: a risky change made in a member account from the console is quarantined there and shown with its account and OU', async () => {
+    // Prepare
+    const { child, url, output } = startProcess(['--port', '0', '--organization']);
+    try {
+      const consoleUrl = await url;
+      // Act
+      const simulatePage = await (await fetch(`${consoleUrl}/simulate`)).text();
+      const answer = await fetch(`${consoleUrl}/api/simulate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sample: 'risky-create-policy', account: '111111111111' }),
+      });
+      const { changes } = (await answer.json()) as { changes: { status: string }[] };
+      let slack = '';
+      for (let i = 0; i < 100 && !slack.includes('payments-prod'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        slack = await (await fetch(`${consoleUrl}/slack`)).text();
+      }
+      const iam = await (await fetch(`${consoleUrl}/iam`)).text();
+      const exited = exitOf(child);
+      child.kill('SIGTERM');
+      // Assess
+      expect(output()).toMatch(/organization\s+payments-prod \(111111111111, OU Payments\), data-prod/);
+      expect(simulatePage).toContain(
+        '<option value="222222222222">222222222222 data-prod (OU Data platform)</option>',
+      );
+      expect(answer.status).toBe(200);
+      expect(changes.map((c) => c.status)).toEqual(['PENDING']);
+      expect(slack).toMatch(/Account name:.*payments-prod.*OU:.*Payments/s);
+      expect(iam).toMatch(/Account 111111111111 payments-prod<\/h2>.*QUARANTINED by PolicyGate/s);
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
