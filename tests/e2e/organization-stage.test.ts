@@ -70,6 +70,13 @@ async function run(args: string[]): Promise<Run> {
   return result;
 }
 
+/** analyseChange's environment variables in `template`. */
+function analyseEnvironment(template: Template): JsonObject {
+  const properties = template.Resources.AnalyseChangeLambdaFunction?.Properties;
+  if (!properties) throw new Error('no AnalyseChangeLambdaFunction');
+  return (properties.Environment as JsonObject).Variables as JsonObject;
+}
+
 /** The run each packaged template came from (its package directory holds the functions' zips). */
 const runOf = new Map<Template, Run>();
 
@@ -467,8 +474,7 @@ describe('the deploy guard with an organization', () => {
     // Act
     const files = readZip(join(withHugeSettings.packageDir, 'analyseChange.zip'));
     const shipped = files.get('src/handlers/account-settings.json')?.toString('utf8');
-    const variables = (template.Resources.AnalyseChangeLambdaFunction?.Properties.Environment as JsonObject)
-      .Variables as JsonObject;
+    const variables = analyseEnvironment(template);
     // Assess
     expect(withHugeSettings.code).toBe(0);
     expect(Buffer.byteLength(hugeSettings)).toBeGreaterThan(4 * 4096);
@@ -480,9 +486,7 @@ describe('the deploy guard with an organization', () => {
   test('a stage without a settings document ships none and reads none', () => {
     // Act
     const files = readZip(join((runOf.get(organization) as Run).packageDir, 'analyseChange.zip'));
-    const variables = (
-      organization.Resources.AnalyseChangeLambdaFunction?.Properties.Environment as JsonObject
-    ).Variables as JsonObject;
+    const variables = analyseEnvironment(organization);
     // Assess
     expect([...files.keys()].filter((path) => path.endsWith('account-settings.json'))).toEqual([]);
     expect(variables.ACCOUNT_SETTINGS_BUNDLED).toBe('false');
