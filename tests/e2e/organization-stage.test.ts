@@ -177,6 +177,7 @@ const ORGANIZATION_RESOURCES = [
   'MemberReadAccessPolicy',
   'OrganizationReadPolicy',
   'SweepCycleOverdueAlarm',
+  'TamperWatchOrganizationBusRule',
 ];
 
 describe('a single-account stage (no organizationId)', () => {
@@ -354,6 +355,45 @@ describe('an organization stage', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: [{ Ref: 'AlertTopic' }],
     });
+  });
+
+  test('tamper watch: a change of the bus’s policy, or its deletion, by anyone but the deployer alerts on the alert topic', () => {
+    // Prepare
+    const rule = organization.Resources.TamperWatchOrganizationBusRule as Resource;
+    const pattern = rule.Properties.EventPattern as JsonObject;
+    const detail = pattern.detail as JsonObject;
+    const [target] = rule.Properties.Targets as JsonObject[];
+    const bus = 'policy-gate-ci-org-events';
+    const topicPolicy = JSON.stringify(organization.Resources.AlertTopicPolicy?.Properties);
+    const queuePolicy = JSON.stringify(organization.Resources.TamperWatchDeadLetterQueuePolicy?.Properties);
+    const keyPolicy = JSON.stringify(organization.Resources.AlertTopicKey?.Properties);
+    // Assess
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(pattern.source).toEqual(['aws.events']);
+    expect(detail.eventSource).toEqual(['events.amazonaws.com']);
+    expect(detail.errorCode).toEqual([{ exists: false }]);
+    expect(detail.eventName).toEqual(['PutPermission', 'RemovePermission', 'DeleteEventBus']);
+    expect(detail.requestParameters).toEqual({
+      $or: [{ eventBusName: [bus, { suffix: `:event-bus/${bus}` }] }, { name: [bus] }],
+    });
+    // The same who-is-the-deployer clause and alert as every other tamper-watch rule.
+    const functionsRule = organization.Resources.TamperWatchFunctionsRule as Resource;
+    expect(detail.$or).toEqual(
+      ((functionsRule.Properties.EventPattern as JsonObject).detail as JsonObject).$or,
+    );
+    expect(target?.Arn).toEqual({ Ref: 'AlertTopic' });
+    expect(JSON.stringify(target?.InputTransformer)).toContain(
+      'PolicyGate CRITICAL: <eventName> on <resource>',
+    );
+    // ...and the topic, its key and the alerts' dead-letter queue accept it on an organization stage.
+    expect(topicPolicy).toContain('"TamperWatchOrganizationBusRule","Arn"');
+    expect(queuePolicy).toContain('"TamperWatchOrganizationBusRule","Arn"');
+    expect(keyPolicy).toContain('-tamper-watch-org-bus');
+    // The bus's policy is the one statement this rule guards.
+    const statements = (
+      (organization.Resources.OrganizationEventBus as Resource).Properties.Policy as JsonObject
+    ).Statement as unknown as Statement[];
+    expect(statements.map((statement) => statement.Sid)).toEqual(['OnlyTheOrganizationPutsEvents']);
   });
 
   test('outputs the bus and the roles the member stack trusts', () => {
