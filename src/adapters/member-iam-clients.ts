@@ -10,7 +10,7 @@ export interface MemberIamClientsOptions {
   /** `aws`, `aws-us-gov`, `aws-cn`. */
   readonly partition: string;
   readonly region: string;
-  /** The member role's name in every member account (the member stack's `policy-gate-member`). */
+  /** The member role this function assumes in every member account (`policy-gate-member-quarantine`, `-restore` or `-read`). */
   readonly memberRoleName: string;
   /** The external id the member role's trust policy requires. */
   readonly externalId: string;

@@ -10,7 +10,7 @@ import {
 } from './restricted-actions';
 
 /**
- * The per-account settings document (`ACCOUNT_SETTINGS`): a restricted list, approvers, a Slack channel and
+ * The per-account settings document (bundled beside the code, or `ACCOUNT_SETTINGS` locally): a restricted list, approvers, a Slack channel and
  * a deadline per organizational unit or account, each falling back to the stage's own. Operators write it
  * (JSON, or YAML converted at deploy time), so it is parsed strictly: an unknown key, a malformed id or a
  * duplicate key is an error, never ignored, because an ignored `"aprovers"` would quietly hand an account
