@@ -36,7 +36,7 @@ export interface Dependencies {
 const all = perContainer((): Dependencies => {
   const cfg = config();
   const logger = createLogger('policy-gate');
-  const { store, kms, seals, slack, decisions } = decidingParts(cfg, logger);
+  const { store, kms, seals, slack, stores, decisions } = decidingParts(cfg, logger);
   const links = decisionLinks(cfg, kms, store);
   const accounts = accountsPart(cfg, logger, store, seals);
   const workflowChannel = routedChannel(cfg, slack, accounts, 'workflow');
@@ -64,7 +64,7 @@ const all = perContainer((): Dependencies => {
       attribution: cfg.attribution,
       logger,
     },
-    slack: slackParts(cfg, logger, slack),
+    slack: slackParts(cfg, logger, slack, stores.grouping.groups),
   };
 });
 
