@@ -96,7 +96,25 @@ export class SlackApprovalChannel implements ApprovalChannel {
     const groupId = ref ? ref.groupId : this.groupOf(record);
     if (groupId && this.options.grouping) {
       // A group's message: redrawn with every request it lists, this one as given.
-      ref = await this.showMember(record, groupId);
+      try {
+        ref = await this.showMember(record, groupId);
+      } catch (error) {
+        // A redraw Slack refused (its Tier 3 limit, under a burst of decisions on one message) is done
+        // later by the delivery worker, so the message never stays behind its records.
+        const { notes } = this.options;
+        if (notes && record.slackMessage) {
+          await notes.add(record.approvalId, { text: '', redraw: true }, record.ttl);
+          // And its thread line after it, in order, rather than lost with the redraw.
+          if (event !== undefined) {
+            await notes.add(
+              record.approvalId,
+              { text: this.auditText(record, event, formatted) },
+              record.ttl,
+            );
+          }
+        }
+        throw error;
+      }
     } else if (ref) {
       const message = this.viewOf(record);
       const { channel, ts } = ref;
@@ -162,10 +180,10 @@ export class SlackApprovalChannel implements ApprovalChannel {
     event: string,
     formatted: boolean,
   ): Promise<void> {
-    // Lines queued before this one (a click's decision, a refusal) go first, in order.
-    await this.flushQueued(ref, record);
     const text = this.auditText(record, event, formatted);
     try {
+      // Lines queued before this one (a click's decision, a refusal) go first, in order.
+      await this.flushQueued(ref, record);
       await this.postReply(ref, text);
     } catch (error) {
       // Never lost: the line waits in the outbox for the next post or the delivery worker.
@@ -202,7 +220,12 @@ export class SlackApprovalChannel implements ApprovalChannel {
     let posted = 0;
     try {
       for (const note of queued) {
-        await this.postReply(ref, note.text);
+        if (note.redraw) {
+          // A redraw that failed earlier: the message as its records are now.
+          if (ref.groupId) await this.showMember(record, ref.groupId);
+        } else {
+          await this.postReply(ref, note.text);
+        }
         posted += 1;
       }
     } finally {
@@ -338,18 +361,19 @@ export class SlackApprovalChannel implements ApprovalChannel {
     let shown = await this.pageRecords(page, self);
     for (let pass = 0; pass < 2; pass += 1) {
       const message = groupRequestMessage({ groupId: group.groupId, version: group.version }, shown);
-      await slackCall('chat.update', () =>
-        client.chat.update({
-          channel: ref.channel,
-          ts: ref.ts,
-          text: message.text,
-          blocks: message.blocks as never,
-        }),
+      // chat.update is Tier 3: many decisions on one message at once meet its limit; waited out briefly.
+      await this.whileRateLimited(() =>
+        slackCall('chat.update', () =>
+          client.chat.update({
+            channel: ref.channel,
+            ts: ref.ts,
+            text: message.text,
+            blocks: message.blocks as never,
+          }),
+        ),
       );
       const again = await this.pageRecords(page, self);
-      const changed =
-        again.some((r, i) => r.updatedAt !== shown[i]?.updatedAt) || again.length !== shown.length;
-      if (!changed) return;
+      if (again.map(shownState).join('\n') === shown.map(shownState).join('\n')) return;
       shown = again;
     }
   }
@@ -448,6 +472,20 @@ const HISTORY_SKEW_SECONDS = 120;
 // is Slack's recommendation. A commercially distributed non-Marketplace app gets 1 call a minute and 15.
 const HISTORY_PAGE_SIZE = 200;
 const HISTORY_PAGES = 3;
+
+/**
+ * What a group message shows of a request (its line and whether it has buttons): a redraw is needed
+ * again only when this changed, not for bookkeeping writes (a token stored, a message recorded).
+ */
+function shownState(record: ApprovalRecord): string {
+  return JSON.stringify([
+    record.approvalId,
+    record.status,
+    record.approvals?.length ?? 0,
+    record.decision?.decidedAt,
+    record.outcome?.result,
+  ]);
+}
 
 const DEFAULT_PAGE_WAIT_MS = 5_000;
 const PAGE_POLL_MS = 200;

@@ -8,9 +8,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { APPROVAL_INDEXES, mapError } from './approval-store';
 
-/** One thread line waiting to be posted, as it will be posted (composed, escaped, when it was queued). */
+/**
+ * One thread line waiting to be posted, as it will be posted (composed, escaped, when it was queued); or
+ * (`redraw`) a group message update Slack refused, to be done again from the records as they are then.
+ */
 export interface QueuedNote {
   readonly text: string;
+  readonly redraw?: boolean;
 }
 
 /**
@@ -45,8 +49,9 @@ function isConditionalCheckFailed(err: unknown): boolean {
 function notesOf(item: Record<string, unknown> | undefined): QueuedNote[] {
   if (!item || item.kind !== KIND || !Array.isArray(item.notes)) return [];
   return item.notes.flatMap((n): QueuedNote[] => {
-    const note = n as { text?: unknown };
-    return typeof note.text === 'string' ? [{ text: note.text }] : [];
+    const note = n as { text?: unknown; redraw?: unknown };
+    if (typeof note.text !== 'string') return [];
+    return [{ text: note.text, ...(note.redraw === true && { redraw: true }) }];
   });
 }
 
@@ -78,7 +83,7 @@ export class DynamoSlackNoteOutbox implements SlackNoteOutbox {
             ':kind': KIND,
             ':request': approvalId,
             ':empty': [],
-            ':note': [{ text: note.text }],
+            ':note': [{ text: note.text, ...(note.redraw && { redraw: true }) }],
             ':key': LIST_KEY,
             ':now': this.now().toISOString(),
             ':ttl': ttl,

@@ -37,7 +37,14 @@ export function groupAction(decision: Decision, deps: ActionDependencies) {
         );
         return;
       }
-      const summary = await decideGroup(decisions, membersListedIn(group, view.version), decision, {
+      // The members the clicked version listed, on this message (the others are another message's; the
+      // decision service refuses them anyway, by the message recorded on each).
+      const page = group.pages.find(
+        (p) => p.message?.channel === origin.channel && p.message.ts === origin.ts,
+      );
+      const onPage = new Set(page?.members ?? []);
+      const listed = membersListedIn(group, view.version).filter((id) => onPage.has(id));
+      const summary = await decideGroup(decisions, listed, decision, {
         channel: 'slack',
         id: userId,
         origin: { channel: origin.channel, ts: origin.ts },
