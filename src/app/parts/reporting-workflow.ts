@@ -1,5 +1,5 @@
 import { EmfAlarmMetrics } from '../../adapters/alarm-metrics';
-import type { ApprovalStore, DynamoApprovalStore } from '../../adapters/approval-store';
+import type { ApprovalStore } from '../../adapters/approval-store';
 import { type Config, config } from '../../config';
 import { createLogger } from '../../logger';
 import type { ApprovalWorkflow } from '../../services/approval-workflow';
@@ -8,7 +8,7 @@ import type { RecordSeals } from '../../services/record-seals';
 import { absent } from '../container';
 import { snsNotifier } from './notifier';
 import { slackAccess } from './slack';
-import { slackStores } from './slack-stores';
+import type { SlackStores } from './slack-stores';
 import { approvalWorkflow } from './workflow';
 
 /**
@@ -19,14 +19,14 @@ import { approvalWorkflow } from './workflow';
  */
 export function reportingWorkflow(
   functionName: string,
-  records?: (cfg: Config) => DynamoApprovalStore,
+  records?: (cfg: Config) => { readonly store: ApprovalStore; readonly slack: SlackStores },
 ): ApprovalWorkflow {
   const cfg = config();
   const logger = createLogger('policy-gate');
-  const store = records?.(cfg);
-  const channel = slackAccess(cfg, logger, store && slackStores(cfg, store)).channel('workflow');
+  const built = records?.(cfg);
+  const channel = slackAccess(cfg, logger, built?.slack).channel('workflow');
   return approvalWorkflow(cfg, logger, {
-    store: store ?? absent<ApprovalStore>('approvals store', functionName),
+    store: built?.store ?? absent<ApprovalStore>('approvals store', functionName),
     seals: absent<RecordSeals>('seals', functionName),
     quarantine: absent<QuarantineService>('quarantine', functionName),
     notifier: snsNotifier(cfg),

@@ -3,6 +3,7 @@ import type { SlackGrouping } from '../../adapters/slack-approval-channel';
 import { DynamoSlackGroupStore } from '../../adapters/slack-group-store';
 import { DynamoSlackNoteOutbox, type SlackNoteOutbox } from '../../adapters/slack-note-outbox';
 import type { Config } from '../../config';
+import { approvalStore } from './approval-store';
 
 /** What a Slack channel keeps in the approvals table: its groups (issue 12) and its queued thread lines. */
 export interface SlackStores {
@@ -25,4 +26,10 @@ export function slackStores(cfg: Config, store: DynamoApprovalStore): SlackStore
     },
     notes: new DynamoSlackNoteOutbox(client, tableName),
   };
+}
+
+/** The approvals store and the Slack stores over its client, for a function that reports in Slack. */
+export function approvalsWithSlack(cfg: Config): { store: DynamoApprovalStore; slack: SlackStores } {
+  const store = approvalStore(cfg);
+  return { store, slack: slackStores(cfg, store) };
 }
