@@ -270,7 +270,11 @@ export class SlackApprovalChannel implements ApprovalChannel {
       if (!page) throw new PolicyGateError(`request ${approvalId} is not on any message of its group`);
       const known = record.slackMessage;
       if (page.message) {
-        await this.drawPage(group, page.message, record);
+        // Shown already by a redraw since it was placed (a burst's members, drawn by one update):
+        // no update of its own, which Slack's Tier 3 limit would make the burst wait for.
+        const drawnAlready =
+          !known && record.status === 'PENDING' && page.members.indexOf(approvalId) < (page.drawn ?? 0);
+        if (!drawnAlready) await this.drawPage(group, page.message, record);
         return { ...page.message, groupId };
       }
       if (known && page.members[0] === approvalId) {
@@ -285,6 +289,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
         const client = await this.client();
         const ref = await this.postOnce(client, message, requestMetadata(approvalId, groupId));
         await this.recordPage(groupId, index, ref);
+        await grouping.groups.markDrawn(groupId, index, page.members.length);
         return { ...ref, groupId };
       }
       if (Date.now() >= waitUntil) {
@@ -373,6 +378,8 @@ export class SlackApprovalChannel implements ApprovalChannel {
         ),
       );
       const again = await this.pageRecords(page, self);
+      const index = group.pages.indexOf(page);
+      await this.requireGrouping().groups.markDrawn(group.groupId, index, page.members.length);
       if (again.map(shownState).join('\n') === shown.map(shownState).join('\n')) return;
       shown = again;
     }
