@@ -76,13 +76,17 @@ export class SlackApprovalChannel implements ApprovalChannel {
           message.bot_id === botId &&
           typeof message.ts === 'string'
         ) {
-          // A group's page carries its group: adopting it redraws the whole page, not this request alone.
+          // A group's message carries its group: adopting it redraws the whole message, not this request
+          // alone. Only the request's own group counts; a message naming another is not this request's.
           const groupId = metadata.event_payload?.group_id;
-          return {
-            channel: this.channelId,
-            ts: message.ts,
-            ...(typeof groupId === 'string' && GROUP_ID_FORMAT.test(groupId) && { groupId }),
-          };
+          if (groupId === undefined) return { channel: this.channelId, ts: message.ts };
+          if (
+            typeof groupId === 'string' &&
+            GROUP_ID_FORMAT.test(groupId) &&
+            groupId === this.groupOf(record)
+          ) {
+            return { channel: this.channelId, ts: message.ts, groupId };
+          }
         }
       }
       cursor = result.response_metadata?.next_cursor || undefined;
