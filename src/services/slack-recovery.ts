@@ -102,6 +102,7 @@ export interface SlackRecoveryReport {
 }
 
 const DEFAULT_MAX_PER_RUN = 25;
+const MAX_NOTE_FAILURES = 3;
 
 /**
  * Posts the requests that did not reach Slack (the backlog the request step writes when its post fails),
@@ -236,6 +237,9 @@ export class SlackRecovery {
   private async postNotes(): Promise<boolean> {
     const { notes, channel, store, logger } = this.deps;
     if (!notes || !channel.flushNotes) return false;
+    // One request's lines that keep failing (its message deleted in Slack) must not hold up the others':
+    // the run goes on past a failure and stops only when Slack fails several times in a row.
+    let failures = 0;
     for (const approvalId of await notes.pending(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN)) {
       const record = await store.get(approvalId);
       // Without a message there is no thread yet: its lines wait until it is posted (or expire).
@@ -248,9 +252,11 @@ export class SlackRecovery {
           'Slack did not answer in time',
         );
         if (count > 0) logger.info('queued thread lines posted', { approvalId, count });
+        failures = 0;
       } catch (error) {
         logger.warn('queued thread lines not posted; kept for the next run', { approvalId, error });
-        return true;
+        failures += 1;
+        if (failures >= MAX_NOTE_FAILURES) return true;
       }
     }
     return false;
