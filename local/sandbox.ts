@@ -158,6 +158,12 @@ export interface SandboxOptions {
   slackRateLimits?: false | SlackRateLimitOptions;
   /** SLACK_DELIVERY_BUDGET_SECONDS: how long one `recoverSlack()` run drains; default 0 (one batch). */
   slackDeliveryBudgetSeconds?: number;
+  /**
+   * SLACK_GROUP_WINDOW_SECONDS: one actor's changes within this many seconds share one Slack message;
+   * default 0 (one message per request, as the tests before grouping expect). `npm start` uses 60, the
+   * stage default.
+   */
+  slackGroupWindowSeconds?: number;
 }
 
 /** The Lambda functions the sandbox runs, by their names in serverless.yml. */
@@ -280,6 +286,7 @@ const ENV_KEYS = [
   'SLACK_API_URL',
   'SLACK_POST_INTERVAL_MS',
   'SLACK_DELIVERY_BUDGET_SECONDS',
+  'SLACK_GROUP_WINDOW_SECONDS',
   'APPROVER_SLACK_USER_IDS',
   'APPROVER_SLACK_USERGROUP_IDS',
   'IAM_SLACK_IDENTITY_MAP',
@@ -475,6 +482,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     SLACK_API_URL: slack.url,
     SLACK_POST_INTERVAL_MS: String(Math.max(1, Math.round(1000 / slackScale))),
     SLACK_DELIVERY_BUDGET_SECONDS: String(options.slackDeliveryBudgetSeconds ?? 0),
+    SLACK_GROUP_WINDOW_SECONDS: String(options.slackGroupWindowSeconds ?? 0),
     APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,

@@ -97,6 +97,8 @@ async function main(): Promise<void> {
   // Real time: the definition's own retry intervals and waits, and the one-day approval deadline.
   const sandbox = await startSandbox({
     timeScale: 1,
+    // As a stage deploys by default: one actor's changes within a minute share one Slack message.
+    slackGroupWindowSeconds: 60,
     ...(settings.dataDir !== undefined && { dataDir: settings.dataDir }),
     ...(settings.organization && { organization: DEMO_ORGANIZATION }),
   });

@@ -44,6 +44,11 @@ export interface Config {
   readonly slackPostIntervalMs: number;
   /** How long one run of the Slack delivery worker keeps draining the backlog; 0 = one batch per run. */
   readonly slackDeliveryBudgetSeconds: number;
+  /**
+   * Changes by one actor within this many seconds share one Slack message (issue 12); 0 = every request
+   * gets a message of its own.
+   */
+  readonly slackGroupWindowSeconds: number;
   /** Slack users who may decide. */
   readonly approverSlackUserIds: readonly string[];
   /** Slack user groups whose members may decide. */
@@ -252,6 +257,7 @@ export function loadConfig(env: Env): Config {
   const slackSecretCacheSeconds = integer('SLACK_SECRET_CACHE_SECONDS', 300, 0, 3600);
   const slackPostIntervalMs = integer('SLACK_POST_INTERVAL_MS', 1000, 1, 60_000);
   const slackDeliveryBudgetSeconds = integer('SLACK_DELIVERY_BUDGET_SECONDS', 0, 0, 840);
+  const slackGroupWindowSeconds = integer('SLACK_GROUP_WINDOW_SECONDS', 0, 0, 3600);
   const slackWorkspace = slackSigningSecretArn ? workspaceConfig(env, problems) : undefined;
   const sweep = sweepConfig(env, problems);
   const accountId = centralAccount(env, ownRoleArns, problems);
@@ -278,6 +284,7 @@ export function loadConfig(env: Env): Config {
     slackSecretCacheSeconds,
     slackPostIntervalMs,
     slackDeliveryBudgetSeconds,
+    slackGroupWindowSeconds,
     ...(slackWorkspace && { slackWorkspace }),
     ...(slackApiUrl ? { slackApiUrl } : {}),
     approverSlackUserIds,

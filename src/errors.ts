@@ -105,6 +105,18 @@ export class ApprovalStateError extends PolicyGateError {
   }
 }
 
+/**
+ * A grouped request whose message is being posted by another attempt (the first request of its page):
+ * nothing was posted; it is shown once that message exists (this attempt waited a little, then the
+ * delivery worker takes it).
+ */
+export class GroupMessagePendingError extends PolicyGateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyGate.GroupMessagePendingError';
+  }
+}
+
 /** A Slack Web API call that failed (an `ok: false` answer, an HTTP error, a timeout). */
 export class SlackApiError extends PolicyGateError {
   /** Slack's error code (`channel_not_found`, `ratelimited`, …) or the transport failure. */

@@ -39,6 +39,18 @@ export class AccountRoutedChannel implements ApprovalChannel {
     return (await this.pick(record)).note(record, event, formatted);
   }
 
+  async queueNote(record: ApprovalRecord, event: string, formatted?: boolean): Promise<void> {
+    const channel = await this.pick(record);
+    return channel.queueNote
+      ? channel.queueNote(record, event, formatted)
+      : channel.note(record, event, formatted);
+  }
+
+  async flushNotes(record: ApprovalRecord): Promise<number> {
+    const channel = await this.pick(record);
+    return channel.flushNotes ? channel.flushNotes(record) : 0;
+  }
+
   async showDecision(record: ApprovalRecord): Promise<MessageRef> {
     return (await this.pick(record)).showDecision(record);
   }

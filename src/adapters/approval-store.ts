@@ -330,6 +330,10 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
   ) {
     this.now = options.now ?? (() => new Date());
   }
+  /** The table's client and name, for the Slack stores whose items live in the same table. */
+  tableAccess(): { readonly client: DynamoDBDocumentClient; readonly tableName: string } {
+    return { client: this.client, tableName: this.tableName };
+  }
 
   /**
    * Writes a new approval, which must be PENDING (every later status is reached only by
@@ -710,7 +714,11 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
       ConditionExpression: condition,
       ExpressionAttributeNames: namesFor(update, condition),
       ExpressionAttributeValues: {
-        ':message': { channel: message.channel, ts: message.ts },
+        ':message': {
+          channel: message.channel,
+          ts: message.ts,
+          ...(message.groupId && { groupId: message.groupId }),
+        },
         ':now': this.now().toISOString(),
       },
     });

@@ -1,5 +1,7 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import type { Notice } from '../domain/notices';
+import { groupIdOf } from '../domain/slack-group';
+import { GroupMessagePendingError, PolicyGateError } from '../errors';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { rateLimitWaitMs, slackCall, type WebClient } from '../slack/client';
 import {
@@ -8,9 +10,13 @@ import {
   decisionHeadline,
   resolvedMessage,
 } from '../slack/messages/approval-message';
+import { groupRequestMessage, layoutGroupPages } from '../slack/messages/group-message';
 import { plainText } from '../slack/messages/mrkdwn';
 import { noticeMessage } from '../slack/messages/notice-message';
 import { statusHeadline } from '../slack/messages/status-headline';
+import type { ApprovalStore } from './approval-store';
+import type { GroupPage, SlackGroupStore, StoredSlackGroup } from './slack-group-store';
+import type { SlackNoteOutbox } from './slack-note-outbox';
 
 /**
  * {@link ApprovalChannel} over the Slack Web API: `chat.postMessage` for the request and its thread,
@@ -32,6 +38,8 @@ export class SlackApprovalChannel implements ApprovalChannel {
    * id as metadata, so a post whose answer was lost can be found again ({@link findRequest}).
    */
   async postRequest(record: ApprovalRecord): Promise<MessageRef> {
+    const groupId = this.groupOf(record);
+    if (groupId) return this.showMember(record, groupId);
     const client = await this.client();
     return this.postOnce(client, approvalRequestMessage(record), requestMetadata(record.approvalId));
   }
@@ -68,7 +76,17 @@ export class SlackApprovalChannel implements ApprovalChannel {
           message.bot_id === botId &&
           typeof message.ts === 'string'
         ) {
-          return { channel: this.channelId, ts: message.ts };
+          // A group's message carries its group: adopting it redraws the whole message, not this request
+          // alone. Only the request's own group counts; a message naming another is not this request's.
+          const groupId = metadata.event_payload?.group_id;
+          if (groupId === undefined) return { channel: this.channelId, ts: message.ts };
+          if (
+            typeof groupId === 'string' &&
+            GROUP_ID_FORMAT.test(groupId) &&
+            groupId === this.groupOf(record)
+          ) {
+            return { channel: this.channelId, ts: message.ts, groupId };
+          }
         }
       }
       cursor = result.response_metadata?.next_cursor || undefined;
@@ -78,19 +96,38 @@ export class SlackApprovalChannel implements ApprovalChannel {
   }
 
   async showState(record: ApprovalRecord, event?: string, formatted = false): Promise<MessageRef> {
-    const message =
-      record.status === 'PENDING'
-        ? approvalRequestMessage(record)
-        : resolvedMessage(record, statusHeadline(record));
     let ref = record.slackMessage;
-    if (ref) {
+    const groupId = ref ? ref.groupId : this.groupOf(record);
+    if (groupId && this.options.grouping) {
+      // A group's message: redrawn with every request it lists, this one as given.
+      try {
+        ref = await this.showMember(record, groupId);
+      } catch (error) {
+        // A redraw Slack refused (its Tier 3 limit, under a burst of decisions on one message) is done
+        // later by the delivery worker, so the message never stays behind its records.
+        const { notes } = this.options;
+        if (notes && record.slackMessage) {
+          await notes.add(record.approvalId, { text: '', redraw: true }, record.ttl);
+          // And its thread line after it, in order, rather than lost with the redraw.
+          if (event !== undefined) {
+            await notes.add(
+              record.approvalId,
+              { text: this.auditText(record, event, formatted) },
+              record.ttl,
+            );
+          }
+        }
+        throw error;
+      }
+    } else if (ref) {
+      const message = this.viewOf(record);
       const { channel, ts } = ref;
       const client = await this.client();
       await slackCall('chat.update', () =>
         client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }),
       );
     } else {
-      ref = await this.post(message);
+      ref = await this.post(this.viewOf(record));
     }
     if (event !== undefined) await this.reply(ref, record, event, formatted);
     return ref;
@@ -100,8 +137,35 @@ export class SlackApprovalChannel implements ApprovalChannel {
     if (record.slackMessage) await this.reply(record.slackMessage, record, event, formatted);
   }
 
+  /**
+   * Queues `event` for the request's thread without posting it: a click answers Slack without waiting on
+   * the channel's posting limit. The next thread post for the request, or the delivery worker
+   * ({@link flushNotes}), posts it. Without an outbox it is posted at once, as {@link note} does.
+   */
+  async queueNote(record: ApprovalRecord, event: string, formatted = false): Promise<void> {
+    const { notes } = this.options;
+    if (!record.slackMessage) return;
+    if (!notes) return this.note(record, event, formatted);
+    await notes.add(record.approvalId, { text: this.auditText(record, event, formatted) }, record.ttl);
+  }
+
+  /** Posts the request's queued thread lines, oldest first; how many were posted. */
+  async flushNotes(record: ApprovalRecord): Promise<number> {
+    if (!record.slackMessage) return 0;
+    return this.flushQueued(record.slackMessage, record);
+  }
+
+  /**
+   * The message shows the decision: `chat.update` only (Slack's Tier 3, never the channel's
+   * one-post-a-second limit), so a click is answered fast. Its thread line ("Approved by …") is queued
+   * for the workflow's next step (restore, denial), which posts it before its own line.
+   */
   async showDecision(record: ApprovalRecord): Promise<MessageRef> {
-    return this.showState(record, record.decision ? decisionHeadline(record.decision) : undefined, true);
+    const event = record.decision ? decisionHeadline(record.decision) : undefined;
+    if (!this.options.notes || !record.slackMessage) return this.showState(record, event, true);
+    const ref = await this.showState(record);
+    if (event !== undefined) await this.queueNote(record, event, true);
+    return ref;
   }
 
   async tell(userId: string, text: string, record?: ApprovalRecord): Promise<void> {
@@ -120,18 +184,215 @@ export class SlackApprovalChannel implements ApprovalChannel {
     event: string,
     formatted: boolean,
   ): Promise<void> {
+    const text = this.auditText(record, event, formatted);
+    try {
+      // Lines queued before this one (a click's decision, a refusal) go first, in order.
+      await this.flushQueued(ref, record);
+      await this.postReply(ref, text);
+    } catch (error) {
+      // Never lost: the line waits in the outbox for the next post or the delivery worker.
+      const { notes } = this.options;
+      if (notes) await notes.add(record.approvalId, { text }, record.ttl);
+      throw error;
+    }
+  }
+
+  private auditText(record: ApprovalRecord, event: string, formatted: boolean): string {
+    return auditReply(record, formatted ? event : plainText(event, 2_000));
+  }
+
+  private async postReply(ref: MessageRef, text: string): Promise<void> {
     const client = await this.client();
     await this.whileRateLimited(() =>
       slackCall('chat.postMessage', () =>
         client.chat.postMessage({
           channel: ref.channel,
           thread_ts: ref.ts,
-          text: auditReply(record, formatted ? event : plainText(event, 2_000)),
+          text,
           unfurl_links: false,
           unfurl_media: false,
         }),
       ),
     );
+  }
+
+  /** Posts the request's queued lines in its thread; each is taken off the outbox once posted. */
+  private async flushQueued(ref: MessageRef, record: ApprovalRecord): Promise<number> {
+    const { notes } = this.options;
+    if (!notes) return 0;
+    const queued = await notes.get(record.approvalId);
+    let posted = 0;
+    try {
+      for (const note of queued) {
+        if (note.redraw) {
+          // A redraw that failed earlier: the message as its records are now.
+          if (ref.groupId) await this.showMember(record, ref.groupId);
+        } else {
+          await this.postReply(ref, note.text);
+        }
+        posted += 1;
+      }
+    } finally {
+      await notes.done(record.approvalId, posted);
+    }
+    return posted;
+  }
+
+  private viewOf(record: ApprovalRecord) {
+    return record.status === 'PENDING'
+      ? approvalRequestMessage(record)
+      : resolvedMessage(record, statusHeadline(record));
+  }
+
+  /** The group a new request of this channel joins; `undefined` when grouping is off or it cannot be. */
+  private groupOf(record: ApprovalRecord): string | undefined {
+    const { grouping } = this.options;
+    return grouping && groupIdOf(record, this.channelId, grouping.windowSeconds);
+  }
+
+  /**
+   * Shows a request as a member of its group: joins it (one atomic write; a second join is a no-op),
+   * places it on the group's last message while that fits Slack's limits (a new message otherwise), and
+   * redraws that message with every request it lists. The first request of a message posts it (with its
+   * own approval id as metadata, so a post whose answer was lost is found again, as for a single
+   * request); the others update it, waiting a little for that post, else {@link GroupMessagePendingError}.
+   */
+  private async showMember(record: ApprovalRecord, groupId: string): Promise<MessageRef> {
+    const grouping = this.requireGrouping();
+    const { approvalId } = record;
+    const sleep = this.options.sleep ?? defaultSleep;
+    const waitUntil = Date.now() + (grouping.pageWaitMs ?? DEFAULT_PAGE_WAIT_MS);
+    // A request already on a message of its group is not joined again (a write for nothing).
+    let group = record.slackMessage?.groupId
+      ? await grouping.groups.get(groupId)
+      : await grouping.groups.join(groupId, approvalId, record.ttl);
+    if (!group) throw new PolicyGateError(`Slack group ${groupId} is gone`);
+    for (;;) {
+      group = await this.place(group, record);
+      const index = group.pages.findIndex((p) => p.members.includes(approvalId));
+      const page = group.pages[index];
+      if (!page) throw new PolicyGateError(`request ${approvalId} is not on any message of its group`);
+      const known = record.slackMessage;
+      if (page.message) {
+        // Shown already by a redraw since it was placed (a burst's members, drawn by one update):
+        // no update of its own, which Slack's Tier 3 limit would make the burst wait for.
+        const drawnAlready =
+          !known && record.status === 'PENDING' && page.members.indexOf(approvalId) < (page.drawn ?? 0);
+        if (!drawnAlready) await this.drawPage(group, page.message, record);
+        return { ...page.message, groupId };
+      }
+      if (known && page.members[0] === approvalId) {
+        // The page's first post, found in the channel after a lost answer (adopted): record it as the page's.
+        const recorded = await this.recordPage(groupId, index, known);
+        await this.drawPage(recorded, known, record);
+        return { channel: known.channel, ts: known.ts, groupId };
+      }
+      if (page.members[0] === approvalId) {
+        const records = await this.pageRecords(page, record);
+        const message = groupRequestMessage({ groupId, version: group.version }, records);
+        const client = await this.client();
+        const ref = await this.postOnce(client, message, requestMetadata(approvalId, groupId));
+        await this.recordPage(groupId, index, ref);
+        await grouping.groups.markDrawn(groupId, index, page.members.length);
+        return { ...ref, groupId };
+      }
+      if (Date.now() >= waitUntil) {
+        throw new GroupMessagePendingError(`the message of request ${approvalId}'s group is not posted yet`);
+      }
+      await sleep(PAGE_POLL_MS);
+      group = (await grouping.groups.get(groupId)) ?? group;
+    }
+  }
+
+  /** Places the group's unplaced members on its messages (stored under the layout's revision). */
+  private async place(group: StoredSlackGroup, self: ApprovalRecord): Promise<StoredSlackGroup> {
+    const { groups } = this.requireGrouping();
+    let current = group;
+    for (let attempt = 0; attempt < MAX_LAYOUT_ATTEMPTS; attempt += 1) {
+      const placed = new Set(current.pages.flatMap((p) => p.members));
+      const ids = current.members.map((m) => m.approvalId);
+      const needed = [...(current.pages.at(-1)?.members ?? []), ...ids.filter((id) => !placed.has(id))];
+      if (needed.length === current.pages.at(-1)?.members.length) return current;
+      const records = new Map<string, ApprovalRecord>();
+      for (const id of new Set(needed)) {
+        const found = id === self.approvalId ? self : await this.requireGrouping().records.get(id);
+        if (found) records.set(id, found);
+      }
+      const view = { groupId: current.groupId, version: current.version };
+      const pages = layoutGroupPages<GroupPage>(view, ids, current.pages, records);
+      if (await groups.setPages(current.groupId, pages, current.revision)) {
+        return { ...current, pages, revision: current.revision + 1 };
+      }
+      current = (await groups.get(current.groupId)) ?? current;
+    }
+    throw new PolicyGateError(`the layout of Slack group ${group.groupId} kept changing; tried again later`);
+  }
+
+  /** Records `ref` as the message of page `index`; the group as stored after. */
+  private async recordPage(groupId: string, index: number, ref: MessageRef): Promise<StoredSlackGroup> {
+    const { groups } = this.requireGrouping();
+    for (let attempt = 0; attempt < MAX_LAYOUT_ATTEMPTS; attempt += 1) {
+      const group = await groups.get(groupId);
+      const page = group?.pages[index];
+      if (!group || !page) break;
+      if (page.message) return group;
+      const pages = group.pages.map((p, i) =>
+        i === index ? { ...p, message: { channel: ref.channel, ts: ref.ts } } : p,
+      );
+      if (await groups.setPages(groupId, pages, group.revision)) {
+        return { ...group, pages, revision: group.revision + 1 };
+      }
+    }
+    throw new PolicyGateError(`the message of Slack group ${groupId} could not be recorded`);
+  }
+
+  /** The records a page lists, in order, `self` as given (a newer stored one wins). */
+  private async pageRecords(page: GroupPage, self?: ApprovalRecord): Promise<ApprovalRecord[]> {
+    const { records } = this.requireGrouping();
+    const read = await Promise.all(page.members.map((id) => records.get(id)));
+    return read.flatMap((stored, i): ApprovalRecord[] => {
+      const id = page.members[i];
+      if (self && id === self.approvalId && (!stored || stored.updatedAt <= self.updatedAt)) {
+        return [{ ...self, ...(stored?.slackMessage && { slackMessage: stored.slackMessage }) }];
+      }
+      return stored ? [stored] : [];
+    });
+  }
+
+  /**
+   * Redraws one message of a group from its members' records. A member decided while this ran would be
+   * shown stale, so the records are read again after and the message redrawn once more if any changed.
+   */
+  private async drawPage(group: StoredSlackGroup, ref: MessageRef, self?: ApprovalRecord): Promise<void> {
+    const page = group.pages.find((p) => p.message?.channel === ref.channel && p.message.ts === ref.ts);
+    if (!page) throw new PolicyGateError(`message ${ref.ts} is not one of Slack group ${group.groupId}'s`);
+    const client = await this.client();
+    let shown = await this.pageRecords(page, self);
+    for (let pass = 0; pass < 2; pass += 1) {
+      const message = groupRequestMessage({ groupId: group.groupId, version: group.version }, shown);
+      // chat.update is Tier 3: many decisions on one message at once meet its limit; waited out briefly.
+      await this.whileRateLimited(() =>
+        slackCall('chat.update', () =>
+          client.chat.update({
+            channel: ref.channel,
+            ts: ref.ts,
+            text: message.text,
+            blocks: message.blocks as never,
+          }),
+        ),
+      );
+      const again = await this.pageRecords(page, self);
+      const index = group.pages.indexOf(page);
+      await this.requireGrouping().groups.markDrawn(group.groupId, index, page.members.length);
+      if (again.map(shownState).join('\n') === shown.map(shownState).join('\n')) return;
+      shown = again;
+    }
+  }
+
+  private requireGrouping(): SlackGrouping {
+    const { grouping } = this.options;
+    if (!grouping) throw new PolicyGateError('this Slack channel has no group store');
+    return grouping;
   }
 
   /** A post that is not a request (a notice, a late outcome): retried only on a rate limit. */
@@ -198,6 +459,20 @@ export interface SlackApprovalChannelOptions {
   /** How long a thread reply or notice may wait on rate limits in all; default 10 s. */
   readonly rateLimitBudgetMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Slack groups (issue 12): with it, group messages are redrawn as groups and new requests grouped. */
+  readonly grouping?: SlackGrouping;
+  /** Where thread lines wait when they must not (or could not) be posted at once. */
+  readonly notes?: SlackNoteOutbox;
+}
+
+/** What grouping needs: the groups, the members' records, and the window. */
+export interface SlackGrouping {
+  readonly groups: SlackGroupStore;
+  readonly records: Pick<ApprovalStore, 'get'>;
+  /** New requests by one actor within this many seconds share a message; 0 = none is grouped. */
+  readonly windowSeconds: number;
+  /** How long a member waits for its message's first post by another attempt; default 5 s. */
+  readonly pageWaitMs?: number;
 }
 
 /** The metadata event type of PolicyGate's request messages. */
@@ -209,9 +484,37 @@ const HISTORY_SKEW_SECONDS = 120;
 const HISTORY_PAGE_SIZE = 200;
 const HISTORY_PAGES = 3;
 
-/** Only the approval id: metadata is readable by anyone who can read the channel's history. */
-function requestMetadata(approvalId: string): { event_type: string; event_payload: Record<string, string> } {
-  return { event_type: REQUEST_EVENT_TYPE, event_payload: { approval_id: approvalId } };
+/**
+ * What a group message shows of a request (its line and whether it has buttons): a redraw is needed
+ * again only when this changed, not for bookkeeping writes (a token stored, a message recorded).
+ */
+function shownState(record: ApprovalRecord): string {
+  return JSON.stringify([
+    record.approvalId,
+    record.status,
+    record.approvals?.length ?? 0,
+    record.decision?.decidedAt,
+    record.outcome?.result,
+  ]);
+}
+
+const DEFAULT_PAGE_WAIT_MS = 5_000;
+const PAGE_POLL_MS = 200;
+const MAX_LAYOUT_ATTEMPTS = 8;
+const GROUP_ID_FORMAT = /^group#[0-9a-f]{32}$/;
+
+/**
+ * Only ids: metadata is readable by anyone who can read the channel's history. A group's message names
+ * the request that posted it (the first it lists) and its group.
+ */
+function requestMetadata(
+  approvalId: string,
+  groupId?: string,
+): { event_type: string; event_payload: Record<string, string> } {
+  return {
+    event_type: REQUEST_EVENT_TYPE,
+    event_payload: { approval_id: approvalId, ...(groupId && { group_id: groupId }) },
+  };
 }
 
 function defaultSleep(ms: number): Promise<void> {

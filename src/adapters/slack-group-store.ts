@@ -8,6 +8,11 @@ import { mapError } from './approval-store';
 export interface GroupPage {
   readonly message?: MessageRef;
   readonly members: readonly string[];
+  /**
+   * How many of `members` (the first ones: members are only appended) a successful redraw of the message
+   * has shown; a member among them needs no update of its own.
+   */
+  readonly drawn?: number;
 }
 
 /** A group as stored: its members and the messages that show them, with the revision of that layout. */
@@ -32,6 +37,8 @@ export interface SlackGroupStore {
    * did (then read it again). Pages are only ever appended to, and members only to the last page.
    */
   setPages(groupId: string, pages: readonly GroupPage[], revision: number): Promise<boolean>;
+  /** Records that page `index`'s message now shows its first `count` members (only ever raised). */
+  markDrawn(groupId: string, index: number, count: number): Promise<void>;
 }
 
 const KIND = 'slack-group';
@@ -79,7 +86,14 @@ function fromItem(item: Record<string, unknown> | undefined): StoredSlackGroup |
           typeof page.message?.channel === 'string' && typeof page.message.ts === 'string'
             ? { channel: page.message.channel, ts: page.message.ts }
             : undefined;
-        return [{ members: listed, ...(message && { message }) }];
+        const drawn = (p as { drawn?: unknown }).drawn;
+        return [
+          {
+            members: listed,
+            ...(message && { message }),
+            ...(typeof drawn === 'number' && Number.isInteger(drawn) && drawn > 0 && { drawn }),
+          },
+        ];
       })
     : [];
   return {
@@ -167,7 +181,8 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
           ExpressionAttributeValues: {
             ':pages': pages.map((p) => ({
               members: [...p.members],
-              ...(p.message && { message: { ...p.message } }),
+              ...(p.message && { message: { channel: p.message.channel, ts: p.message.ts } }),
+              ...(p.drawn !== undefined && { drawn: p.drawn }),
             })),
             ':next': revision + 1,
             ':revision': revision,
@@ -180,6 +195,27 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
       throw mapError('UpdateItem', err);
+    }
+  }
+
+  async markDrawn(groupId: string, index: number, count: number): Promise<void> {
+    checkedGroupId(groupId);
+    if (!Number.isInteger(index) || index < 0 || !Number.isInteger(count) || count < 1) return;
+    // The index is PolicyGate's own (a page it read), never input: safe in the expression's path.
+    const path = `#pages[${index}].#drawn`;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId: groupId },
+          UpdateExpression: `SET ${path} = :count`,
+          ConditionExpression: `#kind = :kind AND size(#pages) > :index AND (attribute_not_exists(${path}) OR ${path} < :count)`,
+          ExpressionAttributeNames: { '#pages': 'pages', '#drawn': 'drawn', '#kind': 'kind' },
+          ExpressionAttributeValues: { ':count': count, ':kind': KIND, ':index': index },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
     }
   }
 }

@@ -10,6 +10,7 @@ import { workflowAttributor } from './parts/attribution';
 import { kmsClient, recordSeals } from './parts/keys';
 import { quarantineService } from './parts/quarantine';
 import { slackAccess } from './parts/slack';
+import { slackStores } from './parts/slack-stores';
 import { approvalWorkflow } from './parts/workflow';
 
 /**
@@ -23,7 +24,7 @@ export const analyseWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const logger = createLogger('policy-gate');
   const store = approvalStore(cfg);
   const seals = recordSeals(cfg, kmsClient(cfg));
-  const channel = slackAccess(cfg, logger).channel('workflow');
+  const channel = slackAccess(cfg, logger, slackStores(cfg, store)).channel('workflow');
   return approvalWorkflow(cfg, logger, {
     store,
     seals,

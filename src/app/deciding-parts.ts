@@ -9,6 +9,7 @@ import { approvalStore } from './parts/approval-store';
 import { decisionService } from './parts/decisions';
 import { kmsClient, recordSeals } from './parts/keys';
 import { type SlackAccess, slackAccess } from './parts/slack';
+import { type SlackStores, slackStores } from './parts/slack-stores';
 
 /** What both deciding functions (Slack interactivity, the e-mail page) are built from. */
 export interface DecidingParts {
@@ -16,6 +17,8 @@ export interface DecidingParts {
   readonly kms: ReturnType<typeof kmsClient>;
   readonly seals: RecordSeals;
   readonly slack: SlackAccess;
+  /** The Slack groups and queued thread lines, in the approvals table. */
+  readonly stores: SlackStores;
   readonly decisions: DecisionService;
 }
 
@@ -24,13 +27,15 @@ export function decidingParts(cfg: Config, logger: Logger): DecidingParts {
   const store = approvalStore(cfg);
   const kms = kmsClient(cfg);
   const seals = recordSeals(cfg, kms);
-  const slack = slackAccess(cfg, logger);
+  const stores = slackStores(cfg, store);
+  const slack = slackAccess(cfg, logger, stores);
   const metrics = new EmfAlarmMetrics(cfg.stage);
   return {
     store,
     kms,
     seals,
     slack,
+    stores,
     decisions: decisionService(cfg, logger, {
       store,
       seals,

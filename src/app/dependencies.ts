@@ -36,7 +36,7 @@ export interface Dependencies {
 const all = perContainer((): Dependencies => {
   const cfg = config();
   const logger = createLogger('policy-gate');
-  const { store, kms, seals, slack, decisions } = decidingParts(cfg, logger);
+  const { store, kms, seals, slack, stores, decisions } = decidingParts(cfg, logger);
   const links = decisionLinks(cfg, kms, store);
   // The console decides and inspects; it quarantines nothing itself (each handler acts as its own role).
   const accounts = accountsPart(cfg, logger, store, seals, 'quarantine');
@@ -65,7 +65,7 @@ const all = perContainer((): Dependencies => {
       attribution: cfg.attribution,
       logger,
     },
-    slack: slackParts(cfg, logger, slack),
+    slack: slackParts(cfg, logger, slack, stores.grouping.groups),
   };
 });
 

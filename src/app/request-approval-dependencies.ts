@@ -9,6 +9,7 @@ import { approvalStore } from './parts/approval-store';
 import { decisionLinks, emailLinks, kmsClient, recordSeals } from './parts/keys';
 import { snsNotifier } from './parts/notifier';
 import { slackAccess } from './parts/slack';
+import { slackStores } from './parts/slack-stores';
 import { approvalWorkflow } from './parts/workflow';
 
 /**
@@ -24,7 +25,7 @@ export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
   // Posted in the change's account's channel (its entry's or nearest OU's, else the stage's).
   const channel = routedChannel(
     cfg,
-    slackAccess(cfg, logger),
+    slackAccess(cfg, logger, slackStores(cfg, store)),
     accountContextPart(cfg, logger, store, seals),
     'workflow',
   );

@@ -9,6 +9,7 @@ import { kmsClient, recordSeals } from './parts/keys';
 import { snsNotifier } from './parts/notifier';
 import { quarantineService } from './parts/quarantine';
 import { slackAccess } from './parts/slack';
+import { slackStores } from './parts/slack-stores';
 import { approvalWorkflow } from './parts/workflow';
 
 /** RestoreChange: checks the seals, restores in IAM, shows the outcome in Slack and by e-mail. */
@@ -17,7 +18,7 @@ export const restoreWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const logger = createLogger('policy-gate');
   const store = approvalStore(cfg);
   const seals = recordSeals(cfg, kmsClient(cfg));
-  const channel = slackAccess(cfg, logger).channel('workflow');
+  const channel = slackAccess(cfg, logger, slackStores(cfg, store)).channel('workflow');
   return approvalWorkflow(cfg, logger, {
     store,
     seals,

@@ -13,7 +13,7 @@ import {
 const handlers = new WeakMap<InteractivityDependencies, Promise<AwsHandler>>();
 
 async function build(deps: InteractivityDependencies): Promise<AwsHandler> {
-  const { botToken, signingSecret, workspace, channel, slackApiUrl, logger } = deps.slack;
+  const { botToken, signingSecret, workspace, channel, slackApiUrl, groups, logger } = deps.slack;
   if (!botToken || !signingSecret || !workspace || !channel) {
     throw new ConfigError(
       'Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN, SLACK_SIGNING_SECRET_ARN, ' +
@@ -26,7 +26,7 @@ async function build(deps: InteractivityDependencies): Promise<AwsHandler> {
     workspace,
     ...(slackApiUrl && { slackApiUrl }),
     logger,
-    dependencies: { decisions: deps.decisions, channel, logger },
+    dependencies: { decisions: deps.decisions, channel, logger, ...(groups && { groups }) },
   });
   // Fail closed at start: a bot token that is not the configured workspace's never serves a click.
   await start();

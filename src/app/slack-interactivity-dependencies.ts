@@ -1,4 +1,5 @@
 import type { SecretSource } from '../adapters/slack-credentials';
+import type { SlackGroupStore } from '../adapters/slack-group-store';
 import { config, type SlackWorkspace } from '../config';
 import { createLogger, type Logger } from '../logger';
 import type { ApprovalChannel } from '../services/approval-channel';
@@ -20,6 +21,8 @@ export interface SlackParts {
   /** The request messages, with the interactive call profile (short timeouts, no sleeping on 429). */
   readonly channel?: ApprovalChannel;
   readonly slackApiUrl?: string;
+  /** The Slack groups, for "Approve all" / "Deny all" (which members a message listed). */
+  readonly groups?: Pick<SlackGroupStore, 'get'>;
   readonly logger: Logger;
 }
 
@@ -34,6 +37,7 @@ export function slackParts(
   cfg: ReturnType<typeof config>,
   logger: Logger,
   slack: ReturnType<typeof decidingParts>['slack'],
+  groups?: Pick<SlackGroupStore, 'get'>,
 ): SlackParts {
   const channel = slack.channel('interactive');
   return {
@@ -42,6 +46,7 @@ export function slackParts(
     ...(cfg.slackWorkspace && { workspace: cfg.slackWorkspace }),
     ...(channel && { channel }),
     ...(cfg.slackApiUrl && { slackApiUrl: cfg.slackApiUrl }),
+    ...(groups && { groups }),
     logger,
   };
 }
@@ -50,6 +55,6 @@ export function slackParts(
 export const interactivityDependencies: () => InteractivityDependencies = perContainer(() => {
   const cfg = config();
   const logger = createLogger('policy-gate');
-  const { decisions, slack } = decidingParts(cfg, logger);
-  return { decisions, slack: slackParts(cfg, logger, slack) };
+  const { decisions, slack, stores } = decidingParts(cfg, logger);
+  return { decisions, slack: slackParts(cfg, logger, slack, stores.grouping.groups) };
 });

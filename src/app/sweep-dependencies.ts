@@ -34,6 +34,7 @@ import { SweepService } from '../services/sweep-service';
 import { slackClientFactory } from '../slack/client';
 import { accountRouting, organizationDirectory, partitionOfRegion } from './account-dependencies';
 import { iamGateway, memberIamClients } from './account-iam';
+import { type SlackStores, slackStores } from './parts/slack-stores';
 
 let cached: SweepService | OrganizationSweep | undefined;
 
@@ -67,6 +68,7 @@ export function sweepService(): SweepService | OrganizationSweep {
     gatewayOf: iamGateway,
   });
   // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
+  const stores = slackStores(cfg, approvals);
   const slackRecovery =
     cfg.slackChannelId && cfg.slackBotTokenSecretArn
       ? new SlackRecovery({
@@ -78,7 +80,9 @@ export function sweepService(): SweepService | OrganizationSweep {
             logger,
             // Issue 13: a missed request is posted in its account's channel, as the workflow would have.
             route: (accountId) => routing.contextOf(accountId),
+            stores,
           }),
+          notes: stores.notes,
           seals,
           notifier,
           logger,
@@ -154,6 +158,7 @@ function slackChannel(
     slackApiUrl?: string;
     logger: ReturnType<typeof createLogger>;
     route: AccountContextSource;
+    stores: SlackStores;
   },
 ): ApprovalChannel {
   const token = new SecretsManagerSecret(
@@ -163,11 +168,12 @@ function slackChannel(
     { ttlSeconds: options.cacheSeconds },
   );
   const client = slackClientFactory(token, options.logger, options.slackApiUrl);
-  const stage = new SlackApprovalChannel(() => client('workflow'), channelId);
+  const { grouping, notes } = options.stores;
+  const stage = new SlackApprovalChannel(() => client('workflow'), channelId, { grouping, notes });
   return new AccountRoutedChannel(
     stage,
     channelId,
-    (id) => new SlackApprovalChannel(() => client('workflow'), id),
+    (id) => new SlackApprovalChannel(() => client('workflow'), id, { grouping, notes }),
     options.route,
   );
 }

@@ -188,6 +188,11 @@ export interface Outcome {
 export interface MessageRef {
   readonly channel: string;
   readonly ts: string;
+  /**
+   * The Slack group (`group#…`) when the message shows several requests together: its updates redraw
+   * every request it lists, never one request's view over the others.
+   */
+  readonly groupId?: string;
 }
 
 /** The approvals-store record for one risky change. */

@@ -30,7 +30,18 @@ export interface ApprovalChannel {
    * nothing; re-rendering from a record read earlier could undo a newer update). No-op without a message.
    */
   note(record: ApprovalRecord, event: string, formatted?: boolean): Promise<void>;
-  /** Shows a just-taken decision: the buttons give way to "Approved by …", and the thread records it. */
+  /**
+   * Adds `event` to the request's thread later, never waiting on Slack's posting limit (a click must
+   * answer fast): the next thread post for the request, or the delivery worker, posts it. Absent where
+   * lines cannot wait; use {@link note} then.
+   */
+  queueNote?(record: ApprovalRecord, event: string, formatted?: boolean): Promise<void>;
+  /** Posts the thread lines queued for the request (the delivery worker's part); how many. */
+  flushNotes?(record: ApprovalRecord): Promise<number>;
+  /**
+   * Shows a just-taken decision: the buttons give way to "Approved by …", and the thread records it (at
+   * once, or queued for the workflow's next step where the channel has {@link queueNote}).
+   */
   showDecision(record: ApprovalRecord): Promise<MessageRef>;
   /** A reply only `userId` sees, in the channel of the request. */
   tell(userId: string, text: string, record?: ApprovalRecord): Promise<void>;

@@ -16,6 +16,7 @@ import {
   NO_ATTRIBUTION_SETTINGS,
 } from '../domain/attribution';
 import type { Logger } from '../logger';
+import { decisionHeadline } from '../slack/messages/approval-message';
 import type { ApprovalChannel } from './approval-channel';
 import type { AttributionService } from './attribution-service';
 import type { RecordSeals } from './record-seals';
@@ -47,6 +48,11 @@ export interface DecisionRequest {
    * nothing.
    */
   readonly origin?: { readonly channel: string; readonly ts: string };
+  /**
+   * The caller redraws the message itself once it is done (an "Approve all" click decides many changes
+   * of one message, and redraws it once); the decision's thread line is still queued.
+   */
+  readonly deferDisplay?: boolean;
 }
 
 /** How a decision attempt ended; every channel (Slack, e-mail) turns this into its own reply. */
@@ -271,7 +277,7 @@ export class DecisionService {
           approvals: approvals.length + 1,
           required,
         });
-        await this.showCount(counted.record, approvals.length + 1, required);
+        await this.showCount(counted.record, approvals.length + 1, required, request.deferDisplay);
         return { status: 'approval-counted', record: counted.record, output, required };
       }
       // A Deny ends it at once; the last approval is one conditional write on the count read, so two
@@ -301,9 +307,17 @@ export class DecisionService {
         ? { status: 'expired', record: current }
         : { status: 'already-decided', record: current };
     }
-    if (this.options.display) {
+    const { display } = this.options;
+    if (display && request.deferDisplay && display.queueNote && moved.record.slackMessage) {
       try {
-        const shown = await this.options.display.showDecision(moved.record);
+        if (moved.record.decision)
+          await display.queueNote(moved.record, decisionHeadline(moved.record.decision), true);
+      } catch (error) {
+        this.logger.warn('decision not queued for the Slack thread', { approvalId, error });
+      }
+    } else if (display) {
+      try {
+        const shown = await display.showDecision(moved.record);
         // A request Slack never got (it was down) now has its message: later steps update that one.
         if (!moved.record.slackMessage) await this.store.setSlackMessage(approvalId, shown);
       } catch (error) {
@@ -392,16 +406,29 @@ export class DecisionService {
     return { status: 'tampered', record, reason: sealed.problem };
   }
 
-  /** Shows "n of m approvals" in Slack; its failure never stops a decision. */
-  private async showCount(record: ApprovalRecord, count: number, required: number): Promise<void> {
-    if (!this.options.display) return;
+  /**
+   * Shows "n of m approvals" in Slack; its failure never stops a decision. The message is updated at once
+   * (unless the caller redraws it, `deferred`); the thread line is queued where the channel can, so the
+   * click never waits on the channel's posting limit.
+   */
+  private async showCount(
+    record: ApprovalRecord,
+    count: number,
+    required: number,
+    deferred = false,
+  ): Promise<void> {
+    const { display } = this.options;
+    if (!display) return;
     const last = record.approvals?.at(-1);
     const by = last ? `${last.decidedBy.name} (${last.decidedBy.id})` : 'an approver';
+    const line = `Approved by ${by}: ${count} of ${required} approvals. The change stays quarantined until a different approver approves it too; one Deny ends it.`;
     try {
-      await this.options.display.showState(
-        record,
-        `Approved by ${by}: ${count} of ${required} approvals. The change stays quarantined until a different approver approves it too; one Deny ends it.`,
-      );
+      if (display.queueNote && record.slackMessage) {
+        if (!deferred) await display.showState(record);
+        await display.queueNote(record, line);
+      } else {
+        await display.showState(record, line);
+      }
     } catch (error) {
       this.logger.warn('approval count not shown in Slack', { approvalId: record.approvalId, error });
     }

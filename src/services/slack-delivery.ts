@@ -1,6 +1,6 @@
 import type { ApprovalStore } from '../adapters/approval-store';
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
-import { SlackApiError } from '../errors';
+import { GroupMessagePendingError, SlackApiError } from '../errors';
 import type { Logger } from '../logger';
 import { outcomeUnknown, rateLimitWaitMs } from '../slack/client';
 import type { ApprovalChannel } from './approval-channel';
@@ -16,7 +16,10 @@ export type DeliveryOutcome =
     }
   /** A message was recorded already (by an earlier attempt or another poster): nothing posted. */
   | { readonly kind: 'already-posted' }
-  /** Another attempt holds the claim: nothing posted; it (or the delivery worker) will. */
+  /**
+   * Another attempt holds the claim, or (a grouped request) its group's message is not posted yet:
+   * nothing posted; it (or the delivery worker) will.
+   */
   | { readonly kind: 'busy' }
   /** Slack said to wait (HTTP 429): nothing posted. */
   | { readonly kind: 'rate-limited'; readonly waitMs: number }
@@ -81,6 +84,11 @@ export class SlackRequestDelivery {
       const stored = await store.setSlackMessage(approvalId, ref);
       return { kind: 'posted', record: stored, ref, adopted: false };
     } catch (error) {
+      if (error instanceof GroupMessagePendingError) {
+        // Its group's message is another attempt's to post first: nothing was posted by this one.
+        await store.releaseSlackPost(approvalId, resolved ? 'not-posted' : 'unknown');
+        return { kind: 'busy' };
+      }
       const waitMs = rateLimitWaitMs(error, this.deps.minRateLimitWaitMs ?? 1_000);
       const unknownOutcome = waitMs === undefined && outcomeUnknown(error);
       await store.releaseSlackPost(approvalId, resolved && !unknownOutcome ? 'not-posted' : 'unknown');

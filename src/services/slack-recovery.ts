@@ -1,6 +1,7 @@
 import type { AlarmMetrics } from '../adapters/alarm-metrics';
 import type { ApprovalStore, SlackBacklog } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
+import type { SlackNoteOutbox } from '../adapters/slack-note-outbox';
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import { describeTarget } from '../domain/messages';
 import { SlackApiError } from '../errors';
@@ -75,6 +76,8 @@ export interface SlackRecoveryDependencies {
   /** The least time between two posts to the channel (Slack allows about one a second); default 1000. */
   readonly postIntervalMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The thread lines waiting to be posted (a click's decision and refusals, failed posts). */
+  readonly notes?: Pick<SlackNoteOutbox, 'pending'>;
   /** Counts requests that reached their deadline never posted (the stack alarms on it). */
   readonly metrics?: AlarmMetrics;
   readonly now?: () => Date;
@@ -99,6 +102,7 @@ export interface SlackRecoveryReport {
 }
 
 const DEFAULT_MAX_PER_RUN = 25;
+const MAX_NOTE_FAILURES = 3;
 
 /**
  * Posts the requests that did not reach Slack (the backlog the request step writes when its post fails),
@@ -221,7 +225,41 @@ export class SlackRecovery {
         else checked += 1;
       }
     }
+    if (!slackDown) slackDown = await this.postNotes();
     return { posted, reposted, checked, tampered, cleared, slackDown, rateLimited };
+  }
+
+  /**
+   * Posts the thread lines that wait in the outbox (a click queues its audit line rather than wait on
+   * the channel's posting limit; a failed line post queues it), oldest first, paced; whether Slack
+   * stopped answering.
+   */
+  private async postNotes(): Promise<boolean> {
+    const { notes, channel, store, logger } = this.deps;
+    if (!notes || !channel.flushNotes) return false;
+    // One request's lines that keep failing (its message deleted in Slack) must not hold up the others':
+    // the run goes on past a failure and stops only when Slack fails several times in a row.
+    let failures = 0;
+    for (const approvalId of await notes.pending(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN)) {
+      const record = await store.get(approvalId);
+      // Without a message there is no thread yet: its lines wait until it is posted (or expire).
+      if (!record?.slackMessage) continue;
+      await this.pace();
+      try {
+        const count = await withTimeout(
+          channel.flushNotes(record),
+          this.deps.channelTimeoutMs ?? 10_000,
+          'Slack did not answer in time',
+        );
+        if (count > 0) logger.info('queued thread lines posted', { approvalId, count });
+        failures = 0;
+      } catch (error) {
+        logger.warn('queued thread lines not posted; kept for the next run', { approvalId, error });
+        failures += 1;
+        if (failures >= MAX_NOTE_FAILURES) return true;
+      }
+    }
+    return false;
   }
 
   /** Posts one batch of the backlog, oldest first; how it ended. */

@@ -21,6 +21,7 @@ import {
 import { registerListeners } from './listeners';
 import type { ActionDependencies } from './listeners/actions/decision-action';
 import { APPROVE_ACTION_ID, CONSOLE_ACTION_ID, DENY_ACTION_ID } from './messages/approval-message';
+import { APPROVE_ALL_ACTION_ID, DENY_ALL_ACTION_ID, MAX_MEMBERS_PER_MESSAGE } from './messages/group-message';
 
 export interface SlackAppOptions {
   /** The bot token's secret, read through its cache on every request (a rotation needs no new container). */
@@ -41,6 +42,16 @@ export const ACTIONS: Readonly<Record<string, ActionKind>> = Object.freeze({
   [APPROVE_ACTION_ID]: 'decision',
   [DENY_ACTION_ID]: 'decision',
   [CONSOLE_ACTION_ID]: 'link',
+  // A group message's buttons: each change's own, numbered exactly 1 to the most one message lists
+  // (no leading zeros, nothing beyond), and the all-buttons, whose value is checked as a group's.
+  ...Object.fromEntries(
+    Array.from({ length: MAX_MEMBERS_PER_MESSAGE }, (_, i) => [
+      [`${APPROVE_ACTION_ID}_m${i + 1}`, 'decision'],
+      [`${DENY_ACTION_ID}_m${i + 1}`, 'decision'],
+    ]).flat(),
+  ),
+  [APPROVE_ALL_ACTION_ID]: 'group',
+  [DENY_ALL_ACTION_ID]: 'group',
 });
 
 /**

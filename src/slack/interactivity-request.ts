@@ -3,6 +3,7 @@ import type { SlackWorkspace } from '../config';
 import { SLACK_APP_ID, SLACK_ENTERPRISE_ID, SLACK_TEAM_ID } from '../config';
 import { SLACK_USER_ID } from '../domain/approvers';
 import { type JsonValue, parseStrictJson } from '../domain/json-strict';
+import { parseGroupActionValue } from '../domain/slack-group';
 import { PolicyParseError } from '../errors';
 import type { AwsEvent } from './aws-types';
 
@@ -120,8 +121,11 @@ export function verifySignature(request: SignedRequest, signingSecret: string): 
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** What a button is for: `decision` buttons carry an approval id; `link` buttons carry nothing we use. */
-export type ActionKind = 'decision' | 'link';
+/**
+ * What a button is for: `decision` buttons carry an approval id; `group` buttons ("Approve all" / "Deny
+ * all") a group id and the version of its member list shown; `link` buttons carry nothing we use.
+ */
+export type ActionKind = 'decision' | 'group' | 'link';
 
 /** A click, every id validated and the workspace checked. */
 export interface Click {
@@ -134,6 +138,8 @@ export interface Click {
   readonly actionId: string;
   /** The button's value: an approval id for a decision button. */
   readonly approvalId?: string;
+  /** The button's value for a group button: the group and the version of its member list shown. */
+  readonly group?: { readonly groupId: string; readonly version: number };
   /** The payload as parsed, to hand to Bolt re-encoded (so Bolt reads exactly what was checked). */
   readonly payload: { [key: string]: JsonValue };
 }
@@ -260,11 +266,15 @@ export function readClick(
   const kind = Object.hasOwn(actions, actionId) ? actions[actionId] : undefined;
   if (!kind) return refuse(400, 'unknown action', { userId, actionId });
   let approvalId: string | undefined;
+  let group: Click['group'];
   if (kind === 'decision') {
     approvalId = str(action.value);
     if (!approvalId || !APPROVAL_ID.test(approvalId)) {
       return refuse(400, 'button without a valid approval id', { userId, actionId });
     }
+  } else if (kind === 'group') {
+    group = parseGroupActionValue(action.value);
+    if (!group) return refuse(400, 'button without a valid group and version', { userId, actionId });
   }
   return {
     ok: true,
@@ -274,6 +284,7 @@ export function readClick(
     ts,
     actionId,
     ...(approvalId !== undefined && { approvalId }),
+    ...(group && { group }),
     payload: root,
   };
 }

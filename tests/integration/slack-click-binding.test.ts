@@ -278,6 +278,8 @@ describe('clicks are bound to the request’s own message', () => {
         ]),
       );
       const ref = (await sandbox.store.get(approvalId))?.slackMessage;
+      // Queued by the click, put on record by the delivery worker.
+      await sandbox.recoverSlack();
       expect(ref && sandbox.slack.replies(ref.channel, ref.ts).map((r) => r.text)).toEqual([
         expect.stringMatching(
           new RegExp(`<@${SLACK_USERS.ana.id}> tried to approve from another message: refused`),

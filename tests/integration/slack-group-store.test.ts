@@ -56,6 +56,22 @@ describe('DynamoSlackGroupStore', () => {
     expect(await groups.get(id)).toMatchObject({ pages: [page], revision: 1 });
   });
 
+  test('how many of a page’s members its message shows is only ever raised, and survives a layout write', async () => {
+    // Prepare
+    const id = groupId();
+    for (const m of ['a', 'b', 'c']) await groups.join(id, m, 2_000_000_000);
+    const message = { channel: 'C0APPROVALS', ts: '1741687371.000200' };
+    await groups.setPages(id, [{ members: ['a', 'b'], message }], 0);
+    // Act
+    await groups.markDrawn(id, 0, 2);
+    await groups.markDrawn(id, 0, 1);
+    const read = await groups.get(id);
+    await groups.setPages(id, [{ ...(read?.pages[0] ?? { members: [] }), members: ['a', 'b', 'c'] }], 1);
+    await groups.markDrawn(id, 5, 1);
+    // Assess
+    expect((await groups.get(id))?.pages).toEqual([{ members: ['a', 'b', 'c'], message, drawn: 2 }]);
+  });
+
   test('a group is never read as an approval, and an approval never joins as a group', async () => {
     // Prepare
     const id = groupId();

@@ -8,6 +8,7 @@ import type { RecordSeals } from '../../services/record-seals';
 import { absent } from '../container';
 import { snsNotifier } from './notifier';
 import { slackAccess } from './slack';
+import type { SlackStores } from './slack-stores';
 import { approvalWorkflow } from './workflow';
 
 /**
@@ -18,13 +19,14 @@ import { approvalWorkflow } from './workflow';
  */
 export function reportingWorkflow(
   functionName: string,
-  records?: (cfg: Config) => ApprovalStore,
+  records?: (cfg: Config) => { readonly store: ApprovalStore; readonly slack: SlackStores },
 ): ApprovalWorkflow {
   const cfg = config();
   const logger = createLogger('policy-gate');
-  const channel = slackAccess(cfg, logger).channel('workflow');
+  const built = records?.(cfg);
+  const channel = slackAccess(cfg, logger, built?.slack).channel('workflow');
   return approvalWorkflow(cfg, logger, {
-    store: records ? records(cfg) : absent<ApprovalStore>('approvals store', functionName),
+    store: built?.store ?? absent<ApprovalStore>('approvals store', functionName),
     seals: absent<RecordSeals>('seals', functionName),
     quarantine: absent<QuarantineService>('quarantine', functionName),
     notifier: snsNotifier(cfg),

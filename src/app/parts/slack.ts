@@ -1,5 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SlackApprovalChannel } from '../../adapters/slack-approval-channel';
+import {
+  SlackApprovalChannel,
+  type SlackApprovalChannelOptions,
+} from '../../adapters/slack-approval-channel';
 import {
   BOT_TOKEN,
   type SecretSource,
@@ -11,6 +14,7 @@ import { ConfigError } from '../../errors';
 import type { Logger } from '../../logger';
 import type { ApprovalChannel } from '../../services/approval-channel';
 import { type SlackCallProfile, slackClientFactory, type WebClient } from '../../slack/client';
+import type { SlackStores } from './slack-stores';
 
 /** Slack over the Web API (no Bolt): the secrets, a client per call profile, the request channel. */
 export interface SlackAccess {
@@ -33,12 +37,21 @@ export interface SlackAccess {
  * A click is answered within Slack's 3 s, so the interactive channel waits out one short rate limit at
  * most; the workflow functions leave longer waits to the delivery worker (issue 12).
  */
-function channelOptions(profile: SlackCallProfile): { rateLimitBudgetMs?: number } {
-  return profile === 'interactive' ? { rateLimitBudgetMs: 1_000 } : {};
+function channelOptions(
+  profile: SlackCallProfile,
+  stores: SlackStores | undefined,
+): SlackApprovalChannelOptions {
+  return {
+    ...(profile === 'interactive' && { rateLimitBudgetMs: 1_000 }),
+    ...(stores && { grouping: stores.grouping, notes: stores.notes }),
+  };
 }
 
-/** The stage's Slack access; nothing is read until a message is posted or a click checked. */
-export function slackAccess(cfg: Config, logger: Logger): SlackAccess {
+/**
+ * The stage's Slack access; nothing is read until a message is posted or a click checked. With `stores`
+ * (functions that have the approvals table), group messages are drawn as groups and thread lines can wait.
+ */
+export function slackAccess(cfg: Config, logger: Logger, stores?: SlackStores): SlackAccess {
   const secrets =
     cfg.slackBotTokenSecretArn || cfg.slackSigningSecretArn
       ? new SecretsManagerClient({ region: cfg.region })
@@ -64,13 +77,17 @@ export function slackAccess(cfg: Config, logger: Logger): SlackAccess {
     if (!slackChannelId) return undefined;
     let known = channels.get(profile);
     if (!known) {
-      known = new SlackApprovalChannel(() => client(profile), slackChannelId, channelOptions(profile));
+      known = new SlackApprovalChannel(
+        () => client(profile),
+        slackChannelId,
+        channelOptions(profile, stores),
+      );
       channels.set(profile, known);
     }
     return known;
   };
   const channelIn = (profile: SlackCallProfile, channelId: string): ApprovalChannel =>
-    new SlackApprovalChannel(() => client(profile), channelId, channelOptions(profile));
+    new SlackApprovalChannel(() => client(profile), channelId, channelOptions(profile, stores));
   return {
     ...(botToken && { botToken }),
     ...(signingSecret && { signingSecret }),

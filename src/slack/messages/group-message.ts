@@ -28,6 +28,11 @@ export const DENY_ALL_ACTION_ID = 'policy_gate_deny_all';
 export const GROUP_APPROVE_ACTION = /^policy_gate_approve_m\d{1,3}$/;
 export const GROUP_DENY_ACTION = /^policy_gate_deny_m\d{1,3}$/;
 const ALL_BLOCK_ID = 'policy_gate_group_all';
+/**
+ * The most changes one group message can list: Slack's block limit less the header, intro, all-buttons
+ * and footer, two blocks per pending change. Their buttons are numbered 1 to this.
+ */
+export const MAX_MEMBERS_PER_MESSAGE = Math.floor((SLACK_LIMITS.blocksPerMessage - 4) / 2);
 
 // One change's line: the change (≤ ~300), its findings and a status line capped here.
 const STATUS_MAX = 300;
@@ -146,12 +151,13 @@ export function groupRequestMessage(view: GroupView, members: readonly ApprovalR
   if (!first) throw new PolicyGateError('a group message needs at least one request');
   const pending = members.filter((m) => m.status === 'PENDING').length;
   const who = actorName(first);
+  const count = `${members.length} change${members.length === 1 ? '' : 's'}`;
   const header: types.HeaderBlock = {
     type: 'header',
     text: plain(
       pending > 0
-        ? `:rotating_light: ${members.length} changes by ${who}: ${pending} need approval`
-        : `:white_check_mark: ${members.length} changes by ${who}: all decided`,
+        ? `:rotating_light: ${count} by ${who}: ${pending} need${pending === 1 ? 's' : ''} approval`
+        : `:white_check_mark: ${count} by ${who}: ${members.length === 1 ? 'decided' : 'all decided'}`,
       SLACK_LIMITS.headerText,
     ),
   };
@@ -176,7 +182,7 @@ export function groupRequestMessage(view: GroupView, members: readonly ApprovalR
     footer,
   ];
   const text = clipMrkdwn(
-    `${members.length} changes by ${inlineCode(who, 250)} (${pending} pending approval)`,
+    `${count} by ${inlineCode(who, 250)} (${pending} pending approval)`,
     SLACK_LIMITS.fallbackText,
   );
   return { text, blocks };

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { SlackGroupStore } from '../../../adapters/slack-group-store';
 import type { Decision } from '../../../domain/approval';
 import type { Logger } from '../../../logger';
 import type { ApprovalChannel } from '../../../services/approval-channel';
@@ -11,6 +12,8 @@ export interface ActionDependencies {
   readonly decisions: DecisionService;
   readonly channel: ApprovalChannel;
   readonly logger: Logger;
+  /** The Slack groups: which changes an "Approve all" / "Deny all" message listed. Absent = those refuse. */
+  readonly groups?: Pick<SlackGroupStore, 'get'>;
 }
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
@@ -44,8 +47,12 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
       const record = 'record' in result ? result.record : undefined;
       if (reply) await tellSafely(deps, userId, reply, record);
       try {
-        // Refusals go on record, in the thread only (the line is the replies module's own mrkdwn).
-        if (record && audit) await channel.note(record, audit, true);
+        // Refusals go on record, in the thread only (the line is the replies module's own mrkdwn),
+        // queued: the click does not wait on the channel's posting limit.
+        if (record && audit) {
+          if (channel.queueNote) await channel.queueNote(record, audit, true);
+          else await channel.note(record, audit, true);
+        }
         // A click on an expired request means the clicker still saw buttons (an update failed or
         // lagged): bring the message up to date. EXPIRED is final, so this view cannot be stale.
         if (result.status === 'expired') await channel.showState(result.record);
@@ -59,7 +66,7 @@ export function decisionAction(decision: Decision, deps: ActionDependencies) {
   };
 }
 
-async function tellSafely(
+export async function tellSafely(
   deps: ActionDependencies,
   userId: string,
   text: string,

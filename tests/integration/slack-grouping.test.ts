@@ -1,0 +1,224 @@
+/**
+ * Slack grouping (issue 12) through the real state machine, handlers, delivery worker and the Slack
+ * stand-in with Slack's rate limits on (its own figures): one actor's burst of changes shows as one
+ * message, or a few at Slack's block limits, listing every change exactly once; each change is decided on
+ * its own (its own buttons, or "Approve all" / "Deny all" deciding each listed change through the decision
+ * service, with the self-approval and two-approver rules per change); a click is bound to the message that
+ * showed the change; a group post whose answer was lost is found, never posted twice.
+ */
+import { CreatePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  type Sandbox,
+  SLACK_CHANNEL,
+  SLACK_SIGNING_SECRET,
+  SLACK_USERS,
+  startSandbox,
+} from '../../local/sandbox';
+import type { SlackMessage } from '../../local/slack';
+import type { ApprovalRecord } from '../../src/domain/approval';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
+import { APPROVE_ALL_ACTION_ID } from '../../src/slack/messages/group-message';
+import { approvalIdOf } from '../support/approvals';
+
+// Risky, one approver decides it.
+const RISKY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+});
+// Grants everything: critical, two different approvers must approve it.
+const CRITICAL = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+});
+// An hour: a burst made in a few seconds never straddles two windows (a window starts on its multiple).
+const WINDOW_SECONDS = 3600;
+
+let sandbox: Sandbox | undefined;
+
+afterEach(async () => {
+  await sandbox?.close();
+  sandbox = undefined;
+});
+
+/** Waits until `count` approvals wait for a decision with their task token stored; their records. */
+async function pending(s: Sandbox, count: number, timeoutMs = 60_000): Promise<ApprovalRecord[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ids = s.sfn
+      .pendingTasks()
+      .map((task) => approvalIdOf(s.sfn.describeExecution(task.executionArn).input))
+      .filter((id): id is string => id !== undefined);
+    const records = (await Promise.all(ids.map((id) => s.store.get(id)))).filter(
+      (r): r is ApprovalRecord => r?.taskToken !== undefined,
+    );
+    if (records.length >= count) return records;
+    if (Date.now() > until) throw new Error(`only ${records.length} of ${count} approvals became pending`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs the delivery worker until every record has its message; the records as stored then. */
+async function drained(s: Sandbox, ids: readonly string[], timeoutMs = 60_000): Promise<ApprovalRecord[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const records = (await Promise.all(ids.map((id) => s.store.get(id)))) as ApprovalRecord[];
+    if (records.every((r) => r.slackMessage)) return records;
+    if (Date.now() > until) throw new Error('some requests never reached Slack');
+    await s.recoverSlack();
+  }
+}
+
+/** PolicyGate's request messages (top level, by their metadata) in the stage's channel. */
+function requestMessages(s: Sandbox): SlackMessage[] {
+  return s.slack.messages(SLACK_CHANNEL).filter((m) => {
+    const metadata = m.metadata as { event_type?: unknown } | undefined;
+    return metadata?.event_type === 'policy_gate_request';
+  });
+}
+
+/** How many times each approval id is listed (as "approval `id`") across `messages`. */
+function listings(messages: readonly SlackMessage[], ids: readonly string[]): number[] {
+  return ids.map((id) =>
+    messages.reduce((sum, m) => sum + (JSON.stringify(m.blocks).split(`approval \`${id}\``).length - 1), 0),
+  );
+}
+
+/** The number of the change's own buttons in its group message (`…_m<n>`), from the message's blocks. */
+function memberNumber(message: SlackMessage | undefined, approvalId: string): number {
+  const blocks = (message?.blocks ?? []) as { block_id?: string; text?: { text?: string } }[];
+  const line = blocks.find((b) => b.text?.text?.includes(`approval \`${approvalId}\``));
+  const n = /^policy_gate_member_m(\d+)$/.exec(line?.block_id ?? '')?.[1];
+  if (!n) throw new Error(`approval ${approvalId} is not listed in the message`);
+  return Number(n);
+}
+
+async function makeChanges(s: Sandbox, documents: readonly string[]): Promise<void> {
+  await Promise.all(
+    documents.map((doc, i) =>
+      s.developer.send(new CreatePolicyCommand({ PolicyName: `grouped-${i}`, PolicyDocument: doc })),
+    ),
+  );
+}
+
+describe('Slack grouping under Slack rate limits', () => {
+  test('25 changes by one actor: a few messages listing each change once; each decided on its own', async () => {
+    // Prepare
+    sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS });
+    const s = sandbox;
+    await makeChanges(s, [CRITICAL, ...Array.from({ length: 24 }, () => RISKY)]);
+    const ids = (await pending(s, 25)).map((r) => r.approvalId);
+
+    // Act: the delivery worker takes whatever the request steps left (Slack's limits, a page not posted yet).
+    const records = await drained(s, ids);
+
+    // Assess: contained as they arrived, listed exactly once, each bound to the message listing it.
+    expect(records.every((r) => r.quarantine !== undefined)).toBe(true);
+    const messages = requestMessages(s);
+    expect(messages.length).toBeGreaterThanOrEqual(2);
+    expect(messages.length).toBeLessThanOrEqual(3);
+    expect(listings(messages, ids)).toEqual(ids.map(() => 1));
+    for (const record of records) {
+      const shown = s.slack.message(SLACK_CHANNEL, record.slackMessage?.ts ?? '');
+      expect(record.slackMessage?.groupId).toMatch(/^group#[0-9a-f]{32}$/);
+      expect(JSON.stringify(shown?.blocks)).toContain(`approval \`${record.approvalId}\``);
+    }
+    const [first, second] = messages as [SlackMessage, SlackMessage];
+    const onFirst = records.filter((r) => r.slackMessage?.ts === first.ts);
+    const onSecond = records.filter((r) => r.slackMessage?.ts === second.ts);
+
+    // Act: Alice made every change; her "Approve all" is refused change by change.
+    const own = await s.click(SLACK_USERS.alice.id, APPROVE_ALL_ACTION_ID, onFirst[0]?.approvalId ?? '');
+    // Assess
+    expect(own.status).toBe(200);
+    expect(s.slack.ephemerals.at(-1)?.text).toMatch(/refused: you made this change/);
+    for (const r of onFirst) expect((await s.store.get(r.approvalId))?.status).toBe('PENDING');
+
+    // Act: Ana denies one change with its own button.
+    const denied = onFirst.find((r) => (r.requiredApprovals ?? 1) === 1) as ApprovalRecord;
+    const n = memberNumber(s.slack.message(SLACK_CHANNEL, first.ts), denied.approvalId);
+    const deny = await s.click(SLACK_USERS.ana.id, `${DENY_ACTION_ID}_m${n}`, denied.approvalId);
+    // Assess
+    expect(deny.status).toBe(200);
+    expect((await s.store.get(denied.approvalId))?.status).toBe('DENIED');
+
+    // Act: a change of the second message clicked from the first (its button value copied there).
+    const other = onSecond[0] as ApprovalRecord;
+    const copied = await s.slack.deliverBlockAction({
+      url: s.interactivity.url,
+      signingSecret: SLACK_SIGNING_SECRET,
+      user: { id: SLACK_USERS.ana.id },
+      action: {
+        actionId: `${APPROVE_ACTION_ID}_m1`,
+        blockId: 'policy_gate_decision_m1',
+        value: other.approvalId,
+      },
+      message: { channel: first.channel, ts: first.ts },
+    });
+    // Assess: refused, nothing decided.
+    expect(copied.status).toBe(200);
+    expect((await s.store.get(other.approvalId))?.status).toBe('PENDING');
+    expect(s.slack.ephemerals.at(-1)?.text).toMatch(/not on the request’s own Slack message/);
+
+    // Act: Ana approves all, on each message.
+    for (const message of messages) {
+      const member = records.find((r) => r.slackMessage?.ts === message.ts) as ApprovalRecord;
+      const all = await s.click(SLACK_USERS.ana.id, APPROVE_ALL_ACTION_ID, member.approvalId);
+      expect(all.status).toBe(200);
+    }
+    // Every execution but the critical change's (which waits for a second approver) ends.
+    let ended: ApprovalRecord[] = [];
+    for (let i = 0; i < 600; i += 1) {
+      ended = (await Promise.all(ids.map((id) => s.store.get(id)))) as ApprovalRecord[];
+      if (ended.filter((r) => r.status === 'RESTORED' || r.status === 'DENIED').length === 24) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    // Assess: each change decided once, by its own rules: restored, the denied one stays denied, the
+    // critical one counted and waiting for a second, different approver.
+    const critical = ended.find((r) => (r.requiredApprovals ?? 1) > 1) as ApprovalRecord;
+    expect(critical).toMatchObject({ status: 'PENDING', approvals: [expect.anything()] });
+    expect(ended.find((r) => r.approvalId === denied.approvalId)?.status).toBe('DENIED');
+    const restored = ended.filter((r) => r !== critical && r.approvalId !== denied.approvalId);
+    expect(restored.map((r) => r.status)).toEqual(restored.map(() => 'RESTORED'));
+    // Every message redrawn as its group: only the critical change keeps buttons.
+    const buttons = requestMessages(s).flatMap((m) =>
+      (m.blocks as { elements?: { action_id?: string }[] }[]).flatMap((b) =>
+        (b.elements ?? []).flatMap((e) => (e.action_id ? [e.action_id] : [])),
+      ),
+    );
+    expect(buttons.filter((id) => /_m\d+$/.test(id))).toHaveLength(2);
+    // The audit trail: each restored change's "Approved by" once, in its message's thread.
+    // Lines the restores could not post at once under the channel's limit wait for the delivery worker.
+    const approvedLines = (r: ApprovalRecord) => {
+      const ref = r.slackMessage as NonNullable<ApprovalRecord['slackMessage']>;
+      return s.slack
+        .replies(ref.channel, ref.ts)
+        .filter((m) => m.text.includes(r.approvalId) && /Approved by/.test(m.text)).length;
+    };
+    for (let run = 0; run < 10 && restored.some((r) => approvedLines(r) === 0); run += 1) {
+      await s.recoverSlack();
+    }
+    expect(restored.map(approvedLines)).toEqual(restored.map(() => 1));
+  }, 240_000);
+
+  test('a group post whose answer Slack lost: found by its metadata, never posted twice', async () => {
+    // Prepare: the first post is stored by Slack, and its answer lost.
+    sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS });
+    const s = sandbox;
+    s.slack.failNext('chat.postMessage', 1, { afterStore: { status: 500 } });
+    await makeChanges(
+      s,
+      Array.from({ length: 5 }, () => RISKY),
+    );
+    const ids = (await pending(s, 5)).map((r) => r.approvalId);
+
+    // Act
+    const records = await drained(s, ids);
+
+    // Assess: one message lists all five, once each, and every record points at it.
+    const messages = requestMessages(s);
+    expect(messages).toHaveLength(1);
+    expect(listings(messages, ids)).toEqual([1, 1, 1, 1, 1]);
+    expect(new Set(records.map((r) => r.slackMessage?.ts))).toEqual(new Set([messages[0]?.ts]));
+  }, 120_000);
+});
