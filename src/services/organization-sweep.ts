@@ -2,7 +2,6 @@ import type { Notifier } from '../adapters/notifier';
 import { PolicyGateError } from '../errors';
 import type { Logger } from '../logger';
 import type { OrganizationDirectory } from './organization-directory';
-import type { SlackRecoveryReport } from './slack-recovery';
 import type { SweepReport, SweepService } from './sweep-service';
 
 /** Where the last run stopped: the last member account swept (the next run starts after it). */
@@ -12,7 +11,7 @@ export interface SweepCursor {
 }
 
 export interface OrganizationSweepDependencies {
-  /** The central account's sweep (dead letters, trails, Slack recovery, its own grants). */
+  /** The central account's sweep (dead letters, trails, its own grants). */
   readonly central: SweepService;
   readonly directory: OrganizationDirectory;
   readonly centralAccountId: string;
@@ -44,10 +43,6 @@ export interface OrganizationSweepReport {
  */
 export class OrganizationSweep {
   constructor(private readonly deps: OrganizationSweepDependencies) {}
-
-  recoverSlack(): Promise<SlackRecoveryReport | undefined> {
-    return this.deps.central.recoverSlack();
-  }
 
   async run(): Promise<SweepReport & { organization: OrganizationSweepReport }> {
     const { central, directory, centralAccountId, cursor, logger } = this.deps;

@@ -136,14 +136,18 @@ describe('Slack outage recovery', () => {
     await sandbox.settle();
   });
 
-  test('every whole sweep run starts with the Slack recovery too', async () => {
+  test('the sweep posts nothing to Slack (it holds no bot token): the delivery function does', async () => {
     // Prepare
     sandbox = await startSandbox();
     const { record } = await requestWhileSlackDown();
     // Act
     const report = await sandbox.sweep();
+    const afterSweep = requestMessages().length;
+    const delivery = await sandbox.recoverSlack();
     // Assess
-    expect(report.slack).toMatchObject({ posted: [record.approvalId], slackDown: false });
+    expect(report).not.toHaveProperty('slack');
+    expect(afterSweep).toBe(0);
+    expect(delivery).toMatchObject({ posted: [record.approvalId], slackDown: false });
     expect(requestMessages()).toHaveLength(1);
     await decisions().decide(record.approvalId, 'DENIED', { channel: 'slack', id: SLACK_USERS.ana.id });
     await sandbox.settle();
