@@ -836,13 +836,11 @@ describe('DynamoApprovalStore on dynalite', () => {
       const afterClear = (await store.notes(100)).map((n) => n.approvalId);
       // Assess: a missing record gets no entry; the unposted one moves to the note list (the worker posts it).
       expect(listed.sort((a, b) => a.approvalId.localeCompare(b.approvalId))).toEqual(
-        [posted, unposted]
-          .sort()
-          .map((approvalId) => ({
-            approvalId,
-            kind: 'event-id-reused',
-            otherApprovalId: 'other-approval-1',
-          })),
+        [posted, unposted].sort().map((approvalId) => ({
+          approvalId,
+          kind: 'event-id-reused',
+          otherApprovalId: 'other-approval-1',
+        })),
       );
       expect(await store.get(missing)).toBeUndefined();
       expect(read).toEqual(before);

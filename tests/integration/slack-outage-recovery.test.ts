@@ -1,6 +1,6 @@
 /**
- * Slack outages recovered, through the real state machine, handlers, Slack delivery function and Slack stand-in: a
- * request that did not reach Slack is posted by the sweep's Slack recovery once Slack answers again (and
+ * Slack outages recovered, through the real state machine, handlers, Slack delivery function and Slack
+ * stand-in: a request that did not reach Slack is posted by the delivery worker once Slack answers again (and
  * can be decided there), a request message deleted in Slack is posted again and the old one decides
  * nothing, and a record changed outside PolicyGate is never shown to approvers.
  */
