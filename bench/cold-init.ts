@@ -16,11 +16,14 @@
  * Targets: every function ≤ 0.5× aws-sdk v2's init, the Slack interactivity function ≤ 0.8×.
  *
  * `npm run bench:init` runs this alone (`COLD_INIT_RUNS` rounds, default 15); `npm run bench` includes it.
+ * `COLD_INIT_COMPARE=<another checkout>` also bundles that checkout's functions (its own serverless.yml and
+ * sources, e.g. the commit before a change) and measures them in the same interleaved rounds, so a
+ * before/after ratio comes from one run on one machine state.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { bundleLambda, LAMBDA_ESBUILD_OPTIONS, serverlessFunctions } from './lambda-bundles';
 import type { BenchRow } from './table';
@@ -129,13 +132,22 @@ const LIBRARY_CANDIDATES: ReadonlyArray<{ name: string; source: string }> = [
  * Bundles every Lambda function as the package does and measures its size and cold initialisation; see the
  * module comment. `runs` is the number of interleaved rounds (at least 15).
  */
-export async function coldInitRows(options: { runs?: number } = {}): Promise<BenchRow[]> {
+export async function coldInitRows(options: { runs?: number; compare?: string } = {}): Promise<BenchRow[]> {
   const runs = Math.max(MIN_RUNS, options.runs ?? MIN_RUNS);
   const { functions, nodeOptions } = serverlessFunctions();
   const outDir = mkdtempSync(join(tmpdir(), 'policy-gate-cold-init-'));
   try {
     const bundles = [];
     for (const fn of functions) bundles.push({ ...fn, ...(await bundleLambda(fn, join(outDir, fn.name))) });
+    if (options.compare) {
+      // The other checkout's functions, bundled from its sources with its own options, named after it.
+      const other = resolve(options.compare);
+      const theirs = serverlessFunctions(readFileSync(join(other, 'serverless.yml'), 'utf8'), other);
+      for (const fn of theirs.functions) {
+        const bundle = await bundleLambda(fn, join(outDir, 'compare', fn.name), other);
+        bundles.push({ ...fn, ...bundle, name: `${fn.name} @${basename(other)}` });
+      }
+    }
     const libraries: Array<{ name: string; file: string }> = [];
     for (const [i, candidate] of LIBRARY_CANDIDATES.entries()) {
       const entry = join(outDir, `library-${i}.ts`);
@@ -177,7 +189,7 @@ export async function coldInitRows(options: { runs?: number } = {}): Promise<Ben
       const init = ratios(of(b.name, 'initMs'), sdkInit);
       const cpu = ratios(of(b.name, 'initCpuMs'), sdkCpu);
       const wall = ratios(of(b.name, 'wallMs'), nodeWall);
-      const target = b.name === SLACK_FUNCTION ? SLACK_TARGET_RATIO : TARGET_RATIO;
+      const target = b.name.split(' @')[0] === SLACK_FUNCTION ? SLACK_TARGET_RATIO : TARGET_RATIO;
       const median = quantile(init, 0.5);
       rows.push(
         {
@@ -220,7 +232,8 @@ export async function coldInitRows(options: { runs?: number } = {}): Promise<Ben
 
 if (require.main === module) {
   const runs = Number(process.env.COLD_INIT_RUNS ?? MIN_RUNS);
-  coldInitRows({ runs }).then(
+  const compare = process.env.COLD_INIT_COMPARE;
+  coldInitRows({ runs, ...(compare && { compare }) }).then(
     (rows) => {
       const width = Math.max(...rows.map((r) => r.metric.length));
       for (const r of rows) {

@@ -30,12 +30,14 @@ export interface ServerlessFunctions {
 /**
  * The functions of serverless.yml and their handlers, and the provider's NODE_OPTIONS. Read line by line (the
  * file's CloudFormation tags need no parser here): function names are the two-space keys under `functions:`,
- * their `handler:` the `file.export` serverless-esbuild bundles from `file.ts`.
+ * their `handler:` the `file.export` serverless-esbuild bundles from `file.ts`, which must exist under
+ * `root` (this checkout by default).
  *
  * @throws Error when a function has no handler or its module does not exist.
  */
 export function serverlessFunctions(
   text = readFileSync(join(ROOT, 'serverless.yml'), 'utf8'),
+  root = ROOT,
 ): ServerlessFunctions {
   const functions: LambdaFunction[] = [];
   let section = '';
@@ -64,7 +66,7 @@ export function serverlessFunctions(
     if (handler && current) {
       const module = (handler[1] as string).replace(/\.[^./]+$/, '');
       const entry = `${module}.ts`;
-      statSync(join(ROOT, entry));
+      statSync(join(root, entry));
       functions.push({ name: current, entry });
       current = undefined;
     }
@@ -86,19 +88,31 @@ export interface LambdaBundle {
   readonly metafile: Metafile;
 }
 
-/** Bundles `fn` into `outDir` exactly as the package does. */
-export async function bundleLambda(fn: LambdaFunction, outDir: string): Promise<LambdaBundle> {
+/**
+ * Bundles `fn` into `outDir` exactly as the package does; `checkout` (default this one) is the project
+ * whose sources and bundle options (its scripts/lambda-esbuild.js) are used.
+ */
+export async function bundleLambda(
+  fn: LambdaFunction,
+  outDir: string,
+  checkout = ROOT,
+): Promise<LambdaBundle> {
+  const options =
+    checkout === ROOT
+      ? LAMBDA_ESBUILD_OPTIONS
+      : (require(join(checkout, 'scripts', 'lambda-esbuild.js')) as { esbuildOptions: BuildOptions })
+          .esbuildOptions;
   const outdir = join(outDir, fn.entry.replace(/\/[^/]+$/, ''));
   const result = await build({
-    ...LAMBDA_ESBUILD_OPTIONS,
-    absWorkingDir: ROOT,
+    ...options,
+    absWorkingDir: checkout,
     entryPoints: [fn.entry],
     outdir,
     metafile: true,
     logLevel: 'error',
   });
   const file = join(outdir, fn.entry.replace(/^.*\//, '').replace(/\.ts$/, '.js'));
-  const mapBytes = LAMBDA_ESBUILD_OPTIONS.sourcemap ? statSync(`${file}.map`).size : 0;
+  const mapBytes = options.sourcemap ? statSync(`${file}.map`).size : 0;
   const besideBytes = readdirSync(outdir)
     .filter((name) => name.endsWith('.json'))
     .reduce((sum, name) => sum + statSync(join(outdir, name)).size, 0);

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { APPROVAL_INDEXES } from '../src/adapters/approval-store';
-import { closeServer } from './http-util';
+import { closeServer, keepIdleConnections } from './http-util';
 
 /** The subset of dynalite's options this harness sets (dynalite ships no type declarations). */
 interface DynaliteOptions {
@@ -28,7 +28,9 @@ export interface LocalDynamoDb {
  * on every request that may change a table (the sandbox's persistence snapshots the tables then).
  */
 export async function startDynalite(options: { onWrite?: () => void } = {}): Promise<LocalDynamoDb> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Idle connections stay open: dynalite's plain http.Server would reset them under a burst (see
+  // keepIdleConnections), which failed the burst benchmark with `GetItem … read ECONNRESET`.
+  const server = keepIdleConnections(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
   const { onWrite } = options;
   if (onWrite) {
     // Anything but a read may change a table: the sandbox's persistence saves after those.

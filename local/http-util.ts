@@ -134,6 +134,20 @@ export class FaultCounter {
   }
 }
 
+/**
+ * Keeps a stand-in's idle keep-alive connections open until the client closes them (or `closeServer`).
+ * Node's default closes one after 5 s idle, timed from when the server sent its last response; the SDK
+ * client counts its own idle time from when it read that response. In the sandbox both run in one busy
+ * process (a burst runs hundreds of handlers), so the client can read a response seconds after it was
+ * sent, still hold the socket as reusable when the server closes it, and send its next request into the
+ * closed socket: `read ECONNRESET`, three times in a row under a burst, which the SDK then reports. AWS
+ * endpoints keep idle connections far longer than that, so the stand-ins must not reset them either.
+ */
+export function keepIdleConnections(server: http.Server): http.Server {
+  server.keepAliveTimeout = 0;
+  return server;
+}
+
 /** A started loopback server and the URL clients should use for it. */
 export interface StartedServer {
   server: http.Server;
@@ -149,20 +163,22 @@ export async function listenOnLoopback(
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
   listenPort = 0,
 ): Promise<StartedServer> {
-  const server = http.createServer((req, res) => {
-    handler(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        send(
-          res,
-          500,
-          'text/plain',
-          `local stand-in failed: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      } else {
-        res.destroy();
-      }
-    });
-  });
+  const server = keepIdleConnections(
+    http.createServer((req, res) => {
+      handler(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          send(
+            res,
+            500,
+            'text/plain',
+            `local stand-in failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        } else {
+          res.destroy();
+        }
+      });
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenPort, '127.0.0.1', () => {

@@ -1,7 +1,7 @@
 /**
  * The whole PolicyGate backend on 127.0.0.1: the local IAM, DynamoDB (dynalite), SNS, SQS, CloudTrail,
  * Secrets Manager, Step Functions and Slack stand-ins, running the real state machine definition with the
- * real Lambda handlers, the reconciliation sweep, and the Slack interactivity handler behind a local
+ * real Lambda handlers, the reconciliation sweep, the Slack delivery worker, and the Slack interactivity handler behind a local
  * Function URL. The handlers reach the stand-ins only through the SDK's standard `AWS_ENDPOINT_URL_*`
  * variables and `SLACK_API_URL`, set here. Every IAM write emits its CloudTrail event, which starts an
  * execution as the EventBridge rule would (unless the test makes the rule lose it).
@@ -30,6 +30,7 @@ import { handler as reconciliationSweep } from '../src/handlers/reconciliation-s
 import { handler as recordOutcome } from '../src/handlers/record-outcome';
 import { handler as requestApproval } from '../src/handlers/request-approval';
 import { handler as restoreChange } from '../src/handlers/restore-change';
+import { handler as slackDelivery } from '../src/handlers/slack-delivery';
 import { handler as slackInteractivity } from '../src/handlers/slack-interactivity';
 import type { SlackRecoveryReport } from '../src/services/slack-recovery';
 import type { SweepReport } from '../src/services/sweep-service';
@@ -38,6 +39,7 @@ import { type LocalCloudTrailServer, startCloudTrailServer, type TrailInput } fr
 import { createApprovalsTable, startDynalite } from './dynamodb';
 import { type CloudTrailEvent, type IamServer, type IamServerOptions, startIamServer } from './iam';
 import { type LocalKmsKey, type LocalKmsServer, startKmsServer } from './kms/server';
+import { withConcurrency } from './lambda-concurrency';
 import { type LambdaUrlServer, startLambdaUrlServer } from './lambda-url/server';
 import { type LocalOrganization, type OrganizationOptions, startOrganization } from './organization-sandbox';
 import {
@@ -76,6 +78,8 @@ export const POLICY_GATE_ROLE = `arn:aws:iam::${ACCOUNT}:role/policy-gate-local-
 export const DEVELOPER_KEY = 'AKIDDEVELOPER';
 const TABLE = 'policy-gate-local-approvals';
 const SWEEP_TABLE = 'policy-gate-local-sweep';
+/** serverless.yml's default `workflowReservedConcurrency`: each workflow function's concurrency in AWS. */
+const WORKFLOW_RESERVED_CONCURRENCY = 10;
 export const DEAD_LETTER_QUEUE = 'policy-gate-local-iam-changes-dlq';
 const EVENT_RULE_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:rule/policy-gate-local-iam-changes`;
 /** The trail an account has when it is set up right: multi-region, logging all management events. */
@@ -159,6 +163,12 @@ export interface SandboxOptions {
   /** SLACK_DELIVERY_BUDGET_SECONDS: how long one `recoverSlack()` run drains; default 0 (one batch). */
   slackDeliveryBudgetSeconds?: number;
   /**
+   * How many invocations of each workflow function run at once: the stack's reserved concurrency
+   * (`workflowReservedConcurrency`, default 10); more wait for a slot, as throttled invocations are
+   * retried by the state machine in AWS. See local/lambda-concurrency.ts.
+   */
+  lambdaConcurrency?: number;
+  /**
    * SLACK_GROUP_WINDOW_SECONDS: one actor's changes within this many seconds share one Slack message;
    * default 0 (one message per request, as the tests before grouping expect). `npm start` uses 60, the
    * stage default.
@@ -177,6 +187,7 @@ export interface SandboxHandlers {
   slackInteractivity: typeof slackInteractivity;
   emailDecision: typeof emailDecision;
   reconciliationSweep: typeof reconciliationSweep;
+  slackDelivery: typeof slackDelivery;
 }
 
 /** The handlers as the sources define them: what the sandbox runs unless `handlers` replaces some. */
@@ -190,6 +201,7 @@ export const SOURCE_HANDLERS: Readonly<SandboxHandlers> = Object.freeze({
   slackInteractivity,
   emailDecision,
   reconciliationSweep,
+  slackDelivery,
 });
 
 /** The stage's alert address, where the decision links go (DECISION_EMAIL_ADDRESS). */
@@ -232,7 +244,7 @@ export interface Sandbox {
   route: (decide: (event: CloudTrailEvent) => Delivery) => void;
   /** Runs the reconciliation sweep once, as its schedule would. */
   sweep(): Promise<SweepReport>;
-  /** Runs only the sweep's Slack recovery, as its own frequent schedule would. */
+  /** Runs the Slack delivery worker (the slackDelivery function) once, as its schedule would. */
   recoverSlack(): Promise<SlackRecoveryReport | undefined>;
   /**
    * Clicks a button of an approval's Slack message as `userId`, delivered signed to the interactivity
@@ -433,6 +445,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     );
   });
   const timeScale = options.timeScale ?? 0.001;
+  const concurrency = options.lambdaConcurrency ?? WORKFLOW_RESERVED_CONCURRENCY;
   const recheckDelaySeconds = options.recheckDelaySeconds ?? 300;
   const definition = await readDefinitionFile(
     join(__dirname, '..', 'stepfunctions', 'approval-workflow.asl.json'),
@@ -440,12 +453,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const sfn = await startLocalStepFunctions({
     definition,
     functions: {
-      analyseChange: run.analyseChange,
-      requestApproval: run.requestApproval,
-      restoreChange: run.restoreChange,
-      recordOutcome: run.recordOutcome,
-      notifyChange: run.notifyChange,
-      handleFailure: run.handleFailure,
+      analyseChange: withConcurrency(run.analyseChange, concurrency),
+      requestApproval: withConcurrency(run.requestApproval, concurrency),
+      restoreChange: withConcurrency(run.restoreChange, concurrency),
+      recordOutcome: withConcurrency(run.recordOutcome, concurrency),
+      notifyChange: withConcurrency(run.notifyChange, concurrency),
+      handleFailure: withConcurrency(run.handleFailure, concurrency),
     },
     timeScale,
     ...(options.approvalTimeoutMs !== undefined && {
@@ -618,8 +631,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       decide = decider;
     },
     sweep: () => run.reconciliationSweep(),
-    recoverSlack: async () =>
-      (await run.reconciliationSweep({ task: 'slack-recovery' })) as SlackRecoveryReport | undefined,
+    recoverSlack: () => run.slackDelivery(),
     async click(userId, actionId, approvalId, { stale, signingSecret, ...clickOptions } = {}) {
       const record = await store.get(approvalId);
       if (!record?.slackMessage) throw new Error(`approval ${approvalId} has no Slack message to click`);

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole gate on this machine, with no AWS account and no Slack workspace. Starts the
  * sandbox in real time (the definition's own waits and a one-day approval deadline), the reconciliation
- * sweep and the Slack recovery on a short schedule, and the web console; stops cleanly on Ctrl-C.
+ * sweep and the Slack delivery worker on a short schedule, and the web console; stops cleanly on Ctrl-C.
  *
  * Settings: `.env` (POLICY_GATE_CONSOLE_HOST, POLICY_GATE_CONSOLE_PORT, POLICY_GATE_SWEEP_SECONDS,
  * POLICY_GATE_SLACK_RECOVERY_SECONDS, POLICY_GATE_DATA_DIR), then the environment, then flags (--host,
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   };
   let stopping = false;
   every(settings.sweepSeconds, 'sweep', () => sandbox.sweep());
-  every(settings.slackRecoverySeconds, 'Slack recovery', () => sandbox.recoverSlack());
+  every(settings.slackRecoverySeconds, 'Slack delivery', () => sandbox.recoverSlack());
   console.log(`PolicyGate sandbox started (no AWS account, no Slack workspace):
   console               ${web.url}
   IAM                   ${sandbox.iam.endpoint}
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   Slack interactivity   ${sandbox.interactivity.url}
   e-mail decision page  ${sandbox.decisionPage.url}
   data                  ${settings.dataDir === undefined ? 'in memory (--data-dir DIR keeps it across restarts)' : `${settings.dataDir}${sandbox.restored ? ' (restored)' : ''}`}
-  sweep every ${settings.sweepSeconds}s, Slack recovery every ${settings.slackRecoverySeconds}s${
+  sweep every ${settings.sweepSeconds}s, Slack delivery every ${settings.slackRecoverySeconds}s${
     sandbox.organization
       ? `\n  organization          ${Object.values(sandbox.organization.members)
           .map((m) => `${m.name} (${m.id}, OU ${m.unitName})`)

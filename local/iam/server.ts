@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepIdleConnections } from '../http-util';
 import {
   buildCloudTrailEvent,
   type CloudTrailEvent,
@@ -190,9 +191,12 @@ class LocalIamServer implements IamServer {
     this.recordFailedCalls = options.recordFailedCalls ?? true;
     this.documentEncoding = LocalIamServer.checkEncoding(options.documentEncoding ?? 'url');
     for (const [key, identity] of Object.entries(options.identities ?? {})) this.setIdentity(key, identity);
-    this.server = http.createServer((request, response) => {
-      void this.handle(request, response);
-    });
+    // Idle connections stay open (see keepIdleConnections): a burst's clients must not hit reset sockets.
+    this.server = keepIdleConnections(
+      http.createServer((request, response) => {
+        void this.handle(request, response);
+      }),
+    );
   }
 
   async listen(port: number): Promise<void> {

@@ -173,6 +173,28 @@ export interface ApprovalStore extends ApprovalIndex {
    * searches first.
    */
   releaseSlackPost(approvalId: string, outcome: 'not-posted' | 'unknown'): Promise<void>;
+  /**
+   * Leaves a thread line for the Slack delivery worker to post: the caller holds no bot token (issue 12:
+   * analyseChange, whose role has no Slack secret). Replaces the record's other Slack list entry; the
+   * worker posts the request itself too when it has no message yet.
+   */
+  queueSlackNote(approvalId: string, note: SlackNoteRequest): Promise<void>;
+}
+
+/**
+ * A thread line another function asks the delivery worker to post. Only its kind and an approval id are
+ * stored, never text: the worker writes the line, so a write to the table cannot put words in Slack.
+ */
+export interface SlackNoteRequest {
+  /** Another event claimed this request's event id with different content: the request is frozen. */
+  readonly kind: 'event-id-reused';
+  /** The approval the other event got. */
+  readonly otherApprovalId: string;
+}
+
+/** A thread line waiting for the delivery worker ({@link SlackBacklog.notes}). */
+export interface QueuedSlackNote extends SlackNoteRequest {
+  readonly approvalId: string;
 }
 
 /** What {@link ApprovalStore.claimSlackPost} got. */
@@ -199,7 +221,9 @@ export interface SlackBacklog {
   unposted(limit: number): Promise<UnpostedRequest[]>;
   /** At most `limit` approval ids of PENDING requests posted to Slack ({@link watchPosted}), oldest first. */
   posted(limit: number): Promise<string[]>;
-  /** Takes the approval off both lists (posted, decided or given up on). */
+  /** At most `limit` thread lines other functions left for the worker ({@link ApprovalStore.queueSlackNote}). */
+  notes(limit: number): Promise<QueuedSlackNote[]>;
+  /** Takes the approval off every list (posted, decided, noted or given up on). */
   clearSlackWatch(approvalId: string): Promise<void>;
 }
 
@@ -229,6 +253,9 @@ const MAX_INDEX_PAGES = 5;
 const UNPOSTED_KEY = 'slack#unposted';
 // The same for PENDING requests posted to Slack (a record is on one list at most: it has a message or not).
 const POSTED_KEY = 'slack#posted-pending';
+// The same for a thread line left for the worker (with `slackNote`, its kind and the other approval's id).
+const NOTE_KEY = 'slack#note';
+const SLACK_NOTE = 'slackNote';
 const UNPOSTED_SINCE = 'slackUnpostedSince';
 // The claim on posting a request (an ISO time it lapses at) and, while an attempt's outcome is unknown,
 // when the first such attempt began. Store bookkeeping like the above, never part of the record.
@@ -285,6 +312,7 @@ const NAMES = {
   '#postClaim': POST_CLAIM,
   '#unpostedReason': UNPOSTED_REASON,
   '#postUncertain': POST_UNCERTAIN,
+  '#note': SLACK_NOTE,
 } as const;
 
 type Name = keyof typeof NAMES;
@@ -845,6 +873,39 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
     return (await this.slackList(POSTED_KEY, limit)).map((item) => String(item.approvalId));
   }
 
+  /** The thread lines left for the worker, oldest first; an entry whose note is unreadable is skipped. */
+  async notes(limit: number): Promise<QueuedSlackNote[]> {
+    return (await this.slackList(NOTE_KEY, limit)).flatMap((item) => {
+      const note = item[SLACK_NOTE] as { kind?: unknown; otherApprovalId?: unknown } | undefined;
+      return note?.kind === 'event-id-reused' && typeof note.otherApprovalId === 'string'
+        ? [{ approvalId: String(item.approvalId), kind: note.kind, otherApprovalId: note.otherApprovalId }]
+        : [];
+    });
+  }
+
+  /** Puts a thread line on the worker's list (see {@link ApprovalStore.queueSlackNote}). */
+  async queueSlackNote(approvalId: string, note: SlackNoteRequest): Promise<void> {
+    const update = 'SET #lookupKey = :key, #note = :note';
+    const condition = 'attribute_exists(#approvalId)';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesFor(update, condition),
+          ExpressionAttributeValues: {
+            ':key': lookupKey(NOTE_KEY),
+            ':note': { kind: note.kind, otherApprovalId: note.otherApprovalId },
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+  }
+
   /** Puts a PENDING request with a message on the posted list; one decided or without a message is not. */
   async watchPosted(approvalId: string): Promise<void> {
     const update = 'SET #lookupKey = :key';
@@ -904,7 +965,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
 
   /** Takes an approval off the Slack lists; nothing happens to one on neither. */
   async clearSlackWatch(approvalId: string): Promise<void> {
-    const update = 'REMOVE #lookupKey, #since, #unpostedReason';
+    const update = 'REMOVE #lookupKey, #since, #unpostedReason, #note';
     const condition = 'attribute_exists(#approvalId)';
     try {
       await this.client.send(
@@ -1048,6 +1109,7 @@ function fromItem(item: Record<string, unknown>): ApprovalRecord {
     [POST_CLAIM]: _claim,
     [UNPOSTED_REASON]: _reason,
     [POST_UNCERTAIN]: _uncertain,
+    [SLACK_NOTE]: _note,
     ...rest
   } = item;
   const record = rest as unknown as ApprovalRecord;

@@ -9,22 +9,19 @@ import { approvalStore } from './parts/approval-store';
 import { workflowAttributor } from './parts/attribution';
 import { kmsClient, recordSeals } from './parts/keys';
 import { quarantineService } from './parts/quarantine';
-import { slackAccess } from './parts/slack';
-import { slackStores } from './parts/slack-stores';
 import { approvalWorkflow } from './parts/workflow';
 
 /**
  * AnalyseChange (and RecheckChange): reads and quarantines in IAM, records and seals the approval, follows
- * the session in CloudTrail. It mails nothing (NotifyChange and RequestApproval do), so it loads no SNS.
- * Its one Slack call says in the disputed request's thread that a forged event id froze it; the stack
- * gives this function no bot token, so there that call fails and is logged (a warning) as before.
+ * the session in CloudTrail. It mails nothing (NotifyChange and RequestApproval do), so it loads no SNS,
+ * and posts nothing to Slack (its role has no bot token): a request frozen by a forged event id is left
+ * on the store's list for the Slack delivery worker, which says so in the request's thread.
  */
 export const analyseWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const cfg = config();
   const logger = createLogger('policy-gate');
   const store = approvalStore(cfg);
   const seals = recordSeals(cfg, kmsClient(cfg));
-  const channel = slackAccess(cfg, logger, slackStores(cfg, store)).channel('workflow');
   return approvalWorkflow(cfg, logger, {
     store,
     seals,
@@ -33,6 +30,5 @@ export const analyseWorkflow: () => ApprovalWorkflow = perContainer(() => {
     notifier: absent<Notifier>('notifier', 'analyseChange'),
     metrics: new EmfAlarmMetrics(cfg.stage),
     attributor: workflowAttributor(cfg, logger),
-    ...(channel && { channel }),
   });
 });

@@ -483,7 +483,7 @@ export class ApprovalWorkflow {
   /**
    * The approval an event with a reused id disputes: PolicyGate cannot tell which of the two events is
    * real, so neither may be approved. A PENDING one is failed (its change stays quarantined and can no
-   * longer be decided) and says so in Slack; the team sorts it out by hand.
+   * longer be decided), and the delivery worker says so in its Slack thread; the team sorts it out by hand.
    */
   private async freezeDisputed(disputed: ApprovalRecord, otherApprovalId: string): Promise<void> {
     if (disputed.status !== 'PENDING') return;
@@ -499,11 +499,16 @@ export class ApprovalWorkflow {
       },
       { from: ['PENDING'] },
     );
-    if (moved.ok) {
-      await this.showInChannel(
-        moved.record,
-        `Frozen: another event claimed this request's event id with different content (approval ${otherApprovalId}). One of the two is forged; neither can be approved. Check both by hand.`,
-      );
+    if (!moved.ok) return;
+    // AnalyseChange holds no bot token: the delivery worker, which does, says it in the thread (and posts
+    // the request first if Slack never showed it). The record and the refused clicks do not wait for it.
+    try {
+      await this.deps.store.queueSlackNote(disputed.approvalId, { kind: 'event-id-reused', otherApprovalId });
+    } catch (error) {
+      this.deps.logger.warn('frozen request not put on the Slack note list', {
+        approvalId: disputed.approvalId,
+        error,
+      });
     }
   }
 

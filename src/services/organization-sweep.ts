@@ -3,7 +3,6 @@ import type { Notifier } from '../adapters/notifier';
 import { PolicyGateError } from '../errors';
 import type { Logger } from '../logger';
 import type { OrganizationDirectory } from './organization-directory';
-import type { SlackRecoveryReport } from './slack-recovery';
 import type { SweepReport, SweepService } from './sweep-service';
 
 /**
@@ -25,7 +24,7 @@ export interface SweepCursor {
 }
 
 export interface OrganizationSweepDependencies {
-  /** The central account's sweep (dead letters, trails, Slack recovery, its own grants). */
+  /** The central account's sweep (dead letters, trails, its own grants). */
   readonly central: SweepService;
   readonly directory: OrganizationDirectory;
   readonly centralAccountId: string;
@@ -85,10 +84,6 @@ export class OrganizationSweep {
 
   constructor(private readonly deps: OrganizationSweepDependencies) {
     this.now = deps.now ?? Date.now;
-  }
-
-  recoverSlack(): Promise<SlackRecoveryReport | undefined> {
-    return this.deps.central.recoverSlack();
   }
 
   async run(): Promise<SweepReport & { organization: OrganizationSweepReport }> {

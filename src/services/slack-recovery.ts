@@ -1,5 +1,5 @@
 import type { AlarmMetrics } from '../adapters/alarm-metrics';
-import type { ApprovalStore, SlackBacklog } from '../adapters/approval-store';
+import type { ApprovalStore, QueuedSlackNote, SlackBacklog } from '../adapters/approval-store';
 import type { Notifier } from '../adapters/notifier';
 import type { SlackNoteOutbox } from '../adapters/slack-note-outbox';
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
@@ -20,6 +20,18 @@ export function postedLateNote(since: string): string {
 export function endedLateNote(since: string): string {
   return `Posted late: Slack could not be reached at ${since}; this request was sent by e-mail and ended before Slack answered again.`;
 }
+
+/**
+ * The thread line of a request frozen because another event claimed its event id with different content
+ * (analyseChange fails the record; the delivery worker, which holds the bot token, posts this).
+ */
+export function frozenNote(otherApprovalId: string): string {
+  return `Frozen: another event claimed this request's event id with different content (approval ${otherApprovalId}). One of the two is forged; neither can be approved. Check both by hand.`;
+}
+
+// What an approval id looks like (an event id, or one derived from it): the only text a note takes from
+// the table, so nothing else written there reaches Slack.
+const APPROVAL_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /** The thread line of a request posted again after its message was deleted in Slack. */
 export const REPOSTED_NOTE =
@@ -89,6 +101,8 @@ export interface SlackRecoveryReport {
   readonly posted: string[];
   /** PENDING requests whose message was deleted in Slack, posted again now, by approval id. */
   readonly reposted: string[];
+  /** Requests whose thread got a line another function left for the worker (a frozen request), by id. */
+  readonly noted: string[];
   /** PENDING requests whose message was checked (and found) in Slack. */
   readonly checked: number;
   /** Requests not posted because their seals did not verify (alerted), by approval id. */
@@ -193,6 +207,15 @@ export class SlackRecovery {
       if (posted.length + tampered.length + tally.cleared === before) break;
     }
     cleared += tally.cleared;
+    const noted: string[] = [];
+    if (!slackDown && !rateLimited) {
+      const notes = await this.drainNotes(await store.notes(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN), {
+        noted,
+        tampered,
+      });
+      if (notes === 'slack-down') slackDown = true;
+      cleared += notes === 'slack-down' ? 0 : notes;
+    }
     const reposted: string[] = [];
     let checked = 0;
     if (!slackDown) {
@@ -226,7 +249,68 @@ export class SlackRecovery {
       }
     }
     if (!slackDown) slackDown = await this.postNotes();
-    return { posted, reposted, checked, tampered, cleared, slackDown, rateLimited };
+    return { posted, reposted, noted, checked, tampered, cleared, slackDown, rateLimited };
+  }
+
+  /**
+   * Posts the thread lines other functions left (a frozen request): the record shown on its message (no
+   * buttons: it is no longer PENDING) with the line in its thread, or posted now with it when Slack never
+   * showed it. Only under the record's seals (and its quarantine seal once it claims a quarantine): a
+   * record changed outside PolicyGate is alerted instead. Stops at the first call Slack refuses; the rest
+   * waits for the next run. Returns how many entries were taken off without a post.
+   */
+  private async drainNotes(
+    notes: readonly QueuedSlackNote[],
+    tally: { noted: string[]; tampered: string[] },
+  ): Promise<number | 'slack-down'> {
+    const { store, channel, seals, logger } = this.deps;
+    const timeout = this.deps.channelTimeoutMs ?? 10_000;
+    let cleared = 0;
+    for (const { approvalId, otherApprovalId } of notes) {
+      const record = await store.get(approvalId);
+      if (!record || !APPROVAL_ID.test(otherApprovalId)) {
+        if (record) logger.error('Slack note names no approval id; dropped', { approvalId });
+        await store.clearSlackWatch(approvalId);
+        cleared += 1;
+        continue;
+      }
+      const check = await seals.check(record, { quarantine: record.quarantine !== undefined });
+      if (!check.ok) {
+        await this.alertTampered(record, check.problem);
+        await store.clearSlackWatch(approvalId);
+        tally.tampered.push(approvalId);
+        continue;
+      }
+      const note = frozenNote(otherApprovalId);
+      await this.pace();
+      try {
+        const ref = await withTimeout(
+          channel.showState(record, note),
+          timeout,
+          'Slack did not answer in time',
+        );
+        if (!record.slackMessage) await store.setSlackMessage(approvalId, ref);
+      } catch (error) {
+        if (!(record.slackMessage && error instanceof SlackApiError && error.code === 'message_not_found')) {
+          logger.warn('Slack unavailable; thread lines left for the next run', { approvalId, error });
+          return 'slack-down';
+        }
+        try {
+          await withTimeout(
+            repostDeleted(store, channel, record, note),
+            timeout,
+            'Slack did not answer in time',
+          );
+        } catch (repostError) {
+          logger.warn('deleted request message not posted again', { approvalId, error: repostError });
+          return 'slack-down';
+        }
+      }
+      await store.clearSlackWatch(approvalId);
+      tally.noted.push(approvalId);
+      logger.info('thread line posted for another function', { approvalId });
+    }
+    return cleared;
   }
 
   /**
@@ -437,7 +521,7 @@ export class SlackRecovery {
       subject: `PolicyGate ALERT: approval ${record.approvalId} was never shown in Slack`,
       message: [
         `The approval request ${record.approvalId} waited for Slack from ${since} until its deadline (${record.deadline}) and was never posted: Slack kept refusing or could not be reached.`,
-        'Approvers only had the e-mail. The change stays quarantined unless it was decided by e-mail; check the Slack app and the delivery worker (the slack-recovery schedule of the sweep function).',
+        'Approvers only had the e-mail. The change stays quarantined unless it was decided by e-mail; check the Slack app and the delivery worker (the slackDelivery function and its schedule).',
         `The change: ${record.change.eventName} on ${safeTarget(record)}, event ${record.change.eventId}.`,
       ].join('\n'),
       severity: 'alert',

@@ -26,7 +26,6 @@ import {
 } from '../domain/sweep';
 import { evaluateTrails } from '../domain/trails';
 import type { Logger } from '../logger';
-import type { SlackRecovery, SlackRecoveryReport } from './slack-recovery';
 
 export interface SweepSettings {
   readonly accountId: string;
@@ -38,8 +37,8 @@ export interface SweepSettings {
   /** A missing trail is alerted again after this many hours while it stays missing. */
   readonly trailAlertRepeatHours?: number;
   /**
-   * A member account's sweep (issue 13): only its grants are compared; the dead-letter queue, the trail
-   * check and the Slack recovery are the central run's. Its e-mails name the account; its baseline is
+   * A member account's sweep (issue 13): only its grants are compared; the dead-letter queue and the trail
+   * check are the central run's. Its e-mails name the account; its baseline is
    * reported by the organization sweep's summary, not one e-mail per account.
    */
   readonly member?: boolean;
@@ -58,8 +57,6 @@ export interface SweepDependencies {
   readonly trusts: (record: ApprovalRecord) => Promise<boolean>;
   readonly settings: SweepSettings;
   readonly logger: Logger;
-  /** Posts the requests Slack missed; absent when the stage has no Slack channel. */
-  readonly slackRecovery?: SlackRecovery;
   readonly now?: () => Date;
 }
 
@@ -78,8 +75,6 @@ export interface SweepReport {
   /** Trails that deliver IAM write events; empty = PolicyGate hears of no IAM change at all. */
   readonly deliveringTrails: readonly string[];
   readonly trailReasons: readonly string[];
-  /** What the Slack recovery did first (absent without Slack, or when it failed: that is logged). */
-  readonly slack?: SlackRecoveryReport;
 }
 
 // An approval younger than this that has not quarantined (or restored) yet is still at work.
@@ -96,8 +91,8 @@ const MAX_LISTED = 50;
  * that a trail delivers IAM's write events, and compares every grant in force in the account with what it
  * saw last time. Every new or changed grant of a restricted action that no approval record covers starts
  * the normal workflow (recorded as "found by the sweep"), which contains it at once. The first run only
- * takes the baseline and reports it. Every run first posts the approval requests Slack missed
- * ({@link SlackRecovery}), which also runs alone on its own, more frequent schedule.
+ * takes the baseline and reports it. Posting what Slack missed is not its work: the Slack delivery worker
+ * is a function of its own (issue 12), so the sweep holds no Slack secret.
  */
 export class SweepService {
   private readonly now: () => Date;
@@ -106,25 +101,9 @@ export class SweepService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /**
-   * Only the Slack recovery (its own, more frequent schedule): posts the requests that did not reach
-   * Slack. Never throws: a failure is logged, and the next run tries again.
-   */
-  async recoverSlack(): Promise<SlackRecoveryReport | undefined> {
-    const { slackRecovery, logger } = this.deps;
-    if (!slackRecovery) return undefined;
-    try {
-      return await slackRecovery.run();
-    } catch (error) {
-      logger.error('Slack recovery failed', { error });
-      return undefined;
-    }
-  }
-
   async run(): Promise<SweepReport> {
     const { logger } = this.deps;
     const member = this.deps.settings.member === true;
-    const slack = member ? undefined : await this.recoverSlack();
     const now = this.now();
     const redrive = member
       ? { redriven: 0, discarded: [], targets: new Set<string>() }
@@ -157,7 +136,6 @@ export class SweepService {
         discarded: redrive.discarded,
         deliveringTrails: trailCheck.delivering,
         trailReasons: trailCheck.reasons,
-        ...(slack && { slack }),
       };
       logger.info('sweep baseline taken', { sources: grants.sources.size, links: grants.links.size });
     } else {
@@ -188,7 +166,6 @@ export class SweepService {
         discarded: redrive.discarded,
         deliveringTrails: trailCheck.delivering,
         trailReasons: trailCheck.reasons,
-        ...(slack && { slack }),
       };
       logger.info('sweep done', {
         started: started.length,

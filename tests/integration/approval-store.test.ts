@@ -812,6 +812,44 @@ describe('DynamoApprovalStore on dynalite', () => {
       expect(cleared).not.toContain(posted);
     });
 
+    it('keeps a thread line for the worker, posted or not, until cleared; the record reads as before', async () => {
+      // Prepare
+      const posted = newId('noted-posted');
+      const unposted = newId('noted-unposted');
+      const missing = newId('noted-missing');
+      await recordIn('FAILED', posted);
+      await store.setSlackMessage(posted, { channel: 'C0ONE', ts: '1700000000.000200' });
+      await store.create(pendingRecord(unposted));
+      await store.markUnposted(unposted, '2025-03-11T10:00:00.000Z');
+      const before = await store.get(posted);
+      // Act
+      for (const id of [posted, unposted, missing]) {
+        await store.queueSlackNote(id, { kind: 'event-id-reused', otherApprovalId: 'other-approval-1' });
+      }
+      const listed = (await store.notes(100)).filter((n) =>
+        [posted, unposted, missing].includes(n.approvalId),
+      );
+      const read = await store.get(posted);
+      const backlog = (await store.unposted(100)).map((entry) => entry.approvalId);
+      await store.clearSlackWatch(posted);
+      const raw = await client.send(new GetCommand({ TableName: TABLE, Key: { approvalId: posted } }));
+      const afterClear = (await store.notes(100)).map((n) => n.approvalId);
+      // Assess: a missing record gets no entry; the unposted one moves to the note list (the worker posts it).
+      expect(listed.sort((a, b) => a.approvalId.localeCompare(b.approvalId))).toEqual(
+        [posted, unposted].sort().map((approvalId) => ({
+          approvalId,
+          kind: 'event-id-reused',
+          otherApprovalId: 'other-approval-1',
+        })),
+      );
+      expect(await store.get(missing)).toBeUndefined();
+      expect(read).toEqual(before);
+      expect(backlog).not.toContain(unposted);
+      expect(afterClear).not.toContain(posted);
+      expect(raw.Item).not.toHaveProperty('slackNote');
+      expect(raw.Item).not.toHaveProperty('lookupKey');
+    });
+
     it('bounds a listing by its limit, oldest first', async () => {
       // Prepare
       const ids: string[] = [];

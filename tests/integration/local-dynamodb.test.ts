@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import {
   ConditionalCheckFailedException,
   DescribeTableCommand,
@@ -29,6 +31,32 @@ describe('dynalite harness', () => {
     doc.destroy();
     await dynamo.close();
   });
+
+  it('keeps an idle keep-alive connection open past Node’s 5 s default (a burst reuses it, never a reset one)', async () => {
+    // Prepare: one kept-alive connection, as the SDK's agent keeps them.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets: Socket[] = [];
+    const get = () =>
+      new Promise<void>((resolve, reject) => {
+        const request = http.get(dynamo.endpoint, { agent }, (response) => {
+          response.resume();
+          response.on('end', resolve);
+        });
+        request.on('socket', (socket) => {
+          if (!sockets.includes(socket)) sockets.push(socket);
+        });
+        request.on('error', reject);
+      });
+    await get();
+    // Act: idle longer than Node's default keepAliveTimeout (5 s), then reuse it.
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    const closedWhileIdle = sockets[0]?.destroyed;
+    await get();
+    // Assess
+    expect(closedWhileIdle).toBe(false);
+    expect(sockets).toHaveLength(1);
+    agent.destroy();
+  }, 15_000);
 
   it('listens on loopback only', () => {
     // Assess

@@ -1,6 +1,6 @@
 /**
  * Slack delivery under Slack's rate limits, through the real state machine, handlers, delivery worker
- * (the sweep function's Slack recovery) and the Slack stand-in enforcing the limits: a burst leaves every
+ * (the slackDelivery function) and the Slack stand-in enforcing the limits: a burst leaves every
  * request in Slack exactly once, and a post whose answer was lost is found and adopted, never posted twice.
  */
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';

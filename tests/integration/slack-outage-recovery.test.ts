@@ -1,6 +1,6 @@
 /**
- * Slack outages recovered, through the real state machine, handlers, sweep function and Slack stand-in: a
- * request that did not reach Slack is posted by the sweep's Slack recovery once Slack answers again (and
+ * Slack outages recovered, through the real state machine, handlers, Slack delivery function and Slack
+ * stand-in: a request that did not reach Slack is posted by the delivery worker once Slack answers again (and
  * can be decided there), a request message deleted in Slack is posted again and the old one decides
  * nothing, and a record changed outside PolicyGate is never shown to approvers.
  */
@@ -136,14 +136,18 @@ describe('Slack outage recovery', () => {
     await sandbox.settle();
   });
 
-  test('every whole sweep run starts with the Slack recovery too', async () => {
+  test('the sweep posts nothing to Slack (it holds no bot token): the delivery function does', async () => {
     // Prepare
     sandbox = await startSandbox();
     const { record } = await requestWhileSlackDown();
     // Act
     const report = await sandbox.sweep();
+    const afterSweep = requestMessages().length;
+    const delivery = await sandbox.recoverSlack();
     // Assess
-    expect(report.slack).toMatchObject({ posted: [record.approvalId], slackDown: false });
+    expect(report).not.toHaveProperty('slack');
+    expect(afterSweep).toBe(0);
+    expect(delivery).toMatchObject({ posted: [record.approvalId], slackDown: false });
     expect(requestMessages()).toHaveLength(1);
     await decisions().decide(record.approvalId, 'DENIED', { channel: 'slack', id: SLACK_USERS.ana.id });
     await sandbox.settle();

@@ -151,7 +151,7 @@ describe('the benchmark statistics', () => {
 });
 
 describe('the burst rows', () => {
-  const shape = { changes: 100, actors: 1 };
+  const shape = { changes: 100, actors: 1, groupWindowSeconds: 60 };
   const perfect: BurstFigures = {
     records: 100,
     quarantines: 100,
@@ -172,8 +172,8 @@ describe('the burst rows', () => {
   test.each([
     ['one record lost', { records: 99 }, 'approval records'],
     ['one quarantine lost', { quarantines: 99 }, 'quarantines'],
-    ['one duplicate post', { duplicates: 1 }, 'duplicate posts'],
-    ['one request never posted', { neverPosted: 1 }, 'never posted'],
+    ['one change shown twice', { duplicates: 1 }, 'duplicates'],
+    ['one change never shown', { neverPosted: 1 }, 'never shown'],
   ])('%s misses exactly that target', (_label, change, metric) => {
     // Act
     const result = burstResultRows(shape, { ...perfect, ...change });
@@ -181,6 +181,15 @@ describe('the burst rows', () => {
     expect(result.filter((row) => row.met === false).map((row) => row.metric)).toEqual([
       expect.stringContaining(metric),
     ]);
+  });
+
+  test('a grouped burst says so in its label, an ungrouped one does not', () => {
+    // Act
+    const grouped = burstResultRows(shape, perfect)[0]?.metric;
+    const single = burstResultRows({ changes: 500, actors: 500, groupWindowSeconds: 0 }, perfect)[0]?.metric;
+    // Assess
+    expect(grouped).toBe('100 changes, 1 actor, grouped (60 s): approval records');
+    expect(single).toBe('500 changes, 500 actors: approval records');
   });
 
   test('figures that were not measured print as such and miss every target', () => {

@@ -322,10 +322,13 @@ const WORKFLOW_FUNCTIONS = [
 ];
 const SWEEP_FUNCTION = 'ReconciliationSweepLambdaFunction';
 const SWEEP_ROLE = 'SweepRole';
+const DELIVERY_FUNCTION = 'SlackDeliveryLambdaFunction';
+const DELIVERY_ROLE = 'SlackDeliveryRole';
 const EMAIL_FUNCTION = 'EmailDecisionLambdaFunction';
 const EXPECTED_FUNCTIONS = [
   ...WORKFLOW_FUNCTIONS,
   SWEEP_FUNCTION,
+  DELIVERY_FUNCTION,
   'SlackInteractivityLambdaFunction',
   EMAIL_FUNCTION,
 ];
@@ -411,7 +414,7 @@ function namedRoles(): Map<string, string> {
 // ---------------------------------------------------------------------------------------------- functions
 
 describe('generated template: functions', () => {
-  test('declares the six workflow functions, the reconciliation sweep and the Slack interactivity function', () => {
+  test('declares the six workflow functions, the sweep, the Slack delivery worker and the two decision endpoints', () => {
     // Act
     const ids = functions().map(([id]) => id);
     // Assess
@@ -541,7 +544,7 @@ describe('generated template: reconciliation sweep', () => {
     }
   });
 
-  test('two schedules invoke it: the whole sweep (sweepSchedule, 15 minutes) and the Slack delivery worker (1 minute)', () => {
+  test('one schedule invokes it (sweepSchedule, 15 minutes); the Slack delivery worker has its own function', () => {
     // Prepare
     const sweepArn = JSON.stringify(getAtt(SWEEP_FUNCTION));
     // Act
@@ -550,16 +553,7 @@ describe('generated template: reconciliation sweep', () => {
         (target) => JSON.stringify((target as JsonObject).Arn) === sweepArn,
       ),
     );
-    const inputOf = ([, rule]: [string, Resource]) =>
-      (asArray(rule.Properties.Targets as Json[])[0] as JsonObject).Input;
-    const [scheduleId, schedule] = schedules.find((entry) => inputOf(entry) === undefined) as [
-      string,
-      Resource,
-    ];
-    const [recoveryId, recovery] = schedules.find((entry) => inputOf(entry) !== undefined) as [
-      string,
-      Resource,
-    ];
+    const [scheduleId, schedule] = schedules[0] as [string, Resource];
     const permissions = resourcesOfType('AWS::Lambda::Permission')
       .map(([, { Properties }]) => Properties)
       .filter((permission) => JSON.stringify(permission.FunctionName) === sweepArn);
@@ -567,34 +561,27 @@ describe('generated template: reconciliation sweep', () => {
       /^rate\((\d+) minutes?\)$/.exec(String(schedule.Properties.ScheduleExpression))?.[1],
     );
     // Assess
-    expect(schedules).toHaveLength(2);
+    expect(schedules).toHaveLength(1);
     expect(schedule.Properties).toMatchObject({
       ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
       Name: `policy-gate-${STAGE}-sweep`,
     });
     expect(schedule.Properties.EventPattern).toBeUndefined();
-    // The recovery's own input: the handler then only posts the requests Slack missed (or refused under a
-    // burst), draining for most of the minute to the next run.
-    expect(recovery.Properties).toMatchObject({
-      ScheduleExpression: 'rate(1 minute)',
-      State: 'ENABLED',
-      Name: `policy-gate-${STAGE}-slack-recovery`,
-    });
-    expect(JSON.parse(String(inputOf([recoveryId, recovery])))).toEqual({ task: 'slack-recovery' });
-    expect(permissions.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
-      [scheduleId, recoveryId]
-        .map((id) => ({
-          FunctionName: getAtt(SWEEP_FUNCTION),
-          Action: 'lambda:InvokeFunction',
-          Principal: 'events.amazonaws.com',
-          SourceArn: getAtt(id),
-        }))
-        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-    );
-    // A run ends before the next one is due (a late one is throttled by the reserved concurrency of 1,
-    // and Lambda retries a throttled scheduled invocation: a recovery run only waits for the sweep).
+    expect((asArray(schedule.Properties.Targets as Json[])[0] as JsonObject).Input).toBeUndefined();
+    expect(permissions).toEqual([
+      {
+        FunctionName: getAtt(SWEEP_FUNCTION),
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: getAtt(scheduleId),
+      },
+    ]);
+    // A run ends before the next one is due (a late one is throttled by the reserved concurrency of 1).
     expect(Number(resource(SWEEP_FUNCTION).Properties.Timeout)).toBeLessThan(minutes * 60);
+    // No Slack secret, and none of the delivery worker's settings.
+    expect(Object.keys(environmentOf(SWEEP_FUNCTION))).not.toContain('SLACK_BOT_TOKEN_SECRET_ARN');
+    expect(Object.keys(environmentOf(SWEEP_FUNCTION))).not.toContain('SLACK_DELIVERY_BUDGET_SECONDS');
   });
 
   test('its role allows exactly its reads, its own table, the approval workflow, its queue and alerts', () => {
@@ -609,7 +596,6 @@ describe('generated template: reconciliation sweep', () => {
     const tablesKey = tablesKeyId(SWEEP_TABLE);
     const { RECORD_SEAL_KEY_ID: recordSeal, DECISION_SEAL_KEY_ID: decisionSeal } =
       environmentOf(SWEEP_FUNCTION);
-    const slackKey = 'SlackSecretsKey';
     // Act
     const grants = grantsOf(SWEEP_ROLE);
     // Assess
@@ -628,10 +614,7 @@ describe('generated template: reconciliation sweep', () => {
         `dynamodb:PutItem on ${SWEEP_TABLE}`,
         `dynamodb:BatchWriteItem on ${SWEEP_TABLE}`,
         `dynamodb:GetItem on ${APPROVALS_TABLE}`,
-        `dynamodb:UpdateItem on ${APPROVALS_TABLE}`,
         `dynamodb:Query on \${${APPROVALS_TABLE}.Arn}/index/*`,
-        `secretsmanager:GetSecretValue on ${BOT_TOKEN_SECRET}`,
-        `kms:Decrypt on ${slackKey}`,
         `states:StartExecution on ${approvalMachine}`,
         `sqs:ReceiveMessage on ${DEAD_LETTER_QUEUE}`,
         `sqs:DeleteMessage on ${DEAD_LETTER_QUEUE}`,
@@ -675,14 +658,87 @@ describe('generated template: reconciliation sweep', () => {
       ],
     ]);
     expect(new Set(queues.map(([, target]) => target))).toEqual(new Set([DEAD_LETTER_QUEUE]));
-    // Its own table, and on the approvals only UpdateItem (a late request's message; never a put or delete).
-    expect(new Set(tableWrites.map(([, target]) => target))).toEqual(new Set([SWEEP_TABLE, APPROVALS_TABLE]));
-    expect(tableWrites.filter(([, target]) => target === APPROVALS_TABLE)).toEqual([
-      ['dynamodb:UpdateItem', APPROVALS_TABLE],
-    ]);
+    // Its own table only: it reads the approvals (which grants they cover) and never writes them.
+    expect(new Set(tableWrites.map(([, target]) => target))).toEqual(new Set([SWEEP_TABLE]));
     expect(iamWrites).toEqual([]);
     // Named, not referenced: a reference to the state machine from the role would close a cycle.
     expect(dependencyGraph(template.Resources).get(SWEEP_ROLE)).not.toContain(stateMachineId);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------- Slack delivery
+
+describe('generated template: Slack delivery worker', () => {
+  test('runs one at a time on its own role, every minute (slackRecoverySchedule), draining for its budget', () => {
+    // Prepare
+    const deliveryArn = JSON.stringify(getAtt(DELIVERY_FUNCTION));
+    // Act
+    const { Properties } = resource(DELIVERY_FUNCTION);
+    const schedules = resourcesOfType('AWS::Events::Rule').filter(([, rule]) =>
+      asArray(rule.Properties.Targets as Json[]).some(
+        (target) => JSON.stringify((target as JsonObject).Arn) === deliveryArn,
+      ),
+    );
+    const permissions = resourcesOfType('AWS::Lambda::Permission')
+      .map(([, { Properties: permission }]) => permission)
+      .filter((permission) => JSON.stringify(permission.FunctionName) === deliveryArn);
+    // Assess
+    // One poster paces the channel at Slack's one post a second.
+    expect(Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(roleOfFunction(DELIVERY_FUNCTION)).toBe(DELIVERY_ROLE);
+    expect(environmentOf(DELIVERY_FUNCTION)).toMatchObject({
+      SLACK_BOT_TOKEN_SECRET_ARN: ref(BOT_TOKEN_SECRET),
+      SLACK_DELIVERY_BUDGET_SECONDS: '50',
+    });
+    // The drain budget and a last post fit in the timeout.
+    expect(Number(Properties.Timeout)).toBeGreaterThan(50 + 10);
+    expect(schedules).toHaveLength(1);
+    const [scheduleId, schedule] = schedules[0] as [string, Resource];
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Name: `policy-gate-${STAGE}-slack-delivery`,
+    });
+    expect(permissions).toEqual([
+      {
+        FunctionName: getAtt(DELIVERY_FUNCTION),
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: getAtt(scheduleId),
+      },
+    ]);
+  });
+
+  test('its role allows exactly the approvals it posts, the bot token, the seals it verifies and alerts; no IAM', () => {
+    // Prepare
+    const ownLogs = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/policy-gate-${STAGE}-slackDelivery:*`;
+    const [topic, { Properties: topicProperties }] = only('AWS::SNS::Topic');
+    const key = String((topicProperties.KmsMasterKeyId as JsonObject).Ref);
+    const tablesKey = tablesKeyId(APPROVALS_TABLE);
+    const { RECORD_SEAL_KEY_ID: recordSeal, DECISION_SEAL_KEY_ID: decisionSeal } =
+      environmentOf(DELIVERY_FUNCTION);
+    // Act
+    const grants = grantsOf(DELIVERY_ROLE);
+    // Assess
+    expect(grants).toEqual(
+      [
+        `dynamodb:GetItem on ${APPROVALS_TABLE}`,
+        `dynamodb:UpdateItem on ${APPROVALS_TABLE}`,
+        `dynamodb:Query on \${${APPROVALS_TABLE}.Arn}/index/*`,
+        `secretsmanager:GetSecretValue on ${BOT_TOKEN_SECRET}`,
+        `kms:Decrypt on ${SLACK_SECRETS_KEY}`,
+        `sns:Publish on ${topic}`,
+        `kms:GenerateDataKey* on ${key}`,
+        `kms:Decrypt on ${key}`,
+        `kms:VerifyMac on ${getAttTarget(recordSeal)}`,
+        `kms:VerifyMac on ${getAttTarget(decisionSeal)}`,
+        ...TABLES_KEY_ACTIONS.map((action) => `${action} on ${tablesKey}`),
+        `logs:CreateLogStream on ${ownLogs}`,
+        `logs:PutLogEvents on ${ownLogs}`,
+        ...XRAY_WRITES.map((action) => `${action} on *`),
+      ].sort(),
+    );
+    expect(grants.filter((grant) => /^(iam|sts|states|sqs|cloudtrail):/.test(grant))).toEqual([]);
   });
 });
 
@@ -893,8 +949,10 @@ describe('generated template: least privilege', () => {
     ['HandleFailureLambdaFunction', [], BOT_TOKEN, []],
     // The only reader of the signing secret.
     ['SlackInteractivityLambdaFunction', [], [BOT_TOKEN_SECRET, SIGNING_SECRET], [RESUME_WORKFLOW]],
-    // Its Slack recovery posts the requests Slack missed.
-    [SWEEP_FUNCTION, [], BOT_TOKEN, ['states:StartExecution']],
+    // No Slack secret: posting what Slack missed is the delivery worker's.
+    [SWEEP_FUNCTION, [], [], ['states:StartExecution']],
+    // It posts the requests Slack missed and their thread lines.
+    [DELIVERY_FUNCTION, [], BOT_TOKEN, []],
   ])(
     '%s may write IAM %j, reads the Slack secrets %j, may call Step Functions %j',
     (functionId, iamWrites, readsSecrets, stepFunctions) => {
@@ -1012,7 +1070,14 @@ describe('generated template: least privilege', () => {
         ['dynamodb:PutItem', OWN_TABLE],
         ['dynamodb:BatchWriteItem', OWN_TABLE],
         ['dynamodb:GetItem', APPROVALS],
-        // The Slack recovery records a late request's message and takes it off the backlog.
+        ['dynamodb:Query', APPROVAL_INDEX],
+      ],
+    ],
+    [
+      DELIVERY_FUNCTION,
+      [
+        ['dynamodb:GetItem', APPROVALS],
+        // A late request's message, its claim, and the backlog's entries: never a put or delete.
         ['dynamodb:UpdateItem', APPROVALS],
         ['dynamodb:Query', APPROVAL_INDEX],
       ],
@@ -1945,6 +2010,7 @@ describe('generated template: seal keys', () => {
     'RecordOutcomeLambdaFunction',
     'SlackInteractivityLambdaFunction',
     SWEEP_FUNCTION,
+    DELIVERY_FUNCTION,
     EMAIL_FUNCTION,
   ];
 
@@ -2040,6 +2106,7 @@ describe('generated template: seal keys', () => {
         'RecordOutcomeLambdaFunction',
         'SlackInteractivityLambdaFunction',
         SWEEP_FUNCTION,
+        DELIVERY_FUNCTION,
         EMAIL_FUNCTION,
       ],
     ],
@@ -2052,6 +2119,7 @@ describe('generated template: seal keys', () => {
         'AnalyseChangeLambdaFunction',
         'RecordOutcomeLambdaFunction',
         SWEEP_FUNCTION,
+        DELIVERY_FUNCTION,
         'SlackInteractivityLambdaFunction',
         EMAIL_FUNCTION,
       ],
