@@ -201,7 +201,14 @@ describe('the gate running on the bundles', () => {
     const unposted = await s.store.get(late);
     const sweep = await s.sweep();
     const afterSweep = await s.store.get(late);
-    const recovery = await s.recoverSlack();
+    // The run before already used the channel's posting allowance (Slack's limits are on): a worker run
+    // that meets the limit leaves the request for its next run, as the schedule would run it.
+    const runs: Awaited<ReturnType<Sandbox['recoverSlack']>>[] = [];
+    for (let run = 0; run < 5 && !runs.some((r) => (r?.posted.length ?? 0) > 0); run += 1) {
+      if (run > 0) await new Promise((resolve) => setTimeout(resolve, 1_100));
+      runs.push(await s.recoverSlack());
+    }
+    const recovery = { ...runs.at(-1), posted: runs.flatMap((r) => r?.posted ?? []) };
     const delivered = await s.store.get(late);
     // Assess
     expect(click.status).toBe(200);

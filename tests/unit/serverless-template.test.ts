@@ -1451,7 +1451,7 @@ describe('generated template: data and alerts', () => {
     expect(alarms[0]?.Dimensions).toEqual([{ Name: 'service', Value: `policy-gate-${STAGE}` }]);
   });
 
-  test('alarms on the sweep failing and on the sweep not running notify the alert topic', () => {
+  test('alarms on the sweep failing, the sweep not running and the Slack delivery worker not running', () => {
     // Prepare
     const [topic] = only('AWS::SNS::Topic');
     // Act
@@ -1459,8 +1459,13 @@ describe('generated template: data and alerts', () => {
       .map(([, alarm]) => alarm.Properties)
       .filter((alarm) => alarm.Namespace === 'AWS/Lambda');
     const byMetric = (name: string) => alarms.filter((alarm) => alarm.MetricName === name);
+    const notRunning = (fn: string) =>
+      byMetric('Invocations').filter(
+        (alarm) =>
+          JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: ref(fn) }]),
+      );
     // Assess
-    expect(alarms).toHaveLength(2);
+    expect(alarms).toHaveLength(3);
     expect(byMetric('Errors')).toEqual([
       expect.objectContaining({
         Dimensions: [{ Name: 'FunctionName', Value: ref(SWEEP_FUNCTION) }],
@@ -1469,17 +1474,18 @@ describe('generated template: data and alerts', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       }),
     ]);
-    // No invocation in an hour (schedule disabled, concurrency 0): missing data counts as not running.
-    expect(byMetric('Invocations')).toEqual([
-      expect.objectContaining({
-        Dimensions: [{ Name: 'FunctionName', Value: ref(SWEEP_FUNCTION) }],
-        AlarmActions: [ref(topic)],
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-      }),
-    ]);
-    expect(Number(byMetric('Invocations')[0]?.Period)).toBeGreaterThanOrEqual(2 * 15 * 60);
+    // No invocation in the period (schedule disabled, concurrency 0): missing data counts as not running.
+    const notRunningAlarm = expect.objectContaining({
+      AlarmActions: [ref(topic)],
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(notRunning(SWEEP_FUNCTION)).toEqual([notRunningAlarm]);
+    expect(Number(notRunning(SWEEP_FUNCTION)[0]?.Period)).toBeGreaterThanOrEqual(2 * 15 * 60);
+    // The worker runs every minute: ten minutes without a run is already a backlog nobody posts.
+    expect(notRunning('SlackDeliveryLambdaFunction')).toEqual([notRunningAlarm]);
+    expect(Number(notRunning('SlackDeliveryLambdaFunction')[0]?.Period)).toBeLessThanOrEqual(600);
   });
 
   test('events that cannot start the workflow go to an encrypted dead-letter queue that is alarmed', () => {
