@@ -2,7 +2,7 @@ import type { ApprovalStore } from '../adapters/approval-store';
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import { GroupMessagePendingError, SlackApiError } from '../errors';
 import type { Logger } from '../logger';
-import { outcomeUnknown, rateLimitWaitMs } from '../slack/client';
+import { outcomeUnknown, rateLimitWaitMs } from '../slack/call-outcome';
 import type { ApprovalChannel } from './approval-channel';
 
 /** What one {@link SlackRequestDelivery.deliver} did. */

@@ -69,9 +69,10 @@ describe('what each bundle holds', () => {
   // What a function must not load: clients of services its role does not let it call, and Slack where it
   // never posts.
   const NOT_IN: Readonly<Record<string, readonly string[]>> = {
-    // No Slack secret: a request a forged event id froze is left for the delivery worker to say so. (The
-    // workflow service still links @slack/web-api's error codes through src/slack/client.ts.)
+    // No Slack secret and no Slack client: a request a forged event id froze is left for the delivery
+    // worker to say so.
     analyseChange: [
+      '@slack/web-api',
       '@aws-sdk/client-sns',
       '@aws-sdk/client-sfn',
       '@aws-sdk/client-sqs',
