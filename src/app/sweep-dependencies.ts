@@ -68,7 +68,7 @@ export function sweepService(): SweepService | OrganizationSweep {
     gatewayOf: iamGateway,
   });
   // The Slack recovery needs the bot token and the channel; a stage without them has no Slack to recover.
-  const stores = slackStores(cfg, approvals);
+  const stores = slackStores(cfg, approvals, seals);
   const slackRecovery =
     cfg.slackChannelId && cfg.slackBotTokenSecretArn
       ? new SlackRecovery({
