@@ -454,7 +454,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
   private async deliverable(posterId: string): Promise<boolean> {
     const grouping = this.requireGrouping();
     const record = await grouping.records.get(posterId);
-    if (!record || record.status !== 'PENDING' || Date.parse(record.deadline) <= this.now()) return false;
+    if (record?.status !== 'PENDING' || Date.parse(record.deadline) <= this.now()) return false;
     return (await this.trusted(record)) !== false;
   }
 

@@ -54,13 +54,11 @@ function slackDouble(delayMs = 30) {
         return {
           ok: true,
           has_more: false,
-          messages: [...posts]
-            .reverse()
-            .map((p) => ({
-              ts: p.ts,
-              bot_id: BOT,
-              metadata: { event_type: 'policy_gate_request', ...p.metadata },
-            })),
+          messages: [...posts].reverse().map((p) => ({
+            ts: p.ts,
+            bot_id: BOT,
+            metadata: { event_type: 'policy_gate_request', ...p.metadata },
+          })),
         };
       },
     },
