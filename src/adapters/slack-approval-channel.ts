@@ -292,6 +292,8 @@ export class SlackApprovalChannel implements ApprovalChannel {
       ? await grouping.groups.get(groupId)
       : await grouping.groups.join(groupId, approvalId, record.ttl);
     if (!group) throw new PolicyGateError(`Slack group ${groupId} is gone`);
+    // Whether each poster seen could post, asked once per attempt (not on every poll of the wait).
+    const checked = new Map<string, boolean>();
     for (;;) {
       group = await this.place(group, record);
       const index = group.pages.findIndex((p) => p.members.includes(approvalId));
@@ -315,7 +317,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
         const claimed = await this.claimPost(group, index, approvalId);
         if (claimed) return this.postPage(claimed, index, record);
       } else {
-        const shown = await this.takeOver(group, index, record);
+        const shown = await this.takeOver(group, index, record, checked);
         if (shown) return shown;
       }
       if (Date.now() >= waitUntil) {
@@ -426,6 +428,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
     group: StoredSlackGroup,
     index: number,
     self: ApprovalRecord,
+    checked: Map<string, boolean>,
   ): Promise<MessageRef | undefined> {
     const grouping = this.requireGrouping();
     const page = group.pages[index];
@@ -437,7 +440,11 @@ export class SlackApprovalChannel implements ApprovalChannel {
     if (attemptAt !== undefined && now - attemptAt < bound) return undefined;
     const waitingSince = attemptAt ?? (page.laidOutAt === undefined ? undefined : Date.parse(page.laidOutAt));
     const overdue = waitingSince !== undefined && now - waitingSince >= bound;
-    if (!overdue && (await this.deliverable(poster))) return undefined;
+    if (!overdue) {
+      const deliverable = checked.get(poster) ?? (await this.deliverable(poster));
+      checked.set(poster, deliverable);
+      if (deliverable) return undefined;
+    }
     const since = page.laidOutAt ?? self.createdAt;
     const found = await this.findPagePost(group.groupId, page.members, since);
     if (found) return this.adoptPage(group.groupId, index, found, self);
