@@ -174,6 +174,8 @@ export interface SandboxOptions {
    * stage default.
    */
   slackGroupWindowSeconds?: number;
+  /** SLACK_GROUP_TAKEOVER_SECONDS: how long a group page waits on its poster before a member takes over. */
+  slackGroupTakeoverSeconds?: number;
 }
 
 /** The Lambda functions the sandbox runs, by their names in serverless.yml. */
@@ -299,6 +301,7 @@ const ENV_KEYS = [
   'SLACK_POST_INTERVAL_MS',
   'SLACK_DELIVERY_BUDGET_SECONDS',
   'SLACK_GROUP_WINDOW_SECONDS',
+  'SLACK_GROUP_TAKEOVER_SECONDS',
   'APPROVER_SLACK_USER_IDS',
   'APPROVER_SLACK_USERGROUP_IDS',
   'IAM_SLACK_IDENTITY_MAP',
@@ -496,6 +499,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     SLACK_POST_INTERVAL_MS: String(Math.max(1, Math.round(1000 / slackScale))),
     SLACK_DELIVERY_BUDGET_SECONDS: String(options.slackDeliveryBudgetSeconds ?? 0),
     SLACK_GROUP_WINDOW_SECONDS: String(options.slackGroupWindowSeconds ?? 0),
+    ...(options.slackGroupTakeoverSeconds !== undefined && {
+      SLACK_GROUP_TAKEOVER_SECONDS: String(options.slackGroupTakeoverSeconds),
+    }),
     APPROVER_SLACK_USER_IDS: SLACK_USERS.ana.id,
     APPROVER_SLACK_USERGROUP_IDS: APPROVER_GROUP,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,

@@ -49,6 +49,8 @@ export interface Config {
    * gets a message of its own.
    */
   readonly slackGroupWindowSeconds: number;
+  /** How long a group message may wait on its first poster before another member takes over (issue 12). */
+  readonly slackGroupTakeoverSeconds: number;
   /** Slack users who may decide. */
   readonly approverSlackUserIds: readonly string[];
   /** Slack user groups whose members may decide. */
@@ -258,6 +260,7 @@ export function loadConfig(env: Env): Config {
   const slackPostIntervalMs = integer('SLACK_POST_INTERVAL_MS', 1000, 1, 60_000);
   const slackDeliveryBudgetSeconds = integer('SLACK_DELIVERY_BUDGET_SECONDS', 0, 0, 840);
   const slackGroupWindowSeconds = integer('SLACK_GROUP_WINDOW_SECONDS', 0, 0, 3600);
+  const slackGroupTakeoverSeconds = integer('SLACK_GROUP_TAKEOVER_SECONDS', 120, 1, 3600);
   const slackWorkspace = slackSigningSecretArn ? workspaceConfig(env, problems) : undefined;
   const sweep = sweepConfig(env, problems);
   const accountId = centralAccount(env, ownRoleArns, problems);
@@ -285,6 +288,7 @@ export function loadConfig(env: Env): Config {
     slackPostIntervalMs,
     slackDeliveryBudgetSeconds,
     slackGroupWindowSeconds,
+    slackGroupTakeoverSeconds,
     ...(slackWorkspace && { slackWorkspace }),
     ...(slackApiUrl ? { slackApiUrl } : {}),
     approverSlackUserIds,

@@ -1,9 +1,9 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import type { Notice } from '../domain/notices';
 import { groupIdOf } from '../domain/slack-group';
-import { GroupMessagePendingError, PolicyGateError } from '../errors';
+import { GroupMessagePendingError, PolicyGateError, SlackApiError } from '../errors';
 import type { ApprovalChannel } from '../services/approval-channel';
-import { rateLimitWaitMs, slackCall, type WebClient } from '../slack/client';
+import { outcomeUnknown, rateLimitWaitMs, slackCall, type WebClient } from '../slack/client';
 import {
   approvalRequestMessage,
   auditReply,
@@ -15,7 +15,7 @@ import { plainText } from '../slack/messages/mrkdwn';
 import { noticeMessage } from '../slack/messages/notice-message';
 import { statusHeadline } from '../slack/messages/status-headline';
 import type { ApprovalStore } from './approval-store';
-import type { GroupPage, SlackGroupStore, StoredSlackGroup } from './slack-group-store';
+import { type GroupPage, posterOf, type SlackGroupStore, type StoredSlackGroup } from './slack-group-store';
 import type { SlackNoteOutbox } from './slack-note-outbox';
 
 /**
@@ -26,6 +26,8 @@ import type { SlackNoteOutbox } from './slack-note-outbox';
  */
 export class SlackApprovalChannel implements ApprovalChannel {
   private botId: Promise<string | undefined> | undefined;
+  /** Seal verdicts by record version ({@link trusted}). */
+  private readonly trust = new Map<string, boolean>();
 
   constructor(
     private readonly client: () => Promise<WebClient>,
@@ -51,9 +53,40 @@ export class SlackApprovalChannel implements ApprovalChannel {
    */
   async findRequest(record: ApprovalRecord, since: string): Promise<MessageRef | undefined> {
     const { approvalId } = record;
+    const ownGroup = this.groupOf(record);
+    let found: MessageRef | undefined;
+    await this.searchHistory(since, (payload, ts) => {
+      if (payload.approval_id !== approvalId) return false;
+      // A group's message carries its group: adopting it redraws the whole message, not this request
+      // alone. Only the request's own group counts; a message naming another is not this request's.
+      const groupId = payload.group_id;
+      if (groupId === undefined) {
+        found = { channel: this.channelId, ts };
+        return true;
+      }
+      if (typeof groupId === 'string' && GROUP_ID_FORMAT.test(groupId) && groupId === ownGroup) {
+        found = { channel: this.channelId, ts, groupId };
+        return true;
+      }
+      return false;
+    });
+    return found;
+  }
+
+  /**
+   * The first message PolicyGate's bot posted in the channel since `since` (ISO time, looked at from two
+   * minutes earlier for clock skew) whose request metadata `matches`; at most {@link HISTORY_PAGES}
+   * pages. A message with the metadata but another author is never taken.
+   */
+  private async searchHistory(
+    since: string,
+    matches: (payload: Record<string, unknown>, ts: string) => boolean,
+  ): Promise<MessageRef | undefined> {
     const client = await this.client();
     const botId = await this.ownBotId(client);
-    const oldest = Math.max(0, Date.parse(since) / 1000 - HISTORY_SKEW_SECONDS).toFixed(6);
+    if (botId === undefined) return undefined;
+    const from = Date.parse(since);
+    const oldest = Math.max(0, (Number.isNaN(from) ? 0 : from / 1000) - HISTORY_SKEW_SECONDS).toFixed(6);
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page += 1) {
       const result = await slackCall('conversations.history', () =>
@@ -71,22 +104,12 @@ export class SlackApprovalChannel implements ApprovalChannel {
           | undefined;
         if (
           metadata?.event_type === REQUEST_EVENT_TYPE &&
-          metadata.event_payload?.approval_id === approvalId &&
-          botId !== undefined &&
+          metadata.event_payload &&
           message.bot_id === botId &&
-          typeof message.ts === 'string'
+          typeof message.ts === 'string' &&
+          matches(metadata.event_payload, message.ts)
         ) {
-          // A group's message carries its group: adopting it redraws the whole message, not this request
-          // alone. Only the request's own group counts; a message naming another is not this request's.
-          const groupId = metadata.event_payload?.group_id;
-          if (groupId === undefined) return { channel: this.channelId, ts: message.ts };
-          if (
-            typeof groupId === 'string' &&
-            GROUP_ID_FORMAT.test(groupId) &&
-            groupId === this.groupOf(record)
-          ) {
-            return { channel: this.channelId, ts: message.ts, groupId };
-          }
+          return { channel: this.channelId, ts: message.ts };
         }
       }
       cursor = result.response_metadata?.next_cursor || undefined;
@@ -253,9 +276,11 @@ export class SlackApprovalChannel implements ApprovalChannel {
   /**
    * Shows a request as a member of its group: joins it (one atomic write; a second join is a no-op),
    * places it on the group's last message while that fits Slack's limits (a new message otherwise), and
-   * redraws that message with every request it lists. The first request of a message posts it (with its
-   * own approval id as metadata, so a post whose answer was lost is found again, as for a single
-   * request); the others update it, waiting a little for that post, else {@link GroupMessagePendingError}.
+   * redraws that message with every request it lists. The page's poster (its first request, unless a
+   * member took over) posts it, with its own approval id as metadata so a post whose answer was lost is
+   * found again; the others update it, waiting a little for that post, else
+   * {@link GroupMessagePendingError}. A member takes over a page whose poster cannot post (see
+   * {@link takeOver}), so a request never waits on another that will never be shown.
    */
   private async showMember(record: ApprovalRecord, groupId: string): Promise<MessageRef> {
     const grouping = this.requireGrouping();
@@ -267,6 +292,8 @@ export class SlackApprovalChannel implements ApprovalChannel {
       ? await grouping.groups.get(groupId)
       : await grouping.groups.join(groupId, approvalId, record.ttl);
     if (!group) throw new PolicyGateError(`Slack group ${groupId} is gone`);
+    // Whether each poster seen could post, asked once per attempt (not on every poll of the wait).
+    const checked = new Map<string, boolean>();
     for (;;) {
       group = await this.place(group, record);
       const index = group.pages.findIndex((p) => p.members.includes(approvalId));
@@ -281,26 +308,228 @@ export class SlackApprovalChannel implements ApprovalChannel {
         if (!drawnAlready) await this.drawPage(group, page.message, record);
         return { ...page.message, groupId };
       }
-      if (known && page.members[0] === approvalId) {
-        // The page's first post, found in the channel after a lost answer (adopted): record it as the page's.
-        const recorded = await this.recordPage(groupId, index, known);
-        await this.drawPage(recorded, known, record);
-        return { channel: known.channel, ts: known.ts, groupId };
+      if (known) {
+        // Its own post of this page, found in the channel after a lost answer (adopted): the page's message,
+        // whoever is its poster now (a member that took over meanwhile finds it too, before posting).
+        return this.adoptPage(groupId, index, known, record);
       }
-      if (page.members[0] === approvalId) {
-        const records = await this.pageRecords(page, record);
-        const message = groupRequestMessage({ groupId, version: group.version }, records);
-        const client = await this.client();
-        const ref = await this.postOnce(client, message, requestMetadata(approvalId, groupId));
-        await this.recordPage(groupId, index, ref);
-        await grouping.groups.markDrawn(groupId, index, page.members.length);
-        return { ...ref, groupId };
+      if (posterOf(page) === approvalId) {
+        const claimed = await this.claimPost(group, index, approvalId);
+        if (claimed) return this.postPage(claimed, index, record);
+      } else {
+        const shown = await this.takeOver(group, index, record, checked);
+        if (shown) return shown;
       }
       if (Date.now() >= waitUntil) {
         throw new GroupMessagePendingError(`the message of request ${approvalId}'s group is not posted yet`);
       }
       await sleep(PAGE_POLL_MS);
       group = (await grouping.groups.get(groupId)) ?? group;
+    }
+  }
+
+  /**
+   * Posts page `index`'s message, its attempt claimed by `record` (the page's poster): with the
+   * request's own approval id and the group as metadata. A post Slack said it did not make frees the
+   * attempt (another member may take over at once if this request cannot post again).
+   */
+  private async postPage(
+    group: StoredSlackGroup,
+    index: number,
+    record: ApprovalRecord,
+  ): Promise<MessageRef> {
+    const { groups } = this.requireGrouping();
+    const { groupId } = group;
+    const page = group.pages[index];
+    if (!page) throw new PolicyGateError(`Slack group ${groupId} has no message ${index}`);
+    const { records, untrusted } = await this.pageView(page, record);
+    const message = groupRequestMessage({ groupId, version: group.version }, records, untrusted);
+    const client = await this.client();
+    let ref: MessageRef;
+    try {
+      ref = await this.postOnce(client, message, requestMetadata(record.approvalId, groupId));
+    } catch (error) {
+      if (rateLimitWaitMs(error) !== undefined || !outcomeUnknown(error)) {
+        await this.releaseAttempt(groupId, index, record.approvalId, page.attemptAt).catch(() => undefined);
+      }
+      throw error;
+    }
+    const recorded = await this.recordPage(groupId, index, ref);
+    const shown = recorded.pages[index]?.message ?? ref;
+    if (shown.channel !== ref.channel || shown.ts !== ref.ts) {
+      // Another post of this page was recorded first (a lost answer found by a member that took over):
+      // that one is the page's; this copy must not keep buttons that decide nothing.
+      await this.retireCopy(ref);
+      await this.drawPage(recorded, shown, record);
+      return { channel: shown.channel, ts: shown.ts, groupId };
+    }
+    await groups.markDrawn(groupId, index, page.members.length);
+    return { ...ref, groupId };
+  }
+
+  /** Records a found post of page `index` as its message (the first recorded wins) and shows the page. */
+  private async adoptPage(
+    groupId: string,
+    index: number,
+    found: MessageRef,
+    self: ApprovalRecord,
+  ): Promise<MessageRef> {
+    const recorded = await this.recordPage(groupId, index, found);
+    const shown = recorded.pages[index]?.message ?? found;
+    if (shown.channel !== found.channel || shown.ts !== found.ts) await this.retireCopy(found);
+    await this.drawPage(recorded, shown, self);
+    return { channel: shown.channel, ts: shown.ts, groupId };
+  }
+
+  /**
+   * Claims the page's post attempt for `poster` in a write under the group's revision (so a member taking
+   * over and the poster never both post): the group as stored after, `undefined` when the layout changed
+   * since it was read (read it again; someone else may be the poster now).
+   */
+  private async claimPost(
+    group: StoredSlackGroup,
+    index: number,
+    poster: string,
+  ): Promise<StoredSlackGroup | undefined> {
+    const { groups } = this.requireGrouping();
+    const at = new Date(this.now()).toISOString();
+    const pages = group.pages.map((p, i) => (i === index ? { ...p, poster, attemptAt: at } : p));
+    if (!(await groups.setPages(group.groupId, pages, group.revision))) return undefined;
+    return { ...group, pages, revision: group.revision + 1 };
+  }
+
+  /** Frees the attempt `poster` claimed at `since`, unless the page moved on meanwhile. */
+  private async releaseAttempt(
+    groupId: string,
+    index: number,
+    poster: string,
+    since: string | undefined,
+  ): Promise<void> {
+    const { groups } = this.requireGrouping();
+    const group = await groups.get(groupId);
+    const page = group?.pages[index];
+    if (!group || !page || page.message || posterOf(page) !== poster) return;
+    if (since !== undefined && page.attemptAt !== since) return;
+    const { attemptAt: _freed, ...rest } = page;
+    const pages = group.pages.map((p, i) => (i === index ? rest : p));
+    await groups.setPages(groupId, pages, group.revision);
+  }
+
+  /**
+   * Takes over page `index` from a poster that cannot post, when it may: the page has no message, no
+   * attempt began within the takeover bound (one may be posting now), and its poster is not deliverable
+   * (record gone, no longer PENDING, past its deadline, or failing its seals) or the page has waited
+   * longer than the bound. The channel is searched first for a post of the page (any of its members'
+   * metadata with the group's id): a post whose answer was lost is adopted, never posted again. Then the
+   * poster is changed to `self` in a write under the group's revision (of two members taking over at
+   * once, one wins) and `self` posts with its own approval id. `undefined` when it may not (yet).
+   */
+  private async takeOver(
+    group: StoredSlackGroup,
+    index: number,
+    self: ApprovalRecord,
+    checked: Map<string, boolean>,
+  ): Promise<MessageRef | undefined> {
+    const grouping = this.requireGrouping();
+    const page = group.pages[index];
+    const poster = page && posterOf(page);
+    if (!page || !poster || page.message) return undefined;
+    const now = this.now();
+    const bound = grouping.takeoverAfterMs ?? DEFAULT_TAKEOVER_AFTER_MS;
+    const attemptAt = page.attemptAt === undefined ? undefined : Date.parse(page.attemptAt);
+    if (attemptAt !== undefined && now - attemptAt < bound) return undefined;
+    const waitingSince = attemptAt ?? (page.laidOutAt === undefined ? undefined : Date.parse(page.laidOutAt));
+    const overdue = waitingSince !== undefined && now - waitingSince >= bound;
+    if (!overdue) {
+      const deliverable = checked.get(poster) ?? (await this.deliverable(poster));
+      checked.set(poster, deliverable);
+      if (deliverable) return undefined;
+    }
+    const since = page.laidOutAt ?? self.createdAt;
+    const found = await this.findPagePost(group.groupId, page.members, since);
+    if (found) return this.adoptPage(group.groupId, index, found, self);
+    const claimed = await this.claimPost(group, index, self.approvalId);
+    if (!claimed) return undefined;
+    return this.postPage(claimed, index, self);
+  }
+
+  /**
+   * Whether the page's poster can still post: its record exists, is PENDING before its deadline, and
+   * (when this channel can check seals) its seals verify, as the delivery worker requires before it
+   * posts. A check that fails to run says yes: the takeover bound still frees the page.
+   */
+  private async deliverable(posterId: string): Promise<boolean> {
+    const grouping = this.requireGrouping();
+    const record = await grouping.records.get(posterId);
+    if (record?.status !== 'PENDING' || Date.parse(record.deadline) <= this.now()) return false;
+    return (await this.trusted(record)) !== false;
+  }
+
+  /**
+   * Whether the record's seals verify (`undefined` when this channel cannot check, or the check failed
+   * to run), remembered per version of the record: a redraw checks each member without a KMS call each.
+   */
+  private async trusted(record: ApprovalRecord): Promise<boolean | undefined> {
+    const { trusts } = this.requireGrouping();
+    if (!trusts) return undefined;
+    const key = JSON.stringify([
+      record.approvalId,
+      record.updatedAt,
+      record.recordSeal,
+      record.quarantineSeal,
+    ]);
+    const known = this.trust.get(key);
+    if (known !== undefined) return known;
+    let verdict: boolean;
+    try {
+      verdict = await trusts(record);
+    } catch {
+      return undefined;
+    }
+    if (this.trust.size >= MAX_TRUST_CACHE) this.trust.clear();
+    this.trust.set(key, verdict);
+    return verdict;
+  }
+
+  /**
+   * A post of the page PolicyGate's bot made in the channel since `since`: its metadata names the group
+   * and one of the page's members (each page's posters are its own members). An app that may not read
+   * the channel's history cannot look: `undefined`, as the delivery worker does (posting twice is
+   * better than never posting).
+   */
+  private async findPagePost(
+    groupId: string,
+    members: readonly string[],
+    since: string,
+  ): Promise<MessageRef | undefined> {
+    try {
+      return await this.searchHistory(
+        since,
+        (payload) =>
+          payload.group_id === groupId &&
+          typeof payload.approval_id === 'string' &&
+          members.includes(payload.approval_id),
+      );
+    } catch (error) {
+      if (error instanceof SlackApiError && CANNOT_LOOK.has(error.code)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Edits a second post of a page so it no longer shows buttons: the recorded one decides. */
+  private async retireCopy(ref: MessageRef): Promise<void> {
+    const client = await this.client();
+    try {
+      await slackCall('chat.update', () =>
+        client.chat.update({
+          channel: ref.channel,
+          ts: ref.ts,
+          text: DUPLICATE_GROUP_POST,
+          blocks: [{ type: 'section', text: { type: 'mrkdwn', text: DUPLICATE_GROUP_POST } }],
+        }),
+      );
+    } catch {
+      // Its buttons decide nothing anyway (clicks are bound to the recorded message).
     }
   }
 
@@ -319,7 +548,11 @@ export class SlackApprovalChannel implements ApprovalChannel {
         if (found) records.set(id, found);
       }
       const view = { groupId: current.groupId, version: current.version };
-      const pages = layoutGroupPages<GroupPage>(view, ids, current.pages, records);
+      const laidOutAt = new Date(this.now()).toISOString();
+      // A new page's time: how long its members have waited on its poster (the takeover bound).
+      const pages = layoutGroupPages<GroupPage>(view, ids, current.pages, records).map((p, i) =>
+        i < current.pages.length ? p : { ...p, laidOutAt },
+      );
       if (await groups.setPages(current.groupId, pages, current.revision)) {
         return { ...current, pages, revision: current.revision + 1 };
       }
@@ -360,6 +593,24 @@ export class SlackApprovalChannel implements ApprovalChannel {
   }
 
   /**
+   * What a page shows: its records, and which PENDING ones fail their seals (listed without buttons; a
+   * click would be refused anyway, but the message must not offer what its record claims).
+   */
+  private async pageView(
+    page: GroupPage,
+    self?: ApprovalRecord,
+  ): Promise<{ records: ApprovalRecord[]; untrusted: Set<string> }> {
+    const records = await this.pageRecords(page, self);
+    const verdicts = await Promise.all(
+      records.map(async (r) => (r.status === 'PENDING' ? this.trusted(r) : undefined)),
+    );
+    return {
+      records,
+      untrusted: new Set(records.filter((_, i) => verdicts[i] === false).map((r) => r.approvalId)),
+    };
+  }
+
+  /**
    * Redraws one message of a group from its members' records. A member decided while this ran would be
    * shown stale, so the records are read again after and the message redrawn once more if any changed.
    */
@@ -367,9 +618,13 @@ export class SlackApprovalChannel implements ApprovalChannel {
     const page = group.pages.find((p) => p.message?.channel === ref.channel && p.message.ts === ref.ts);
     if (!page) throw new PolicyGateError(`message ${ref.ts} is not one of Slack group ${group.groupId}'s`);
     const client = await this.client();
-    let shown = await this.pageRecords(page, self);
+    let shown = await this.pageView(page, self);
     for (let pass = 0; pass < 2; pass += 1) {
-      const message = groupRequestMessage({ groupId: group.groupId, version: group.version }, shown);
+      const message = groupRequestMessage(
+        { groupId: group.groupId, version: group.version },
+        shown.records,
+        shown.untrusted,
+      );
       // chat.update is Tier 3: many decisions on one message at once meet its limit; waited out briefly.
       await this.whileRateLimited(() =>
         slackCall('chat.update', () =>
@@ -381,12 +636,16 @@ export class SlackApprovalChannel implements ApprovalChannel {
           }),
         ),
       );
-      const again = await this.pageRecords(page, self);
+      const again = await this.pageView(page, self);
       const index = group.pages.indexOf(page);
       await this.requireGrouping().groups.markDrawn(group.groupId, index, page.members.length);
-      if (again.map(shownState).join('\n') === shown.map(shownState).join('\n')) return;
+      if (viewState(again) === viewState(shown)) return;
       shown = again;
     }
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   private requireGrouping(): SlackGrouping {
@@ -463,6 +722,8 @@ export interface SlackApprovalChannelOptions {
   readonly grouping?: SlackGrouping;
   /** Where thread lines wait when they must not (or could not) be posted at once. */
   readonly notes?: SlackNoteOutbox;
+  /** The clock (ms) for a group page's waits; default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** What grouping needs: the groups, the members' records, and the window. */
@@ -473,6 +734,18 @@ export interface SlackGrouping {
   readonly windowSeconds: number;
   /** How long a member waits for its message's first post by another attempt; default 5 s. */
   readonly pageWaitMs?: number;
+  /**
+   * How long a page may wait on its poster's first post (from its layout or the poster's last attempt)
+   * before a member takes over, after searching the channel for it; default 2 minutes. Longer than a
+   * post can take, so a post still under way is never posted again.
+   */
+  readonly takeoverAfterMs?: number;
+  /**
+   * Whether a record's seals verify (record and quarantine seals, as the delivery worker requires). With
+   * it, a poster that fails them is taken over at once and a member that fails them is shown without
+   * buttons; without it (a function without the record key), only the takeover bound frees a page.
+   */
+  readonly trusts?: (record: ApprovalRecord) => Promise<boolean>;
 }
 
 /** The metadata event type of PolicyGate's request messages. */
@@ -488,6 +761,10 @@ const HISTORY_PAGES = 3;
  * What a group message shows of a request (its line and whether it has buttons): a redraw is needed
  * again only when this changed, not for bookkeeping writes (a token stored, a message recorded).
  */
+function viewState(view: { records: readonly ApprovalRecord[]; untrusted: ReadonlySet<string> }): string {
+  return view.records.map((r) => `${shownState(r)}${view.untrusted.has(r.approvalId) ? '!' : ''}`).join('\n');
+}
+
 function shownState(record: ApprovalRecord): string {
   return JSON.stringify([
     record.approvalId,
@@ -499,6 +776,12 @@ function shownState(record: ApprovalRecord): string {
 }
 
 const DEFAULT_PAGE_WAIT_MS = 5_000;
+const DEFAULT_TAKEOVER_AFTER_MS = 120_000;
+const MAX_TRUST_CACHE = 1_000;
+// As the delivery worker: an app that may not read the channel's history posts rather than never posts.
+const CANNOT_LOOK = new Set(['missing_scope', 'not_in_channel', 'channel_not_found']);
+const DUPLICATE_GROUP_POST =
+  'A second copy of a PolicyGate group message (posted while another was recorded): that one lists these changes and decides them, not this.';
 const PAGE_POLL_MS = 200;
 const MAX_LAYOUT_ATTEMPTS = 8;
 const GROUP_ID_FORMAT = /^group#[0-9a-f]{32}$/;

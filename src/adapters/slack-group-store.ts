@@ -13,6 +13,24 @@ export interface GroupPage {
    * has shown; a member among them needs no update of its own.
    */
   readonly drawn?: number;
+  /**
+   * The request whose attempt posts the message (its approval id is the message's metadata); default the
+   * first member. Changed only by a layout write (under the revision), when a waiting member takes over
+   * from a poster that cannot post.
+   */
+  readonly poster?: string;
+  /** When the page was laid out (ISO): how long its members have waited for the first post. */
+  readonly laidOutAt?: string;
+  /**
+   * When the poster's post attempt began (ISO), written under the revision before it posts: while it is
+   * recent a post may be under way, so nobody takes over. Cleared when Slack said it did not post.
+   */
+  readonly attemptAt?: string;
+}
+
+/** The request that posts a page's message: the one recorded, else the page's first member. */
+export function posterOf(page: GroupPage): string | undefined {
+  return page.poster ?? page.members[0];
 }
 
 /** A group as stored: its members and the messages that show them, with the revision of that layout. */
@@ -68,6 +86,10 @@ function isConditionalCheckFailed(err: unknown): boolean {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException';
 }
 
+function isTime(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
+}
+
 /** The group an item holds; `undefined` for anything else (an approval, a lookup item, a malformed one). */
 function fromItem(item: Record<string, unknown> | undefined): StoredSlackGroup | undefined {
   if (!item || item.kind !== KIND || typeof item.approvalId !== 'string') return undefined;
@@ -86,12 +108,15 @@ function fromItem(item: Record<string, unknown> | undefined): StoredSlackGroup |
           typeof page.message?.channel === 'string' && typeof page.message.ts === 'string'
             ? { channel: page.message.channel, ts: page.message.ts }
             : undefined;
-        const drawn = (p as { drawn?: unknown }).drawn;
+        const { drawn, poster, laidOutAt, attemptAt } = p as Record<string, unknown>;
         return [
           {
             members: listed,
             ...(message && { message }),
             ...(typeof drawn === 'number' && Number.isInteger(drawn) && drawn > 0 && { drawn }),
+            ...(typeof poster === 'string' && listed.includes(poster) && { poster }),
+            ...(isTime(laidOutAt) && { laidOutAt }),
+            ...(isTime(attemptAt) && { attemptAt }),
           },
         ];
       })
@@ -183,6 +208,9 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
               members: [...p.members],
               ...(p.message && { message: { channel: p.message.channel, ts: p.message.ts } }),
               ...(p.drawn !== undefined && { drawn: p.drawn }),
+              ...(p.poster !== undefined && { poster: p.poster }),
+              ...(p.laidOutAt !== undefined && { laidOutAt: p.laidOutAt }),
+              ...(p.attemptAt !== undefined && { attemptAt: p.attemptAt }),
             })),
             ':next': revision + 1,
             ':revision': revision,

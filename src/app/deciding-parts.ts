@@ -27,7 +27,7 @@ export function decidingParts(cfg: Config, logger: Logger): DecidingParts {
   const store = approvalStore(cfg);
   const kms = kmsClient(cfg);
   const seals = recordSeals(cfg, kms);
-  const stores = slackStores(cfg, store);
+  const stores = slackStores(cfg, store, seals);
   const slack = slackAccess(cfg, logger, stores);
   const metrics = new EmfAlarmMetrics(cfg.stage);
   return {

@@ -25,7 +25,7 @@ export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
   // Posted in the change's account's channel (its entry's or nearest OU's, else the stage's).
   const channel = routedChannel(
     cfg,
-    slackAccess(cfg, logger, slackStores(cfg, store)),
+    slackAccess(cfg, logger, slackStores(cfg, store, seals)),
     accountContextPart(cfg, logger, store, seals),
     'workflow',
   );

@@ -18,7 +18,7 @@ export const restoreWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const logger = createLogger('policy-gate');
   const store = approvalStore(cfg);
   const seals = recordSeals(cfg, kmsClient(cfg));
-  const channel = slackAccess(cfg, logger, slackStores(cfg, store)).channel('workflow');
+  const channel = slackAccess(cfg, logger, slackStores(cfg, store, seals)).channel('workflow');
   return approvalWorkflow(cfg, logger, {
     store,
     seals,

@@ -28,7 +28,7 @@ export const slackDeliveryParts: () => SlackDeliveryParts = perContainer(() => {
   const seals = recordSeals(cfg, kmsClient(cfg));
   // A request missed in Slack is posted in its account's channel, as the workflow would have (issue 13).
   // The group and thread-line stores: the worker grows group messages and posts queued thread lines.
-  const stores = slackStores(cfg, store);
+  const stores = slackStores(cfg, store, seals);
   const channel = routedChannel(
     cfg,
     slackAccess(cfg, logger, stores),

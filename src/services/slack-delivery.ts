@@ -117,17 +117,21 @@ export class SlackRequestDelivery {
    */
   private async adopt(record: ApprovalRecord, found: MessageRef): Promise<DeliveryOutcome | undefined> {
     const { channel, store, logger } = this.deps;
+    let shown: MessageRef;
     try {
-      await channel.showState({ ...record, slackMessage: found });
+      // A group's post may have been recorded otherwise meanwhile (a member took over and found another
+      // post of the page first): the message the group shows it on is the one recorded.
+      shown = await channel.showState({ ...record, slackMessage: found });
     } catch (error) {
       if (error instanceof SlackApiError && NOT_ADOPTABLE.has(error.code)) return undefined;
       throw error;
     }
-    const stored = await store.setSlackMessage(record.approvalId, found);
+    const ref = found.groupId ? shown : found;
+    const stored = await store.setSlackMessage(record.approvalId, ref);
     logger.warn('request found in Slack after a post of unknown outcome; adopted, not posted again', {
       approvalId: record.approvalId,
     });
-    return { kind: 'posted', record: stored, ref: found, adopted: true };
+    return { kind: 'posted', record: stored, ref, adopted: true };
   }
 }
 

@@ -1,6 +1,6 @@
 /** The Slack groups in the approvals table (dynalite): joining once, in order, and never as an approval. */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoSlackGroupStore } from '../../src/adapters/slack-group-store';
+import { DynamoSlackGroupStore, posterOf } from '../../src/adapters/slack-group-store';
 import type { ApprovalRecord } from '../../src/domain/approval';
 import { membersListedIn } from '../../src/domain/slack-group';
 import fixture from '../fixtures/approvals/record.json';
@@ -41,6 +41,44 @@ describe('DynamoSlackGroupStore', () => {
     expect(new Set(group?.members.map((m) => m.approvalId))).toEqual(new Set(ids));
     expect(group?.members.map((m) => m.version)).toEqual(ids.map((_, i) => i + 1));
     expect(membersListedIn(group ?? { groupId: id, version: 0, members: [] }, 5)).toHaveLength(5);
+  });
+
+  test('a poster change is a layout write: of two members taking over from one revision, one wins', async () => {
+    // Prepare: a page laid out for its first member, not posted.
+    const id = groupId();
+    for (const m of ['p', 'a', 'b']) await groups.join(id, m, 2_000_000_000);
+    const laidOutAt = '2026-12-02T04:00:00.000Z';
+    expect(await groups.setPages(id, [{ members: ['p', 'a', 'b'], laidOutAt }], 0)).toBe(true);
+    const read = await groups.get(id);
+    const takeOver = (poster: string) =>
+      groups.setPages(
+        id,
+        (read?.pages ?? []).map((p) => ({ ...p, poster, attemptAt: '2026-12-02T04:05:00.000Z' })),
+        read?.revision ?? 0,
+      );
+    // Act
+    const results = await Promise.all([takeOver('a'), takeOver('b')]);
+    // Assess: exactly one write took; the page names its poster, when it was laid out and the attempt.
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? 'a' : 'b';
+    const after = await groups.get(id);
+    expect(after?.revision).toBe(2);
+    expect(after?.pages).toEqual([
+      { members: ['p', 'a', 'b'], poster: winner, laidOutAt, attemptAt: '2026-12-02T04:05:00.000Z' },
+    ]);
+    expect(posterOf(after?.pages[0] ?? { members: [] })).toBe(winner);
+  });
+
+  test('a stored poster that is not one of the page’s members is not read as its poster', async () => {
+    // Prepare
+    const id = groupId();
+    await groups.join(id, 'a', 2_000_000_000);
+    // Act
+    await groups.setPages(id, [{ members: ['a'], poster: 'someone-else' }], 0);
+    // Assess: the page's first member posts it.
+    const page = (await groups.get(id))?.pages[0];
+    expect(page?.poster).toBeUndefined();
+    expect(posterOf(page ?? { members: [] })).toBe('a');
   });
 
   test('the layout is written only from the revision read', async () => {

@@ -7,6 +7,7 @@
  * showed the change; a group post whose answer was lost is found, never posted twice.
  */
 import { CreatePolicyCommand } from '@aws-sdk/client-iam';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type Sandbox,
   SLACK_CHANNEL,
@@ -15,10 +16,12 @@ import {
   startSandbox,
 } from '../../local/sandbox';
 import type { SlackMessage } from '../../local/slack';
+import { DynamoSlackGroupStore, posterOf } from '../../src/adapters/slack-group-store';
 import type { ApprovalRecord } from '../../src/domain/approval';
+import { groupIdOf } from '../../src/domain/slack-group';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { APPROVE_ALL_ACTION_ID } from '../../src/slack/messages/group-message';
-import { approvalIdOf } from '../support/approvals';
+import { approvalIdOf, mails } from '../support/approvals';
 
 // Risky, one approver decides it.
 const RISKY = JSON.stringify({
@@ -90,6 +93,24 @@ function memberNumber(message: SlackMessage | undefined, approvalId: string): nu
   const n = /^policy_gate_member_m(\d+)$/.exec(line?.block_id ?? '')?.[1];
   if (!n) throw new Error(`approval ${approvalId} is not listed in the message`);
   return Number(n);
+}
+
+/** Waits until every request step has tried Slack once (each sends its approval e-mail after). */
+async function requested(s: Sandbox, count: number): Promise<void> {
+  for (let i = 0; i < 600 && mails(s, /^PolicyGate: approval needed/).length < count; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(mails(s, /^PolicyGate: approval needed/)).toHaveLength(count);
+}
+
+/** The request that posts the first message of the records' group (its poster), as stored. */
+async function posterOfGroup(s: Sandbox, record: ApprovalRecord): Promise<string> {
+  const { client, tableName } = s.store.tableAccess();
+  const groupId = groupIdOf(record, SLACK_CHANNEL, WINDOW_SECONDS) as string;
+  const page = (await new DynamoSlackGroupStore(client, tableName).get(groupId))?.pages[0];
+  const poster = page && posterOf(page);
+  if (!poster) throw new Error('the group has no page yet');
+  return poster;
 }
 
 async function makeChanges(s: Sandbox, documents: readonly string[]): Promise<void> {
@@ -220,5 +241,104 @@ describe('Slack grouping under Slack rate limits', () => {
     expect(messages).toHaveLength(1);
     expect(listings(messages, ids)).toEqual([1, 1, 1, 1, 1]);
     expect(new Set(records.map((r) => r.slackMessage?.ts))).toEqual(new Set([messages[0]?.ts]));
+  }, 120_000);
+
+  test('a group whose first request is changed outside PolicyGate before it posted: the others reach Slack once and can be approved', async () => {
+    // Prepare: the first request's post fails (Slack said so), then its record is changed in the table.
+    sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS });
+    const s = sandbox;
+    s.slack.failNext('chat.postMessage', 1, { error: 'internal_error' });
+    await makeChanges(s, [RISKY, RISKY, RISKY]);
+    const records = await pending(s, 3);
+    await requested(s, 3);
+    const poster = await posterOfGroup(s, records[0] as ApprovalRecord);
+    const others = records.map((r) => r.approvalId).filter((id) => id !== poster);
+    const { client, tableName } = s.store.tableAccess();
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { approvalId: poster },
+        UpdateExpression: 'SET requiredApprovals = :one',
+        ExpressionAttributeValues: { ':one': 9 },
+      }),
+    );
+
+    // Act: the delivery worker refuses the tampered one; a member takes its page over.
+    const shown = await drained(s, others);
+
+    // Assess: one message, every request listed once, posted in a member's name, the tampered one
+    // listed without buttons, alerted, and never given a message of its own.
+    const messages = requestMessages(s);
+    expect(messages).toHaveLength(1);
+    const [message] = messages as [SlackMessage];
+    expect(listings(messages, [poster, ...others])).toEqual([1, 1, 1]);
+    const payload = (message.metadata as { event_payload?: Record<string, unknown> }).event_payload;
+    expect(others).toContain(payload?.approval_id);
+    expect(shown.map((r) => r.slackMessage?.ts)).toEqual([message.ts, message.ts]);
+    const blocks = JSON.stringify(s.slack.message(SLACK_CHANNEL, message.ts)?.blocks);
+    expect(blocks).not.toContain(`policy_gate_decision_m${memberNumber(message, poster)}`);
+    for (const id of others) expect(blocks).toContain(`policy_gate_decision_m${memberNumber(message, id)}`);
+    expect((await s.store.get(poster))?.slackMessage).toBeUndefined();
+    expect(mails(s, /ALERT: approval .* changed outside PolicyGate/)).toHaveLength(1);
+
+    // Act: Ana approves all on the message.
+    const all = await s.click(SLACK_USERS.ana.id, APPROVE_ALL_ACTION_ID, others[0] as string);
+    expect(all.status).toBe(200);
+    let ended: (ApprovalRecord | undefined)[] = [];
+    for (let i = 0; i < 300; i += 1) {
+      ended = await Promise.all(others.map((id) => s.store.get(id)));
+      if (ended.every((r) => r?.status === 'RESTORED')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    // Assess: the members restored, each on its own record; the tampered one still quarantined, pending.
+    expect(ended.map((r) => r?.status)).toEqual(['RESTORED', 'RESTORED']);
+    expect((await s.store.get(poster))?.status).toBe('PENDING');
+    expect(requestMessages(s)).toHaveLength(1);
+  }, 120_000);
+
+  test('a slow first poster whose answer was lost: a member finds its post after the bound, one message', async () => {
+    // Prepare: the first post is stored by Slack and its answer lost; its request then stays busy (a
+    // step still holding its claim), so only the members can bring the page to Slack.
+    sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS, slackGroupTakeoverSeconds: 1 });
+    const s = sandbox;
+    s.slack.failNext('chat.postMessage', 1, { afterStore: { status: 500 } });
+    await makeChanges(s, [RISKY, RISKY, RISKY]);
+    const records = await pending(s, 3);
+    await requested(s, 3);
+    const poster = await posterOfGroup(s, records[0] as ApprovalRecord);
+    const others = records.map((r) => r.approvalId).filter((id) => id !== poster);
+    const now = new Date();
+    const held = await s.store.claimSlackPost(
+      poster,
+      now.toISOString(),
+      new Date(now.getTime() + 4_000).toISOString(),
+    );
+
+    // Act
+    const shown = await drained(s, others);
+
+    // Assess: the poster's own post is the page's message (found by its metadata), never posted again.
+    const messages = requestMessages(s);
+    expect(messages).toHaveLength(1);
+    const [message] = messages as [SlackMessage];
+    const payload = (message.metadata as { event_payload?: Record<string, unknown> }).event_payload;
+    expect(payload?.approval_id).toBe(poster);
+    expect(shown.map((r) => r.slackMessage?.ts)).toEqual([message.ts, message.ts]);
+    // The poster was busy all along; once its claim lapses it finds its post recorded, and is shown on it.
+    expect(held).toMatchObject({ claimed: true });
+    await new Promise((resolve) => setTimeout(resolve, 4_100));
+    const all = await drained(
+      s,
+      records.map((r) => r.approvalId),
+    );
+    expect(new Set(all.map((r) => r.slackMessage?.ts))).toEqual(new Set([message.ts]));
+    expect(requestMessages(s)).toHaveLength(1);
+    expect(
+      listings(
+        requestMessages(s),
+        records.map((r) => r.approvalId),
+      ),
+    ).toEqual([1, 1, 1]);
   }, 120_000);
 });

@@ -9,6 +9,7 @@ import {
   GROUP_DENY_ACTION,
   groupRequestMessage,
   layoutGroupPages,
+  UNTRUSTED_MEMBER_STATUS,
 } from '../../src/slack/messages/group-message';
 import fixture from '../fixtures/approvals/record.json';
 import { blockKitProblems, mrkdwnProblems, mrkdwnTexts } from '../support/block-kit-limits';
@@ -28,6 +29,34 @@ function buttons(message: { blocks: unknown[] }): Json[] {
 }
 
 describe('groupRequestMessage', () => {
+  test('a member whose record fails its seals: listed by its id only, no buttons, not counted, not named', () => {
+    // Prepare: the first member's record claims another actor and policy (written outside PolicyGate).
+    const forged = {
+      ...member(1, 'forged-policy'),
+      change: {
+        ...member(1).change,
+        accountId: '999999999999',
+        actor: { type: 'IAMUser', arn: 'arn:aws:iam::999999999999:user/mallory' },
+      },
+    } as ApprovalRecord;
+    const members = [forged, member(2), member(3)];
+    // Act
+    const message = groupRequestMessage(VIEW, members, new Set([forged.approvalId]));
+    // Assess
+    expect(blockKitProblems(message)).toEqual([]);
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain(UNTRUSTED_MEMBER_STATUS);
+    expect(text).not.toContain('forged-policy');
+    expect(text).not.toContain('mallory');
+    expect(text).not.toContain('999999999999');
+    const ids = buttons(message).map((b) => String(b.action_id));
+    expect(ids.filter((id) => GROUP_APPROVE_ACTION.test(id))).toEqual([
+      `${APPROVE_ACTION_ID}_m2`,
+      `${APPROVE_ACTION_ID}_m3`,
+    ]);
+    expect(message.text).toContain('(2 pending approval)');
+  });
+
   test('ten changes: each listed with its own Approve/Deny carrying its id, and the all-buttons naming the version', () => {
     // Prepare
     const members = Array.from({ length: 10 }, (_, i) => member(i + 1));

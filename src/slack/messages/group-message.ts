@@ -69,25 +69,33 @@ function actorName(record: ApprovalRecord): string {
     : (actor.arn ?? actor.principalId ?? actor.type);
 }
 
-function memberBlocks(record: ApprovalRecord, index: number): KnownBlock[] {
+/** The status line of a member whose record fails its seals: listed, never decidable from the message. */
+export const UNTRUSTED_MEMBER_STATUS =
+  ':warning: Changed outside PolicyGate: it cannot be decided here and stays quarantined';
+
+function memberBlocks(record: ApprovalRecord, index: number, untrusted: boolean): KnownBlock[] {
   const n = index + 1;
   const findings =
     record.analysisError !== undefined
       ? 'could not be analysed'
       : `${totalFindings(record)} restricted action(s)`;
-  const status =
-    record.status === 'PENDING' ? ':hourglass_flowing_sand: Waiting for a decision' : statusHeadline(record);
+  const status = untrusted
+    ? UNTRUSTED_MEMBER_STATUS
+    : record.status === 'PENDING'
+      ? ':hourglass_flowing_sand: Waiting for a decision'
+      : statusHeadline(record);
   const line: types.SectionBlock = {
     type: 'section',
     block_id: `policy_gate_member_m${n}`,
+    // What an untrusted record says of its change is not shown: it may be anything its writer wanted.
     text: mrkdwn(
       clipMrkdwn(
-        `*${n}.* ${shortTarget(record)} · ${findings} · approval ${inlineCode(record.approvalId, 80)}\n${clipMrkdwn(status, STATUS_MAX)}`,
+        `*${n}.* ${untrusted ? '' : `${shortTarget(record)} · ${findings} · `}approval ${inlineCode(record.approvalId, 80)}\n${clipMrkdwn(status, STATUS_MAX)}`,
         MEMBER_TEXT_MAX,
       ),
     ),
   };
-  if (record.status !== 'PENDING') return [line];
+  if (untrusted || record.status !== 'PENDING') return [line];
   const [approve, deny] = decisionButtons(record);
   if (!approve || !deny) throw new PolicyGateError('a request without its decision buttons');
   const actions: types.ActionsBlock = {
@@ -144,13 +152,21 @@ function allButtons(view: GroupView, pending: number): types.ActionsBlock {
 
 /**
  * One group message for `members` (the requests this message lists, in the order they joined, all by
- * one actor). The all-buttons appear while any member is pending and name `view`'s version.
+ * one actor). The all-buttons appear while any member is pending and name `view`'s version. A member in
+ * `untrusted` (its record fails its seals) is listed without buttons and not counted as pending: what
+ * its record says cannot be shown for a decision.
  */
-export function groupRequestMessage(view: GroupView, members: readonly ApprovalRecord[]): SlackMessage {
+export function groupRequestMessage(
+  view: GroupView,
+  members: readonly ApprovalRecord[],
+  untrusted: ReadonlySet<string> = new Set(),
+): SlackMessage {
   const first = members[0];
   if (!first) throw new PolicyGateError('a group message needs at least one request');
-  const pending = members.filter((m) => m.status === 'PENDING').length;
-  const who = actorName(first);
+  const pending = members.filter((m) => m.status === 'PENDING' && !untrusted.has(m.approvalId)).length;
+  // The actor and account named as a trusted member's record says (an untrusted one could name anyone).
+  const named = members.find((m) => !untrusted.has(m.approvalId)) ?? first;
+  const who = actorName(named);
   const count = `${members.length} change${members.length === 1 ? '' : 's'}`;
   const header: types.HeaderBlock = {
     type: 'header',
@@ -165,7 +181,7 @@ export function groupRequestMessage(view: GroupView, members: readonly ApprovalR
     type: 'section',
     text: mrkdwn(
       clipMrkdwn(
-        `*Who:* ${inlineCode(who, 250)} · *Account:* ${inlineCode(first.change.accountId, 40)}\nEach change is quarantined and decided on its own; its own buttons decide only it.`,
+        `*Who:* ${inlineCode(who, 250)} · *Account:* ${inlineCode(named.change.accountId, 40)}\nEach change is quarantined and decided on its own; its own buttons decide only it.`,
         SLACK_LIMITS.sectionText,
       ),
     ),
@@ -177,7 +193,7 @@ export function groupRequestMessage(view: GroupView, members: readonly ApprovalR
   const blocks: KnownBlock[] = [
     header,
     intro,
-    ...members.flatMap((m, i) => memberBlocks(m, i)),
+    ...members.flatMap((m, i) => memberBlocks(m, i, untrusted.has(m.approvalId))),
     ...(pending > 0 ? [allButtons(view, pending)] : []),
     footer,
   ];
