@@ -1,6 +1,6 @@
 import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import type { Notice } from '../domain/notices';
-import { groupIdOf } from '../domain/slack-group';
+import { groupIdOf, posterOf } from '../domain/slack-group';
 import { GroupMessagePendingError, PolicyGateError, SlackApiError } from '../errors';
 import type { ApprovalChannel } from '../services/approval-channel';
 import { outcomeUnknown, rateLimitWaitMs, slackCall, type WebClient } from '../slack/client';
@@ -15,7 +15,7 @@ import { plainText } from '../slack/messages/mrkdwn';
 import { noticeMessage } from '../slack/messages/notice-message';
 import { statusHeadline } from '../slack/messages/status-headline';
 import type { ApprovalStore } from './approval-store';
-import { type GroupPage, posterOf, type SlackGroupStore, type StoredSlackGroup } from './slack-group-store';
+import type { GroupPage, SlackGroupStore, StoredSlackGroup } from './slack-group-store';
 import type { SlackNoteOutbox } from './slack-note-outbox';
 
 /**

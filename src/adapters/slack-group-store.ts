@@ -1,6 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { MessageRef } from '../domain/approval';
-import { GROUP_ID, type GroupMember, MAX_GROUP_VERSION, type SlackGroup } from '../domain/slack-group';
+import {
+  GROUP_ID,
+  type GroupMember,
+  MAX_GROUP_VERSION,
+  posterOf,
+  type SlackGroup,
+} from '../domain/slack-group';
 import { ApprovalStateError } from '../errors';
 import { mapError } from './approval-store';
 
@@ -28,10 +34,7 @@ export interface GroupPage {
   readonly attemptAt?: string;
 }
 
-/** The request that posts a page's message: the one recorded, else the page's first member. */
-export function posterOf(page: GroupPage): string | undefined {
-  return page.poster ?? page.members[0];
-}
+export { posterOf };
 
 /** A group as stored: its members and the messages that show them, with the revision of that layout. */
 export interface StoredSlackGroup extends SlackGroup {

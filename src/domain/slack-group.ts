@@ -81,3 +81,14 @@ export function parseGroupActionValue(value: unknown): { groupId: string; versio
   if (!match?.[1] || !match[2]) return undefined;
   return { groupId: match[1], version: Number(match[2]) };
 }
+
+/**
+ * The request that posts a page's message: the one recorded, else the page's first member. Here, not
+ * beside the store, so that a function that only draws messages does not bundle the DynamoDB client.
+ */
+export function posterOf(page: {
+  readonly poster?: string;
+  readonly members: readonly string[];
+}): string | undefined {
+  return page.poster ?? page.members[0];
+}
