@@ -167,6 +167,9 @@ const HINTS: Record<string, string> = {
   missing_scope: 'reinstall the app from the manifest of `npm run slack:manifest`',
 };
 
+/** The message @slack/web-api retries a 429 with (WebClient.makeRequest), and the seconds it names. */
+const SDK_RATE_LIMIT = /^A rate limit was exceeded \(url: [^\s)]*, retry-after: (\d{1,6})\)$/;
+
 /** Turns whatever the SDK threw into a {@link SlackApiError} naming Slack's error code. */
 export function toSlackApiError(method: string, error: unknown): SlackApiError {
   if (error instanceof SlackApiError) return error;
@@ -185,8 +188,20 @@ export function toSlackApiError(method: string, error: unknown): SlackApiError {
         cause: error,
         ...(typeof e.retryAfter === 'number' && { retryAfterSeconds: e.retryAfter }),
       });
-    case ErrorCode.RequestError:
+    case ErrorCode.RequestError: {
+      // With the SDK's own retries, a call still rate-limited on its last attempt ends as a request error
+      // wrapping the SDK's "A rate limit was exceeded" error: Slack answered 429 every time, so nothing
+      // was done. Calling it a lost answer would make a post look possibly posted and an update alarming.
+      const original = (e as { original?: { message?: unknown } }).original?.message;
+      const limited = typeof original === 'string' ? SDK_RATE_LIMIT.exec(original) : null;
+      if (limited) {
+        return new SlackApiError(method, RATE_LIMITED, {
+          cause: error,
+          retryAfterSeconds: Number(limited[1]),
+        });
+      }
       return new SlackApiError(method, 'request_failed', { cause: error });
+    }
     default:
       return new SlackApiError(method, (error as Error)?.name ?? 'unknown_error', { cause: error });
   }
