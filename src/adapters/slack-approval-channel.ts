@@ -321,7 +321,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
         }
         if (record.slackMessage && record.slackMessage.ts !== page.message.ts && known === undefined) {
           // Still naming the deleted message (its move was missed): moved now, so its clicks are bound.
-          await this.moveRecords([record.approvalId], record.slackMessage, { ...page.message, groupId });
+          await this.moveRecords([record.approvalId], page.deleted ?? [], { ...page.message, groupId });
         }
         return { ...page.message, groupId };
       }
@@ -384,7 +384,24 @@ export class SlackApprovalChannel implements ApprovalChannel {
       return { channel: shown.channel, ts: shown.ts, groupId };
     }
     await groups.markDrawn(groupId, index, page.members.length);
-    return { ...ref, groupId };
+    const posted = { ...ref, groupId };
+    if (page.deleted) await this.afterRepost(recorded.pages[index] ?? page, posted, record);
+    return posted;
+  }
+
+  /**
+   * After a page whose message was deleted in Slack is posted again: its records still naming a deleted
+   * message move to the new one (clicks are bound to the recorded message), and the new thread says why.
+   */
+  private async afterRepost(page: GroupPage, ref: MessageRef, self: ApprovalRecord): Promise<void> {
+    await this.moveRecords(page.members, page.deleted ?? [], ref);
+    try {
+      await this.postReply(ref, GROUP_REPOSTED_NOTE);
+    } catch {
+      // The line waits with the poster's, for its next thread post or the delivery worker (without an
+      // outbox it is lost: the message itself, posted and recorded, matters more than failing for it).
+      await this.options.notes?.add(self.approvalId, { text: GROUP_REPOSTED_NOTE }, self.ttl);
+    }
   }
 
   /**
@@ -423,30 +440,24 @@ export class SlackApprovalChannel implements ApprovalChannel {
       }
     }
     if (!claimed) return undefined;
-    const ref = await this.postPage(claimed, index, self);
-    const members = claimed.pages[index]?.members ?? [];
-    await this.moveRecords(members, gone, ref);
-    try {
-      await this.postReply(ref, GROUP_REPOSTED_NOTE);
-    } catch (error) {
-      // The line waits with the poster's, for its next thread post or the delivery worker.
-      await this.options.notes?.add(self.approvalId, { text: GROUP_REPOSTED_NOTE }, self.ttl);
-      if (!this.options.notes) throw error;
-    }
-    return ref;
+    return this.postPage(claimed, index, self);
   }
 
   /**
-   * Moves the records of `ids` still naming `from` (a deleted message of their page) to `to`, each in a
-   * conditional write from `from`: one naming another message by now is left as it is.
+   * Moves the records of `ids` still naming one of `deleted` (their page's messages deleted in Slack) to
+   * `to`, each in a conditional write from the message it names: one naming another by now is left as is.
    */
-  private async moveRecords(ids: readonly string[], from: MessageRef, to: MessageRef): Promise<void> {
+  private async moveRecords(
+    ids: readonly string[],
+    deleted: readonly string[],
+    to: MessageRef,
+  ): Promise<void> {
     const { records } = this.requireGrouping();
-    if (!records.replaceSlackMessage) return;
+    if (!records.replaceSlackMessage || deleted.length === 0) return;
     for (const id of ids) {
-      const record = await records.get(id);
-      if (record?.slackMessage?.ts !== from.ts || record.slackMessage.channel !== from.channel) continue;
-      await records.replaceSlackMessage(id, record.slackMessage, to);
+      const shown = (await records.get(id))?.slackMessage;
+      if (!shown || shown.channel !== to.channel || !deleted.includes(shown.ts)) continue;
+      await records.replaceSlackMessage(id, shown, to);
     }
   }
 
@@ -461,7 +472,11 @@ export class SlackApprovalChannel implements ApprovalChannel {
     const shown = recorded.pages[index]?.message ?? found;
     if (shown.channel !== found.channel || shown.ts !== found.ts) await this.retireCopy(found);
     await this.drawPage(recorded, shown, self);
-    return { channel: shown.channel, ts: shown.ts, groupId };
+    const ref = { channel: shown.channel, ts: shown.ts, groupId };
+    // A repost whose answer was lost, found: its records move to it as the poster's would have.
+    const page = recorded.pages[index];
+    if (page?.deleted) await this.moveRecords(page.members, page.deleted, ref);
+    return ref;
   }
 
   /**

@@ -45,6 +45,7 @@ function slackDouble(delayMs = 30) {
   const replies: { thread: string; text: string }[] = [];
   const deleted = new Set<string>();
   let count = 0;
+  let failNext = false;
   const wait = () => new Promise((resolve) => setTimeout(resolve, delayMs));
   const client = {
     auth: { test: async () => ({ ok: true, bot_id: 'B0POLICYGATE' }) },
@@ -57,6 +58,10 @@ function slackDouble(delayMs = 30) {
         text: string;
       }) => {
         await wait();
+        if (failNext && !args.thread_ts) {
+          failNext = false;
+          throw new SlackApiError('chat.postMessage', 'internal_error');
+        }
         count += 1;
         const ts = `1800000000.${String(count).padStart(6, '0')}`;
         if (args.thread_ts) replies.push({ thread: args.thread_ts, text: args.text });
@@ -78,6 +83,10 @@ function slackDouble(delayMs = 30) {
     /** The messages still in the channel. */
     live: () => posts.filter((p) => !deleted.has(p.ts)),
     remove: (ts: string) => deleted.add(ts),
+    /** The next top-level post is refused (Slack said it did not post). */
+    failNextPost: () => {
+      failNext = true;
+    },
     client: client as unknown as WebClient,
   };
 }
@@ -178,5 +187,24 @@ describe('a group message deleted in Slack, posted again', () => {
     expect(shown).toEqual(fresh);
     expect(slack.posts).toHaveLength(2);
     expect((await local.store.get(c.approvalId))?.slackMessage).toEqual(fresh);
+  });
+
+  test('a repost Slack refused is posted by the next attempt, once, and still moves every record', async () => {
+    // Prepare
+    const slack = slackDouble(1);
+    const { records, ref: old } = await postedGroup(slack);
+    const [a, b, c] = records as [ApprovalRecord, ApprovalRecord, ApprovalRecord];
+    slack.remove(old.ts);
+    slack.failNextPost();
+
+    // Act: the worker's check fails on the repost; its next run tries again.
+    await expect(channel(slack).showState(a)).rejects.toThrow(/internal_error/);
+    const ref = await channel(slack).showState(a);
+
+    // Assess
+    expect(slack.live()).toHaveLength(1);
+    expect(slack.live()[0]?.ts).toBe(ref.ts);
+    for (const r of [a, b, c]) expect((await local.store.get(r.approvalId))?.slackMessage).toEqual(ref);
+    expect(slack.replies).toEqual([{ thread: ref.ts, text: GROUP_REPOSTED_NOTE }]);
   });
 });
