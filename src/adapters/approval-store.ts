@@ -774,7 +774,8 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
       ConditionExpression: condition,
       ExpressionAttributeNames: { ...namesFor(update, condition), '#channel': 'channel', '#ts': 'ts' },
       ExpressionAttributeValues: {
-        ':message': { channel: to.channel, ts: to.ts },
+        // A group's repost stays a group's message: its redraws show every request it lists.
+        ':message': { channel: to.channel, ts: to.ts, ...(to.groupId && { groupId: to.groupId }) },
         ':fromChannel': from.channel,
         ':fromTs': from.ts,
         ':now': this.now().toISOString(),

@@ -299,13 +299,30 @@ export class SlackApprovalChannel implements ApprovalChannel {
       const index = group.pages.findIndex((p) => p.members.includes(approvalId));
       const page = group.pages[index];
       if (!page) throw new PolicyGateError(`request ${approvalId} is not on any message of its group`);
-      const known = record.slackMessage;
+      // A message of this page found deleted in Slack is never adopted or drawn again.
+      const known =
+        record.slackMessage && !page.deleted?.includes(record.slackMessage.ts)
+          ? record.slackMessage
+          : undefined;
       if (page.message) {
         // Shown already by a redraw since it was placed (a burst's members, drawn by one update):
         // no update of its own, which Slack's Tier 3 limit would make the burst wait for.
         const drawnAlready =
           !known && record.status === 'PENDING' && page.members.indexOf(approvalId) < (page.drawn ?? 0);
-        if (!drawnAlready) await this.drawPage(group, page.message, record);
+        try {
+          if (!drawnAlready) await this.drawPage(group, page.message, record);
+        } catch (error) {
+          if (!(error instanceof SlackApiError && error.code === 'message_not_found')) throw error;
+          // Deleted in Slack: posted again once (whoever wins the write that retires it), then shown there.
+          const reposted = await this.repostPage(groupId, page.message, record);
+          if (reposted) return reposted;
+          group = (await grouping.groups.get(groupId)) ?? group;
+          continue;
+        }
+        if (record.slackMessage && record.slackMessage.ts !== page.message.ts && known === undefined) {
+          // Still naming the deleted message (its move was missed): moved now, so its clicks are bound.
+          await this.moveRecords([record.approvalId], page.deleted ?? [], { ...page.message, groupId });
+        }
         return { ...page.message, groupId };
       }
       if (known) {
@@ -313,7 +330,10 @@ export class SlackApprovalChannel implements ApprovalChannel {
         // whoever is its poster now (a member that took over meanwhile finds it too, before posting).
         return this.adoptPage(groupId, index, known, record);
       }
-      if (posterOf(page) === approvalId) {
+      // A repost under way (its page's message deleted in Slack) may be this very request's, by another
+      // worker or step: it is waited for as any member waits, never claimed again within the bound.
+      const reposting = page.deleted !== undefined && page.attemptAt !== undefined;
+      if (posterOf(page) === approvalId && !reposting) {
         const claimed = await this.claimPost(group, index, approvalId);
         if (claimed) return this.postPage(claimed, index, record);
       } else {
@@ -364,7 +384,81 @@ export class SlackApprovalChannel implements ApprovalChannel {
       return { channel: shown.channel, ts: shown.ts, groupId };
     }
     await groups.markDrawn(groupId, index, page.members.length);
-    return { ...ref, groupId };
+    const posted = { ...ref, groupId };
+    if (page.deleted) await this.afterRepost(recorded.pages[index] ?? page, posted, record);
+    return posted;
+  }
+
+  /**
+   * After a page whose message was deleted in Slack is posted again: its records still naming a deleted
+   * message move to the new one (clicks are bound to the recorded message), and the new thread says why.
+   */
+  private async afterRepost(page: GroupPage, ref: MessageRef, self: ApprovalRecord): Promise<void> {
+    await this.moveRecords(page.members, page.deleted ?? [], ref);
+    try {
+      await this.postReply(ref, GROUP_REPOSTED_NOTE);
+    } catch {
+      // The line waits with the poster's, for its next thread post or the delivery worker (without an
+      // outbox it is lost: the message itself, posted and recorded, matters more than failing for it).
+      await this.options.notes?.add(self.approvalId, { text: GROUP_REPOSTED_NOTE }, self.ttl);
+    }
+  }
+
+  /**
+   * Posts a page again whose message `gone` was found deleted in Slack (`chat.update` said
+   * `message_not_found`), exactly once: a write under the group's revision that still finds `gone` as
+   * the page's message retires it (kept in the page's `deleted`) and claims the post for `self`, so of
+   * two workers or steps that see the deletion at once, one posts. The winner posts the page as
+   * {@link postPage} does (its own approval id and the group as metadata, every member as its record is
+   * now, decided ones without buttons), moves each listed record from `gone` to the new message (clicks
+   * are bound to the recorded message) and says in the new thread why it was posted again. `undefined`
+   * for the loser, or when the page had moved on already: read the group again.
+   */
+  private async repostPage(
+    groupId: string,
+    gone: MessageRef,
+    self: ApprovalRecord,
+  ): Promise<MessageRef | undefined> {
+    const { groups } = this.requireGrouping();
+    let claimed: StoredSlackGroup | undefined;
+    let index = -1;
+    for (let attempt = 0; attempt < MAX_LAYOUT_ATTEMPTS && !claimed; attempt += 1) {
+      const group = await groups.get(groupId);
+      index = group?.pages.findIndex((p) => p.message?.ts === gone.ts) ?? -1;
+      const page = group?.pages[index];
+      if (!group || !page?.message) return undefined;
+      const { message: _gone, drawn: _drawn, ...rest } = page;
+      const retired = {
+        ...rest,
+        poster: self.approvalId,
+        attemptAt: new Date(this.now()).toISOString(),
+        deleted: [...(page.deleted ?? []), gone.ts],
+      };
+      const pages = group.pages.map((p, i) => (i === index ? retired : p));
+      if (await groups.setPages(groupId, pages, group.revision)) {
+        claimed = { ...group, pages, revision: group.revision + 1 };
+      }
+    }
+    if (!claimed) return undefined;
+    return this.postPage(claimed, index, self);
+  }
+
+  /**
+   * Moves the records of `ids` still naming one of `deleted` (their page's messages deleted in Slack) to
+   * `to`, each in a conditional write from the message it names: one naming another by now is left as is.
+   */
+  private async moveRecords(
+    ids: readonly string[],
+    deleted: readonly string[],
+    to: MessageRef,
+  ): Promise<void> {
+    const { records } = this.requireGrouping();
+    if (!records.replaceSlackMessage || deleted.length === 0) return;
+    for (const id of ids) {
+      const shown = (await records.get(id))?.slackMessage;
+      if (!shown || shown.channel !== to.channel || !deleted.includes(shown.ts)) continue;
+      await records.replaceSlackMessage(id, shown, to);
+    }
   }
 
   /** Records a found post of page `index` as its message (the first recorded wins) and shows the page. */
@@ -378,7 +472,11 @@ export class SlackApprovalChannel implements ApprovalChannel {
     const shown = recorded.pages[index]?.message ?? found;
     if (shown.channel !== found.channel || shown.ts !== found.ts) await this.retireCopy(found);
     await this.drawPage(recorded, shown, self);
-    return { channel: shown.channel, ts: shown.ts, groupId };
+    const ref = { channel: shown.channel, ts: shown.ts, groupId };
+    // A repost whose answer was lost, found: its records move to it as the poster's would have.
+    const page = recorded.pages[index];
+    if (page?.deleted) await this.moveRecords(page.members, page.deleted, ref);
+    return ref;
   }
 
   /**
@@ -729,7 +827,12 @@ export interface SlackApprovalChannelOptions {
 /** What grouping needs: the groups, the members' records, and the window. */
 export interface SlackGrouping {
   readonly groups: SlackGroupStore;
-  readonly records: Pick<ApprovalStore, 'get'>;
+  /**
+   * The members' records; with `replaceSlackMessage`, the records of a page posted again after its
+   * message was deleted in Slack are moved to the new message (without it, the delivery worker's check
+   * of each record moves it).
+   */
+  readonly records: Pick<ApprovalStore, 'get'> & Partial<Pick<ApprovalStore, 'replaceSlackMessage'>>;
   /** New requests by one actor within this many seconds share a message; 0 = none is grouped. */
   readonly windowSeconds: number;
   /** How long a member waits for its message's first post by another attempt; default 5 s. */
@@ -782,6 +885,9 @@ const MAX_TRUST_CACHE = 1_000;
 const CANNOT_LOOK = new Set(['missing_scope', 'not_in_channel', 'channel_not_found']);
 const DUPLICATE_GROUP_POST =
   'A second copy of a PolicyGate group message (posted while another was recorded): that one lists these changes and decides them, not this.';
+/** The thread line of a group message posted again after it was deleted in Slack. */
+export const GROUP_REPOSTED_NOTE =
+  'Posted again: this group message was deleted in Slack. Only this message decides the changes it lists now.';
 const PAGE_POLL_MS = 200;
 const MAX_LAYOUT_ATTEMPTS = 8;
 const GROUP_ID_FORMAT = /^group#[0-9a-f]{32}$/;

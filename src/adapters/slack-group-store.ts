@@ -32,6 +32,11 @@ export interface GroupPage {
    * recent a post may be under way, so nobody takes over. Cleared when Slack said it did not post.
    */
   readonly attemptAt?: string;
+  /**
+   * The messages (their ts) this page had that were found deleted in Slack, oldest first: a record still
+   * naming one is moved to the page's current message, never shown on the deleted one again.
+   */
+  readonly deleted?: readonly string[];
 }
 
 export { posterOf };
@@ -111,7 +116,10 @@ function fromItem(item: Record<string, unknown> | undefined): StoredSlackGroup |
           typeof page.message?.channel === 'string' && typeof page.message.ts === 'string'
             ? { channel: page.message.channel, ts: page.message.ts }
             : undefined;
-        const { drawn, poster, laidOutAt, attemptAt } = p as Record<string, unknown>;
+        const { drawn, poster, laidOutAt, attemptAt, deleted } = p as Record<string, unknown>;
+        const gone = Array.isArray(deleted)
+          ? deleted.filter((ts): ts is string => typeof ts === 'string')
+          : [];
         return [
           {
             members: listed,
@@ -120,6 +128,7 @@ function fromItem(item: Record<string, unknown> | undefined): StoredSlackGroup |
             ...(typeof poster === 'string' && listed.includes(poster) && { poster }),
             ...(isTime(laidOutAt) && { laidOutAt }),
             ...(isTime(attemptAt) && { attemptAt }),
+            ...(gone.length > 0 && { deleted: gone }),
           },
         ];
       })
@@ -214,6 +223,7 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
               ...(p.poster !== undefined && { poster: p.poster }),
               ...(p.laidOutAt !== undefined && { laidOutAt: p.laidOutAt }),
               ...(p.attemptAt !== undefined && { attemptAt: p.attemptAt }),
+              ...(p.deleted !== undefined && p.deleted.length > 0 && { deleted: [...p.deleted] }),
             })),
             ':next': revision + 1,
             ':revision': revision,

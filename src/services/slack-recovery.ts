@@ -483,7 +483,13 @@ export class SlackRecovery {
     const { approvalId } = record;
     let outcome: 'found' | 'reposted' = 'found';
     try {
-      await withTimeout(channel.showState(record), timeout, 'Slack did not answer in time');
+      const shown = await withTimeout(channel.showState(record), timeout, 'Slack did not answer in time');
+      // A group's message deleted in Slack is posted again by the channel itself (once for the page,
+      // whoever sees it first), its records moved to the new message: shown elsewhere means reposted.
+      if (record.slackMessage?.groupId && shown.ts !== record.slackMessage.ts) {
+        logger.warn('group message deleted in Slack; posted again', { approvalId });
+        return 'reposted';
+      }
     } catch (error) {
       if (!(error instanceof SlackApiError && error.code === 'message_not_found')) {
         logger.warn('Slack unavailable; request messages checked again next run', { approvalId, error });
