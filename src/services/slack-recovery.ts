@@ -219,6 +219,9 @@ export class SlackRecovery {
     const reposted: string[] = [];
     let checked = 0;
     if (!slackDown) {
+      // A group message is redrawn from every request it lists, so one check shows them all: checking each
+      // member would spend one chat.update (Tier 3, ~50 a minute) per member on the same message.
+      const groupMessagesChecked = new Set<string>();
       for (const approvalId of await store.posted(this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN)) {
         const record = await store.get(approvalId);
         if (!record) continue;
@@ -239,6 +242,12 @@ export class SlackRecovery {
           tampered.push(approvalId);
           continue;
         }
+        const { groupId, channel: where, ts } = record.slackMessage;
+        const shownWith = groupId ? `${where}/${ts}` : undefined;
+        if (shownWith && groupMessagesChecked.has(shownWith)) {
+          checked += 1;
+          continue;
+        }
         const outcome = await this.check(record);
         if (outcome === 'slack-down') {
           slackDown = true;
@@ -246,6 +255,7 @@ export class SlackRecovery {
         }
         if (outcome === 'reposted') reposted.push(approvalId);
         else checked += 1;
+        if (shownWith && outcome === 'found') groupMessagesChecked.add(shownWith);
       }
     }
     if (!slackDown) slackDown = await this.postNotes();

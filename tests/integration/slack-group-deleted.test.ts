@@ -100,6 +100,27 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 30_000): Pro
   }
 }
 
+describe('the delivery worker checking a group message', () => {
+  test('redraws a message once per run, not once per request it lists', async () => {
+    // Prepare: five changes on one message, all drawn and on the worker's watch list.
+    sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS });
+    const s = sandbox;
+    const records = await groupOf(s, 5);
+    const ref = records[0]?.slackMessage as NonNullable<ApprovalRecord['slackMessage']>;
+    // Let the channel's Tier 3 allowance recover from the burst's own updates.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const before = s.slack.message(SLACK_CHANNEL, ref.ts)?.edits ?? 0;
+
+    // Act
+    const report = await s.recoverSlack();
+
+    // Assess: several of its requests checked (those still on the watch list), the message updated once.
+    expect(report?.checked).toBeGreaterThanOrEqual(2);
+    expect(report?.reposted).toEqual([]);
+    expect((s.slack.message(SLACK_CHANNEL, ref.ts)?.edits ?? 0) - before).toBe(1);
+  });
+});
+
 describe('a group message deleted in Slack', () => {
   test('posted again once by the delivery worker: every change listed once, records moved, clicks bound', async () => {
     // Prepare: four changes on one message; one denied on it; then someone deletes the message.
