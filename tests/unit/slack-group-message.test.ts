@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import type { ApprovalRecord, ApprovalStatus } from '../../src/domain/approval';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
+import {
+  APPROVE_ACTION_ID,
+  approvalRequestMessage,
+  DENY_ACTION_ID,
+} from '../../src/slack/messages/approval-message';
 import {
   APPROVE_ALL_ACTION_ID,
   DENY_ALL_ACTION_ID,
@@ -29,6 +33,29 @@ function buttons(message: { blocks: unknown[] }): Json[] {
 }
 
 describe('groupRequestMessage', () => {
+  test('a group of one is shown as the request itself, with its own buttons; two become the list', () => {
+    // Prepare
+    const first = member(1);
+    const withAccount = {
+      ...member(2),
+      account: { name: 'payments-prod', organizationalUnits: ['Payments'] },
+    } as ApprovalRecord;
+    // Act
+    const alone = groupRequestMessage(VIEW, [first]);
+    const two = groupRequestMessage(VIEW, [first, withAccount].reverse());
+    // Assess: alone, exactly the single request's message (its buttons carry its approval id).
+    expect(alone).toEqual(approvalRequestMessage(first));
+    expect(buttons(alone).map((b) => b.value)).toEqual([first.approvalId, first.approvalId]);
+    // Together: the list, per-change buttons, the account's name and OU, the restricted actions named.
+    const ids = buttons(two).map((b) => String(b.action_id));
+    expect(ids).toEqual(expect.arrayContaining([`${APPROVE_ACTION_ID}_m1`, APPROVE_ALL_ACTION_ID]));
+    const text = JSON.stringify(two.blocks);
+    expect(text).toContain('payments-prod');
+    expect(text).toContain('Payments');
+    const action = first.findings[0]?.action as string;
+    expect(text).toContain(`\`${action}\``);
+  });
+
   test('a member whose record fails its seals: listed by its id only, no buttons, not counted, not named', () => {
     // Prepare: the first member's record claims another actor and policy (written outside PolicyGate).
     const forged = {

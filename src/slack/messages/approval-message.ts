@@ -146,7 +146,7 @@ function changeSection(change: PolicyChange, account?: ApprovalRecord['account']
 }
 
 /** The account's name and OU path from Organizations (organization stages). */
-function accountMrkdwn(account: NonNullable<ApprovalRecord['account']>): string {
+export function accountMrkdwn(account: NonNullable<ApprovalRecord['account']>): string {
   const units = account.organizationalUnits?.map((u) => inlineCode(u, 60)).join(' < ');
   return `*Account name:* ${inlineCode(account.name ?? 'unknown', 60)}${units ? ` · *OU:* ${units}` : ''}`;
 }

@@ -4,9 +4,12 @@ import { groupActionValue } from '../../domain/slack-group';
 import { PolicyGateError } from '../../errors';
 import {
   APPROVE_ACTION_ID,
+  accountMrkdwn,
+  approvalRequestMessage,
   DENY_ACTION_ID,
   decisionButtons,
   type KnownBlock,
+  resolvedMessage,
   type SlackMessage,
   shortTarget,
 } from './approval-message';
@@ -73,12 +76,19 @@ function actorName(record: ApprovalRecord): string {
 export const UNTRUSTED_MEMBER_STATUS =
   ':warning: Changed outside PolicyGate: it cannot be decided here and stays quarantined';
 
+/** "3 restricted action(s): `iam:PassRole`, `s3:DeleteBucket`, `kms:Decrypt`" (the first few named). */
+function restrictedSummary(record: ApprovalRecord): string {
+  const names = [...new Set(record.findings.map((f) => f.action))];
+  const shown = names.slice(0, NAMED_ACTIONS).map((action) => inlineCode(action, 80));
+  const more = names.length - shown.length + (record.findingsOmitted ?? 0);
+  return `${totalFindings(record)} restricted action(s)${shown.length > 0 ? `: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}`;
+}
+
+const NAMED_ACTIONS = 3;
+
 function memberBlocks(record: ApprovalRecord, index: number, untrusted: boolean): KnownBlock[] {
   const n = index + 1;
-  const findings =
-    record.analysisError !== undefined
-      ? 'could not be analysed'
-      : `${totalFindings(record)} restricted action(s)`;
+  const findings = record.analysisError !== undefined ? 'could not be analysed' : restrictedSummary(record);
   const status = untrusted
     ? UNTRUSTED_MEMBER_STATUS
     : record.status === 'PENDING'
@@ -161,6 +171,24 @@ export function groupRequestMessage(
   members: readonly ApprovalRecord[],
   untrusted: ReadonlySet<string> = new Set(),
 ): SlackMessage {
+  const [only, ...others] = members;
+  // A group of one (the usual case outside a burst) is shown as a request of its own, with everything a
+  // reviewer reads there (the grants, the document, who made it, the account's name and OU). Its buttons
+  // are the single request's (value: its approval id), which the decision binds to this message as it
+  // does a group member's; when a second change joins, the message becomes the group's list.
+  if (only && others.length === 0 && !untrusted.has(only.approvalId)) {
+    return only.status === 'PENDING'
+      ? approvalRequestMessage(only)
+      : resolvedMessage(only, statusHeadline(only));
+  }
+  return groupForm(view, members, untrusted);
+}
+
+function groupForm(
+  view: GroupView,
+  members: readonly ApprovalRecord[],
+  untrusted: ReadonlySet<string>,
+): SlackMessage {
   const first = members[0];
   if (!first) throw new PolicyGateError('a group message needs at least one request');
   const pending = members.filter((m) => m.status === 'PENDING' && !untrusted.has(m.approvalId)).length;
@@ -181,7 +209,7 @@ export function groupRequestMessage(
     type: 'section',
     text: mrkdwn(
       clipMrkdwn(
-        `*Who:* ${inlineCode(who, 250)} · *Account:* ${inlineCode(named.change.accountId, 40)}\nEach change is quarantined and decided on its own; its own buttons decide only it.`,
+        `*Who:* ${inlineCode(who, 250)} · *Account:* ${inlineCode(named.change.accountId, 40)}${named.account ? ` · ${accountMrkdwn(named.account)}` : ''}\nEach change is quarantined and decided on its own; its own buttons decide only it.`,
         SLACK_LIMITS.sectionText,
       ),
     ),
@@ -212,9 +240,10 @@ export function fitsInGroupMessage(view: GroupView, members: readonly ApprovalRe
   if (members.length === 0) return true;
   // Measured as if all were pending (the most blocks), with room for each line's longest status and
   // the other header, so a message that fits now still fits whatever its members' states become.
-  const message = groupRequestMessage(
+  const message = groupForm(
     view,
     members.map((m) => ({ ...m, status: 'PENDING' as const })),
+    new Set(),
   );
   return (
     message.blocks.length <= SLACK_LIMITS.blocksPerMessage &&
