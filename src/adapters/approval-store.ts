@@ -793,20 +793,11 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
         ? 'SET #lookupKey = :key, #since = if_not_exists(#since, :since), #unpostedReason = :reason'
         : 'SET #lookupKey = :key, #since = if_not_exists(#since, :since), #unpostedReason = if_not_exists(#unpostedReason, :reason)';
     const condition = 'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage)';
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesFor(update, condition),
-          ExpressionAttributeValues: { ':key': lookupKey(UNPOSTED_KEY), ':since': since, ':reason': reason },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
-    }
+    await this.updateIfAllowed(approvalId, update, condition, {
+      ':key': lookupKey(UNPOSTED_KEY),
+      ':since': since,
+      ':reason': reason,
+    });
   }
 
   /**
@@ -844,19 +835,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
   async releaseSlackPost(approvalId: string, outcome: 'not-posted' | 'unknown'): Promise<void> {
     const update = outcome === 'not-posted' ? 'REMOVE #postClaim, #postUncertain' : 'REMOVE #postClaim';
     const condition = 'attribute_exists(#approvalId)';
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesFor(update, condition),
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
-    }
+    await this.updateIfAllowed(approvalId, update, condition);
   }
 
   /** The oldest requests that did not reach Slack, at most `limit` and {@link MAX_BACKLOG_PAGES} pages. */
@@ -888,46 +867,20 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
   async queueSlackNote(approvalId: string, note: SlackNoteRequest): Promise<void> {
     const update = 'SET #lookupKey = :key, #note = :note';
     const condition = 'attribute_exists(#approvalId)';
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesFor(update, condition),
-          ExpressionAttributeValues: {
-            ':key': lookupKey(NOTE_KEY),
-            ':note': { kind: note.kind, otherApprovalId: note.otherApprovalId },
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
-    }
+    await this.updateIfAllowed(approvalId, update, condition, {
+      ':key': lookupKey(NOTE_KEY),
+      ':note': { kind: note.kind, otherApprovalId: note.otherApprovalId },
+    });
   }
 
   /** Puts a PENDING request with a message on the posted list; one decided or without a message is not. */
   async watchPosted(approvalId: string): Promise<void> {
     const update = 'SET #lookupKey = :key';
     const condition = '#status = :pending AND attribute_exists(#slackMessage)';
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesFor(update, condition),
-          ExpressionAttributeValues: {
-            ':key': lookupKey(POSTED_KEY),
-            ':pending': 'PENDING' satisfies ApprovalStatus,
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
-    }
+    await this.updateIfAllowed(approvalId, update, condition, {
+      ':key': lookupKey(POSTED_KEY),
+      ':pending': 'PENDING' satisfies ApprovalStatus,
+    });
   }
 
   /** The records under one of the Slack lists' keys, oldest first, bounded in entries and pages. */
@@ -968,6 +921,19 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
   async clearSlackWatch(approvalId: string): Promise<void> {
     const update = 'REMOVE #lookupKey, #since, #unpostedReason, #note';
     const condition = 'attribute_exists(#approvalId)';
+    await this.updateIfAllowed(approvalId, update, condition);
+  }
+
+  /**
+   * A conditional UpdateItem whose refusal is an answer, not an error: the record is gone or no longer
+   * in the state the write is for, and the caller's list entry or claim simply does not apply.
+   */
+  private async updateIfAllowed(
+    approvalId: string,
+    update: string,
+    condition: string,
+    values?: Record<string, unknown>,
+  ): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -976,6 +942,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
           UpdateExpression: update,
           ConditionExpression: condition,
           ExpressionAttributeNames: namesFor(update, condition),
+          ...(values && { ExpressionAttributeValues: values }),
         }),
       );
     } catch (err) {
