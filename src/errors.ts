@@ -124,7 +124,8 @@ export class SlackApiError extends PolicyGateError {
   /** For a rate-limited call (HTTP 429): the seconds Slack's `Retry-After` asked for. */
   readonly retryAfterSeconds?: number;
   constructor(
-    method: string,
+    /** The Web API method that failed (`chat.postMessage`, …). */
+    readonly method: string,
     code: string,
     options?: { cause?: unknown; hint?: string; retryAfterSeconds?: number },
   ) {

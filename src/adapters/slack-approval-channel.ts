@@ -14,6 +14,7 @@ import { groupRequestMessage, layoutGroupPages } from '../slack/messages/group-m
 import { plainText } from '../slack/messages/mrkdwn';
 import { noticeMessage } from '../slack/messages/notice-message';
 import { statusHeadline } from '../slack/messages/status-headline';
+import type { PostPacer } from '../slack/post-pacer';
 import type { ApprovalStore } from './approval-store';
 import type { GroupPage, SlackGroupStore, StoredSlackGroup } from './slack-group-store';
 import type { SlackNoteOutbox } from './slack-note-outbox';
@@ -226,8 +227,9 @@ export class SlackApprovalChannel implements ApprovalChannel {
 
   private async postReply(ref: MessageRef, text: string): Promise<void> {
     const client = await this.client();
-    await this.whileRateLimited(() =>
-      slackCall('chat.postMessage', () =>
+    await this.whileRateLimited(async () => {
+      await this.options.pacer?.turn();
+      return slackCall('chat.postMessage', () =>
         client.chat.postMessage({
           channel: ref.channel,
           thread_ts: ref.ts,
@@ -235,8 +237,8 @@ export class SlackApprovalChannel implements ApprovalChannel {
           unfurl_links: false,
           unfurl_media: false,
         }),
-      ),
-    );
+      );
+    });
   }
 
   /** Posts the request's queued lines in its thread; each is taken off the outbox once posted. */
@@ -309,13 +311,26 @@ export class SlackApprovalChannel implements ApprovalChannel {
         // no update of its own, which Slack's Tier 3 limit would make the burst wait for.
         const drawnAlready =
           !known && record.status === 'PENDING' && page.members.indexOf(approvalId) < (page.drawn ?? 0);
+        let drawn = true;
         try {
-          if (!drawnAlready) await this.drawPage(group, page.message, record);
+          if (!drawnAlready) drawn = await this.drawPage(group, page.message, record);
         } catch (error) {
           if (!(error instanceof SlackApiError && error.code === 'message_not_found')) throw error;
           // Deleted in Slack: posted again once (whoever wins the write that retires it), then shown there.
           const reposted = await this.repostPage(groupId, page.message, record);
           if (reposted) return reposted;
+          group = (await grouping.groups.get(groupId)) ?? group;
+          continue;
+        }
+        if (!drawn) {
+          // Another redraw of the message is under way: it reads the records after its claim ends, so
+          // it shows this request too; waited for (as drawn) a little, else the worker's.
+          if (Date.now() >= waitUntil) {
+            throw new GroupMessagePendingError(
+              `the message of request ${approvalId}'s group is being redrawn`,
+            );
+          }
+          await sleep(PAGE_POLL_MS);
           group = (await grouping.groups.get(groupId)) ?? group;
           continue;
         }
@@ -656,7 +671,10 @@ export class SlackApprovalChannel implements ApprovalChannel {
       }
       current = (await groups.get(current.groupId)) ?? current;
     }
-    throw new PolicyGateError(`the layout of Slack group ${group.groupId} kept changing; tried again later`);
+    // Other requests of the burst are placing theirs: nothing was posted, so it is the worker's, not a failure.
+    throw new GroupMessagePendingError(
+      `the layout of Slack group ${group.groupId} kept changing; tried again later`,
+    );
   }
 
   /** Records `ref` as the message of page `index`; the group as stored after. */
@@ -709,15 +727,58 @@ export class SlackApprovalChannel implements ApprovalChannel {
   }
 
   /**
-   * Redraws one message of a group from its members' records. A member decided while this ran would be
-   * shown stale, so the records are read again after and the message redrawn once more if any changed.
+   * Redraws one message of a group from its members' records, under the page's redraw claim: one redraw
+   * of a message at a time, whoever asks. Without the claim (another redraw holds it) nothing is drawn:
+   * `false`. The holder reads the records again after each update and once more after its claim ends
+   * (anyone refused the claim wrote before that), and draws again while anything it shows changed, for
+   * at most {@link DRAW_LOOP_MS}; what changes after is drawn by the next claimant or the delivery
+   * worker. So a burst of requests or decisions on one message costs an update per change Slack can
+   * see, not one per request (`chat.update` is Tier 3: about 50 a minute for the whole workspace).
    */
-  private async drawPage(group: StoredSlackGroup, ref: MessageRef, self?: ApprovalRecord): Promise<void> {
-    const page = group.pages.find((p) => p.message?.channel === ref.channel && p.message.ts === ref.ts);
-    if (!page) throw new PolicyGateError(`message ${ref.ts} is not one of Slack group ${group.groupId}'s`);
+  private async drawPage(group: StoredSlackGroup, ref: MessageRef, self?: ApprovalRecord): Promise<boolean> {
+    const { groups } = this.requireGrouping();
+    const index = group.pages.findIndex((p) => p.message?.channel === ref.channel && p.message.ts === ref.ts);
+    if (index < 0)
+      throw new PolicyGateError(`message ${ref.ts} is not one of Slack group ${group.groupId}'s`);
+    const endsAt = Date.now() + DRAW_LOOP_MS;
+    let current = group;
+    for (let claim = 0; ; claim += 1) {
+      const now = this.now();
+      const until = new Date(now + DRAW_CLAIM_MS).toISOString();
+      if (!(await groups.claimDraw(group.groupId, index, new Date(now).toISOString(), until))) {
+        // A later claimant reads after this one's release: it shows everything this one saw changed.
+        return claim > 0;
+      }
+      let shown: string;
+      try {
+        shown = await this.drawClaimed(current, index, ref, self);
+      } finally {
+        await groups.releaseDraw(group.groupId, index, until).catch(() => undefined);
+      }
+      if (Date.now() >= endsAt) return true;
+      const after = await groups.get(group.groupId);
+      const page = after?.pages[index];
+      if (!after || page?.message?.ts !== ref.ts) return true;
+      if (viewState(await this.pageView(page, self)) === shown) return true;
+      current = after;
+    }
+  }
+
+  /**
+   * The redraw itself, the claim held: a member decided while it ran would be shown stale, so the records
+   * are read again after and the message redrawn once more if any changed. What it showed last.
+   */
+  private async drawClaimed(
+    group: StoredSlackGroup,
+    index: number,
+    ref: MessageRef,
+    self?: ApprovalRecord,
+  ): Promise<string> {
+    const page = group.pages[index];
+    if (!page) throw new PolicyGateError(`Slack group ${group.groupId} has no message ${index}`);
     const client = await this.client();
     let shown = await this.pageView(page, self);
-    for (let pass = 0; pass < 2; pass += 1) {
+    for (let pass = 0; ; pass += 1) {
       const message = groupRequestMessage(
         { groupId: group.groupId, version: group.version },
         shown.records,
@@ -734,10 +795,9 @@ export class SlackApprovalChannel implements ApprovalChannel {
           }),
         ),
       );
-      const again = await this.pageView(page, self);
-      const index = group.pages.indexOf(page);
       await this.requireGrouping().groups.markDrawn(group.groupId, index, page.members.length);
-      if (viewState(again) === viewState(shown)) return;
+      const again = await this.pageView(page, self);
+      if (pass >= 1 || viewState(again) === viewState(shown)) return viewState(shown);
       shown = again;
     }
   }
@@ -763,6 +823,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
     message: { text: string; blocks: unknown[] },
     metadata?: { event_type: string; event_payload: Record<string, string> },
   ): Promise<MessageRef> {
+    await this.options.pacer?.turn();
     const result = await slackCall('chat.postMessage', () =>
       client.chat.postMessage({
         channel: this.channelId,
@@ -793,6 +854,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
       } catch (error) {
         const wait = rateLimitWaitMs(error, 0);
         if (wait === undefined || waited + wait > budget) throw error;
+        if (isPostLimit(error)) this.options.pacer?.holdUntil(Date.now() + wait);
         waited += wait;
         await sleep(wait);
       }
@@ -820,6 +882,11 @@ export interface SlackApprovalChannelOptions {
   readonly grouping?: SlackGrouping;
   /** Where thread lines wait when they must not (or could not) be posted at once. */
   readonly notes?: SlackNoteOutbox;
+  /**
+   * Spaces this poster's `chat.postMessage` calls (the delivery worker's, which posts for a whole
+   * backlog); without it each call goes at once and meets Slack's limit as it comes.
+   */
+  readonly pacer?: PostPacer;
   /** The clock (ms) for a group page's waits; default `Date.now`. */
   readonly now?: () => number;
 }
@@ -879,6 +946,10 @@ function shownState(record: ApprovalRecord): string {
 }
 
 const DEFAULT_PAGE_WAIT_MS = 5_000;
+/** How long a redraw claim holds: longer than a redraw's rate-limit waits (10 s) can make it take. */
+const DRAW_CLAIM_MS = 30_000;
+/** How long one claimant keeps drawing a message while its records change (a burst still arriving). */
+const DRAW_LOOP_MS = 5_000;
 const DEFAULT_TAKEOVER_AFTER_MS = 120_000;
 const MAX_TRUST_CACHE = 1_000;
 // As the delivery worker: an app that may not read the channel's history posts rather than never posts.
@@ -904,6 +975,11 @@ function requestMetadata(
     event_type: REQUEST_EVENT_TYPE,
     event_payload: { approval_id: approvalId, ...(groupId && { group_id: groupId }) },
   };
+}
+
+/** A 429 on a post: the channel's own limit, which every later post of this poster must wait out too. */
+function isPostLimit(error: unknown): boolean {
+  return error instanceof SlackApiError && error.method === 'chat.postMessage';
 }
 
 function defaultSleep(ms: number): Promise<void> {

@@ -65,6 +65,14 @@ export interface SlackGroupStore {
   setPages(groupId: string, pages: readonly GroupPage[], revision: number): Promise<boolean>;
   /** Records that page `index`'s message now shows its first `count` members (only ever raised). */
   markDrawn(groupId: string, index: number, count: number): Promise<void>;
+  /**
+   * Claims redrawing page `index`'s message until `until` (ISO), unless another claim has not lapsed by
+   * `now`: one redraw of a message at a time, whoever asks (a burst's request steps, the worker, a
+   * click), so a burst costs one `chat.update` per change of the page, not one per request.
+   */
+  claimDraw(groupId: string, index: number, now: string, until: string): Promise<boolean>;
+  /** Ends the claim made until `until`, unless it lapsed and another was made since. */
+  releaseDraw(groupId: string, index: number, until: string): Promise<void>;
 }
 
 const KIND = 'slack-group';
@@ -84,6 +92,17 @@ function namesFor(...expressions: string[]): Record<string, string> {
   const text = expressions.join(' ');
   return Object.fromEntries(Object.entries(NAMES).filter(([placeholder]) => text.includes(placeholder)));
 }
+
+/** The attribute of a page's redraw claim: beside the pages, so a layout write never drops or revives one. */
+function drawClaimName(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index > MAX_PAGE_INDEX) {
+    throw new ApprovalStateError('not a page of a Slack group');
+  }
+  return `drawClaim${index}`;
+}
+
+// A group has at most MAX_GROUP_VERSION members, each on one page.
+const MAX_PAGE_INDEX = MAX_GROUP_VERSION;
 
 function checkedGroupId(groupId: string): string {
   if (!GROUP_ID.test(groupId)) throw new ApprovalStateError('not a Slack group id');
@@ -253,6 +272,44 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
           ConditionExpression: `#kind = :kind AND size(#pages) > :index AND (attribute_not_exists(${path}) OR ${path} < :count)`,
           ExpressionAttributeNames: { '#pages': 'pages', '#drawn': 'drawn', '#kind': 'kind' },
           ExpressionAttributeValues: { ':count': count, ':kind': KIND, ':index': index },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+  }
+
+  async claimDraw(groupId: string, index: number, now: string, until: string): Promise<boolean> {
+    checkedGroupId(groupId);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId: groupId },
+          UpdateExpression: 'SET #claim = :until',
+          ConditionExpression: '#kind = :kind AND (attribute_not_exists(#claim) OR #claim < :now)',
+          ExpressionAttributeNames: { '#claim': drawClaimName(index), '#kind': 'kind' },
+          ExpressionAttributeValues: { ':until': until, ':now': now, ':kind': KIND },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw mapError('UpdateItem', err);
+    }
+  }
+
+  async releaseDraw(groupId: string, index: number, until: string): Promise<void> {
+    checkedGroupId(groupId);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId: groupId },
+          UpdateExpression: 'REMOVE #claim',
+          ConditionExpression: '#claim = :until',
+          ExpressionAttributeNames: { '#claim': drawClaimName(index) },
+          ExpressionAttributeValues: { ':until': until },
         }),
       );
     } catch (err) {

@@ -2,6 +2,7 @@ import { EmfAlarmMetrics } from '../adapters/alarm-metrics';
 import { config } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { SlackRecovery } from '../services/slack-recovery';
+import { PostPacer } from '../slack/post-pacer';
 import { perContainer } from './container';
 import { accountContextPart, routedChannel } from './parts/accounts';
 import { approvalStore } from './parts/approval-store';
@@ -29,9 +30,11 @@ export const slackDeliveryParts: () => SlackDeliveryParts = perContainer(() => {
   // A request missed in Slack is posted in its account's channel, as the workflow would have (issue 13).
   // The group and thread-line stores: the worker grows group messages and posts queued thread lines.
   const stores = slackStores(cfg, store, seals);
+  // One pacer for every post the worker makes (requests, group messages, thread lines), in any channel.
+  const pacer = new PostPacer(cfg.slackPostIntervalMs);
   const channel = routedChannel(
     cfg,
-    slackAccess(cfg, logger, stores),
+    slackAccess(cfg, logger, stores, { pacer }),
     accountContextPart(cfg, logger, store, seals),
     'workflow',
   );
@@ -44,7 +47,7 @@ export const slackDeliveryParts: () => SlackDeliveryParts = perContainer(() => {
     notifier: snsNotifier(cfg),
     logger,
     // Paced, draining for its budget, alarmed when a request is never posted.
-    postIntervalMs: cfg.slackPostIntervalMs,
+    pacer,
     drainBudgetMs: cfg.slackDeliveryBudgetSeconds * 1000,
     metrics: new EmfAlarmMetrics(cfg.stage),
   });

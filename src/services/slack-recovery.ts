@@ -6,6 +6,7 @@ import type { ApprovalRecord, MessageRef } from '../domain/approval';
 import { describeTarget } from '../domain/messages';
 import { SlackApiError } from '../errors';
 import type { Logger } from '../logger';
+import { PostPacer } from '../slack/post-pacer';
 import type { ApprovalChannel } from './approval-channel';
 import type { RecordSeals } from './record-seals';
 import { type DeliveryOutcome, SlackRequestDelivery } from './slack-delivery';
@@ -87,6 +88,12 @@ export interface SlackRecoveryDependencies {
   readonly drainBudgetMs?: number;
   /** The least time between two posts to the channel (Slack allows about one a second); default 1000. */
   readonly postIntervalMs?: number;
+  /**
+   * The pacer the channel's own posts take their slots from (then nothing else is paced here: a
+   * request shown by a redraw already, or a group message's update, waits for no post slot). Without
+   * it, every delivery and thread line waits for a slot of `postIntervalMs`.
+   */
+  readonly pacer?: PostPacer;
   readonly sleep?: (ms: number) => Promise<void>;
   /** The thread lines waiting to be posted (a click's decision and refusals, failed posts). */
   readonly notes?: Pick<SlackNoteOutbox, 'pending'>;
@@ -132,11 +139,12 @@ export class SlackRecovery {
   private readonly now: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly delivery: SlackRequestDelivery;
-  private nextPostAt = 0;
+  private readonly pacer: PostPacer;
 
   constructor(private readonly deps: SlackRecoveryDependencies) {
     this.now = deps.now ?? (() => new Date());
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.pacer = deps.pacer ?? new PostPacer(this.postInterval(), this.sleep);
     this.delivery = new SlackRequestDelivery({
       store: deps.store,
       channel: deps.channel,
@@ -150,12 +158,12 @@ export class SlackRecovery {
     return this.deps.postIntervalMs ?? 1_000;
   }
 
-  /** Waits for the channel's next posting slot: the worker never asks Slack faster than it allows. */
+  /**
+   * Waits for the channel's next posting slot, unless the channel takes its own slot as it posts: the
+   * worker never asks Slack faster than it allows.
+   */
   private async pace(): Promise<void> {
-    const now = Date.now();
-    const wait = this.nextPostAt - now;
-    if (wait > 0) await this.sleep(wait);
-    this.nextPostAt = Math.max(now, this.nextPostAt) + this.postInterval();
+    if (!this.deps.pacer) await this.pacer.turn();
   }
 
   /**
@@ -180,7 +188,9 @@ export class SlackRecovery {
       }
       if (outcome.kind !== 'rate-limited') return outcome;
       if (Date.now() + outcome.waitMs > endsAt) return undefined;
-      this.nextPostAt = Math.max(this.nextPostAt, Date.now() + outcome.waitMs);
+      this.pacer.holdUntil(Date.now() + outcome.waitMs);
+      // The channel's pacer holds its next post; an update (another tier) is waited for here.
+      if (this.deps.pacer) await this.sleep(outcome.waitMs);
     }
   }
 
@@ -195,10 +205,13 @@ export class SlackRecovery {
     const tally = { posted, tampered, cleared: 0 };
     // Batch after batch while the budget lasts and a batch makes progress (a batch of entries another
     // poster holds would otherwise spin).
+    // Whether the backlog still holds more than this run took (a burst still draining).
+    let backlogLeft = false;
     for (let batch = 0; ; batch += 1) {
       if (batch > 0 && Date.now() >= endsAt) break;
       const limit = this.deps.maxPerRun ?? DEFAULT_MAX_PER_RUN;
       const backlog = await store.unposted(limit);
+      backlogLeft = backlog.length >= limit;
       const before = posted.length + tampered.length + tally.cleared;
       const state = await this.drainBatch(backlog, endsAt, tally);
       if (state === 'slack-down') slackDown = true;
@@ -218,7 +231,9 @@ export class SlackRecovery {
     }
     const reposted: string[] = [];
     let checked = 0;
-    if (!slackDown) {
+    // While a burst drains, the check of messages already shown waits for a run with the backlog done:
+    // its updates share Slack's Tier 3 budget with the group messages the backlog still has to grow.
+    if (!slackDown && !rateLimited && !backlogLeft) {
       // A group message is redrawn from every request it lists, so one check shows them all: checking each
       // member would spend one chat.update (Tier 3, ~50 a minute) per member on the same message.
       const groupMessagesChecked = new Set<string>();

@@ -110,6 +110,38 @@ describe('DynamoSlackGroupStore', () => {
     expect((await groups.get(id))?.pages).toEqual([{ members: ['a', 'b', 'c'], message, drawn: 2 }]);
   });
 
+  test('one redraw claim per message at a time: refused while held, taken after release or lapse, never released by a lapsed holder', async () => {
+    // Prepare
+    const id = groupId();
+    await groups.join(id, 'a', 2_000_000_000);
+    await groups.setPages(id, [{ members: ['a'] }, { members: [] }], 0);
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    // Act
+    const first = await groups.claimDraw(id, 0, at(0), at(30));
+    const whileHeld = await groups.claimDraw(id, 0, at(10), at(40));
+    const otherPage = await groups.claimDraw(id, 1, at(10), at(40));
+    await groups.releaseDraw(id, 0, at(30));
+    const afterRelease = await groups.claimDraw(id, 0, at(11), at(41));
+    const afterLapse = await groups.claimDraw(id, 0, at(42), at(72));
+    // The holder whose claim lapsed ends it late: the new claim stays.
+    await groups.releaseDraw(id, 0, at(41));
+    const stillHeld = await groups.claimDraw(id, 0, at(50), at(80));
+    const layoutWrite = await groups.setPages(id, [{ members: ['a'] }, { members: [] }], 1);
+    const afterLayout = await groups.claimDraw(id, 0, at(51), at(81));
+    // Assess
+    expect([first, whileHeld, otherPage, afterRelease, afterLapse, stillHeld]).toEqual([
+      true,
+      false,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    // A layout write neither drops nor revives a claim.
+    expect([layoutWrite, afterLayout]).toEqual([true, false]);
+    await expect(groups.claimDraw(id, -1, at(0), at(1))).rejects.toThrow(/not a page/);
+  });
+
   test('a group is never read as an approval, and an approval never joins as a group', async () => {
     // Prepare
     const id = groupId();

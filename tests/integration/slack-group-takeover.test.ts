@@ -44,6 +44,7 @@ interface Posted {
  */
 function slackDouble(delayMs = 30) {
   const posts: Posted[] = [];
+  const updates = { count: 0 };
   let loseNext = false;
   const wait = () => new Promise((resolve) => setTimeout(resolve, delayMs));
   const client = {
@@ -74,6 +75,7 @@ function slackDouble(delayMs = 30) {
         return { ok: true, channel: CHANNEL, ts };
       },
       update: async (args: { ts: string; blocks: unknown[] }) => {
+        updates.count += 1;
         await wait();
         const post = posts.find((p) => p.ts === args.ts);
         if (post) post.blocks = args.blocks;
@@ -83,6 +85,7 @@ function slackDouble(delayMs = 30) {
   };
   return {
     posts,
+    updates,
     client: client as unknown as WebClient,
     loseNextPostAnswer: () => {
       loseNext = true;
@@ -91,12 +94,17 @@ function slackDouble(delayMs = 30) {
 }
 
 /** Three sealed PENDING records by one actor at one time: one group. */
-async function threeRequests(): Promise<ApprovalRecord[]> {
+function threeRequests(): Promise<ApprovalRecord[]> {
+  return requests(3);
+}
+
+/** `count` sealed PENDING records by one actor at one time: one group (per account). */
+async function requests(count: number, accountId?: string): Promise<ApprovalRecord[]> {
   sequence += 1;
   const base = fixture as unknown as ApprovalRecord;
   const now = Date.now();
   return Promise.all(
-    [0, 1, 2].map((i) =>
+    Array.from({ length: count }, (_, i) =>
       createSealed(local.store, local.seals, {
         ...base,
         approvalId: `takeover-${sequence}-${i}`,
@@ -104,7 +112,12 @@ async function threeRequests(): Promise<ApprovalRecord[]> {
         updatedAt: new Date(now).toISOString(),
         deadline: new Date(now + 3_600_000).toISOString(),
         ttl: Math.floor(now / 1000) + 86_400,
-        change: { ...base.change, eventId: `event-${sequence}-${i}`, eventTime: new Date(now).toISOString() },
+        change: {
+          ...base.change,
+          eventId: `event-${sequence}-${i}`,
+          eventTime: new Date(now).toISOString(),
+          ...(accountId && { accountId }),
+        },
       }),
     ),
   );
@@ -249,5 +262,29 @@ describe('taking over a group page whose poster cannot post', () => {
     expect(ref.ts).toBe(slack.posts[0]?.ts);
     expect(JSON.stringify(slack.posts[0]?.blocks)).toContain(poster.approvalId);
     expect((await groups.get(groupId))?.pages[0]?.poster).toBe(a.approvalId);
+  });
+});
+
+describe('redrawing a group message under a burst', () => {
+  test('a burst of requests joining one message: each shown, in a few updates rather than one each', async () => {
+    // Prepare: the first request of a group of its own (another account) posted its message.
+    const records = await requests(11, '444455556666');
+    const [first, ...rest] = records as [ApprovalRecord, ...ApprovalRecord[]];
+    const slack = slackDouble();
+    const posted = await channel(slack).postRequest(first);
+    const groupId = groupIdOf(first, CHANNEL, WINDOW_SECONDS) as string;
+
+    // Act: the other ten at once, each as its own function would (its own channel and store client).
+    const refs = await Promise.all(rest.map((r) => channel(slack).postRequest(r)));
+
+    // Assess: all on the one message, which lists every request.
+    expect(slack.posts).toHaveLength(1);
+    for (const ref of refs) expect(ref).toEqual(posted);
+    const blocks = JSON.stringify(slack.posts[0]?.blocks);
+    for (const r of records) expect(blocks).toContain(`approval \`${r.approvalId}\``);
+    expect((await groups.get(groupId))?.pages[0]?.drawn).toBe(records.length);
+    // One redraw at a time, each showing what arrived meanwhile: not one update per request.
+    expect(slack.updates.count).toBeGreaterThan(0);
+    expect(slack.updates.count).toBeLessThanOrEqual(rest.length / 2);
   });
 });

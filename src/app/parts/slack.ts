@@ -14,6 +14,7 @@ import { ConfigError } from '../../errors';
 import type { Logger } from '../../logger';
 import type { ApprovalChannel } from '../../services/approval-channel';
 import { type SlackCallProfile, slackClientFactory, type WebClient } from '../../slack/client';
+import type { PostPacer } from '../../slack/post-pacer';
 import type { SlackStores } from './slack-stores';
 
 /** Slack over the Web API (no Bolt): the secrets, a client per call profile, the request channel. */
@@ -40,10 +41,12 @@ export interface SlackAccess {
 function channelOptions(
   profile: SlackCallProfile,
   stores: SlackStores | undefined,
+  pacer: PostPacer | undefined,
 ): SlackApprovalChannelOptions {
   return {
     ...(profile === 'interactive' && { rateLimitBudgetMs: 1_000 }),
     ...(stores && { grouping: stores.grouping, notes: stores.notes }),
+    ...(pacer && { pacer }),
   };
 }
 
@@ -51,7 +54,12 @@ function channelOptions(
  * The stage's Slack access; nothing is read until a message is posted or a click checked. With `stores`
  * (functions that have the approvals table), group messages are drawn as groups and thread lines can wait.
  */
-export function slackAccess(cfg: Config, logger: Logger, stores?: SlackStores): SlackAccess {
+export function slackAccess(
+  cfg: Config,
+  logger: Logger,
+  stores?: SlackStores,
+  posting: { readonly pacer?: PostPacer } = {},
+): SlackAccess {
   const secrets =
     cfg.slackBotTokenSecretArn || cfg.slackSigningSecretArn
       ? new SecretsManagerClient({ region: cfg.region })
@@ -80,14 +88,18 @@ export function slackAccess(cfg: Config, logger: Logger, stores?: SlackStores): 
       known = new SlackApprovalChannel(
         () => client(profile),
         slackChannelId,
-        channelOptions(profile, stores),
+        channelOptions(profile, stores, posting.pacer),
       );
       channels.set(profile, known);
     }
     return known;
   };
   const channelIn = (profile: SlackCallProfile, channelId: string): ApprovalChannel =>
-    new SlackApprovalChannel(() => client(profile), channelId, channelOptions(profile, stores));
+    new SlackApprovalChannel(
+      () => client(profile),
+      channelId,
+      channelOptions(profile, stores, posting.pacer),
+    );
   return {
     ...(botToken && { botToken }),
     ...(signingSecret && { signingSecret }),
