@@ -15,7 +15,7 @@
  *
  * Targets: every function ≤ 0.5× aws-sdk v2's init, the Slack interactivity function ≤ 0.8×.
  *
- * `npm run bench:init` runs this alone (`COLD_INIT_RUNS` rounds, default 15); `npm run bench` includes it.
+ * `npm run bench:init` runs this alone (`COLD_INIT_RUNS` rounds, default 25, at least 15); `npm run bench` includes it.
  * `COLD_INIT_COMPARE=<another checkout>` also bundles that checkout's functions (its own serverless.yml and
  * sources, e.g. the commit before a change) and measures them in the same interleaved rounds, so a
  * before/after ratio comes from one run on one machine state.
@@ -35,6 +35,8 @@ const SLACK_FUNCTION = 'slackInteractivity';
 const TARGET_RATIO = 0.5;
 const SLACK_TARGET_RATIO = 0.8;
 const MIN_RUNS = 15;
+/** The full bench's rounds: more than the minimum, so a median moves less with the machine's noise. */
+const DEFAULT_RUNS = 25;
 
 interface Target {
   readonly name: string;
@@ -133,7 +135,7 @@ const LIBRARY_CANDIDATES: ReadonlyArray<{ name: string; source: string }> = [
  * module comment. `runs` is the number of interleaved rounds (at least 15).
  */
 export async function coldInitRows(options: { runs?: number; compare?: string } = {}): Promise<BenchRow[]> {
-  const runs = Math.max(MIN_RUNS, options.runs ?? MIN_RUNS);
+  const runs = Math.max(MIN_RUNS, options.runs ?? DEFAULT_RUNS);
   const { functions, nodeOptions } = serverlessFunctions();
   const outDir = mkdtempSync(join(tmpdir(), 'policy-gate-cold-init-'));
   try {
@@ -231,7 +233,7 @@ export async function coldInitRows(options: { runs?: number; compare?: string } 
 }
 
 if (require.main === module) {
-  const runs = Number(process.env.COLD_INIT_RUNS ?? MIN_RUNS);
+  const runs = Number(process.env.COLD_INIT_RUNS ?? DEFAULT_RUNS);
   const compare = process.env.COLD_INIT_COMPARE;
   coldInitRows({ runs, ...(compare && { compare }) }).then(
     (rows) => {

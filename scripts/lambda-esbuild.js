@@ -138,7 +138,12 @@ function accountSettingsBesideBundle(settingsText) {
 /** The esbuild options proper (what the benchmark and tests pass to esbuild's `build`). */
 const esbuildOptions = {
   bundle: true,
-  minify: false,
+  // Whitespace and syntax only: a smaller bundle parses faster at every cold start (a tenth of the init,
+  // measured with COLD_INIT_COMPARE), while the names in a stack trace stay the sources' own. Mangling
+  // names too saved another 1 to 2 % and would leave traces readable only through the source map.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: false,
   sourcemap: true,
   sourcesContent: false,
   target: 'node22',
