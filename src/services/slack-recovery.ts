@@ -195,7 +195,7 @@ export class SlackRecovery {
   }
 
   async run(): Promise<SlackRecoveryReport> {
-    const { store, seals } = this.deps;
+    const { store } = this.deps;
     const posted: string[] = [];
     const tampered: string[] = [];
     let cleared = 0;
@@ -250,13 +250,7 @@ export class SlackRecovery {
           cleared += 1;
           continue;
         }
-        const check = await seals.check(record, { quarantine: true });
-        if (!check.ok) {
-          await this.alertTampered(record, check.problem);
-          await store.clearSlackWatch(approvalId);
-          tampered.push(approvalId);
-          continue;
-        }
+        if (!(await this.sealed(record, true, tampered))) continue;
         const { groupId, channel: where, ts } = record.slackMessage;
         const shownWith = groupId ? `${where}/${ts}` : undefined;
         if (shownWith && groupMessagesChecked.has(shownWith)) {
@@ -288,7 +282,7 @@ export class SlackRecovery {
     notes: readonly QueuedSlackNote[],
     tally: { noted: string[]; tampered: string[] },
   ): Promise<number | 'slack-down'> {
-    const { store, channel, seals, logger } = this.deps;
+    const { store, channel, logger } = this.deps;
     const timeout = this.deps.channelTimeoutMs ?? 10_000;
     let cleared = 0;
     for (const { approvalId, otherApprovalId } of notes) {
@@ -299,13 +293,7 @@ export class SlackRecovery {
         cleared += 1;
         continue;
       }
-      const check = await seals.check(record, { quarantine: record.quarantine !== undefined });
-      if (!check.ok) {
-        await this.alertTampered(record, check.problem);
-        await store.clearSlackWatch(approvalId);
-        tally.tampered.push(approvalId);
-        continue;
-      }
+      if (!(await this.sealed(record, record.quarantine !== undefined, tally.tampered))) continue;
       const note = frozenNote(otherApprovalId);
       await this.pace();
       try {
@@ -377,7 +365,7 @@ export class SlackRecovery {
     endsAt: number,
     tally: { posted: string[]; tampered: string[]; cleared: number },
   ): Promise<'ok' | 'slack-down' | 'rate-limited'> {
-    const { store, channel, seals, logger } = this.deps;
+    const { store, channel, logger } = this.deps;
     const { posted, tampered } = tally;
     for (const { approvalId, since, queued } of backlog) {
       const record = await store.get(approvalId);
@@ -406,13 +394,7 @@ export class SlackRecovery {
         tally.cleared += 1;
         continue;
       }
-      const check = await seals.check(record, { quarantine: true });
-      if (!check.ok) {
-        await this.alertTampered(record, check.problem);
-        await store.clearSlackWatch(approvalId);
-        tampered.push(approvalId);
-        continue;
-      }
+      if (!(await this.sealed(record, true, tampered))) continue;
       const outcome = await this.deliverPaced(record, endsAt);
       if (outcome === undefined) {
         logger.info('Slack rate limit outlasts this run; backlog left for the next', { approvalId });
@@ -461,13 +443,8 @@ export class SlackRecovery {
     record: ApprovalRecord,
     since: string,
   ): Promise<'posted' | 'tampered' | 'slack-down' | 'gone'> {
-    const { store, channel, seals, logger } = this.deps;
-    const check = await seals.check(record, { quarantine: true });
-    if (!check.ok) {
-      await this.alertTampered(record, check.problem);
-      await store.clearSlackWatch(record.approvalId);
-      return 'tampered';
-    }
+    const { store, channel, logger } = this.deps;
+    if (!(await this.sealed(record, true, []))) return 'tampered';
     let ref: MessageRef;
     try {
       ref = await withTimeout(
@@ -557,6 +534,19 @@ export class SlackRecovery {
       ].join('\n'),
       severity: 'alert',
     });
+  }
+
+  /**
+   * Whether the record's seals (and its quarantine seal, when `quarantine`) verify. A record that fails
+   * them is alerted, taken off its Slack list and added to `tampered`: it is never shown to approvers.
+   */
+  private async sealed(record: ApprovalRecord, quarantine: boolean, tampered: string[]): Promise<boolean> {
+    const check = await this.deps.seals.check(record, { quarantine });
+    if (check.ok) return true;
+    await this.alertTampered(record, check.problem);
+    await this.deps.store.clearSlackWatch(record.approvalId);
+    tampered.push(record.approvalId);
+    return false;
   }
 
   private async alertTampered(record: ApprovalRecord, problem: string): Promise<void> {

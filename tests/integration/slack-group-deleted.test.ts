@@ -11,7 +11,7 @@ import type { SlackMessage } from '../../local/slack';
 import { GROUP_REPOSTED_NOTE } from '../../src/adapters/slack-approval-channel';
 import type { ApprovalRecord } from '../../src/domain/approval';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
-import { approvalIdOf } from '../support/approvals';
+import { listings, memberNumber, pendingApprovals, requestMessages, until } from '../support/slack-groups';
 
 const RISKY = JSON.stringify({
   Version: '2012-10-17',
@@ -26,22 +26,6 @@ afterEach(async () => {
   sandbox = undefined;
 });
 
-async function pending(s: Sandbox, count: number, timeoutMs = 60_000): Promise<ApprovalRecord[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ids = s.sfn
-      .pendingTasks()
-      .map((task) => approvalIdOf(s.sfn.describeExecution(task.executionArn).input))
-      .filter((id): id is string => id !== undefined);
-    const records = (await Promise.all(ids.map((id) => s.store.get(id)))).filter(
-      (r): r is ApprovalRecord => r?.taskToken !== undefined,
-    );
-    if (records.length >= count) return records;
-    if (Date.now() > until) throw new Error(`only ${records.length} of ${count} approvals became pending`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Runs the delivery worker until every record names one message; the records then. */
 async function onOneMessage(s: Sandbox, ids: readonly string[]): Promise<ApprovalRecord[]> {
   for (let run = 0; run < 200; run += 1) {
@@ -52,27 +36,6 @@ async function onOneMessage(s: Sandbox, ids: readonly string[]): Promise<Approva
     await s.recoverSlack();
   }
   throw new Error('the requests never reached one Slack message');
-}
-
-function requestMessages(s: Sandbox): SlackMessage[] {
-  return s.slack.messages(SLACK_CHANNEL).filter((m) => {
-    const metadata = m.metadata as { event_type?: unknown } | undefined;
-    return metadata?.event_type === 'policy_gate_request';
-  });
-}
-
-function listings(messages: readonly SlackMessage[], ids: readonly string[]): number[] {
-  return ids.map((id) =>
-    messages.reduce((sum, m) => sum + (JSON.stringify(m.blocks).split(`approval \`${id}\``).length - 1), 0),
-  );
-}
-
-function memberNumber(message: SlackMessage | undefined, approvalId: string): number {
-  const blocks = (message?.blocks ?? []) as { block_id?: string; text?: { text?: string } }[];
-  const line = blocks.find((b) => b.text?.text?.includes(`approval \`${approvalId}\``));
-  const n = /^policy_gate_member_m(\d+)$/.exec(line?.block_id ?? '')?.[1];
-  if (!n) throw new Error(`approval ${approvalId} is not listed in the message`);
-  return Number(n);
 }
 
 /** The action ids of a message's buttons. */
@@ -88,16 +51,8 @@ async function groupOf(s: Sandbox, count: number): Promise<ApprovalRecord[]> {
       s.developer.send(new CreatePolicyCommand({ PolicyName: `deleted-${i}`, PolicyDocument: RISKY })),
     ),
   );
-  const ids = (await pending(s, count)).map((r) => r.approvalId);
+  const ids = (await pendingApprovals(s, count)).map((r) => r.approvalId);
   return onOneMessage(s, ids);
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('the delivery worker checking a group message', () => {

@@ -21,7 +21,8 @@ import type { ApprovalRecord } from '../../src/domain/approval';
 import { groupIdOf } from '../../src/domain/slack-group';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/messages/approval-message';
 import { APPROVE_ALL_ACTION_ID } from '../../src/slack/messages/group-message';
-import { approvalIdOf, mails } from '../support/approvals';
+import { mails } from '../support/approvals';
+import { listings, memberNumber, pendingApprovals, requestMessages } from '../support/slack-groups';
 
 // Risky, one approver decides it.
 const RISKY = JSON.stringify({
@@ -43,23 +44,6 @@ afterEach(async () => {
   sandbox = undefined;
 });
 
-/** Waits until `count` approvals wait for a decision with their task token stored; their records. */
-async function pending(s: Sandbox, count: number, timeoutMs = 60_000): Promise<ApprovalRecord[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ids = s.sfn
-      .pendingTasks()
-      .map((task) => approvalIdOf(s.sfn.describeExecution(task.executionArn).input))
-      .filter((id): id is string => id !== undefined);
-    const records = (await Promise.all(ids.map((id) => s.store.get(id)))).filter(
-      (r): r is ApprovalRecord => r?.taskToken !== undefined,
-    );
-    if (records.length >= count) return records;
-    if (Date.now() > until) throw new Error(`only ${records.length} of ${count} approvals became pending`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Runs the delivery worker until every record has its message; the records as stored then. */
 async function drained(s: Sandbox, ids: readonly string[], timeoutMs = 60_000): Promise<ApprovalRecord[]> {
   const until = Date.now() + timeoutMs;
@@ -69,30 +53,6 @@ async function drained(s: Sandbox, ids: readonly string[], timeoutMs = 60_000): 
     if (Date.now() > until) throw new Error('some requests never reached Slack');
     await s.recoverSlack();
   }
-}
-
-/** PolicyGate's request messages (top level, by their metadata) in the stage's channel. */
-function requestMessages(s: Sandbox): SlackMessage[] {
-  return s.slack.messages(SLACK_CHANNEL).filter((m) => {
-    const metadata = m.metadata as { event_type?: unknown } | undefined;
-    return metadata?.event_type === 'policy_gate_request';
-  });
-}
-
-/** How many times each approval id is listed (as "approval `id`") across `messages`. */
-function listings(messages: readonly SlackMessage[], ids: readonly string[]): number[] {
-  return ids.map((id) =>
-    messages.reduce((sum, m) => sum + (JSON.stringify(m.blocks).split(`approval \`${id}\``).length - 1), 0),
-  );
-}
-
-/** The number of the change's own buttons in its group message (`…_m<n>`), from the message's blocks. */
-function memberNumber(message: SlackMessage | undefined, approvalId: string): number {
-  const blocks = (message?.blocks ?? []) as { block_id?: string; text?: { text?: string } }[];
-  const line = blocks.find((b) => b.text?.text?.includes(`approval \`${approvalId}\``));
-  const n = /^policy_gate_member_m(\d+)$/.exec(line?.block_id ?? '')?.[1];
-  if (!n) throw new Error(`approval ${approvalId} is not listed in the message`);
-  return Number(n);
 }
 
 /** Waits until every request step has tried Slack once (each sends its approval e-mail after). */
@@ -127,7 +87,7 @@ describe('Slack grouping under Slack rate limits', () => {
     sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS });
     const s = sandbox;
     await makeChanges(s, [CRITICAL, ...Array.from({ length: 24 }, () => RISKY)]);
-    const ids = (await pending(s, 25)).map((r) => r.approvalId);
+    const ids = (await pendingApprovals(s, 25)).map((r) => r.approvalId);
 
     // Act: the delivery worker takes whatever the request steps left (Slack's limits, a page not posted yet).
     const records = await drained(s, ids);
@@ -231,7 +191,7 @@ describe('Slack grouping under Slack rate limits', () => {
       s,
       Array.from({ length: 5 }, () => RISKY),
     );
-    const ids = (await pending(s, 5)).map((r) => r.approvalId);
+    const ids = (await pendingApprovals(s, 5)).map((r) => r.approvalId);
 
     // Act
     const records = await drained(s, ids);
@@ -249,7 +209,7 @@ describe('Slack grouping under Slack rate limits', () => {
     const s = sandbox;
     s.slack.failNext('chat.postMessage', 1, { error: 'internal_error' });
     await makeChanges(s, [RISKY, RISKY, RISKY]);
-    const records = await pending(s, 3);
+    const records = await pendingApprovals(s, 3);
     await requested(s, 3);
     const poster = await posterOfGroup(s, records[0] as ApprovalRecord);
     const others = records.map((r) => r.approvalId).filter((id) => id !== poster);
@@ -304,7 +264,7 @@ describe('Slack grouping under Slack rate limits', () => {
     const s = sandbox;
     s.slack.failNext('chat.postMessage', 1, { afterStore: { status: 500 } });
     await makeChanges(s, [RISKY, RISKY, RISKY]);
-    const records = await pending(s, 3);
+    const records = await pendingApprovals(s, 3);
     await requested(s, 3);
     const poster = await posterOfGroup(s, records[0] as ApprovalRecord);
     const others = records.map((r) => r.approvalId).filter((id) => id !== poster);

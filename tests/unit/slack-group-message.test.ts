@@ -106,6 +106,30 @@ describe('groupRequestMessage', () => {
     expect(groupButtons.every((b) => b.confirm !== undefined)).toBe(true);
   });
 
+  test('a change that needs two approvers shows its count once one approved, as its own message would', () => {
+    // Prepare: the second change grants a critical action and has one approval of two.
+    const first = member(1);
+    const critical: ApprovalRecord = {
+      ...member(2),
+      criticalActions: ['iam:PassRole'],
+      approvals: [
+        {
+          decision: 'APPROVED',
+          decidedBy: { id: 'U0ALICE', name: 'alice', channel: 'slack' },
+          decidedAt: '2026-12-02T07:00:00.000Z',
+          approvalId: 'group-member-2',
+        },
+      ],
+    };
+    const waiting: ApprovalRecord = { ...member(3), criticalActions: ['iam:PassRole'] };
+    // Act
+    const text = JSON.stringify(groupRequestMessage(VIEW, [first, critical, waiting]).blocks);
+    // Assess: only the change with an approval says how many it has; the others just wait.
+    expect(text.split('1 of 2 approvals')).toHaveLength(2);
+    const line = text.slice(text.indexOf('*2.*'), text.indexOf('*3.*'));
+    expect(line).toContain('1 of 2 approvals');
+  });
+
   test('a decided change loses its buttons; once none is pending the all-buttons go too', () => {
     // Prepare
     const members = [member(1), { ...member(2), status: 'DENIED' as const }];

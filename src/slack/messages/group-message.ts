@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { type ApprovalRecord, totalFindings } from '../../domain/approval';
+import { type ApprovalRecord, approvalsRequired, totalFindings } from '../../domain/approval';
 import { groupActionValue } from '../../domain/slack-group';
 import { PolicyGateError } from '../../errors';
 import {
@@ -86,13 +86,20 @@ function restrictedSummary(record: ApprovalRecord): string {
 
 const NAMED_ACTIONS = 3;
 
+/** ` · 1 of 2 approvals` for a change that needs two approvers and has one, as its own message says. */
+function approvalsSoFar(record: ApprovalRecord): string {
+  const required = approvalsRequired(record);
+  const given = record.approvals?.length ?? 0;
+  return required >= 2 && given > 0 ? ` · ${given} of ${required} approvals` : '';
+}
+
 function memberBlocks(record: ApprovalRecord, index: number, untrusted: boolean): KnownBlock[] {
   const n = index + 1;
   const findings = record.analysisError !== undefined ? 'could not be analysed' : restrictedSummary(record);
   const status = untrusted
     ? UNTRUSTED_MEMBER_STATUS
     : record.status === 'PENDING'
-      ? ':hourglass_flowing_sand: Waiting for a decision'
+      ? `:hourglass_flowing_sand: Waiting for a decision${approvalsSoFar(record)}`
       : statusHeadline(record);
   const line: types.SectionBlock = {
     type: 'section',
