@@ -176,7 +176,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
   /** Posts the request's queued thread lines, oldest first; how many were posted. */
   async flushNotes(record: ApprovalRecord): Promise<number> {
     if (!record.slackMessage) return 0;
-    return this.flushQueued(record.slackMessage, record);
+    return (await this.flushQueued(record.slackMessage, record)) ?? 0;
   }
 
   /**
@@ -209,16 +209,19 @@ export class SlackApprovalChannel implements ApprovalChannel {
     formatted: boolean,
   ): Promise<void> {
     const text = this.auditText(record, event, formatted);
+    const { notes } = this.options;
+    let flushed: number | undefined;
     try {
       // Lines queued before this one (a click's decision, a refusal) go first, in order.
-      await this.flushQueued(ref, record);
-      await this.postReply(ref, text);
+      flushed = await this.flushQueued(ref, record);
+      if (flushed !== undefined) await this.postReply(ref, text);
     } catch (error) {
       // Never lost: the line waits in the outbox for the next post or the delivery worker.
-      const { notes } = this.options;
       if (notes) await notes.add(record.approvalId, { text }, record.ttl);
       throw error;
     }
+    // Another poster is posting the queued lines: this one goes after them, through the outbox.
+    if (flushed === undefined && notes) await notes.add(record.approvalId, { text }, record.ttl);
   }
 
   private auditText(record: ApprovalRecord, event: string, formatted: boolean): string {
@@ -241,11 +244,21 @@ export class SlackApprovalChannel implements ApprovalChannel {
     });
   }
 
-  /** Posts the request's queued lines in its thread; each is taken off the outbox once posted. */
-  private async flushQueued(ref: MessageRef, record: ApprovalRecord): Promise<number> {
+  /**
+   * Posts the request's queued lines in its thread, under the outbox's claim (one poster at a time, so
+   * none is posted twice); each is taken off the outbox once posted. `undefined` when another poster
+   * holds the claim: it posts them.
+   */
+  private async flushQueued(ref: MessageRef, record: ApprovalRecord): Promise<number | undefined> {
     const { notes } = this.options;
     if (!notes) return 0;
-    const queued = await notes.get(record.approvalId);
+    // Most threads have nothing queued: one read, no claim written.
+    if ((await notes.get(record.approvalId)).length === 0) return 0;
+    const now = this.now();
+    const until = new Date(now + NOTE_CLAIM_MS).toISOString();
+    const queued = await notes.take(record.approvalId, new Date(now).toISOString(), until);
+    if (queued === undefined) return undefined;
+    if (queued.length === 0) return 0;
     let posted = 0;
     try {
       for (const note of queued) {
@@ -258,7 +271,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
         posted += 1;
       }
     } finally {
-      await notes.done(record.approvalId, posted);
+      await notes.done(record.approvalId, posted, until);
     }
     return posted;
   }
@@ -948,6 +961,8 @@ function shownState(record: ApprovalRecord): string {
 const DEFAULT_PAGE_WAIT_MS = 5_000;
 /** How long a redraw claim holds: longer than a redraw's rate-limit waits (10 s) can make it take. */
 const DRAW_CLAIM_MS = 30_000;
+/** How long a claim on a thread's queued lines holds: longer than posting a thread's lines can take. */
+const NOTE_CLAIM_MS = 60_000;
 /** How long one claimant keeps drawing a message while its records change (a burst still arriving). */
 const DRAW_LOOP_MS = 5_000;
 const DEFAULT_TAKEOVER_AFTER_MS = 120_000;

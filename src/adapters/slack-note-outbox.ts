@@ -29,8 +29,18 @@ export interface SlackNoteOutbox {
   add(approvalId: string, note: QueuedNote, ttl: number): Promise<void>;
   /** The request's queued lines, oldest first. */
   get(approvalId: string): Promise<QueuedNote[]>;
-  /** Removes the first `count` lines (posted); lines queued meanwhile stay. */
-  done(approvalId: string, count: number): Promise<void>;
+  /**
+   * Claims posting the request's queued lines until `until` (ISO) and returns them, oldest first:
+   * `undefined` while another poster's claim has not lapsed by `now` (it posts them; two posters at once
+   * would post each line twice). No lines: `[]`, and nothing is claimed.
+   */
+  take(approvalId: string, now: string, until: string): Promise<QueuedNote[] | undefined>;
+  /**
+   * Removes the first `count` lines (posted) and ends the claim made until `until`; lines queued
+   * meanwhile stay. A claim that lapsed and was taken by another poster removes nothing: that poster
+   * posts them again (a line twice, never a line lost).
+   */
+  done(approvalId: string, count: number, until: string): Promise<void>;
   /** At most `limit` requests with queued lines, those waiting longest first. */
   pending(limit: number): Promise<string[]>;
 }
@@ -99,22 +109,48 @@ export class DynamoSlackNoteOutbox implements SlackNoteOutbox {
     return notesOf(await this.item(approvalId));
   }
 
-  async done(approvalId: string, count: number): Promise<void> {
-    if (count <= 0) return;
+  async take(approvalId: string, now: string, until: string): Promise<QueuedNote[] | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { approvalId: `${PREFIX}${approvalId}` },
+          UpdateExpression: 'SET #flushing = :until',
+          ConditionExpression:
+            '#kind = :kind AND size(#notes) > :zero AND (attribute_not_exists(#flushing) OR #flushing < :now)',
+          ExpressionAttributeNames: { '#kind': 'kind', '#notes': 'notes', '#flushing': 'flushing' },
+          ExpressionAttributeValues: { ':kind': KIND, ':zero': 0, ':until': until, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return notesOf(Attributes);
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
+    }
+    // Refused: no lines (nothing to claim), or another poster holds them.
+    const item = await this.item(approvalId);
+    return notesOf(item).length === 0 ? [] : undefined;
+  }
+
+  async done(approvalId: string, count: number, until: string): Promise<void> {
+    const key = { approvalId: `${PREFIX}${approvalId}` };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const notes = notesOf(await this.item(approvalId));
-      const rest = notes.slice(count);
-      const key = { approvalId: `${PREFIX}${approvalId}` };
+      const item = await this.item(approvalId);
+      if (item?.flushing !== until) return;
+      const notes = notesOf(item);
+      const rest = notes.slice(Math.max(0, count));
+      // On the count read and the claim: a line queued meanwhile makes this fail, and it is read again.
+      const condition = 'size(#notes) = :n AND #flushing = :until';
+      const names = { '#notes': 'notes', '#flushing': 'flushing' };
       try {
-        // On the count read: a line queued meanwhile makes this fail, and it is read again.
         if (rest.length === 0) {
           await this.client.send(
             new DeleteCommand({
               TableName: this.tableName,
               Key: key,
-              ConditionExpression: 'size(#notes) = :n',
-              ExpressionAttributeNames: { '#notes': 'notes' },
-              ExpressionAttributeValues: { ':n': notes.length },
+              ConditionExpression: condition,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ':n': notes.length, ':until': until },
             }),
           );
         } else {
@@ -122,10 +158,10 @@ export class DynamoSlackNoteOutbox implements SlackNoteOutbox {
             new UpdateCommand({
               TableName: this.tableName,
               Key: key,
-              UpdateExpression: 'SET #notes = :rest',
-              ConditionExpression: 'size(#notes) = :n',
-              ExpressionAttributeNames: { '#notes': 'notes' },
-              ExpressionAttributeValues: { ':n': notes.length, ':rest': rest },
+              UpdateExpression: 'SET #notes = :rest REMOVE #flushing',
+              ConditionExpression: condition,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ':n': notes.length, ':rest': rest, ':until': until },
             }),
           );
         }
