@@ -262,7 +262,9 @@ export class SlackApprovalChannel implements ApprovalChannel {
     let posted = 0;
     try {
       for (const note of queued) {
-        if (note.redraw) {
+        if (note.forged || (!note.redraw && note.text === '')) {
+          // Written outside PolicyGate (the outbox reported it), or nothing to say: taken off, not posted.
+        } else if (note.redraw) {
           // A redraw that failed earlier: the message as its records are now.
           if (ref.groupId) await this.showMember(record, ref.groupId);
         } else {

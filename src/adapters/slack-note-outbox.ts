@@ -15,6 +15,13 @@ import { APPROVAL_INDEXES, mapError } from './approval-store';
 export interface QueuedNote {
   readonly text: string;
   readonly redraw?: boolean;
+  /** The line's seal (`SealedSlackNoteOutbox`), as stored. */
+  readonly seal?: string;
+  /**
+   * Read back with a seal that does not verify (written outside PolicyGate): never posted, only taken
+   * off the outbox. Set when read, never stored.
+   */
+  readonly forged?: true;
 }
 
 /**
@@ -58,10 +65,15 @@ function isConditionalCheckFailed(err: unknown): boolean {
 
 function notesOf(item: Record<string, unknown> | undefined): QueuedNote[] {
   if (!item || item.kind !== KIND || !Array.isArray(item.notes)) return [];
-  return item.notes.flatMap((n): QueuedNote[] => {
-    const note = n as { text?: unknown; redraw?: unknown };
-    if (typeof note.text !== 'string') return [];
-    return [{ text: note.text, ...(note.redraw === true && { redraw: true }) }];
+  // Every stored entry keeps its place (done() removes lines by position): one that is no line at all
+  // reads as a line without a seal, which the sealed outbox reports and never posts.
+  return item.notes.map((n): QueuedNote => {
+    const note = (n ?? {}) as { text?: unknown; redraw?: unknown; seal?: unknown };
+    return {
+      text: typeof note.text === 'string' ? note.text : '',
+      ...(note.redraw === true && { redraw: true }),
+      ...(typeof note.seal === 'string' && { seal: note.seal }),
+    };
   });
 }
 
@@ -93,7 +105,13 @@ export class DynamoSlackNoteOutbox implements SlackNoteOutbox {
             ':kind': KIND,
             ':request': approvalId,
             ':empty': [],
-            ':note': [{ text: note.text, ...(note.redraw && { redraw: true }) }],
+            ':note': [
+              {
+                text: note.text,
+                ...(note.redraw && { redraw: true }),
+                ...(note.seal && { seal: note.seal }),
+              },
+            ],
             ':key': LIST_KEY,
             ':now': this.now().toISOString(),
             ':ttl': ttl,

@@ -28,8 +28,8 @@ export function decidingParts(cfg: Config, logger: Logger): DecidingParts {
   const kms = kmsClient(cfg);
   const seals = recordSeals(cfg, kms);
   const stores = slackStores(cfg, store, seals);
-  const slack = slackAccess(cfg, logger, stores);
   const metrics = new EmfAlarmMetrics(cfg.stage);
+  const slack = slackAccess(cfg, logger, stores, { metrics });
   return {
     store,
     kms,

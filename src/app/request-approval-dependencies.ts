@@ -22,10 +22,11 @@ export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const store = approvalStore(cfg);
   const kms = kmsClient(cfg);
   const seals = recordSeals(cfg, kms);
+  const metrics = new EmfAlarmMetrics(cfg.stage);
   // Posted in the change's account's channel (its entry's or nearest OU's, else the stage's).
   const channel = routedChannel(
     cfg,
-    slackAccess(cfg, logger, slackStores(cfg, store, seals)),
+    slackAccess(cfg, logger, slackStores(cfg, store, seals), { metrics }),
     accountContextPart(cfg, logger, store, seals),
     'workflow',
   );
@@ -34,7 +35,7 @@ export const requestWorkflow: () => ApprovalWorkflow = perContainer(() => {
     seals,
     quarantine: absent<QuarantineService>('quarantine', 'requestApproval'),
     notifier: snsNotifier(cfg),
-    metrics: new EmfAlarmMetrics(cfg.stage),
+    metrics,
     ...(channel && { channel }),
     emailLinks: emailLinks(cfg, decisionLinks(cfg, kms, store)),
   });

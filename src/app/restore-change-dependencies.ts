@@ -18,14 +18,15 @@ export const restoreWorkflow: () => ApprovalWorkflow = perContainer(() => {
   const logger = createLogger('policy-gate');
   const store = approvalStore(cfg);
   const seals = recordSeals(cfg, kmsClient(cfg));
-  const channel = slackAccess(cfg, logger, slackStores(cfg, store, seals)).channel('workflow');
+  const metrics = new EmfAlarmMetrics(cfg.stage);
+  const channel = slackAccess(cfg, logger, slackStores(cfg, store, seals), { metrics }).channel('workflow');
   return approvalWorkflow(cfg, logger, {
     store,
     seals,
     quarantine: quarantineService(cfg, store, seals),
     accounts: accountsPart(cfg, logger, store, seals, 'restore'),
     notifier: snsNotifier(cfg),
-    metrics: new EmfAlarmMetrics(cfg.stage),
+    metrics,
     ...(channel && { channel }),
   });
 });

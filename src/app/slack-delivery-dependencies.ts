@@ -27,6 +27,7 @@ export const slackDeliveryParts: () => SlackDeliveryParts = perContainer(() => {
   const logger = createLogger('policy-gate-slack-delivery');
   const store = approvalStore(cfg);
   const seals = recordSeals(cfg, kmsClient(cfg));
+  const metrics = new EmfAlarmMetrics(cfg.stage);
   // A request missed in Slack is posted in its account's channel, as the workflow would have (issue 13).
   // The group and thread-line stores: the worker grows group messages and posts queued thread lines.
   const stores = slackStores(cfg, store, seals);
@@ -34,7 +35,7 @@ export const slackDeliveryParts: () => SlackDeliveryParts = perContainer(() => {
   const pacer = new PostPacer(cfg.slackPostIntervalMs);
   const channel = routedChannel(
     cfg,
-    slackAccess(cfg, logger, stores, { pacer }),
+    slackAccess(cfg, logger, stores, { pacer, metrics }),
     accountContextPart(cfg, logger, store, seals),
     'workflow',
   );
@@ -49,7 +50,7 @@ export const slackDeliveryParts: () => SlackDeliveryParts = perContainer(() => {
     // Paced, draining for its budget, alarmed when a request is never posted.
     pacer,
     drainBudgetMs: cfg.slackDeliveryBudgetSeconds * 1000,
-    metrics: new EmfAlarmMetrics(cfg.stage),
+    metrics,
   });
   return { worker, logger };
 });

@@ -1,6 +1,7 @@
 /** The queued thread lines in the approvals table (dynalite): kept in order, removed only once posted. */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LocalSlackServer, startSlackServer } from '../../local/slack';
+import { SealedSlackNoteOutbox } from '../../src/adapters/sealed-note-outbox';
 import { SlackApprovalChannel } from '../../src/adapters/slack-approval-channel';
 import { DynamoSlackNoteOutbox } from '../../src/adapters/slack-note-outbox';
 import type { ApprovalRecord } from '../../src/domain/approval';
@@ -141,5 +142,77 @@ describe('a thread line while another poster posts the queued ones', () => {
     const lines = slack.replies(ref.channel, ref.ts).map((r) => r.text);
     expect(lines).toEqual([expect.stringContaining('Approved by ana'), expect.stringContaining('Restored')]);
     expect(await notes.get(shown.approvalId)).toEqual([]);
+  });
+});
+
+describe('SealedSlackNoteOutbox: lines only PolicyGate wrote are posted', () => {
+  function sealed(token = 'xoxb-current-token') {
+    const reported: Record<string, unknown>[] = [];
+    const outbox = new SealedSlackNoteOutbox(notes, async () => token, {
+      error: (_message, fields) => reported.push(fields),
+    });
+    return { outbox, reported };
+  }
+
+  test('a line written to the table by anyone else, or moved from another request, reads back forged and is reported', async () => {
+    // Prepare: a genuine line, then one written straight into the table (as PowerUser could), in order.
+    const { outbox, reported } = sealed();
+    const id = approvalId();
+    await outbox.add(id, { text: 'Approved by <@U0ANA>' }, TTL);
+    await notes.add(id, { text: 'Approved by <@U0BOSS>' }, TTL);
+    await notes.add(id, { text: 'Restored', seal: 'not-a-seal' }, TTL);
+    const stored = await notes.get(id);
+    const other = approvalId();
+    await notes.add(other, stored[0] as { text: string; seal: string }, TTL);
+    // Act
+    const read = await outbox.get(id);
+    const moved = await outbox.get(other);
+    const afterRotation = await sealed('xoxb-rotated-token').outbox.get(id);
+    // Assess: positions kept (removal is by position), the genuine one as written, the others forged.
+    expect(read).toEqual([
+      { text: 'Approved by <@U0ANA>' },
+      { text: '', forged: true },
+      { text: '', forged: true },
+    ]);
+    expect(moved).toEqual([{ text: '', forged: true }]);
+    expect(afterRotation.every((n) => n.forged)).toBe(true);
+    // Reported with the request and the count, never the forged text.
+    expect(reported).toEqual([
+      { approvalId: id, forged: 2 },
+      { approvalId: other, forged: 1 },
+    ]);
+    expect(JSON.stringify(reported)).not.toContain('BOSS');
+  });
+
+  test('the channel posts the genuine lines of a thread and takes the forged one off without posting it', async () => {
+    // Prepare
+    const slack = await startSlackServer({ botToken: 'xoxb-outbox-test-token' });
+    try {
+      const { outbox } = sealed();
+      const silent = createLogger('test', () => {});
+      const channel = new SlackApprovalChannel(
+        () => Promise.resolve(createSlackClient('xoxb-outbox-test-token', 'workflow', silent, slack.url)),
+        'C0POLICYGATE',
+        { notes: outbox },
+      );
+      const base = record as unknown as ApprovalRecord;
+      const posted = { ...base, approvalId: approvalId() };
+      const shown = { ...posted, slackMessage: await channel.postRequest(posted) };
+      await channel.queueNote(shown, 'Approved by ana');
+      await notes.add(shown.approvalId, { text: 'Approved by the boss' }, TTL);
+      // Act
+      await channel.note(shown, 'Restored');
+      // Assess
+      const ref = shown.slackMessage;
+      const lines = slack.replies(ref.channel, ref.ts).map((r) => r.text);
+      expect(lines).toEqual([
+        expect.stringContaining('Approved by ana'),
+        expect.stringContaining('Restored'),
+      ]);
+      expect(lines.join('\n')).not.toContain('boss');
+      expect(await notes.get(shown.approvalId)).toEqual([]);
+    } finally {
+      await slack.close();
+    }
   });
 });

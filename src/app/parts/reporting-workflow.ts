@@ -24,13 +24,14 @@ export function reportingWorkflow(
   const cfg = config();
   const logger = createLogger('policy-gate');
   const built = records?.(cfg);
-  const channel = slackAccess(cfg, logger, built?.slack).channel('workflow');
+  const metrics = new EmfAlarmMetrics(cfg.stage);
+  const channel = slackAccess(cfg, logger, built?.slack, { metrics }).channel('workflow');
   return approvalWorkflow(cfg, logger, {
     store: built?.store ?? absent<ApprovalStore>('approvals store', functionName),
     seals: absent<RecordSeals>('seals', functionName),
     quarantine: absent<QuarantineService>('quarantine', functionName),
     notifier: snsNotifier(cfg),
-    metrics: new EmfAlarmMetrics(cfg.stage),
+    metrics,
     ...(channel && { channel }),
   });
 }

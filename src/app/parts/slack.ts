@@ -1,4 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AlarmMetrics } from '../../adapters/alarm-metrics';
+import { SealedSlackNoteOutbox } from '../../adapters/sealed-note-outbox';
 import {
   SlackApprovalChannel,
   type SlackApprovalChannelOptions,
@@ -58,7 +60,7 @@ export function slackAccess(
   cfg: Config,
   logger: Logger,
   stores?: SlackStores,
-  posting: { readonly pacer?: PostPacer } = {},
+  posting: { readonly pacer?: PostPacer; readonly metrics?: AlarmMetrics } = {},
 ): SlackAccess {
   const secrets =
     cfg.slackBotTokenSecretArn || cfg.slackSigningSecretArn
@@ -79,6 +81,21 @@ export function slackAccess(
         Promise.reject(
           new ConfigError('Slack is not configured for this stage: SLACK_BOT_TOKEN_SECRET_ARN is not set'),
         );
+  // Queued thread lines are sealed with a key from the bot token: a line written to the table by anyone
+  // else is never posted in PolicyGate's name.
+  const sealedStores: SlackStores | undefined =
+    stores && botToken
+      ? {
+          ...stores,
+          notes: new SealedSlackNoteOutbox(stores.notes, () => botToken.get(), {
+            error: (message, fields) => {
+              logger.error(message, fields);
+              // As a record changed outside PolicyGate: the self-protection alarm, not only a log line.
+              posting.metrics?.count('SelfProtectionAlerts');
+            },
+          }),
+        }
+      : stores;
   const { slackChannelId } = cfg;
   const channels = new Map<SlackCallProfile, ApprovalChannel>();
   const channel = (profile: SlackCallProfile): ApprovalChannel | undefined => {
@@ -88,7 +105,7 @@ export function slackAccess(
       known = new SlackApprovalChannel(
         () => client(profile),
         slackChannelId,
-        channelOptions(profile, stores, posting.pacer),
+        channelOptions(profile, sealedStores, posting.pacer),
       );
       channels.set(profile, known);
     }
@@ -98,7 +115,7 @@ export function slackAccess(
     new SlackApprovalChannel(
       () => client(profile),
       channelId,
-      channelOptions(profile, stores, posting.pacer),
+      channelOptions(profile, sealedStores, posting.pacer),
     );
   return {
     ...(botToken && { botToken }),

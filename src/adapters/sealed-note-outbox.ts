@@ -1,0 +1,81 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { QueuedNote, SlackNoteOutbox } from './slack-note-outbox';
+
+/** What the sealed outbox reports a forged line to. */
+export interface ForgedLineReporter {
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * The outbox with each line sealed: an HMAC over the request's id and the line, keyed from the Slack bot
+ * token (which every function that posts thread lines holds, and which PowerUser cannot read: its secret's
+ * key admits only PolicyGate's roles). A line written to the table by anyone else (or moved to another
+ * request) reads back `forged`: it is logged and taken off, never posted in PolicyGate's name. Whoever
+ * holds the bot token can post in Slack anyway, so it grants nothing the key's holder lacks. A line
+ * queued before the token was rotated no longer verifies either: it is dropped the same way, loudly.
+ */
+export class SealedSlackNoteOutbox implements SlackNoteOutbox {
+  constructor(
+    private readonly inner: SlackNoteOutbox,
+    private readonly botToken: () => Promise<string>,
+    private readonly reporter: ForgedLineReporter,
+  ) {}
+
+  async add(approvalId: string, note: QueuedNote, ttl: number): Promise<void> {
+    const { text, redraw } = note;
+    const plain = { text, ...(redraw && { redraw: true as const }) };
+    await this.inner.add(approvalId, { ...plain, seal: await this.sealOf(approvalId, plain) }, ttl);
+  }
+
+  async get(approvalId: string): Promise<QueuedNote[]> {
+    return this.verified(approvalId, await this.inner.get(approvalId));
+  }
+
+  async take(approvalId: string, now: string, until: string): Promise<QueuedNote[] | undefined> {
+    const notes = await this.inner.take(approvalId, now, until);
+    return notes && this.verified(approvalId, notes);
+  }
+
+  done(approvalId: string, count: number, until: string): Promise<void> {
+    return this.inner.done(approvalId, count, until);
+  }
+
+  pending(limit: number): Promise<string[]> {
+    return this.inner.pending(limit);
+  }
+
+  private async verified(approvalId: string, notes: readonly QueuedNote[]): Promise<QueuedNote[]> {
+    if (notes.length === 0) return [];
+    const checked = await Promise.all(
+      notes.map(async (note): Promise<QueuedNote> => {
+        const { text, redraw, seal } = note;
+        const plain = { text, ...(redraw && { redraw: true as const }) };
+        const expected = Buffer.from(await this.sealOf(approvalId, plain));
+        const given = Buffer.from(seal ?? '');
+        const ok = given.length === expected.length && timingSafeEqual(given, expected);
+        return ok ? plain : { text: '', forged: true };
+      }),
+    );
+    const forged = checked.filter((n) => n.forged).length;
+    if (forged > 0) {
+      // The text itself is not logged: it is whatever its writer wanted in the log.
+      this.reporter.error('queued thread line not sealed by PolicyGate: not posted, taken off', {
+        approvalId,
+        forged,
+      });
+    }
+    return checked;
+  }
+
+  private async sealOf(approvalId: string, note: { text: string; redraw?: true }): Promise<string> {
+    const key = createHmac('sha256', await this.botToken())
+      .update(LINE_SEAL_CONTEXT)
+      .digest();
+    return createHmac('sha256', key)
+      .update(JSON.stringify([approvalId, note.text, note.redraw === true]))
+      .digest('base64url');
+  }
+}
+
+// Keys the line seals apart from any other use of the token (it is Slack's credential, not a MAC key).
+const LINE_SEAL_CONTEXT = 'policy-gate/slack-outbox-line/v1';
