@@ -808,7 +808,7 @@ export class DynamoApprovalStore implements ApprovalStore, SlackBacklog {
   async claimSlackPost(approvalId: string, now: string, until: string): Promise<SlackPostClaim> {
     const update = 'SET #postClaim = :until, #postUncertain = if_not_exists(#postUncertain, :now)';
     const condition =
-      'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage) AND (attribute_not_exists(#postClaim) OR #postClaim < :now)';
+      'attribute_exists(#approvalId) AND attribute_not_exists(#slackMessage) AND (attribute_not_exists(#postClaim) OR #postClaim < :now OR #postClaim > :until)';
     try {
       const output = await this.client.send(
         new UpdateCommand({

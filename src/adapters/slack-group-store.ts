@@ -287,7 +287,9 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
           TableName: this.tableName,
           Key: { approvalId: groupId },
           UpdateExpression: 'SET #claim = :until',
-          ConditionExpression: '#kind = :kind AND (attribute_not_exists(#claim) OR #claim < :now)',
+          // A claim running past one made now was never PolicyGate's (the table is not sealed): taken.
+          ConditionExpression:
+            '#kind = :kind AND (attribute_not_exists(#claim) OR #claim < :now OR #claim > :until)',
           ExpressionAttributeNames: { '#claim': drawClaimName(index), '#kind': 'kind' },
           ExpressionAttributeValues: { ':until': until, ':now': now, ':kind': KIND },
         }),

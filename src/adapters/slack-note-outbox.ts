@@ -135,7 +135,7 @@ export class DynamoSlackNoteOutbox implements SlackNoteOutbox {
           Key: { approvalId: `${PREFIX}${approvalId}` },
           UpdateExpression: 'SET #flushing = :until',
           ConditionExpression:
-            '#kind = :kind AND size(#notes) > :zero AND (attribute_not_exists(#flushing) OR #flushing < :now)',
+            '#kind = :kind AND size(#notes) > :zero AND (attribute_not_exists(#flushing) OR #flushing < :now OR #flushing > :until)',
           ExpressionAttributeNames: { '#kind': 'kind', '#notes': 'notes', '#flushing': 'flushing' },
           ExpressionAttributeValues: { ':kind': KIND, ':zero': 0, ':until': until, ':now': now },
           ReturnValues: 'ALL_NEW',

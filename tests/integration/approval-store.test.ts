@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createApprovalsTable, type LocalDynamoDb, startDynalite } from '../../local/dynamodb';
 import { DynamoApprovalStore } from '../../src/adapters/approval-store';
 import {
@@ -912,6 +912,24 @@ describe('DynamoApprovalStore on dynalite', () => {
       // A claimant that died mid-post leaves its attempt uncertain for the next.
       expect(lapsed).toEqual({ claimed: true, uncertainSince: at(T0, 3) });
       expect(posted).toEqual({ claimed: false, reason: 'posted' });
+    });
+
+    it('takes a claim that runs past one made now: written outside PolicyGate, it must not hold the request back', async () => {
+      // Prepare: someone with table access parks a claim until the year 2999.
+      const approvalId = newId('parked');
+      await store.create(pendingRecord(approvalId));
+      await client.send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: { approvalId },
+          UpdateExpression: 'SET postClaim = :forever',
+          ExpressionAttributeValues: { ':forever': '2999-01-01T00:00:00.000Z' },
+        }),
+      );
+      // Act
+      const claim = await store.claimSlackPost(approvalId, T0, at(T0, 60));
+      // Assess
+      expect(claim).toMatchObject({ claimed: true });
     });
 
     it('says missing for an unknown approval', async () => {

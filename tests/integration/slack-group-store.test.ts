@@ -140,6 +140,10 @@ describe('DynamoSlackGroupStore', () => {
     // A layout write neither drops nor revives a claim.
     expect([layoutWrite, afterLayout]).toEqual([true, false]);
     await expect(groups.claimDraw(id, -1, at(0), at(1))).rejects.toThrow(/not a page/);
+    // A claim running past any made now was never PolicyGate's: parked by a table writer, it is taken.
+    const parked = await groups.claimDraw(id, 2, at(11), '2999-01-01T00:00:00.000Z');
+    const taken = await groups.claimDraw(id, 2, at(12), at(42));
+    expect([parked, taken]).toEqual([true, true]);
   });
 
   test('a group is never read as an approval, and an approval never joins as a group', async () => {

@@ -104,6 +104,9 @@ describe('DynamoSlackNoteOutbox', () => {
     expect((await notes.get(id)).map((n) => n.text)).toEqual(['restored']);
     // No lines: nothing to claim.
     expect(await notes.take(approvalId(), at(0), at(60))).toEqual([]);
+    // A claim running past any made now (parked by a table writer) holds nothing back.
+    await notes.take(id, at(200), '2999-01-01T00:00:00.000Z');
+    expect(await notes.take(id, at(201), at(261))).toEqual([{ text: 'restored' }]);
   });
 });
 
