@@ -6,9 +6,10 @@
  * service, with the self-approval and two-approver rules per change); a click is bound to the message that
  * showed the change; a group post whose answer was lost is found, never posted twice.
  */
-import { CreatePolicyCommand } from '@aws-sdk/client-iam';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  ACCOUNT,
   type Sandbox,
   SLACK_CHANNEL,
   SLACK_SIGNING_SECRET,
@@ -181,6 +182,75 @@ describe('Slack grouping under Slack rate limits', () => {
     }
     expect(restored.map(approvedLines)).toEqual(restored.map(() => 1));
   }, 240_000);
+
+  test('Approve all decides only what its message shows: a change written into the group outside PolicyGate stays pending', async () => {
+    // Prepare: three changes by the developer on one message; another person's change on its own.
+    sandbox = await startSandbox({ slackGroupWindowSeconds: WINDOW_SECONDS });
+    const s = sandbox;
+    await makeChanges(s, [RISKY, RISKY, RISKY]);
+    const shown = await drained(
+      s,
+      (await pendingApprovals(s, 3)).map((r) => r.approvalId),
+    );
+    s.iam.setIdentity('AKIDMALLORY', {
+      type: 'IAMUser',
+      arn: `arn:aws:iam::${ACCOUNT}:user/mallory`,
+      userName: 'mallory',
+    });
+    const mallory = new IAMClient({
+      region: 'us-east-1',
+      endpoint: process.env.AWS_ENDPOINT_URL_IAM as string,
+      credentials: { accessKeyId: 'AKIDMALLORY', secretAccessKey: 'local' },
+    });
+    await mallory.send(new CreatePolicyCommand({ PolicyName: 'mallory-wants-this', PolicyDocument: RISKY }));
+    mallory.destroy();
+    const target = (await pendingApprovals(s, 4)).find(
+      (r) => !shown.some((m) => m.approvalId === r.approvalId),
+    ) as ApprovalRecord;
+    await drained(s, [target.approvalId]);
+    const [a1, a2, a3] = shown.map((r) => r.approvalId) as [string, string, string];
+    const message = shown[0]?.slackMessage as NonNullable<ApprovalRecord['slackMessage']>;
+    // Act (someone with write access to the table): the target pointed at the group's message and
+    // written into the group's list among the members the message's buttons name; the message is not
+    // redrawn, so Slack still shows the developer's three.
+    const { client, tableName } = s.store.tableAccess();
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { approvalId: target.approvalId },
+        UpdateExpression: 'SET slackMessage = :m',
+        ExpressionAttributeValues: { ':m': message },
+      }),
+    );
+    const group = (
+      await client.send(new GetCommand({ TableName: tableName, Key: { approvalId: message.groupId } }))
+    ).Item as { pages: { members: string[] }[] };
+    const members = [a1, target.approvalId, a2, a3];
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { approvalId: message.groupId },
+        UpdateExpression: 'SET members = :m, pages = :p ADD memberIds :id',
+        ExpressionAttributeValues: {
+          ':m': members,
+          ':p': [{ ...group.pages[0], members }],
+          ':id': new Set([target.approvalId]),
+        },
+      }),
+    );
+    // Act (an approver): "Approve all" on the message as Slack shows it.
+    const all = await s.click(SLACK_USERS.ana.id, APPROVE_ALL_ACTION_ID, a1);
+
+    // Assess: the change the message never showed is not decided; the ones it showed are.
+    expect(all.status).toBe(200);
+    expect(s.slack.ephemerals.at(-1)?.text).not.toContain(target.approvalId);
+    for (let i = 0; i < 300 && (await s.store.get(a1))?.status === 'PENDING'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await s.store.get(a1))?.status).not.toBe('PENDING');
+    expect((await s.store.get(target.approvalId))?.status).toBe('PENDING');
+    expect((await s.store.get(target.approvalId))?.decision).toBeUndefined();
+  }, 120_000);
 
   test('a group post whose answer Slack lost: found by its metadata, never posted twice', async () => {
     // Prepare: the first post is stored by Slack, and its answer lost.

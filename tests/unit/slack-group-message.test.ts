@@ -13,6 +13,7 @@ import {
   GROUP_DENY_ACTION,
   groupRequestMessage,
   layoutGroupPages,
+  offeredMembers,
   UNTRUSTED_MEMBER_STATUS,
 } from '../../src/slack/messages/group-message';
 import fixture from '../fixtures/approvals/record.json';
@@ -206,5 +207,42 @@ describe('layoutGroupPages', () => {
     const pages = layoutGroupPages(VIEW, [a.approvalId, b.approvalId], [], new Map([[b.approvalId, b]]));
     // Assess
     expect(pages).toEqual([{ members: [b.approvalId] }]);
+  });
+});
+
+describe('offeredMembers', () => {
+  test('the pending changes a message offers buttons for, from its blocks; decided and untrusted ones not', () => {
+    // Prepare
+    const [a, b, c, d] = [member(1), member(2), member(3), member(4)];
+    const decided = { ...(c as ApprovalRecord), status: 'DENIED' as ApprovalStatus };
+    const blocks = groupRequestMessage(VIEW, [a, b, decided, d], new Set([d.approvalId])).blocks;
+    // Act
+    const offered = offeredMembers(JSON.parse(JSON.stringify(blocks)));
+    // Assess
+    expect([...offered].sort()).toEqual([a.approvalId, b.approvalId].sort());
+  });
+
+  test('reads nothing from anything else, and never an id that is not a member button’s value', () => {
+    expect(offeredMembers(undefined).size).toBe(0);
+    expect(offeredMembers('blocks').size).toBe(0);
+    expect(
+      offeredMembers([{ type: 'actions', elements: [{ action_id: 'policy_gate_approve_all', value: 'x' }] }])
+        .size,
+    ).toBe(0);
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.array(fc.string({ maxLength: 12 }), { maxLength: 5 }), (junk, ids) => {
+        const blocks = [
+          junk,
+          {
+            type: 'actions',
+            elements: ids.map((value, i) => ({ action_id: `policy_gate_approve_m${i + 1}`, value })),
+          },
+        ];
+        const offered = offeredMembers(blocks);
+        for (const id of offered)
+          expect(ids.includes(id) || JSON.stringify(junk).includes(JSON.stringify(id))).toBe(true);
+        for (const id of ids) expect(offered.has(id)).toBe(true);
+      }),
+    );
   });
 });

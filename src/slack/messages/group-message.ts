@@ -258,6 +258,33 @@ export function fitsInGroupMessage(view: GroupView, members: readonly ApprovalRe
   );
 }
 
+/**
+ * The changes a group message offers buttons for, read from Slack's own copy of the clicked message (in
+ * the signed click payload): the values of its per-change Approve / Deny buttons. "Approve all" decides
+ * only these: the group item that lists the members is not sealed, so a change written into it (and its
+ * record pointed at this message) is never decided by a click on a message that did not show it.
+ * Bounded by Slack's block limits; anything that is not such a button is ignored.
+ */
+export function offeredMembers(blocks: unknown): Set<string> {
+  const offered = new Set<string>();
+  if (!Array.isArray(blocks)) return offered;
+  for (const block of blocks.slice(0, SLACK_LIMITS.blocksPerMessage)) {
+    const { type, elements } = (block ?? {}) as { type?: unknown; elements?: unknown };
+    if (type !== 'actions' || !Array.isArray(elements)) continue;
+    for (const element of elements.slice(0, MAX_ACTION_ELEMENTS)) {
+      const { action_id: actionId, value } = (element ?? {}) as { action_id?: unknown; value?: unknown };
+      if (typeof actionId !== 'string' || typeof value !== 'string' || value.length > MAX_BUTTON_VALUE)
+        continue;
+      if (GROUP_APPROVE_ACTION.test(actionId) || GROUP_DENY_ACTION.test(actionId)) offered.add(value);
+    }
+  }
+  return offered;
+}
+
+// Block Kit: an actions block holds at most 25 elements; a button's value at most 2,000 characters.
+const MAX_ACTION_ELEMENTS = 25;
+const MAX_BUTTON_VALUE = 2_000;
+
 /** One message of a group, as {@link layoutGroupPages} places members: its members' approval ids, in order. */
 export interface PageLayout {
   readonly members: readonly string[];

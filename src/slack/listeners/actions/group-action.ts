@@ -3,6 +3,7 @@ import type { ApprovalRecord, Decision } from '../../../domain/approval';
 import { membersListedIn, parseGroupActionValue } from '../../../domain/slack-group';
 import { decideGroup, groupSummaryReply } from '../../../services/group-decisions';
 import { clickOrigin } from '../../interactivity-request';
+import { offeredMembers } from '../../messages/group-message';
 import { auditFor, replyForError } from '../../replies';
 import { type ActionDependencies, tellSafely } from './decision-action';
 
@@ -11,7 +12,7 @@ type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareAr
 /**
  * "Approve all" / "Deny all" on a group message: decides, one by one through the decision service, each
  * change the clicked version of the member list named that is recorded on this very message (the others
- * are another message's), so every change is authorised, sealed, checked for self-approval and counted
+ * are another message's) and that the message itself offers buttons for, so every change is authorised, sealed, checked for self-approval and counted
  * towards two approvers on its own, exactly once. The message is redrawn once at the end, refusals go on
  * record in the thread (queued), and the clicker gets one private summary line per change.
  */
@@ -43,7 +44,10 @@ export function groupAction(decision: Decision, deps: ActionDependencies) {
         (p) => p.message?.channel === origin.channel && p.message.ts === origin.ts,
       );
       const onPage = new Set(page?.members ?? []);
-      const listed = membersListedIn(group, view.version).filter((id) => onPage.has(id));
+      // And only those the clicked message itself offers (Slack's copy of it, signed with the click): the
+      // group item is not sealed, so what it lists is never enough on its own.
+      const offered = offeredMembers((body as { message?: { blocks?: unknown } }).message?.blocks);
+      const listed = membersListedIn(group, view.version).filter((id) => onPage.has(id) && offered.has(id));
       const summary = await decideGroup(decisions, listed, decision, {
         channel: 'slack',
         id: userId,
