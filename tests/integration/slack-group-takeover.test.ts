@@ -8,9 +8,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SlackApprovalChannel } from '../../src/adapters/slack-approval-channel';
 import { DynamoSlackGroupStore } from '../../src/adapters/slack-group-store';
+import { DynamoSlackNoteOutbox } from '../../src/adapters/slack-note-outbox';
 import type { ApprovalRecord } from '../../src/domain/approval';
 import { groupIdOf } from '../../src/domain/slack-group';
-import { SlackApiError } from '../../src/errors';
+import { GroupMessagePendingError, SlackApiError } from '../../src/errors';
 import type { WebClient } from '../../src/slack/client';
 import { UNTRUSTED_MEMBER_STATUS } from '../../src/slack/messages/group-message';
 import fixture from '../fixtures/approvals/record.json';
@@ -286,5 +287,39 @@ describe('redrawing a group message under a burst', () => {
     // One redraw at a time, each showing what arrived meanwhile: not one update per request.
     expect(slack.updates.count).toBeGreaterThan(0);
     expect(slack.updates.count).toBeLessThanOrEqual(rest.length / 2);
+  });
+
+  test('a click while another redraw holds the message does not wait for it: its redraw is queued, then done', async () => {
+    // Prepare: a posted group message whose redraw another function holds.
+    const records = await requests(3, '777788889999');
+    const slack = slackDouble();
+    const refs = [];
+    for (const r of records) refs.push(await channel(slack).postRequest(r));
+    const ref = refs[0] as NonNullable<ApprovalRecord['slackMessage']>;
+    const groupId = ref.groupId as string;
+    const held = new Date(Date.now() + 20_000).toISOString();
+    expect(await groups.claimDraw(groupId, 0, new Date().toISOString(), held)).toBe(true);
+    const notes = new DynamoSlackNoteOutbox(local.store.tableAccess().client, TABLE);
+    const clicked = new SlackApprovalChannel(async () => slack.client, CHANNEL, {
+      grouping: { groups, records: local.store, windowSeconds: WINDOW_SECONDS, pageWaitMs: 0 },
+      notes,
+    });
+    const first = records[0] as ApprovalRecord;
+    const denied: ApprovalRecord = { ...first, status: 'DENIED', slackMessage: ref };
+    const updatesBefore = slack.updates.count;
+    // Act: the click's redraw.
+    const started = Date.now();
+    const shown = clicked.showState(denied);
+    // Assess: refused at once (no update), its redraw waiting in the outbox.
+    await expect(shown).rejects.toBeInstanceOf(GroupMessagePendingError);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(slack.updates.count).toBe(updatesBefore);
+    expect(await notes.get(first.approvalId)).toEqual([{ text: '', redraw: true }]);
+    // Act: the other redraw ends; the delivery worker posts what waits.
+    await groups.releaseDraw(groupId, 0, held);
+    await clicked.flushNotes(denied);
+    // Assess: the message was drawn again, and nothing waits.
+    expect(slack.updates.count).toBe(updatesBefore + 1);
+    expect(await notes.get(first.approvalId)).toEqual([]);
   });
 });

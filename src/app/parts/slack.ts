@@ -47,7 +47,12 @@ function channelOptions(
 ): SlackApprovalChannelOptions {
   return {
     ...(profile === 'interactive' && { rateLimitBudgetMs: 1_000 }),
-    ...(stores && { grouping: stores.grouping, notes: stores.notes }),
+    ...(stores && {
+      // A click never waits for another redraw of its message (Slack gives it 3 s): that redraw reads the
+      // records again once it ends, and the click's own redraw is queued for the worker besides.
+      grouping: profile === 'interactive' ? { ...stores.grouping, pageWaitMs: 0 } : stores.grouping,
+      notes: stores.notes,
+    }),
     ...(pacer && { pacer }),
   };
 }
