@@ -222,10 +222,75 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
   }
 
   async setPages(groupId: string, pages: readonly GroupPage[], revision: number): Promise<boolean> {
+    return this.updateIf(
+      groupId,
+      'SET #pages = :pages, #revision = :next',
+      '#kind = :kind AND ((attribute_not_exists(#revision) AND :revision = :zero) OR #revision = :revision)',
+      { '#pages': 'pages', '#revision': 'revision', '#kind': 'kind' },
+      {
+        ':pages': pages.map((p) => ({
+          members: [...p.members],
+          ...(p.message && { message: { channel: p.message.channel, ts: p.message.ts } }),
+          ...(p.drawn !== undefined && { drawn: p.drawn }),
+          ...(p.poster !== undefined && { poster: p.poster }),
+          ...(p.laidOutAt !== undefined && { laidOutAt: p.laidOutAt }),
+          ...(p.attemptAt !== undefined && { attemptAt: p.attemptAt }),
+          ...(p.deleted !== undefined && p.deleted.length > 0 && { deleted: [...p.deleted] }),
+        })),
+        ':next': revision + 1,
+        ':revision': revision,
+        ':zero': 0,
+        ':kind': KIND,
+      },
+    );
+  }
+
+  async markDrawn(groupId: string, index: number, count: number): Promise<void> {
+    if (!Number.isInteger(index) || index < 0 || !Number.isInteger(count) || count < 1) {
+      checkedGroupId(groupId);
+      return;
+    }
+    // The index is PolicyGate's own (a page it read), never input: safe in the expression's path.
+    const path = `#pages[${index}].#drawn`;
+    await this.updateIf(
+      groupId,
+      `SET ${path} = :count`,
+      `#kind = :kind AND size(#pages) > :index AND (attribute_not_exists(${path}) OR ${path} < :count)`,
+      { '#pages': 'pages', '#drawn': 'drawn', '#kind': 'kind' },
+      { ':count': count, ':kind': KIND, ':index': index },
+    );
+  }
+
+  async claimDraw(groupId: string, index: number, now: string, until: string): Promise<boolean> {
+    return this.updateIf(
+      groupId,
+      'SET #claim = :until',
+      // A claim running past one made now was never PolicyGate's (the table is not sealed): taken.
+      '#kind = :kind AND (attribute_not_exists(#claim) OR #claim < :now OR #claim > :until)',
+      { '#claim': drawClaimName(index), '#kind': 'kind' },
+      { ':until': until, ':now': now, ':kind': KIND },
+    );
+  }
+
+  async releaseDraw(groupId: string, index: number, until: string): Promise<void> {
+    await this.updateIf(
+      groupId,
+      'REMOVE #claim',
+      '#claim = :until',
+      { '#claim': drawClaimName(index) },
+      { ':until': until },
+    );
+  }
+
+  /** A conditional UpdateItem on the group's item: whether it applied (`false`: its condition refused). */
+  private async updateIf(
+    groupId: string,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
     checkedGroupId(groupId);
-    const update = 'SET #pages = :pages, #revision = :next';
-    const condition =
-      '#kind = :kind AND ((attribute_not_exists(#revision) AND :revision = :zero) OR #revision = :revision)';
     try {
       await this.client.send(
         new UpdateCommand({
@@ -233,89 +298,14 @@ export class DynamoSlackGroupStore implements SlackGroupStore {
           Key: { approvalId: groupId },
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: namesFor(update, condition),
-          ExpressionAttributeValues: {
-            ':pages': pages.map((p) => ({
-              members: [...p.members],
-              ...(p.message && { message: { channel: p.message.channel, ts: p.message.ts } }),
-              ...(p.drawn !== undefined && { drawn: p.drawn }),
-              ...(p.poster !== undefined && { poster: p.poster }),
-              ...(p.laidOutAt !== undefined && { laidOutAt: p.laidOutAt }),
-              ...(p.attemptAt !== undefined && { attemptAt: p.attemptAt }),
-              ...(p.deleted !== undefined && p.deleted.length > 0 && { deleted: [...p.deleted] }),
-            })),
-            ':next': revision + 1,
-            ':revision': revision,
-            ':zero': 0,
-            ':kind': KIND,
-          },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
       throw mapError('UpdateItem', err);
-    }
-  }
-
-  async markDrawn(groupId: string, index: number, count: number): Promise<void> {
-    checkedGroupId(groupId);
-    if (!Number.isInteger(index) || index < 0 || !Number.isInteger(count) || count < 1) return;
-    // The index is PolicyGate's own (a page it read), never input: safe in the expression's path.
-    const path = `#pages[${index}].#drawn`;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId: groupId },
-          UpdateExpression: `SET ${path} = :count`,
-          ConditionExpression: `#kind = :kind AND size(#pages) > :index AND (attribute_not_exists(${path}) OR ${path} < :count)`,
-          ExpressionAttributeNames: { '#pages': 'pages', '#drawn': 'drawn', '#kind': 'kind' },
-          ExpressionAttributeValues: { ':count': count, ':kind': KIND, ':index': index },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
-    }
-  }
-
-  async claimDraw(groupId: string, index: number, now: string, until: string): Promise<boolean> {
-    checkedGroupId(groupId);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId: groupId },
-          UpdateExpression: 'SET #claim = :until',
-          // A claim running past one made now was never PolicyGate's (the table is not sealed): taken.
-          ConditionExpression:
-            '#kind = :kind AND (attribute_not_exists(#claim) OR #claim < :now OR #claim > :until)',
-          ExpressionAttributeNames: { '#claim': drawClaimName(index), '#kind': 'kind' },
-          ExpressionAttributeValues: { ':until': until, ':now': now, ':kind': KIND },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw mapError('UpdateItem', err);
-    }
-  }
-
-  async releaseDraw(groupId: string, index: number, until: string): Promise<void> {
-    checkedGroupId(groupId);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { approvalId: groupId },
-          UpdateExpression: 'REMOVE #claim',
-          ConditionExpression: '#claim = :until',
-          ExpressionAttributeNames: { '#claim': drawClaimName(index) },
-          ExpressionAttributeValues: { ':until': until },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw mapError('UpdateItem', err);
     }
   }
 }
