@@ -168,8 +168,8 @@ describe('SealedSlackNoteOutbox: lines only PolicyGate wrote are posted', () => 
     const other = approvalId();
     await notes.add(other, stored[0] as { text: string; seal: string }, TTL);
     // Act
-    const read = await outbox.get(id);
-    const moved = await outbox.get(other);
+    const read = await outbox.take(id, at(0), at(60));
+    const moved = await outbox.take(other, at(0), at(60));
     const afterRotation = await sealed('xoxb-rotated-token').outbox.get(id);
     // Assess: positions kept (removal is by position), the genuine one as written, the others forged.
     expect(read).toEqual([
@@ -178,8 +178,9 @@ describe('SealedSlackNoteOutbox: lines only PolicyGate wrote are posted', () => 
       { text: '', forged: true },
     ]);
     expect(moved).toEqual([{ text: '', forged: true }]);
-    expect(afterRotation.every((n) => n.forged)).toBe(true);
-    // Reported with the request and the count, never the forged text.
+    expect(afterRotation?.every((n) => n.forged)).toBe(true);
+    // Reported once, when taken, with the request and the count, never the forged text.
+    expect(await outbox.get(id)).toEqual(read);
     expect(reported).toEqual([
       { approvalId: id, forged: 2 },
       { approvalId: other, forged: 1 },
