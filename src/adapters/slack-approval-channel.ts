@@ -231,7 +231,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
   private async postReply(ref: MessageRef, text: string): Promise<void> {
     const client = await this.client();
     await this.whileRateLimited(async () => {
-      await this.options.pacer?.turn();
+      await this.options.pacer?.turn(ref.channel);
       return slackCall('chat.postMessage', () =>
         client.chat.postMessage({
           channel: ref.channel,
@@ -838,7 +838,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
     message: { text: string; blocks: unknown[] },
     metadata?: { event_type: string; event_payload: Record<string, string> },
   ): Promise<MessageRef> {
-    await this.options.pacer?.turn();
+    await this.options.pacer?.turn(this.channelId);
     const result = await slackCall('chat.postMessage', () =>
       client.chat.postMessage({
         channel: this.channelId,
@@ -869,7 +869,7 @@ export class SlackApprovalChannel implements ApprovalChannel {
       } catch (error) {
         const wait = rateLimitWaitMs(error, 0);
         if (wait === undefined || waited + wait > budget) throw error;
-        if (isPostLimit(error)) this.options.pacer?.holdUntil(Date.now() + wait);
+        if (isPostLimit(error)) this.options.pacer?.holdUntil(Date.now() + wait, this.channelId);
         waited += wait;
         await sleep(wait);
       }
