@@ -22,9 +22,9 @@ export class SealedSlackNoteOutbox implements SlackNoteOutbox {
   ) {}
 
   async add(approvalId: string, note: QueuedNote, ttl: number): Promise<void> {
-    const { text, redraw } = note;
-    const plain = { text, ...(redraw && { redraw: true as const }) };
-    await this.inner.add(approvalId, { ...plain, seal: await this.sealOf(approvalId, plain) }, ttl);
+    const plain = plainOf(note);
+    const seal = sealOf(await this.key(), approvalId, plain);
+    await this.inner.add(approvalId, { ...plain, seal }, ttl);
   }
 
   /** The lines, forged ones marked; reported only when taken (once, by the poster that drops them). */
@@ -51,16 +51,14 @@ export class SealedSlackNoteOutbox implements SlackNoteOutbox {
     report: boolean,
   ): Promise<QueuedNote[]> {
     if (notes.length === 0) return [];
-    const checked = await Promise.all(
-      notes.map(async (note): Promise<QueuedNote> => {
-        const { text, redraw, seal } = note;
-        const plain = { text, ...(redraw && { redraw: true as const }) };
-        const expected = Buffer.from(await this.sealOf(approvalId, plain));
-        const given = Buffer.from(seal ?? '');
-        const ok = given.length === expected.length && timingSafeEqual(given, expected);
-        return ok ? plain : { text: '', forged: true };
-      }),
-    );
+    const key = await this.key();
+    const checked = notes.map((note): QueuedNote => {
+      const plain = plainOf(note);
+      const expected = Buffer.from(sealOf(key, approvalId, plain));
+      const given = Buffer.from(note.seal ?? '');
+      const ok = given.length === expected.length && timingSafeEqual(given, expected);
+      return ok ? plain : { text: '', forged: true };
+    });
     const forged = checked.filter((n) => n.forged).length;
     if (forged > 0 && report) {
       // The text itself is not logged: it is whatever its writer wanted in the log.
@@ -72,14 +70,23 @@ export class SealedSlackNoteOutbox implements SlackNoteOutbox {
     return checked;
   }
 
-  private async sealOf(approvalId: string, note: { text: string; redraw?: true }): Promise<string> {
-    const key = createHmac('sha256', await this.botToken())
+  /** The line key, derived from the current bot token once per call, not once per line. */
+  private async key(): Promise<Buffer> {
+    return createHmac('sha256', await this.botToken())
       .update(LINE_SEAL_CONTEXT)
       .digest();
-    return createHmac('sha256', key)
-      .update(JSON.stringify([approvalId, note.text, note.redraw === true]))
-      .digest('base64url');
   }
+}
+
+/** What a line's seal covers: its text and whether it is a redraw, nothing read back beside them. */
+function plainOf(note: QueuedNote): { text: string; redraw?: true } {
+  return { text: note.text, ...(note.redraw && { redraw: true as const }) };
+}
+
+function sealOf(key: Buffer, approvalId: string, note: { text: string; redraw?: true }): string {
+  return createHmac('sha256', key)
+    .update(JSON.stringify([approvalId, note.text, note.redraw === true]))
+    .digest('base64url');
 }
 
 // Keys the line seals apart from any other use of the token (it is Slack's credential, not a MAC key).
