@@ -84,8 +84,12 @@ describe('the console with an organization', () => {
     expect(form).toContain('123456789012 security (central account)');
     expect(posted.status).toBe(200);
     expect(answer).toMatch(/in account 222222222222 data-prod \(OU Data platform\): approval/);
-    const policy = s.organization?.members['222222222222']?.iam.state.policies.find((p) => !p.awsManaged);
     const approvalId = /approval <code>([^<]+)<\/code>/.exec(answer)?.[1] as string;
+    // The console answers once the record exists; the quarantine in the member account follows it.
+    for (let i = 0; i < 200 && (await s.store.get(approvalId))?.quarantine === undefined; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const policy = s.organization?.members['222222222222']?.iam.state.policies.find((p) => !p.awsManaged);
     expect(documentsEqual(policy?.defaultDocument, quarantineDocument(approvalId))).toBe(true);
     expect(s.iam.state.policies.filter((p) => !p.awsManaged)).toEqual([]);
   });
