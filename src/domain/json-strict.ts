@@ -221,6 +221,11 @@ function countMembers(value: JsonValue, strings: boolean, depthLeft: number): nu
   let count = 0;
   if (Array.isArray(value)) {
     for (const item of value) {
+      // Most items are strings (every action of a policy): checked here, without a call each.
+      if (typeof item === 'string') {
+        if (strings && hasLoneSurrogate(item)) return REFUSED;
+        continue;
+      }
       const n = countMembers(item, strings, depthLeft - 1);
       if (n < 0) return n;
       count += n;
@@ -230,7 +235,12 @@ function countMembers(value: JsonValue, strings: boolean, depthLeft: number): nu
   const keys = Object.keys(value);
   for (const key of keys) {
     if (strings && hasLoneSurrogate(key)) return REFUSED;
-    const n = countMembers(value[key] as JsonValue, strings, depthLeft - 1);
+    const member = value[key] as JsonValue;
+    if (typeof member === 'string') {
+      if (strings && hasLoneSurrogate(member)) return REFUSED;
+      continue;
+    }
+    const n = countMembers(member, strings, depthLeft - 1);
     if (n < 0) return n;
     count += n;
   }

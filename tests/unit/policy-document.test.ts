@@ -358,6 +358,21 @@ describe('only strict JSON is read', () => {
     expect(error.message).toMatch(/unpaired UTF-16 surrogate/);
   });
 
+  test.each([
+    ['an escaped lone high surrogate', '"\\ud800"'],
+    ['a raw lone surrogate', '"\ud800"'],
+  ])('rejects %s in a list of condition values', (_label, value) => {
+    // Prepare
+    const text = textWith(
+      `{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:username":["x",${value}]}}}`,
+    );
+    // Act
+    const error = rejection(text);
+    // Assess
+    expect(error.path).toBe('Statement[0].Condition.StringEquals.aws:username[1]');
+    expect(error.message).toMatch(/unpaired UTF-16 surrogate/);
+  });
+
   test('accepts paired surrogates (an emoji) in a condition value', () => {
     const text = textWith(
       '{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"\\ud83d\\ude00 🚀"}}}',
