@@ -202,78 +202,41 @@ function acceptable(value: string | number): boolean {
     : Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value));
 }
 
-/** {@link countMembers}: a string or number in the value would be refused. */
-const REFUSED = -1;
-/** {@link countMembers}: the value nests more containers than allowed. */
-const TOO_DEEP = -2;
-
 /**
- * The number of object members in a value from `JSON.parse`, or {@link REFUSED} when a string or number
- * in it would be refused, or {@link TOO_DEEP} when it nests more than `depthLeft` objects and lists (the
- * walk stops there, so it recurses at most that deep). No paths are built here: this runs on every
- * document, the precise error only on a bad one.
+ * The number of object members in a value from `JSON.parse`, or -1 when a string or number in it would
+ * be refused. No paths are built here: this runs on every document, the precise error only on a bad one.
  */
-function countMembers(value: JsonValue, strings: boolean, depthLeft: number): number {
+function countMembers(value: JsonValue, strings: boolean): number {
   if (value === null || typeof value === 'boolean') return 0;
-  if (typeof value === 'string') return strings && hasLoneSurrogate(value) ? REFUSED : 0;
-  if (typeof value !== 'object') return acceptable(value) ? 0 : REFUSED;
-  if (depthLeft === 0) return TOO_DEEP;
+  if (typeof value === 'string') return strings && hasLoneSurrogate(value) ? -1 : 0;
+  if (typeof value !== 'object') return acceptable(value) ? 0 : -1;
   let count = 0;
   if (Array.isArray(value)) {
     for (const item of value) {
       // Most items are strings (every action of a policy): checked here, without a call each.
       if (typeof item === 'string') {
-        if (strings && hasLoneSurrogate(item)) return REFUSED;
+        if (strings && hasLoneSurrogate(item)) return -1;
         continue;
       }
-      const n = countMembers(item, strings, depthLeft - 1);
-      if (n < 0) return n;
+      const n = countMembers(item, strings);
+      if (n < 0) return -1;
       count += n;
     }
     return count;
   }
   const keys = Object.keys(value);
   for (const key of keys) {
-    if (strings && hasLoneSurrogate(key)) return REFUSED;
+    if (strings && hasLoneSurrogate(key)) return -1;
     const member = value[key] as JsonValue;
     if (typeof member === 'string') {
-      if (strings && hasLoneSurrogate(member)) return REFUSED;
+      if (strings && hasLoneSurrogate(member)) return -1;
       continue;
     }
-    const n = countMembers(member, strings, depthLeft - 1);
-    if (n < 0) return n;
+    const n = countMembers(member, strings);
+    if (n < 0) return -1;
     count += n;
   }
   return count + keys.length;
-}
-
-/**
- * The members of valid JSON text: one name-separating `:` outside strings each (see {@link shape}, which
- * also measures depth; the depth of text `JSON.parse` read without losing a member is its value's, which
- * {@link countMembers} measures, so this hot path counts colons only).
- */
-function textMembers(text: string): number {
-  let members = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === QUOTE) {
-      let from = i + 1;
-      for (;;) {
-        const quote = text.indexOf('"', from);
-        if (quote === -1) return members;
-        let backslash = quote - 1;
-        while (backslash > i && text.charCodeAt(backslash) === BACKSLASH) backslash--;
-        if ((quote - 1 - backslash) % 2 === 0) {
-          i = quote;
-          break;
-        }
-        from = quote + 1;
-      }
-    } else if (code === COLON) {
-      members++;
-    }
-  }
-  return members;
 }
 
 /** The raw control character inside a string that `JSON.parse` refused and momoa let through, if any. */
@@ -374,19 +337,16 @@ export function parseStrictJson(
       cause,
     );
   }
+  const { members, depth } = shape(text);
+  if (depth > limits.maxDepth) throw tooDeep(subject, limits);
   // A string can hold a surrogate only if the text does, raw or as a `\uD8..`-`\uDF..` escape; most
   // documents have neither, and one scan of the text then spares a check of every string.
   const counted = countMembers(
     value,
     SURROGATE.test(text) || (text.includes('\\u') && ESCAPED_SURROGATE.test(text)),
-    limits.maxDepth,
   );
-  // Too deep is said first, as it always was: the text's depth, which bounds every later walk.
-  if (counted === TOO_DEEP || (counted < 0 && shape(text).depth > limits.maxDepth)) {
-    throw tooDeep(subject, limits);
-  }
   if (counted < 0) copy(value, [], limits.maxDepth); // throws, naming the path
-  if (counted !== textMembers(text)) {
+  if (counted !== members) {
     build(momoa(text, subject, limits).body, []); // throws, naming the duplicate's path
     throw new PolicyParseError('', `${subject} has a duplicate key`);
   }
