@@ -98,6 +98,10 @@ export async function detectionRows({ quick, log }: SectionOptions): Promise<Ben
 const rateText = (rate: Summary) =>
   `${formatCount(rate.median)}/s (median of ${rate.n} rounds; p25 ${formatCount(rate.p25)}, p75 ${formatCount(rate.p75)}; min ${formatCount(rate.min)}, max ${formatCount(rate.max)})`;
 
+/** How many rounds a rate takes: three for a quick look, else until stable (see {@link roundsUntilStable}). */
+const stableRounds = (quick: boolean) =>
+  quick ? { minRounds: 3, maxRounds: 3, tolerance: 1 } : { minRounds: 15, maxRounds: 60, tolerance: 0.05 };
+
 /**
  * Checks per second over `texts`: parse (strictly, as the workflow does) and analyse each. A document
  * PolicyGate cannot read exactly as IAM would is a verdict too (unanalysable, hence risky): it counts as
@@ -122,17 +126,14 @@ function checkRate(texts: readonly string[], restricted: RestrictedActionSet, qu
   // CPU time beside wall time: on a shared machine the wall figure (the one the target is judged on)
   // also measures the neighbours, the CPU figure only this process.
   const cpuSeconds: number[] = [];
-  const seconds = roundsUntilStable(
-    () => {
-      const start = process.hrtime.bigint();
-      const cpu = process.cpuUsage();
-      checkAll();
-      const used = process.cpuUsage(cpu);
-      cpuSeconds.push((used.user + used.system) / 1e6);
-      return Number(process.hrtime.bigint() - start) / 1e9;
-    },
-    quick ? { minRounds: 3, maxRounds: 3, tolerance: 1 } : { minRounds: 15, maxRounds: 60, tolerance: 0.05 },
-  );
+  const seconds = roundsUntilStable(() => {
+    const start = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    checkAll();
+    const used = process.cpuUsage(cpu);
+    cpuSeconds.push((used.user + used.system) / 1e6);
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  }, stableRounds(quick));
   return {
     checked: texts.length,
     rate: summarise(seconds.map((s) => texts.length / s)),
@@ -153,14 +154,11 @@ function parseRate(texts: readonly string[], quick: boolean): Summary {
     for (const text of texts) sink += JSON.parse(text) === null ? 0 : 1;
   };
   parseAll();
-  const seconds = roundsUntilStable(
-    () => {
-      const start = process.hrtime.bigint();
-      parseAll();
-      return Number(process.hrtime.bigint() - start) / 1e9;
-    },
-    quick ? { minRounds: 3, maxRounds: 3, tolerance: 1 } : { minRounds: 15, maxRounds: 60, tolerance: 0.05 },
-  );
+  const seconds = roundsUntilStable(() => {
+    const start = process.hrtime.bigint();
+    parseAll();
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  }, stableRounds(quick));
   if (sink !== texts.length * (seconds.length + 1))
     throw new Error('JSON.parse reference: a text was not read');
   return summarise(seconds.map((s) => texts.length / s));

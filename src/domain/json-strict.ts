@@ -213,11 +213,6 @@ function countMembers(value: JsonValue, strings: boolean): number {
   let count = 0;
   if (Array.isArray(value)) {
     for (const item of value) {
-      // Most items are strings (every action of a policy): checked here, without a call each.
-      if (typeof item === 'string') {
-        if (strings && hasLoneSurrogate(item)) return -1;
-        continue;
-      }
       const n = countMembers(item, strings);
       if (n < 0) return -1;
       count += n;
@@ -227,12 +222,7 @@ function countMembers(value: JsonValue, strings: boolean): number {
   const keys = Object.keys(value);
   for (const key of keys) {
     if (strings && hasLoneSurrogate(key)) return -1;
-    const member = value[key] as JsonValue;
-    if (typeof member === 'string') {
-      if (strings && hasLoneSurrogate(member)) return -1;
-      continue;
-    }
-    const n = countMembers(member, strings);
+    const n = countMembers(value[key] as JsonValue, strings);
     if (n < 0) return -1;
     count += n;
   }

@@ -368,9 +368,11 @@ export function parsePolicyDocument(input: unknown, options: ParsePolicyOptions 
   const statements = Array.isArray(Statement)
     ? Statement.map((s, i) => parseStatement(s, i, `Statement[${i}]`, kind))
     : [parseStatement(Statement, 0, 'Statement', kind)];
-  const document: { -readonly [K in keyof PolicyDocument]: PolicyDocument[K] } = { statements };
-  if (Version !== undefined) document.version = Version;
-  if (Id !== undefined) document.id = Id;
+  const document: PolicyDocument = {
+    ...(Version !== undefined && { version: Version }),
+    ...(Id !== undefined && { id: Id }),
+    statements,
+  };
   parsedDocuments.add(document);
   return document;
 }
