@@ -1,5 +1,5 @@
 import { AnalysisBudgetError, PolicyGateError } from '../errors';
-import { compileActionPattern } from './action-pattern';
+import { compileActionPattern, hasWildcard } from './action-pattern';
 import { matchGlobCounted, type WorkCounter } from './glob-match';
 import { isParsedPolicyDocument, type PolicyDocument, type PolicyStatement } from './policy-document';
 import type { RestrictedActionSet } from './restricted-actions';
@@ -51,6 +51,10 @@ interface RestrictedIndex {
   /** `lower` of each action, by position in `set.actions`. */
   readonly names: readonly string[];
   readonly byName: ReadonlyMap<string, number>;
+  /** Positions in `names` by the name's length. */
+  readonly byLength: ReadonlyMap<number, readonly number[]>;
+  /** No name holds a wildcard, so a pattern equal to one is that one name (always so when resolved). */
+  readonly plainNames: boolean;
   /** The lower-case names in ascending order, and the position each comes from. */
   readonly sorted: readonly string[];
   readonly order: Int32Array;
@@ -61,6 +65,8 @@ interface RestrictedIndex {
    * can match none of them, and three in four actions of real policies are such patterns.
    */
   readonly servicesByLength: ReadonlyMap<number, readonly string[]>;
+  /** {@link ServiceHints} over the same services. */
+  readonly serviceHints: ServiceHints;
   /**
    * Scratch space for one analysis at a time (analyses are synchronous, so they never overlap), kept
    * with the index so checking thousands of documents does not allocate it thousands of times.
@@ -68,6 +74,7 @@ interface RestrictedIndex {
   readonly denied: Int32Array;
   readonly state: Int32Array;
   readonly unconditional: Uint8Array;
+  readonly seen: Set<string>;
 }
 
 const indexes = new WeakMap<RestrictedActionSet, RestrictedIndex>();
@@ -84,6 +91,13 @@ function indexOf(set: RestrictedActionSet): RestrictedIndex {
   names.forEach((name, i) => {
     if (!byName.has(name)) byName.set(name, i);
   });
+  const byLength = new Map<number, number[]>();
+  for (const i of byName.values()) {
+    const length = (names[i] as string).length;
+    const same = byLength.get(length);
+    if (same) same.push(i);
+    else byLength.set(length, [i]);
+  }
   const positions = names.map((_, i) => i);
   positions.sort((a, b) => {
     const x = names[a] as string;
@@ -100,13 +114,17 @@ function indexOf(set: RestrictedActionSet): RestrictedIndex {
     set,
     names,
     byName,
+    byLength,
+    plainNames: names.every((name) => !hasWildcard(name)),
     servicesByLength,
+    serviceHints: serviceHints(servicesByLength),
     sorted: positions.map((i) => names[i] as string),
     order: Int32Array.from(positions),
     depth: Math.ceil(Math.log2(names.length + 1)),
     denied: new Int32Array(names.length),
     state: new Int32Array(names.length),
     unconditional: new Uint8Array(names.length),
+    seen: new Set(),
   };
   indexes.set(set, index);
   return index;
@@ -136,6 +154,37 @@ function isServiceCharacter(code: number): boolean {
 }
 
 /**
+ * A filter that rules out most services at the cost of two character reads: bit `n` of entry
+ * `(first & 31) << 5 | (last & 31)` is set when some restricted service of `n` characters (n ≤
+ * {@link HINTED_LENGTH}) starts and ends with those characters. `& 31` maps an ASCII letter and its
+ * capital to the same entry, so a clear bit proves that no service of that length equals the pattern's
+ * ignoring case; a set bit (digits and `-` share entries with letters) only sends it to the full compare.
+ */
+type ServiceHints = Uint32Array;
+const HINTED_LENGTH = 30;
+
+function serviceHints(servicesByLength: ReadonlyMap<number, readonly string[]>): ServiceHints {
+  const hints = new Uint32Array(1024);
+  for (const [length, services] of servicesByLength) {
+    if (length > HINTED_LENGTH) continue;
+    for (const service of services) {
+      const entry = ((service.charCodeAt(0) & 31) << 5) | (service.charCodeAt(length - 1) & 31);
+      hints[entry] = (hints[entry] as number) | (1 << length);
+    }
+  }
+  return hints;
+}
+
+/**
+ * Whether the hints prove that the `colon` characters before `pattern`'s first colon (at most
+ * {@link HINTED_LENGTH}, letters, digits and `-`) name no restricted service.
+ */
+function outsideHints(pattern: string, colon: number, hints: ServiceHints): boolean {
+  const entry = ((pattern.charCodeAt(0) & 31) << 5) | (pattern.charCodeAt(colon - 1) & 31);
+  return ((hints[entry] as number) & (1 << colon)) === 0;
+}
+
+/**
  * Whether `pattern` names a service outside `servicesByLength`, so it matches no restricted action: its
  * part before the first colon is plain (letters, digits, `-`: no wildcard, nothing that lower-cases
  * unexpectedly) and equal, ignoring ASCII case, to none of them. Allocates nothing: it runs for every
@@ -146,6 +195,7 @@ function isServiceCharacter(code: number): boolean {
 function namesOtherService(
   pattern: string,
   servicesByLength: ReadonlyMap<number, readonly string[]>,
+  hints: ServiceHints,
   grammatical: boolean,
 ): boolean {
   const colon = pattern.indexOf(':');
@@ -153,6 +203,7 @@ function namesOtherService(
   if (!grammatical) {
     for (let i = 0; i < colon; i++) if (!isServiceCharacter(pattern.charCodeAt(i))) return false;
   }
+  if (colon <= HINTED_LENGTH && outsideHints(pattern, colon, hints)) return true;
   const candidates = servicesByLength.get(colon);
   if (candidates === undefined) return true;
   for (const service of candidates) {
@@ -162,6 +213,28 @@ function namesOtherService(
     if (same) return false;
   }
   return true;
+}
+
+/**
+ * The position in `names` (lower case) among `candidates` of the name `pattern` spells ignoring ASCII
+ * case, or -1. `pattern` must be in IAM's action grammar (letters, digits, `-`, one `:`), for which
+ * `| 0x20` is exactly lower-casing; other characters could alias (`\r | 0x20` is `-`).
+ */
+function sameName(
+  pattern: string,
+  names: readonly string[],
+  candidates: readonly number[] | undefined,
+): number {
+  if (candidates === undefined) return -1;
+  const length = pattern.length;
+  for (const i of candidates) {
+    const name = names[i] as string;
+    // From the end: names of one service share their start.
+    let j = length - 1;
+    while (j >= 0 && (pattern.charCodeAt(j) | 0x20) === name.charCodeAt(j)) j--;
+    if (j < 0) return i;
+  }
+  return -1;
 }
 
 function notActionNote(patterns: readonly string[]): string {
@@ -224,7 +297,7 @@ class Analysis {
    */
   private readonly state: Int32Array;
   /** Patterns already tried in the statement at hand. */
-  private readonly seen = new Set<string>();
+  private readonly seen: Set<string>;
   /** The range `prefixRange` found, in `index.sorted`. */
   private rangeStart = 0;
   private rangeEnd = 0;
@@ -240,6 +313,7 @@ class Analysis {
     this.charge(3 * this.size);
     this.denied = index.denied;
     this.state = index.state;
+    this.seen = index.seen;
     this.denied.fill(0);
     index.unconditional.fill(0);
   }
@@ -288,17 +362,37 @@ class Analysis {
    * pattern. Stops as soon as no action is left open. Returns how many it marked.
    */
   private cover(patterns: readonly string[], open: number): number {
-    const { names, order, byName, servicesByLength } = this.index;
-    const { state, counter, seen } = this;
+    const { names, order, byName, byLength, plainNames, servicesByLength, serviceHints: hints } = this.index;
+    const { state, counter, seen, grammatical } = this;
     let remaining = open;
     // A repeated wildcard pattern can never be the first to match anything, so it is tried once per
-    // statement.
-    seen.clear();
+    // statement. (Clearing an empty Set still allocates a new table.)
+    if (seen.size > 0) seen.clear();
     for (let k = 0; k < patterns.length && remaining > 0; k++) {
       const source = patterns[k] as string;
       // Compiling (or finding in the cache) and hashing read the whole pattern, however often it repeats.
       this.charge(source.length + 1);
-      if (namesOtherService(source, servicesByLength, this.grammatical)) continue;
+      if (grammatical && plainNames) {
+        // The fast path for IAM's grammar (`*` or `service:action`, one colon, letters, digits and `-`
+        // but for wildcards in the action), where three in four patterns name another service and most
+        // others name one action: ruled out by the hints, or found among the restricted names of their
+        // length, without the full service compare or hashing a string that is new in every document.
+        const colon = source.indexOf(':');
+        if (colon > 0) {
+          if (colon <= HINTED_LENGTH && outsideHints(source, colon, hints)) continue;
+          // Equal to a restricted name (which holds no wildcard), so a plain name.
+          const i = sameName(source, names, byLength.get(source.length));
+          if (i >= 0) {
+            if (state[i] === 0) {
+              state[i] = k + 1;
+              remaining--;
+            }
+            continue;
+          }
+          if (!source.includes('*') && !source.includes('?')) continue;
+        }
+      }
+      if (namesOtherService(source, servicesByLength, hints, grammatical)) continue;
       const pattern = compileActionPattern(source);
       const { glob } = pattern;
       if (!glob) {

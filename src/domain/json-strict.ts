@@ -303,6 +303,25 @@ export function parseStrictJson(
   limits: JsonLimits = DEFAULT_JSON_LIMITS,
   subject = 'policy document',
 ): JsonValue {
+  const reading = read(text, limits, subject);
+  verify(reading);
+  return reading.value;
+}
+
+/** What {@link read} found: the value, and what {@link verify} compares it with. */
+interface Reading {
+  readonly text: string;
+  readonly value: JsonValue;
+  /** Members in the text (one `:` outside strings each). */
+  readonly members: number;
+  /** Whether a string may hold a surrogate, so every string must be checked. */
+  readonly surrogates: boolean;
+  readonly limits: JsonLimits;
+  readonly subject: string;
+}
+
+/** Everything {@link parseStrictJson} checks but the members of the value (see {@link verify}). */
+function read(text: string, limits: JsonLimits, subject: string): Reading {
   if (text.length > limits.maxLength) {
     throw new PolicyParseError(
       '',
@@ -331,16 +350,64 @@ export function parseStrictJson(
   if (depth > limits.maxDepth) throw tooDeep(subject, limits);
   // A string can hold a surrogate only if the text does, raw or as a `\uD8..`-`\uDF..` escape; most
   // documents have neither, and one scan of the text then spares a check of every string.
-  const counted = countMembers(
-    value,
-    SURROGATE.test(text) || (text.includes('\\u') && ESCAPED_SURROGATE.test(text)),
-  );
+  const surrogates = SURROGATE.test(text) || (text.includes('\\u') && ESCAPED_SURROGATE.test(text));
+  return { text, value, members, surrogates, limits, subject };
+}
+
+/**
+ * Refuses the reading unless its value kept every member of the text (no duplicate key lost one) and
+ * holds no string or number to refuse, naming the path of what is wrong.
+ */
+function verify({ text, value, members, surrogates, limits, subject }: Reading): void {
+  const counted = countMembers(value, surrogates);
   if (counted < 0) copy(value, [], limits.maxDepth); // throws, naming the path
   if (counted !== members) {
     build(momoa(text, subject, limits).body, []); // throws, naming the duplicate's path
     throw new PolicyParseError('', `${subject} has a duplicate key`);
   }
-  return value;
+}
+
+/**
+ * What a reader given to {@link parseStrictJsonAs} tells of the value it walked: `members`, the
+ * object members it saw, and `complete`, cleared when it cannot vouch for every member and number.
+ */
+export interface MemberTally {
+  members: number;
+  complete: boolean;
+}
+
+/**
+ * {@link parseStrictJson}, then `reader` on the value, for a reader that walks the whole value anyway
+ * (a policy document's parser visits every member, as it refuses unknown ones): it counts the members
+ * in `tally`, which spares a second walk. Whenever the tally does not prove the value sound (the count
+ * differs from the text's, the reader cleared `complete`, or a string may hold a surrogate), and whenever
+ * the reader throws a {@link PolicyParseError}, the full check of {@link parseStrictJson} runs first, so
+ * the same documents are refused with the same errors as by `parseStrictJson` and then `reader`. A
+ * duplicate key loses a member, so a reader that counts only what it sees can never hide one; the
+ * reader must count each member once and clear `complete` on meeting a number (which `parseStrictJson`
+ * checks too).
+ */
+export function parseStrictJsonAs<T>(
+  text: string,
+  reader: (value: JsonValue, tally: MemberTally) => T,
+  limits: JsonLimits = DEFAULT_JSON_LIMITS,
+  subject = 'policy document',
+): T {
+  const reading = read(text, limits, subject);
+  if (reading.surrogates) {
+    verify(reading);
+    return reader(reading.value, { members: 0, complete: false });
+  }
+  const tally: MemberTally = { members: 0, complete: true };
+  let result: T;
+  try {
+    result = reader(reading.value, tally);
+  } catch (error) {
+    if (error instanceof PolicyParseError) verify(reading);
+    throw error;
+  }
+  if (!tally.complete || tally.members !== reading.members) verify(reading);
+  return result;
 }
 
 /**

@@ -383,9 +383,11 @@ describe('only strict JSON is read', () => {
   });
 
   test.each([
-    ['a number too large for a double', '1e400', /too large/],
-    ['an integer beyond 2^53', '9007199254740993', /beyond 2\^53/],
-  ])('rejects %s', (_label, number, message) => {
+    ['a number too large for a double', '1e400', '', /too large/],
+    ['an integer beyond 2^53', '9007199254740993', '', /beyond 2\^53/],
+    ['a number too large for a double in a list of values', '[1,1e400]', '[1]', /too large/],
+    ['an integer beyond 2^53 in a list of values', '[9007199254740993]', '[0]', /beyond 2\^53/],
+  ])('rejects %s', (_label, number, at, message) => {
     // Prepare
     const text = textWith(
       `{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":${number}}}}`,
@@ -393,7 +395,7 @@ describe('only strict JSON is read', () => {
     // Act
     const error = rejection(text);
     // Assess
-    expect(error.path).toBe('Statement[0].Condition.NumericLessThan.s3:max-keys');
+    expect(error.path).toBe(`Statement[0].Condition.NumericLessThan.s3:max-keys${at}`);
     expect(error.message).toMatch(message);
   });
 });
