@@ -1,4 +1,4 @@
-import { PolicyParseError } from '../errors';
+import { PolicyGateError, PolicyParseError } from '../errors';
 import { type JsonValue, type MemberTally, parseStrictJsonAs, toJsonValue } from './json-strict';
 import { decodePolicyText } from './policy-text';
 
@@ -332,13 +332,16 @@ function parseStatement(
   return statement;
 }
 
+const PARSER = Symbol('parsePolicyDocument');
+
 /**
  * What {@link parsePolicyDocument} returns, so a consumer can rely on its guarantees without checking
  * every string again (the analysis skips re-reading each action's service part). Only this class's
  * constructor can give an object its private field, so no other document, however it is built (a copy,
  * a literal, `Object.create` of this prototype), passes {@link isParsedPolicyDocument}; it gets every
- * check. (A private field costs a document no more than a property; a `WeakSet` of parsed documents
- * cost 3 % of a whole check over the managed policies, measured.)
+ * check. The constructor is reachable from any document (`document.constructor`), so it makes one only
+ * when given a key this module keeps. (A private field costs a document no more than a property; a
+ * `WeakSet` of parsed documents cost 3 % of a whole check over the managed policies, measured.)
  */
 class ParsedPolicyDocument implements PolicyDocument {
   readonly #parsed = true;
@@ -346,7 +349,13 @@ class ParsedPolicyDocument implements PolicyDocument {
   declare readonly id?: string;
   declare readonly statements: readonly PolicyStatement[];
 
-  constructor(version: string | undefined, id: string | undefined, statements: readonly PolicyStatement[]) {
+  constructor(
+    key: symbol,
+    version: string | undefined,
+    id: string | undefined,
+    statements: readonly PolicyStatement[],
+  ) {
+    if (key !== PARSER) throw new PolicyGateError('only parsePolicyDocument makes a parsed policy document');
     // Set only when present and in this order, so the document has the keys of the literal it replaces.
     const self = this as { version?: string; id?: string; statements: readonly PolicyStatement[] };
     if (version !== undefined) self.version = version;
@@ -417,5 +426,5 @@ function readDocument(raw: JsonValue, kind: PolicyDocumentKind, tally: MemberTal
   const statements = Array.isArray(Statement)
     ? Statement.map((s, i) => parseStatement(s, i, `Statement[${i}]`, kind, tally))
     : [parseStatement(Statement, 0, 'Statement', kind, tally)];
-  return new ParsedPolicyDocument(Version, Id, statements);
+  return new ParsedPolicyDocument(PARSER, Version, Id, statements);
 }

@@ -529,6 +529,17 @@ describe('analysePolicy agrees with a brute-force reading of the rules', () => {
     for (const copy of copies) expect(isParsedPolicyDocument(copy)).toBe(false);
   });
 
+  test("a parsed document's constructor makes no document for anyone but the parser", () => {
+    // Prepare
+    const parsed = parsePolicyDocument('{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}');
+    const Made = parsed.constructor as new (...args: unknown[]) => PolicyDocument;
+    const handBuilt = [{ index: 0, effect: 'Allow', action: ['i?m:PassRole'], resource: ['*'] }];
+    // Act
+    const forge = () => new Made(Symbol('parsePolicyDocument'), undefined, undefined, handBuilt);
+    // Assess
+    expect(forge).toThrow(/only parsePolicyDocument makes a parsed policy document/);
+  });
+
   test('a hand-built document with a wildcard or look-alike in the service part is still matched in full', () => {
     // Prepare: the parser refuses these; a document built any other way gets every check
     const document: PolicyDocument = {
