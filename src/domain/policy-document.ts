@@ -131,31 +131,21 @@ function itemPath(path: string, value: JsonValue, i: number): string {
 }
 
 function actionList(value: JsonValue, path: string): string[] {
-  // One pass over a well-formed list (the common case); anything else is read again for the error.
-  if (Array.isArray(value)) {
-    let i = 0;
-    while (i < value.length) {
-      const action = value[i];
-      if (typeof action !== 'string' || !ACTION_GRAMMAR.test(action)) break;
-      i++;
-    }
-    if (i === value.length) return value as string[];
-  } else if (typeof value === 'string' && ACTION_GRAMMAR.test(value)) {
-    return [value];
-  }
-  // A value that is not a string or a list of strings is refused as such first, as before.
-  const list = stringList(value, path);
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list)) return stringList(value, path); // throws: neither a string nor a list
   for (let i = 0; i < list.length; i++) {
-    const action = list[i] as string;
-    if (ACTION_GRAMMAR.test(action)) continue;
+    const action = list[i];
+    if (typeof action === 'string' && ACTION_GRAMMAR.test(action)) continue;
+    // A list holding something other than a string is refused as such first, wherever that is.
+    stringList(value, path);
     const at = itemPath(path, value, i);
-    requireAscii(action, at);
+    requireAscii(action as string, at);
     throw new PolicyParseError(
       at,
-      `${describe(action)} is not an IAM action: expected "*" or service:action (the service made of letters, digits and "-", the action of letters, digits, "-", "*" and "?")`,
+      `${describe(action as string)} is not an IAM action: expected "*" or service:action (the service made of letters, digits and "-", the action of letters, digits, "-", "*" and "?")`,
     );
   }
-  return list;
+  return list as string[];
 }
 
 function resourceList(value: JsonValue, path: string): string[] {
