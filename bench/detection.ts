@@ -116,12 +116,13 @@ interface Reference {
  * PolicyGate cannot read exactly as IAM would is a verdict too (unanalysable, hence risky): it counts as
  * checked, as the workflow would treat it.
  *
- * Every check round is followed by a round of `JSON.parse` alone over the same texts:
- * no check can be faster, so the ratio of the two compares the check's own cost across machines, which
- * the absolute figure cannot (it moves with the CPU: the same code measured 19,700 to 23,000/s on one
- * 2-core host and 12,000 to 14,000/s on another). Taken round by round, the two sides of each ratio ran
- * within the same second, so a shared machine's changing speed moves both (measured in separate runs,
- * one run's ratio was 2.93 and the next's 3.56 for the same code).
+ * Every check round is followed by a round of `JSON.parse` alone over the same texts (the reference is
+ * printed for the whole corpus): no check can be faster, so the ratio of the two compares the check's
+ * own cost across machines, which the absolute figure cannot (it moves with the CPU: the same code
+ * measured 19,700 to 23,000/s on one 2-core host and 12,000 to 14,000/s on another). Taken round by
+ * round, the two sides of each ratio run moments apart, so a shared machine's changing speed moves both
+ * (measured in separate phases of one run, the ratio was 2.93 in one run and 3.56 in the next for the
+ * same code).
  */
 function checkRate(texts: readonly string[], restricted: RestrictedActionSet, quick: boolean) {
   let findings = 0;
