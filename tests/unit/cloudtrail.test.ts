@@ -14,6 +14,7 @@ import {
   type PolicyChange,
 } from '../../src/domain/policy-change';
 import { EventNormalisationError, PolicyGateError } from '../../src/errors';
+import { thrownBy } from '../support/thrown';
 
 const FIXTURE_DIR = join(__dirname, '..', 'fixtures', 'cloudtrail');
 
@@ -104,20 +105,10 @@ function ignoredOf(result: NormalisedEvent): Extract<NormalisedEvent, { kind: 'i
 }
 
 function errorOf(action: () => unknown): EventNormalisationError {
-  const error = errorFrom(action);
+  const error = thrownBy(action);
   if (!(error instanceof EventNormalisationError))
     throw new Error(`expected an EventNormalisationError, got ${error}`);
   return error;
-}
-
-/** The error `action` throws, so tests can assert its type and message together. */
-function errorFrom(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error, but none was thrown');
 }
 
 const DELETE = Symbol('delete');
@@ -816,7 +807,7 @@ describe('normaliseEvent: rejected input', () => {
     const options = NO_OWN_ROLES;
 
     // Act
-    const error = errorFrom(() => normaliseEvent(input, options));
+    const error = thrownBy(() => normaliseEvent(input, options));
 
     // Assess
     expect(error).toBeInstanceOf(EventNormalisationError);
@@ -828,7 +819,7 @@ describe('normaliseEvent: rejected input', () => {
     const input = {};
 
     // Act
-    const error = errorFrom(() => normaliseEvent(input, NO_OWN_ROLES));
+    const error = thrownBy(() => normaliseEvent(input, NO_OWN_ROLES));
 
     // Assess
     expect(error).toBeInstanceOf(EventNormalisationError);
@@ -845,7 +836,7 @@ describe('normaliseEvent: rejected input', () => {
     setPath(fixture, path, value);
 
     // Act
-    const error = errorFrom(() => normaliseEvent(fixture, NO_OWN_ROLES));
+    const error = thrownBy(() => normaliseEvent(fixture, NO_OWN_ROLES));
 
     // Assess
     expect(error).toBeInstanceOf(EventNormalisationError);
@@ -1867,7 +1858,7 @@ describe('normaliseEvent: sweep findings', () => {
     };
 
     // Act
-    const error = errorFrom(() => sweepFindingEvent(finding));
+    const error = thrownBy(() => sweepFindingEvent(finding));
 
     // Assess
     expect(error).toBeInstanceOf(PolicyGateError);

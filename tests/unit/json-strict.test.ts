@@ -6,16 +6,7 @@ import {
   parseStrictJsonAs,
 } from '../../src/domain/json-strict';
 import { PolicyParseError } from '../../src/errors';
-
-/** What `fn` threw (failing the test when it did not throw). */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected it to throw');
-}
+import { thrownBy } from '../support/thrown';
 
 /** Counts every member of a value, as a reader that walks all of it would. */
 function countAll(value: JsonValue, tally: MemberTally): void {
@@ -46,7 +37,7 @@ describe('parseStrictJsonAs: the reader counts the members it visits, sparing a 
       },
     ]) {
       // Act
-      const error = thrown(() => parseStrictJsonAs(text, reader));
+      const error = thrownBy(() => parseStrictJsonAs(text, reader));
       // Assess
       expect(error).toBeInstanceOf(PolicyParseError);
       expect((error as PolicyParseError).message).toMatch(/duplicate key/);
@@ -59,9 +50,9 @@ describe('parseStrictJsonAs: the reader counts the members it visits, sparing a 
       throw new PolicyParseError('Statement', 'the reader refuses it');
     };
     // Act
-    const duplicate = thrown(() => parseStrictJsonAs('{"Statement":1,"Statement":2}', reader));
-    const unsafe = thrown(() => parseStrictJsonAs('{"Statement":9007199254740993}', reader));
-    const sound = thrown(() => parseStrictJsonAs('{"Statement":1}', reader));
+    const duplicate = thrownBy(() => parseStrictJsonAs('{"Statement":1,"Statement":2}', reader));
+    const unsafe = thrownBy(() => parseStrictJsonAs('{"Statement":9007199254740993}', reader));
+    const sound = thrownBy(() => parseStrictJsonAs('{"Statement":1}', reader));
     // Assess
     expect((duplicate as PolicyParseError).message).toMatch(/duplicate key/);
     expect((unsafe as PolicyParseError).message).toMatch(/beyond 2\^53/);
@@ -70,7 +61,7 @@ describe('parseStrictJsonAs: the reader counts the members it visits, sparing a 
 
   test('a number the reader met and flagged is checked as parseStrictJson checks it', () => {
     // Act
-    const error = thrown(() => parseStrictJsonAs('{"a":[1e400]}', countAll));
+    const error = thrownBy(() => parseStrictJsonAs('{"a":[1e400]}', countAll));
     // Assess
     expect((error as PolicyParseError).path).toBe('a[0]');
   });

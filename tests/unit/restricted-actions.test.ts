@@ -7,6 +7,7 @@ import {
   resolveRestrictedActions,
 } from '../../src/domain/restricted-actions';
 import { RestrictedActionError } from '../../src/errors';
+import { thrownBy } from '../support/thrown';
 
 // A hand-made catalogue keeps the expansion tests independent of what AWS adds to the real one.
 const tiny = catalogueFromData({
@@ -26,15 +27,6 @@ function lowerNames(
   catalogue: ActionCatalogue = tiny,
 ): string[] {
   return resolveRestrictedActions(entries, catalogue).actions.map((action) => action.lower);
-}
-
-function catchError(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('resolveRestrictedActions: entry shape', () => {
@@ -70,7 +62,7 @@ describe('resolveRestrictedActions: entry shape', () => {
     ['arn:aws:s3:::bucket', 'more than one colon'],
   ])('rejects %j (%s)', (entry, why) => {
     // Prepare / Act
-    const error = catchError(() => resolveRestrictedActions(['s3:GetObject', entry], tiny));
+    const error = thrownBy(() => resolveRestrictedActions(['s3:GetObject', entry], tiny));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -81,7 +73,7 @@ describe('resolveRestrictedActions: entry shape', () => {
 
   it('rejects an empty list', () => {
     // Prepare / Act
-    const error = catchError(() => resolveRestrictedActions([], tiny));
+    const error = thrownBy(() => resolveRestrictedActions([], tiny));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -179,7 +171,7 @@ describe('resolveRestrictedActions: expansion against a small catalogue', () => 
     ['x*:*', /"x\*:\*" matches no action in the IAM catalogue$/],
   ])('rejects the wildcard entry %j that matches nothing', (entry, message) => {
     // Prepare / Act
-    const error = catchError(() => resolveRestrictedActions(['s3:GetObject', entry], tiny));
+    const error = thrownBy(() => resolveRestrictedActions(['s3:GetObject', entry], tiny));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -283,7 +275,7 @@ describe('resolveRestrictedActions: expansion against the generated catalogue', 
 
   it('rejects a wildcard on a service the catalogue does not know', () => {
     // Prepare / Act
-    const error = catchError(() => resolveRestrictedActions(['notaservice:Delete*'], catalogue));
+    const error = thrownBy(() => resolveRestrictedActions(['notaservice:Delete*'], catalogue));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -336,7 +328,7 @@ describe('parseRestrictedEntries', () => {
     ],
   ])('rejects %s, naming the source and index', (_label, input, message) => {
     // Prepare / Act
-    const error = catchError(() => parseRestrictedEntries(input, 'list.json'));
+    const error = thrownBy(() => parseRestrictedEntries(input, 'list.json'));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -377,7 +369,7 @@ describe('parseRestrictedText', () => {
     const entries = parseRestrictedText('s3:Delete#Object\n', 'restricted.txt');
 
     // Act
-    const error = catchError(() => resolveRestrictedActions(entries, tiny));
+    const error = thrownBy(() => resolveRestrictedActions(entries, tiny));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -413,7 +405,7 @@ describe('parseRestrictedText', () => {
     ['a bad JSON entry', '["s3:DeleteBucket", false]', /^restricted\.json: entry 1: expected a string or/],
   ])('rejects %s, naming the source', (_label, text, message) => {
     // Prepare / Act
-    const error = catchError(() => parseRestrictedText(text, 'restricted.json'));
+    const error = thrownBy(() => parseRestrictedText(text, 'restricted.json'));
 
     // Assess
     expect(error).toBeInstanceOf(RestrictedActionError);
@@ -422,7 +414,7 @@ describe('parseRestrictedText', () => {
 
   it('keeps the JSON syntax error as the cause', () => {
     // Prepare / Act
-    const error = catchError(() => parseRestrictedText('[', 'restricted.json'));
+    const error = thrownBy(() => parseRestrictedText('[', 'restricted.json'));
 
     // Assess
     expect((error as Error).cause).toBeInstanceOf(SyntaxError);
