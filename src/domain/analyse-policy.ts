@@ -82,6 +82,7 @@ const indexes = new WeakMap<RestrictedActionSet, RestrictedIndex>();
 // Bound once: compiled to CommonJS (tsx, Jest), every use of an imported binding goes through a getter,
 // which in the innermost loop costs more than the match itself.
 const matchCounted = matchGlobCounted;
+const wildcard = hasWildcard;
 
 function indexOf(set: RestrictedActionSet): RestrictedIndex {
   let index = indexes.get(set);
@@ -204,6 +205,18 @@ function namesOtherService(
     for (let i = 0; i < colon; i++) if (!isServiceCharacter(pattern.charCodeAt(i))) return false;
   }
   if (colon <= HINTED_LENGTH && outsideHints(pattern, colon, hints)) return true;
+  return serviceUnlisted(pattern, colon, servicesByLength);
+}
+
+/**
+ * Whether the `colon` characters before `pattern`'s first colon (letters, digits and `-`) equal,
+ * ignoring ASCII case, none of `servicesByLength`: the full compare behind the hints.
+ */
+function serviceUnlisted(
+  pattern: string,
+  colon: number,
+  servicesByLength: ReadonlyMap<number, readonly string[]>,
+): boolean {
   const candidates = servicesByLength.get(colon);
   if (candidates === undefined) return true;
   for (const service of candidates) {
@@ -372,27 +385,26 @@ class Analysis {
       const source = patterns[k] as string;
       // Compiling (or finding in the cache) and hashing read the whole pattern, however often it repeats.
       this.charge(source.length + 1);
-      if (grammatical && plainNames) {
+      // On the fast path a pattern without a colon is `*`, which names no service: it is matched in full.
+      const fast = grammatical && plainNames;
+      const colon = fast ? source.indexOf(':') : -1;
+      if (colon > 0) {
         // The fast path for IAM's grammar (`*` or `service:action`, one colon, letters, digits and `-`
         // but for wildcards in the action), where three in four patterns name another service and most
         // others name one action: ruled out by the hints, or found among the restricted names of their
-        // length, without the full service compare or hashing a string that is new in every document.
-        const colon = source.indexOf(':');
-        if (colon > 0) {
-          if (colon <= HINTED_LENGTH && outsideHints(source, colon, hints)) continue;
-          // Equal to a restricted name (which holds no wildcard), so a plain name.
-          const i = sameName(source, names, byLength.get(source.length));
-          if (i >= 0) {
-            if (state[i] === 0) {
-              state[i] = k + 1;
-              remaining--;
-            }
-            continue;
+        // length, without hashing a string that is new in every document.
+        if (colon <= HINTED_LENGTH && outsideHints(source, colon, hints)) continue;
+        // Equal to a restricted name (which holds no wildcard), so a plain name.
+        const i = sameName(source, names, byLength.get(source.length));
+        if (i >= 0) {
+          if (state[i] === 0) {
+            state[i] = k + 1;
+            remaining--;
           }
-          if (!source.includes('*') && !source.includes('?')) continue;
+          continue;
         }
-      }
-      if (namesOtherService(source, servicesByLength, hints, grammatical)) continue;
+        if (!wildcard(source) || serviceUnlisted(source, colon, servicesByLength)) continue;
+      } else if (!fast && namesOtherService(source, servicesByLength, hints, grammatical)) continue;
       const pattern = compileActionPattern(source);
       const { glob } = pattern;
       if (!glob) {
